@@ -1,0 +1,237 @@
+//! The claim rules of DESIGN §3, applied after the signature verified, in a fixed order
+//! (typ, aud, exp, nbf, iat, maximum lifetime, max_age, required claims) so that every
+//! language reports the same code for a token that breaks several.
+
+use crate::error::{Error, ErrorCode};
+use crate::text::clip;
+use serde_json::{Map, Value};
+
+/// The claim rules of one issuer, resolved from its configuration.
+#[derive(Clone, Debug)]
+pub(crate) struct ClaimRules {
+    pub audiences: Vec<String>,
+    pub require_exp: bool,
+    pub required_claims: Vec<String>,
+    pub max_age: Option<u64>,
+    pub max_lifetime: Option<u64>,
+    /// Normalized expected `typ` (see [`normalize_typ`]).
+    pub typ: Option<String>,
+    pub leeway: u64,
+}
+
+/// `typ` compares case-insensitively and with the `application/` prefix optional
+/// (RFC 7515 §4.1.9), so `at+jwt` equals `application/at+JWT`.
+pub(crate) fn normalize_typ(typ: &str) -> String {
+    let lower = typ.to_ascii_lowercase();
+    match lower.strip_prefix("application/") {
+        Some(rest) if !rest.contains('/') => rest.to_owned(),
+        _ => lower,
+    }
+}
+
+/// A NumericDate claim: absent, or a JSON number (never a string or a boolean).
+pub(crate) fn numeric_date(claims: &Map<String, Value>, name: &str) -> Result<Option<f64>, Error> {
+    match claims.get(name) {
+        None => Ok(None),
+        Some(Value::Number(n)) => n
+            .as_f64()
+            .filter(|v| v.is_finite())
+            .map(Some)
+            .ok_or_else(|| Error::for_claim(ErrorCode::ClaimInvalid, name, format!("\"{name}\" is out of range"))),
+        Some(_) => Err(Error::for_claim(ErrorCode::ClaimInvalid, name, format!("\"{name}\" is not a number"))),
+    }
+}
+
+/// Checks `iss`: present, a string, and equal to `expected`.
+pub(crate) fn issuer<'c>(claims: &'c Map<String, Value>) -> Result<&'c str, Error> {
+    match claims.get("iss") {
+        Some(Value::String(s)) => Ok(s),
+        Some(_) => Err(Error::for_claim(ErrorCode::ClaimInvalid, "iss", "\"iss\" is not a string")),
+        None => Err(Error::for_claim(ErrorCode::ClaimMissing, "iss", "token has no \"iss\"")),
+    }
+}
+
+pub(crate) fn unknown_issuer(iss: &str) -> Error {
+    Error::for_claim(ErrorCode::IssuerInvalid, "iss", format!("issuer {:?} is not accepted", clip(iss, 100)))
+}
+
+impl ClaimRules {
+    pub fn check(&self, header_typ: Option<&str>, claims: &Map<String, Value>, now: i64) -> Result<(), Error> {
+        self.check_typ(header_typ)?;
+        self.check_audience(claims)?;
+        self.check_times(claims, now)?;
+        for name in &self.required_claims {
+            if claims.get(name).is_none_or(Value::is_null) {
+                return Err(Error::for_claim(ErrorCode::ClaimMissing, name, format!("token has no \"{}\"", clip(name, 40))));
+            }
+        }
+        Ok(())
+    }
+
+    fn check_typ(&self, header_typ: Option<&str>) -> Result<(), Error> {
+        let Some(expected) = &self.typ else { return Ok(()) };
+        match header_typ {
+            Some(typ) if normalize_typ(typ) == *expected => Ok(()),
+            Some(typ) => Err(Error::new(
+                ErrorCode::TypeInvalid,
+                format!("typ {:?} is not the expected {expected:?}", clip(typ, 40)),
+            )),
+            None => Err(Error::new(ErrorCode::TypeInvalid, format!("header has no \"typ\"; expected {expected:?}"))),
+        }
+    }
+
+    fn check_audience(&self, claims: &Map<String, Value>) -> Result<(), Error> {
+        let invalid = |why: &str| Err(Error::for_claim(ErrorCode::ClaimInvalid, "aud", why.to_owned()));
+        let matches = |aud: &str| self.audiences.iter().any(|a| a == aud);
+        let found = match claims.get("aud") {
+            None => return Err(Error::for_claim(ErrorCode::ClaimMissing, "aud", "token has no \"aud\"")),
+            Some(Value::String(aud)) => matches(aud),
+            Some(Value::Array(list)) if list.is_empty() => return invalid("\"aud\" is an empty array"),
+            Some(Value::Array(list)) => {
+                let mut found = false;
+                for item in list {
+                    match item {
+                        Value::String(aud) => found |= matches(aud),
+                        _ => return invalid("\"aud\" holds a value that is not a string"),
+                    }
+                }
+                found
+            }
+            Some(_) => return invalid("\"aud\" is neither a string nor an array of strings"),
+        };
+        if found {
+            Ok(())
+        } else {
+            Err(Error::for_claim(ErrorCode::AudienceInvalid, "aud", "token is not meant for this audience"))
+        }
+    }
+
+    fn check_times(&self, claims: &Map<String, Value>, now: i64) -> Result<(), Error> {
+        let now = now as f64;
+        let leeway = self.leeway as f64;
+        let exp = numeric_date(claims, "exp")?;
+        let nbf = numeric_date(claims, "nbf")?;
+        let iat = numeric_date(claims, "iat")?;
+        match exp {
+            None if self.require_exp => {
+                return Err(Error::for_claim(ErrorCode::ClaimMissing, "exp", "token has no \"exp\""));
+            }
+            Some(exp) if now >= exp + leeway => {
+                return Err(Error::for_claim(ErrorCode::TokenExpired, "exp", "token has expired"));
+            }
+            _ => {}
+        }
+        if let Some(nbf) = nbf {
+            if now + leeway < nbf {
+                return Err(Error::for_claim(ErrorCode::TokenNotYetValid, "nbf", "token is not valid yet (nbf)"));
+            }
+        }
+        if let Some(iat) = iat {
+            if iat > now + leeway {
+                return Err(Error::for_claim(ErrorCode::TokenIssuedInFuture, "iat", "token was issued in the future (iat)"));
+            }
+        }
+        let require_iat = |rule: &str| {
+            iat.ok_or_else(|| Error::for_claim(ErrorCode::ClaimMissing, "iat", format!("token has no \"iat\", needed for {rule}")))
+        };
+        if let Some(max) = self.max_lifetime {
+            let iat = require_iat("the maximum lifetime")?;
+            if let Some(exp) = exp {
+                if exp - iat > max as f64 {
+                    return Err(Error::for_claim(
+                        ErrorCode::TokenTooOld,
+                        "exp",
+                        format!("token lifetime exceeds the maximum of {max} s"),
+                    ));
+                }
+            }
+        }
+        if let Some(max) = self.max_age {
+            let iat = require_iat("max_age")?;
+            if now - iat > max as f64 + leeway {
+                return Err(Error::for_claim(ErrorCode::TokenTooOld, "iat", format!("token is older than max_age {max} s")));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn rules() -> ClaimRules {
+        ClaimRules {
+            audiences: vec!["api".into()],
+            require_exp: true,
+            required_claims: vec![],
+            max_age: None,
+            max_lifetime: None,
+            typ: None,
+            leeway: 0,
+        }
+    }
+
+    fn check(rules: &ClaimRules, claims: Value, now: i64) -> Result<(), (ErrorCode, Option<String>)> {
+        rules
+            .check(None, claims.as_object().unwrap(), now)
+            .map_err(|e| (e.code(), e.claim().map(str::to_owned)))
+    }
+
+    #[test]
+    fn expiry_boundaries() {
+        let r = rules();
+        assert!(check(&r, json!({"aud": "api", "exp": 101}), 100).is_ok());
+        assert_eq!(check(&r, json!({"aud": "api", "exp": 100}), 100).unwrap_err().0, ErrorCode::TokenExpired);
+        assert!(check(&r, json!({"aud": "api", "exp": 100.5}), 100).is_ok());
+        let lenient = ClaimRules { leeway: 5, ..rules() };
+        assert!(check(&lenient, json!({"aud": "api", "exp": 100}), 104).is_ok());
+        assert_eq!(check(&lenient, json!({"aud": "api", "exp": 100}), 105).unwrap_err().0, ErrorCode::TokenExpired);
+    }
+
+    #[test]
+    fn numeric_dates_must_be_numbers() {
+        let r = rules();
+        for claim in ["exp", "nbf", "iat"] {
+            let mut c = json!({"aud": "api", "exp": 200});
+            c[claim] = json!("150");
+            assert_eq!(check(&r, c, 100).unwrap_err(), (ErrorCode::ClaimInvalid, Some(claim.to_owned())));
+        }
+        assert_eq!(check(&r, json!({"aud": "api", "exp": true}), 100).unwrap_err().0, ErrorCode::ClaimInvalid);
+    }
+
+    #[test]
+    fn audience_shapes() {
+        let r = rules();
+        assert!(check(&r, json!({"aud": ["x", "api"], "exp": 200}), 100).is_ok());
+        assert_eq!(check(&r, json!({"aud": [], "exp": 200}), 100).unwrap_err().0, ErrorCode::ClaimInvalid);
+        assert_eq!(check(&r, json!({"aud": ["api", 1], "exp": 200}), 100).unwrap_err().0, ErrorCode::ClaimInvalid);
+        assert_eq!(check(&r, json!({"aud": {"a": 1}, "exp": 200}), 100).unwrap_err().0, ErrorCode::ClaimInvalid);
+        assert_eq!(check(&r, json!({"aud": "other", "exp": 200}), 100).unwrap_err().0, ErrorCode::AudienceInvalid);
+        assert_eq!(check(&r, json!({"exp": 200}), 100).unwrap_err().0, ErrorCode::ClaimMissing);
+    }
+
+    #[test]
+    fn typ_normalization() {
+        assert_eq!(normalize_typ("application/AT+JWT"), "at+jwt");
+        assert_eq!(normalize_typ("at+jwt"), "at+jwt");
+        let r = ClaimRules { typ: Some("at+jwt".into()), ..rules() };
+        let claims = json!({"aud": "api", "exp": 200});
+        assert!(r.check(Some("application/at+jwt"), claims.as_object().unwrap(), 100).is_ok());
+        assert_eq!(r.check(Some("JWT"), claims.as_object().unwrap(), 100).unwrap_err().code(), ErrorCode::TypeInvalid);
+        assert_eq!(r.check(None, claims.as_object().unwrap(), 100).unwrap_err().code(), ErrorCode::TypeInvalid);
+    }
+
+    #[test]
+    fn age_and_lifetime() {
+        let r = ClaimRules { max_age: Some(60), max_lifetime: Some(3600), ..rules() };
+        assert!(check(&r, json!({"aud": "api", "exp": 1000, "iat": 90}), 100).is_ok());
+        assert_eq!(check(&r, json!({"aud": "api", "exp": 1000, "iat": 30}), 100).unwrap_err().0, ErrorCode::TokenTooOld);
+        assert_eq!(check(&r, json!({"aud": "api", "exp": 9000, "iat": 90}), 100).unwrap_err().0, ErrorCode::TokenTooOld);
+        assert_eq!(
+            check(&r, json!({"aud": "api", "exp": 1000}), 100).unwrap_err(),
+            (ErrorCode::ClaimMissing, Some("iat".to_owned()))
+        );
+    }
+}

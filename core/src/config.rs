@@ -1,0 +1,313 @@
+//! The one configuration schema (DESIGN §7) shared by every language and the sidecar.
+//! JSON, TOML or YAML; unknown keys are `config_invalid`. Every default is documented here.
+
+use crate::algorithm::Algorithm;
+use crate::error::Error;
+use crate::extract::TokenSource;
+use crate::jws::DEFAULT_MAX_TOKEN_SIZE;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// Largest config, JWKS or PEM file read from disk.
+pub(crate) const MAX_FILE_SIZE: u64 = 1024 * 1024;
+
+/// A verifier's configuration.
+///
+/// ```json
+/// {
+///   "issuers": [{
+///     "issuer": "https://idp.example.com/",
+///     "audiences": ["api://orders"],
+///     "algorithms": ["RS256"],
+///     "keys": [{"jwks_file": "jwks.json"}]
+///   }],
+///   "leeway": 30
+/// }
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The trusted issuers; a token is checked against the one its `iss` names. At least one.
+    pub issuers: Vec<IssuerConfig>,
+    /// Clock skew tolerated on `exp`, `nbf`, `iat` and `max_age`, in seconds. Default 0.
+    #[serde(default)]
+    pub leeway: u64,
+    /// Longest token accepted, in bytes, checked before decoding. Default 16384.
+    #[serde(default = "default_max_token_size")]
+    pub max_token_size: usize,
+    /// Where middlewares look for the token, in order. Default: `Authorization: Bearer`.
+    #[serde(default = "default_token_sources")]
+    pub token_sources: Vec<TokenSource>,
+}
+
+/// One trusted issuer: its keys and the rules its tokens must meet.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssuerConfig {
+    /// Exact value `iss` must have.
+    pub issuer: String,
+    /// `aud` must hold at least one of these. At least one.
+    pub audiences: Vec<String>,
+    /// The algorithm allow-list. At least one; `none` does not exist.
+    pub algorithms: Vec<Algorithm>,
+    /// Static key sources, all merged into one key set.
+    #[serde(default)]
+    pub keys: Vec<KeySource>,
+    /// Whether `exp` must be present. Default true.
+    #[serde(default = "yes")]
+    pub require_exp: bool,
+    /// Claims that must be present (and not null). Default none.
+    #[serde(default)]
+    pub required_claims: Vec<String>,
+    /// Refuse tokens whose `iat` is older than this many seconds. Default off.
+    #[serde(default)]
+    pub max_age: Option<u64>,
+    /// Refuse tokens whose `exp - iat` exceeds this many seconds. Default off.
+    #[serde(default)]
+    pub max_lifetime: Option<u64>,
+    /// Required `typ` header, such as `at+jwt` (RFC 9068). Default: not checked.
+    #[serde(default)]
+    pub typ: Option<String>,
+}
+
+/// A static key source.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeySource {
+    /// A JWKS document inline (an object, or a string holding its JSON).
+    Jwks(Value),
+    /// A JWKS document in a file (relative paths are relative to the config file).
+    JwksFile(PathBuf),
+    /// A PEM public key (SPKI `PUBLIC KEY` or PKCS#1 `RSA PUBLIC KEY`).
+    Pem(PemKey),
+    /// An HMAC secret.
+    Secret(SecretKey),
+}
+
+/// A PEM public key, inline (`key`) or in a file (`path`): exactly one of them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PemKey {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<PathBuf>,
+    /// The `kid` tokens name this key by. Without it the key matches any `kid`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kid: Option<String>,
+    /// Restrict the key to one algorithm. Default: every allowed one its type supports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alg: Option<Algorithm>,
+}
+
+/// How an HMAC secret's text is turned into bytes.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SecretEncoding {
+    /// The UTF-8 bytes of the text (the default).
+    #[default]
+    Utf8,
+    /// Standard base64 (padding optional).
+    Base64,
+    /// base64url without padding.
+    Base64url,
+}
+
+/// An HMAC secret given inline (`value`) or by environment variable (`env`): exactly one.
+/// It must be at least as long as the hash output of `alg` (32, 48 or 64 bytes).
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretKey {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env: Option<String>,
+    #[serde(default)]
+    pub encoding: SecretEncoding,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kid: Option<String>,
+    /// The one HMAC algorithm this secret verifies.
+    pub alg: Algorithm,
+}
+
+impl fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SecretKey")
+            .field("value", &self.value.as_ref().map(|_| "<redacted>"))
+            .field("env", &self.env)
+            .field("encoding", &self.encoding)
+            .field("kid", &self.kid)
+            .field("alg", &self.alg)
+            .finish()
+    }
+}
+
+fn default_max_token_size() -> usize {
+    DEFAULT_MAX_TOKEN_SIZE
+}
+
+fn default_token_sources() -> Vec<TokenSource> {
+    vec![TokenSource::bearer()]
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A configuration file's syntax.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Format {
+    Json,
+    Toml,
+    Yaml,
+}
+
+impl Format {
+    /// The format a file name's extension stands for.
+    pub fn from_path(path: &Path) -> Option<Format> {
+        match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
+            "json" => Some(Format::Json),
+            "toml" => Some(Format::Toml),
+            "yaml" | "yml" => Some(Format::Yaml),
+            _ => None,
+        }
+    }
+}
+
+/// Reads a file of at most [`MAX_FILE_SIZE`] bytes.
+pub(crate) fn read_small_file(path: &Path) -> Result<Vec<u8>, Error> {
+    use std::io::Read;
+    let shown = path.display();
+    let file = std::fs::File::open(path).map_err(|e| Error::config(format!("cannot open {shown}: {e}")))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_SIZE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::config(format!("cannot read {shown}: {e}")))?;
+    if bytes.len() as u64 > MAX_FILE_SIZE {
+        return Err(Error::config(format!("{shown} is larger than {MAX_FILE_SIZE} bytes")));
+    }
+    Ok(bytes)
+}
+
+impl Config {
+    /// A configuration from a JSON-like value (what bindings pass from dicts and objects).
+    pub fn from_value(value: Value) -> Result<Config, Error> {
+        serde_path_to_error::deserialize(value).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            if path == "." {
+                Error::config(inner.to_string())
+            } else {
+                Error::config(format!("{path}: {inner}"))
+            }
+        })
+    }
+
+    /// Parses configuration text. JSON duplicate keys are refused, as in tokens.
+    pub fn parse(text: &str, format: Format) -> Result<Config, Error> {
+        let value: Value = match format {
+            Format::Json => crate::json::parse(text.as_bytes()).map_err(|e| Error::config(format!("invalid JSON: {e}")))?,
+            Format::Toml => toml::from_str(text).map_err(|e| Error::config(format!("invalid TOML: {}", e.message())))?,
+            // Through YAML's own value type: it refuses duplicate keys, which a direct
+            // conversion into a JSON map would silently resolve as "last wins".
+            Format::Yaml => serde_norway::from_str::<serde_norway::Value>(text)
+                .map_err(|e| Error::config(format!("invalid YAML: {e}")))
+                .and_then(|v| serde_json::to_value(v).map_err(|e| Error::config(format!("invalid YAML: {e}"))))?,
+        };
+        Config::from_value(value)
+    }
+
+    /// Reads a `.json`, `.toml`, `.yaml` or `.yml` file; relative key paths in it are taken
+    /// relative to the file's folder.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Config, Error> {
+        let path = path.as_ref();
+        let format = Format::from_path(path).ok_or_else(|| {
+            Error::config(format!("{}: unknown config format (use .json, .toml, .yaml or .yml)", path.display()))
+        })?;
+        let bytes = read_small_file(path)?;
+        let text = std::str::from_utf8(&bytes).map_err(|_| Error::config(format!("{} is not UTF-8", path.display())))?;
+        let mut config = Config::parse(text, format).map_err(|e| e.context(path.display()))?;
+        config.resolve_paths(path.parent().unwrap_or(Path::new(".")));
+        Ok(config)
+    }
+
+    /// Makes relative key file paths relative to `base`.
+    pub fn resolve_paths(&mut self, base: &Path) {
+        for issuer in &mut self.issuers {
+            for source in &mut issuer.keys {
+                let path = match source {
+                    KeySource::JwksFile(p) => p,
+                    KeySource::Pem(PemKey { path: Some(p), .. }) => p,
+                    _ => continue,
+                };
+                if path.is_relative() {
+                    *path = base.join(&*path);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorCode;
+    use serde_json::json;
+
+    fn minimal() -> Value {
+        json!({"issuers": [{"issuer": "https://i", "audiences": ["a"], "algorithms": ["HS256"],
+            "keys": [{"secret": {"value": "0123456789abcdef0123456789abcdef", "alg": "HS256"}}]}]})
+    }
+
+    #[test]
+    fn defaults() {
+        let c = Config::from_value(minimal()).unwrap();
+        assert_eq!(c.leeway, 0);
+        assert_eq!(c.max_token_size, 16384);
+        assert_eq!(c.token_sources, vec![TokenSource::bearer()]);
+        assert!(c.issuers[0].require_exp);
+        assert_eq!(c.issuers[0].max_age, None);
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_with_a_path() {
+        let mut v = minimal();
+        v["issuers"][0]["audience"] = json!("a");
+        let err = Config::from_value(v).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::ConfigInvalid);
+        assert!(err.message().contains("issuers[0]") && err.message().contains("unknown field `audience`"), "{err}");
+        let mut v = minimal();
+        v["issuers"][0]["keys"][0]["secret"]["valeu"] = json!("x");
+        assert!(Config::from_value(v).unwrap_err().message().contains("valeu"));
+        let mut v = minimal();
+        v["issuers"][0]["algorithms"] = json!(["none"]);
+        assert!(Config::from_value(v).unwrap_err().message().contains("unsupported algorithm"));
+    }
+
+    #[test]
+    fn three_formats_agree() {
+        let json = r#"{"issuers":[{"issuer":"https://i","audiences":["a"],"algorithms":["RS256"],"keys":[{"jwks_file":"k.json"}]}],"leeway":5}"#;
+        let toml = "leeway = 5\n[[issuers]]\nissuer = \"https://i\"\naudiences = [\"a\"]\nalgorithms = [\"RS256\"]\nkeys = [{jwks_file = \"k.json\"}]\n";
+        let yaml = "leeway: 5\nissuers:\n  - issuer: https://i\n    audiences: [a]\n    algorithms: [RS256]\n    keys:\n      - jwks_file: k.json\n";
+        let a = Config::parse(json, Format::Json).unwrap();
+        assert_eq!(a, Config::parse(toml, Format::Toml).unwrap());
+        assert_eq!(a, Config::parse(yaml, Format::Yaml).unwrap());
+    }
+
+    #[test]
+    fn duplicate_keys_are_refused_in_every_format() {
+        assert!(Config::parse(r#"{"leeway":1,"leeway":2,"issuers":[]}"#, Format::Json).is_err());
+        assert!(Config::parse("leeway = 1\nleeway = 2\n", Format::Toml).is_err());
+        assert!(Config::parse("leeway: 1\nleeway: 2\nissuers: []\n", Format::Yaml).is_err());
+    }
+
+    #[test]
+    fn secrets_are_redacted_in_debug() {
+        let c = Config::from_value(minimal()).unwrap();
+        let text = format!("{c:?}");
+        assert!(!text.contains("0123456789abcdef"), "{text}");
+        assert!(text.contains("<redacted>"));
+    }
+}

@@ -1,0 +1,79 @@
+//! The HTTP face of an error, shared by every middleware and the sidecar: RFC 6750
+//! `WWW-Authenticate` challenges and the JSON body `{"error": {"code", "message"}}`.
+
+use crate::error::{Error, ErrorCode};
+
+/// The status to answer with (`config_invalid` never reaches a request; 500 if it did).
+pub fn status(error: &Error) -> u16 {
+    error.code().http_status().unwrap_or(500)
+}
+
+/// Characters RFC 6750 §3 allows in a quoted attribute; everything else becomes `?`.
+fn quoted(text: &str) -> String {
+    text.chars().map(|c| if matches!(c, ' ' | '!' | '#'..='[' | ']'..='~') { c } else { '?' }).collect()
+}
+
+/// The `WWW-Authenticate` value for an error, or `None` where no challenge applies (5xx).
+pub fn www_authenticate(error: &Error, realm: Option<&str>) -> Option<String> {
+    let mut value = String::from("Bearer");
+    let mut attrs = Vec::new();
+    if let Some(realm) = realm {
+        attrs.push(format!("realm=\"{}\"", quoted(realm)));
+    }
+    match error.code() {
+        ErrorCode::TokenMissing => {}
+        ErrorCode::ScopeInsufficient => {
+            attrs.push("error=\"insufficient_scope\"".into());
+            attrs.push(format!("error_description=\"{}\"", quoted(error.message())));
+        }
+        code if code.http_status() == Some(401) => {
+            attrs.push("error=\"invalid_token\"".into());
+            attrs.push(format!("error_description=\"{}\"", quoted(error.message())));
+        }
+        _ => return None,
+    }
+    if !attrs.is_empty() {
+        value.push(' ');
+        value.push_str(&attrs.join(", "));
+    }
+    Some(value)
+}
+
+/// `{"error": {"code": "...", "message": "...", "claim": "..."}}` (`claim` only when set).
+pub fn error_body(error: &Error) -> String {
+    let mut inner = serde_json::Map::new();
+    inner.insert("code".into(), error.code().as_str().into());
+    inner.insert("message".into(), error.message().into());
+    if let Some(claim) = error.claim() {
+        inner.insert("claim".into(), claim.into());
+    }
+    serde_json::json!({ "error": inner }).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn challenges() {
+        let missing = Error::new(ErrorCode::TokenMissing, "no token");
+        assert_eq!(www_authenticate(&missing, Some("api")).unwrap(), "Bearer realm=\"api\"");
+        assert_eq!(www_authenticate(&missing, None).unwrap(), "Bearer");
+        let expired = Error::new(ErrorCode::TokenExpired, "token has \"expired\"\r\n");
+        assert_eq!(
+            www_authenticate(&expired, None).unwrap(),
+            "Bearer error=\"invalid_token\", error_description=\"token has ?expired???\""
+        );
+        let scope = Error::new(ErrorCode::ScopeInsufficient, "missing required scope(s): write");
+        assert!(www_authenticate(&scope, None).unwrap().contains("insufficient_scope"));
+        assert_eq!(www_authenticate(&Error::new(ErrorCode::JwksUnavailable, "down"), None), None);
+        assert_eq!(status(&scope), 403);
+    }
+
+    #[test]
+    fn body() {
+        let e = Error::for_claim(ErrorCode::ClaimMissing, "sub", "token has no \"sub\"");
+        let v: serde_json::Value = serde_json::from_str(&error_body(&e)).unwrap();
+        assert_eq!(v, serde_json::json!({"error": {"code": "claim_missing", "message": "token has no \"sub\"", "claim": "sub"}}));
+    }
+}

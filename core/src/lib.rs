@@ -1,0 +1,41 @@
+//! veritoken: one strict JWT/JWKS verification engine for every language.
+//!
+//! All policy lives in this crate; the Python, Node, C/Go bindings and the sidecar only
+//! convert types and map errors. See `DESIGN.md` for the rules and `README.md` for use.
+//!
+//! ```no_run
+//! use veritoken::{Config, Verifier};
+//! let verifier = Verifier::from_file("veritoken.toml")?;
+//! let token = verifier.verify("eyJ...")?;
+//! println!("{}", token.subject().unwrap_or("-"));
+//! # Ok::<(), veritoken::Error>(())
+//! ```
+
+pub mod algorithm;
+mod b64;
+mod claims;
+pub mod config;
+pub mod error;
+pub mod extract;
+pub mod http;
+mod json;
+pub mod jws;
+pub mod key;
+mod text;
+pub mod token;
+mod verifier;
+
+pub use algorithm::{Algorithm, AlgorithmSet, Curve};
+pub use config::{Config, Format, IssuerConfig, KeySource, PemKey, SecretEncoding, SecretKey};
+pub use error::{Error, ErrorCode};
+pub use extract::{RequestView, SimpleRequest, TokenSource};
+pub use jws::{verify_jws, VerifiedJws, DEFAULT_MAX_TOKEN_SIZE};
+pub use key::{parse_jwks, KeySet, Origin};
+pub use token::{ScopeMatch, VerifiedToken};
+pub use verifier::{unix_now, Verifier};
+
+/// Strict JSON parsing (duplicate member names refused at any depth), for callers that
+/// must read JSON the way the engine does.
+pub fn parse_json_strict(bytes: &[u8]) -> Result<serde_json::Value, String> {
+    json::parse(bytes).map_err(|e| e.to_string())
+}

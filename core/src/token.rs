@@ -1,0 +1,157 @@
+//! What a successful verification returns, with the authorization helpers (scopes and
+//! permissions) that every middleware uses.
+
+use crate::algorithm::Algorithm;
+use crate::claims::numeric_date;
+use crate::error::{Error, ErrorCode};
+use crate::jws::Header;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// How a list of required scopes is matched against the granted ones.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScopeMatch {
+    /// Every required scope must be granted (the default).
+    #[default]
+    All,
+    /// At least one required scope must be granted.
+    Any,
+}
+
+impl ScopeMatch {
+    pub fn from_name(name: &str) -> Option<ScopeMatch> {
+        match name {
+            "all" => Some(ScopeMatch::All),
+            "any" => Some(ScopeMatch::Any),
+            _ => None,
+        }
+    }
+}
+
+/// A verified JWT: its header and claims, decoded once.
+#[derive(Clone, Debug)]
+pub struct VerifiedToken {
+    header: Header,
+    claims: Map<String, Value>,
+}
+
+impl VerifiedToken {
+    pub(crate) fn new(header: Header, claims: Map<String, Value>) -> Self {
+        VerifiedToken { header, claims }
+    }
+
+    /// The protected header, every member.
+    pub fn header(&self) -> &Map<String, Value> {
+        self.header.members()
+    }
+
+    pub fn algorithm(&self) -> Algorithm {
+        self.header.algorithm()
+    }
+
+    pub fn kid(&self) -> Option<&str> {
+        self.header.kid()
+    }
+
+    /// Every claim of the payload.
+    pub fn claims(&self) -> &Map<String, Value> {
+        &self.claims
+    }
+
+    pub fn into_claims(self) -> Map<String, Value> {
+        self.claims
+    }
+
+    fn str_claim(&self, name: &str) -> Option<&str> {
+        self.claims.get(name).and_then(Value::as_str)
+    }
+
+    /// `iss`, checked equal to a configured issuer.
+    pub fn issuer(&self) -> &str {
+        self.str_claim("iss").unwrap_or_default()
+    }
+
+    pub fn subject(&self) -> Option<&str> {
+        self.str_claim("sub")
+    }
+
+    pub fn jwt_id(&self) -> Option<&str> {
+        self.str_claim("jti")
+    }
+
+    /// `aud` as a list (a single string becomes one element).
+    pub fn audiences(&self) -> Vec<&str> {
+        match self.claims.get("aud") {
+            Some(Value::String(s)) => vec![s.as_str()],
+            Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// `exp` in seconds since the epoch (fraction dropped).
+    pub fn expires_at(&self) -> Option<i64> {
+        self.date("exp")
+    }
+
+    pub fn not_before(&self) -> Option<i64> {
+        self.date("nbf")
+    }
+
+    pub fn issued_at(&self) -> Option<i64> {
+        self.date("iat")
+    }
+
+    fn date(&self, name: &str) -> Option<i64> {
+        numeric_date(&self.claims, name).ok().flatten().map(|v| v as i64)
+    }
+
+    /// Everything granted: the space-delimited `scope`, `scp` (array or space-delimited
+    /// string) and the `permissions` array, in that order. A claim of the wrong shape is
+    /// `claim_invalid`.
+    pub fn granted_scopes(&self) -> Result<Vec<&str>, Error> {
+        let mut granted = Vec::new();
+        for name in ["scope", "scp", "permissions"] {
+            let invalid = || Error::for_claim(ErrorCode::ClaimInvalid, name, format!("\"{name}\" has the wrong type"));
+            match self.claims.get(name) {
+                None | Some(Value::Null) => {}
+                Some(Value::String(s)) if name != "permissions" => granted.extend(s.split(' ').filter(|s| !s.is_empty())),
+                Some(Value::Array(list)) if name != "scope" => {
+                    for item in list {
+                        granted.push(item.as_str().ok_or_else(invalid)?);
+                    }
+                }
+                Some(_) => return Err(invalid()),
+            }
+        }
+        Ok(granted)
+    }
+
+    /// Whether the token grants the required scopes; `false` also when a scope claim is malformed.
+    pub fn has_scopes<S: AsRef<str>>(&self, required: &[S], mode: ScopeMatch) -> bool {
+        self.require_scopes(required, mode).is_ok()
+    }
+
+    /// `scope_insufficient` unless the token grants `required` (all or any of them). An
+    /// empty requirement is always met.
+    pub fn require_scopes<S: AsRef<str>>(&self, required: &[S], mode: ScopeMatch) -> Result<(), Error> {
+        if required.is_empty() {
+            return Ok(());
+        }
+        let granted = self.granted_scopes()?;
+        let has = |s: &S| granted.contains(&s.as_ref());
+        let ok = match mode {
+            ScopeMatch::All => required.iter().all(has),
+            ScopeMatch::Any => required.iter().any(has),
+        };
+        if ok {
+            return Ok(());
+        }
+        let names: Vec<&str> = required.iter().map(AsRef::as_ref).filter(|s| !granted.contains(s)).collect();
+        let message = match mode {
+            ScopeMatch::All => format!("missing required scope(s): {}", names.join(" ")),
+            ScopeMatch::Any => format!("needs one of the scopes: {}", names.join(" ")),
+        };
+        Err(Error::new(ErrorCode::ScopeInsufficient, message))
+    }
+}

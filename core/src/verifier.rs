@@ -1,0 +1,270 @@
+//! The `Verifier`: built once from a [`Config`], shared across threads, and the one place a
+//! token is judged. Order of checks (and so which code wins when several apply):
+//! structure and header → payload JSON → `iss` routes to an issuer → `alg` allow-list →
+//! key lookup → signature → `typ`, `aud`, `exp`, `nbf`, `iat`, lifetime, `max_age`,
+//! required claims.
+
+use crate::algorithm::{Algorithm, AlgorithmSet, KeyFamily};
+use crate::claims::{self, normalize_typ, ClaimRules};
+use crate::config::{read_small_file, Config, IssuerConfig, KeySource, SecretEncoding, SecretKey};
+use crate::error::Error;
+use crate::extract::{extract_token, RequestView};
+use crate::jws::CompactJws;
+use crate::key::{material_from_pem, parse_jwks, Key, KeySet, Material, Origin};
+use crate::token::VerifiedToken;
+use crate::{json, text};
+use arc_swap::ArcSwap;
+use base64::Engine;
+use serde_json::Value;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+const MAX_LEEWAY: u64 = 86_400;
+const TOKEN_SIZE_RANGE: std::ops::RangeInclusive<usize> = 256..=1024 * 1024;
+
+/// One trusted issuer, resolved: its allow-list, its key snapshot and its claim rules.
+struct Issuer {
+    name: String,
+    algorithms: AlgorithmSet,
+    /// Replaced whole when keys change; readers never lock.
+    keys: ArcSwap<KeySet>,
+    rules: ClaimRules,
+}
+
+struct Inner {
+    config: Config,
+    issuers: Vec<Issuer>,
+}
+
+/// A JWT verifier. Cheap to clone (clones share everything) and `Send + Sync`: build one per
+/// process and use it from every thread.
+#[derive(Clone)]
+pub struct Verifier {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.inner.issuers.iter().map(|i| i.name.as_str()).collect();
+        f.debug_struct("Verifier").field("issuers", &names).finish()
+    }
+}
+
+/// Seconds since the Unix epoch.
+pub fn unix_now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
+impl Verifier {
+    /// Validates `config` and loads every static key (parsing each once).
+    pub fn new(config: Config) -> Result<Verifier, Error> {
+        validate_shared(&config)?;
+        let mut issuers = Vec::with_capacity(config.issuers.len());
+        for (i, ic) in config.issuers.iter().enumerate() {
+            let label = format!("issuers[{i}]");
+            if issuers.iter().any(|other: &Issuer| other.name == ic.issuer) {
+                return Err(Error::config(format!("{label}: issuer {:?} is listed twice", ic.issuer)));
+            }
+            issuers.push(build_issuer(ic, config.leeway).map_err(|e| e.context(&label))?);
+        }
+        Ok(Verifier { inner: Arc::new(Inner { config, issuers }) })
+    }
+
+    /// [`Config::from_file`] then [`Verifier::new`].
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Verifier, Error> {
+        Verifier::new(Config::from_file(path)?)
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// Verifies `token` at the current time.
+    pub fn verify(&self, token: &str) -> Result<VerifiedToken, Error> {
+        self.verify_at(token, unix_now())
+    }
+
+    /// Verifies `token` as if the time were `now` (seconds since the epoch).
+    pub fn verify_at(&self, token: &str, now: i64) -> Result<VerifiedToken, Error> {
+        let jws = CompactJws::parse(token, self.inner.config.max_token_size)?;
+        let claims = json::parse_object(jws.payload()).map_err(|e| Error::malformed(format!("payload {e}")))?;
+        let iss = claims::issuer(&claims)?;
+        let issuer = self
+            .inner
+            .issuers
+            .iter()
+            .find(|i| i.name == iss)
+            .ok_or_else(|| claims::unknown_issuer(iss))?;
+        jws.verify_signature(&issuer.keys.load(), issuer.algorithms)?;
+        let (header, _) = jws.into_parts();
+        issuer.rules.check(header.typ(), &claims, now)?;
+        Ok(VerifiedToken::new(header, claims))
+    }
+
+    /// The token of a request, per the configured `token_sources`.
+    pub fn extract_token(&self, request: &impl RequestView) -> Result<String, Error> {
+        extract_token(&self.inner.config.token_sources, request)
+    }
+
+    /// [`Verifier::extract_token`] then [`Verifier::verify`].
+    pub fn verify_request(&self, request: &impl RequestView) -> Result<VerifiedToken, Error> {
+        self.verify(&self.extract_token(request)?)
+    }
+
+    /// The number of keys loaded per issuer, in configuration order.
+    pub fn key_counts(&self) -> Vec<(String, usize)> {
+        self.inner.issuers.iter().map(|i| (i.name.clone(), i.keys.load().len())).collect()
+    }
+}
+
+fn validate_shared(config: &Config) -> Result<(), Error> {
+    if config.issuers.is_empty() {
+        return Err(Error::config("issuers: at least one issuer is required"));
+    }
+    if config.leeway > MAX_LEEWAY {
+        return Err(Error::config(format!("leeway: {} s is over the {MAX_LEEWAY} s maximum", config.leeway)));
+    }
+    if !TOKEN_SIZE_RANGE.contains(&config.max_token_size) {
+        return Err(Error::config(format!(
+            "max_token_size: {} is outside {}..={}",
+            config.max_token_size,
+            TOKEN_SIZE_RANGE.start(),
+            TOKEN_SIZE_RANGE.end()
+        )));
+    }
+    if config.token_sources.is_empty() {
+        return Err(Error::config("token_sources: at least one source is required"));
+    }
+    for (i, source) in config.token_sources.iter().enumerate() {
+        source.validate().map_err(|e| Error::config(format!("token_sources[{i}]: {e}")))?;
+    }
+    Ok(())
+}
+
+fn non_empty_strings(list: &[String], field: &str) -> Result<(), Error> {
+    if list.iter().any(String::is_empty) {
+        return Err(Error::config(format!("{field}: empty strings are not allowed")));
+    }
+    Ok(())
+}
+
+fn build_issuer(ic: &IssuerConfig, leeway: u64) -> Result<Issuer, Error> {
+    if ic.issuer.is_empty() {
+        return Err(Error::config("issuer: must not be empty"));
+    }
+    if ic.audiences.is_empty() {
+        return Err(Error::config("audiences: at least one audience is required"));
+    }
+    non_empty_strings(&ic.audiences, "audiences")?;
+    non_empty_strings(&ic.required_claims, "required_claims")?;
+    if ic.algorithms.is_empty() {
+        return Err(Error::config("algorithms: at least one algorithm is required"));
+    }
+    if ic.typ.as_deref() == Some("") {
+        return Err(Error::config("typ: must not be empty"));
+    }
+    if ic.keys.is_empty() {
+        return Err(Error::config("keys: at least one key source is required"));
+    }
+    let algorithms: AlgorithmSet = ic.algorithms.iter().copied().collect();
+    let mut keys = Vec::new();
+    for (i, source) in ic.keys.iter().enumerate() {
+        load_source(source, algorithms, &mut keys).map_err(|e| e.context(format!("keys[{i}]")))?;
+    }
+    if !keys.iter().any(|k| k.algorithms().next().is_some()) {
+        return Err(Error::config(format!(
+            "keys: no key can verify any of the allowed algorithms ({})",
+            algorithms.iter().map(Algorithm::name).collect::<Vec<_>>().join(", ")
+        )));
+    }
+    tracing::debug!(issuer = %ic.issuer, keys = keys.len(), "loaded static keys");
+    Ok(Issuer {
+        name: ic.issuer.clone(),
+        algorithms,
+        keys: ArcSwap::from_pointee(KeySet::new(keys)),
+        rules: ClaimRules {
+            audiences: ic.audiences.clone(),
+            require_exp: ic.require_exp,
+            required_claims: ic.required_claims.clone(),
+            max_age: ic.max_age,
+            max_lifetime: ic.max_lifetime,
+            typ: ic.typ.as_deref().map(normalize_typ),
+            leeway,
+        },
+    })
+}
+
+fn load_jwks_value(doc: &Value, allowed: AlgorithmSet, out: &mut Vec<Key>) -> Result<(), Error> {
+    let parsed = parse_jwks(doc, Origin::Static, allowed).map_err(|e| Error::config(format!("JWKS {e}")))?;
+    for why in &parsed.skipped {
+        tracing::info!(reason = %why, "JWKS key ignored");
+    }
+    out.extend(parsed.keys);
+    Ok(())
+}
+
+fn load_source(source: &KeySource, allowed: AlgorithmSet, out: &mut Vec<Key>) -> Result<(), Error> {
+    match source {
+        KeySource::Jwks(Value::String(text)) => {
+            let doc = json::parse(text.as_bytes()).map_err(|e| Error::config(format!("jwks is not valid JSON: {e}")))?;
+            load_jwks_value(&doc, allowed, out)
+        }
+        KeySource::Jwks(doc @ Value::Object(_)) => load_jwks_value(doc, allowed, out),
+        KeySource::Jwks(_) => Err(Error::config("jwks: expected a JWKS object or its JSON text")),
+        KeySource::JwksFile(path) => {
+            let bytes = read_small_file(path)?;
+            let doc = json::parse(&bytes).map_err(|e| Error::config(format!("{} is not valid JSON: {e}", path.display())))?;
+            load_jwks_value(&doc, allowed, out).map_err(|e| e.context(path.display()))
+        }
+        KeySource::Pem(pem) => {
+            let text = match (&pem.key, &pem.path) {
+                (Some(text), None) => text.clone(),
+                (None, Some(path)) => String::from_utf8(read_small_file(path)?)
+                    .map_err(|_| Error::config(format!("{} is not a PEM file", path.display())))?,
+                _ => return Err(Error::config("pem: give exactly one of \"key\" and \"path\"")),
+            };
+            let material = material_from_pem(&text).map_err(|e| Error::config(format!("pem {e}")))?;
+            let key = Key::new(material, pem.kid.clone(), pem.alg, allowed).map_err(|e| Error::config(format!("pem: {e}")))?;
+            out.push(key);
+            Ok(())
+        }
+        KeySource::Secret(secret) => {
+            let bytes = secret_bytes(secret)?;
+            let key = Key::new(Material::Oct(bytes), secret.kid.clone(), Some(secret.alg), allowed)
+                .map_err(|e| Error::config(format!("secret: {e}")))?;
+            out.push(key);
+            Ok(())
+        }
+    }
+}
+
+/// The bytes of an HMAC secret. Errors never include the secret.
+fn secret_bytes(secret: &SecretKey) -> Result<Vec<u8>, Error> {
+    if secret.alg.family() != KeyFamily::Oct {
+        return Err(Error::config(format!("secret: alg {} is not an HMAC algorithm", secret.alg)));
+    }
+    let text = match (&secret.value, &secret.env) {
+        (Some(value), None) => value.clone(),
+        (None, Some(var)) => std::env::var(var)
+            .map_err(|_| Error::config(format!("secret: environment variable {} is not set", text::clip(var, 64))))?,
+        _ => return Err(Error::config("secret: give exactly one of \"value\" and \"env\"")),
+    };
+    let decoded = match secret.encoding {
+        SecretEncoding::Utf8 => Ok(text.into_bytes()),
+        SecretEncoding::Base64 => base64::engine::general_purpose::STANDARD.decode(text.trim_end_matches('=')).or_else(|_| {
+            base64::engine::general_purpose::STANDARD_NO_PAD.decode(text.trim_end_matches('='))
+        }),
+        SecretEncoding::Base64url => crate::b64::decode(&text),
+    };
+    decoded.map_err(|_| Error::config(format!("secret: not valid {:?} text", secret.encoding).to_lowercase()))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn verifier_is_send_and_sync() {
+        fn is<T: Send + Sync + Clone>() {}
+        is::<super::Verifier>();
+    }
+}
