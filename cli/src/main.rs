@@ -1,1 +1,54 @@
-fn main(){}
+//! `veritoken`: verify and inspect JWTs with the same engine every binding uses.
+//!
+//! Exit status: 0 valid (or inspected), 1 rejected, 2 bad usage or configuration.
+
+mod inspect;
+mod verify;
+
+use clap::{Parser, Subcommand};
+use std::io::Read;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "veritoken",
+    version,
+    about = "Strict JWT/JWKS verification from the command line"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Decode a token's header and claims WITHOUT verifying anything.
+    Inspect(inspect::Args),
+    /// Verify a token; print its claims (exit 0) or the error (exit 1).
+    Verify(verify::Args),
+}
+
+/// Exit status for bad usage or configuration (clap uses it for usage errors too).
+pub const EXIT_USAGE: u8 = 2;
+
+/// The token argument, or standard input for `-` (surrounding whitespace trimmed there,
+/// since shells and `echo` add a newline).
+pub fn read_token(arg: &str) -> Result<String, String> {
+    if arg != "-" {
+        return Ok(arg.to_owned());
+    }
+    let mut text = String::new();
+    std::io::stdin()
+        .take(1024 * 1024)
+        .read_to_string(&mut text)
+        .map_err(|e| format!("cannot read the token from standard input: {e}"))?;
+    Ok(text.trim().to_owned())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Inspect(args) => inspect::run(args),
+        Command::Verify(args) => verify::run(args),
+    }
+}

@@ -180,13 +180,16 @@ impl Format {
 pub(crate) fn read_small_file(path: &Path) -> Result<Vec<u8>, Error> {
     use std::io::Read;
     let shown = path.display();
-    let file = std::fs::File::open(path).map_err(|e| Error::config(format!("cannot open {shown}: {e}")))?;
+    let file = std::fs::File::open(path)
+        .map_err(|e| Error::config(format!("cannot open {shown}: {e}")))?;
     let mut bytes = Vec::new();
     file.take(MAX_FILE_SIZE + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| Error::config(format!("cannot read {shown}: {e}")))?;
     if bytes.len() as u64 > MAX_FILE_SIZE {
-        return Err(Error::config(format!("{shown} is larger than {MAX_FILE_SIZE} bytes")));
+        return Err(Error::config(format!(
+            "{shown} is larger than {MAX_FILE_SIZE} bytes"
+        )));
     }
     Ok(bytes)
 }
@@ -208,13 +211,17 @@ impl Config {
     /// Parses configuration text. JSON duplicate keys are refused, as in tokens.
     pub fn parse(text: &str, format: Format) -> Result<Config, Error> {
         let value: Value = match format {
-            Format::Json => crate::json::parse(text.as_bytes()).map_err(|e| Error::config(format!("invalid JSON: {e}")))?,
-            Format::Toml => toml::from_str(text).map_err(|e| Error::config(format!("invalid TOML: {}", e.message())))?,
+            Format::Json => crate::json::parse(text.as_bytes())
+                .map_err(|e| Error::config(format!("invalid JSON: {e}")))?,
+            Format::Toml => toml::from_str(text)
+                .map_err(|e| Error::config(format!("invalid TOML: {}", e.message())))?,
             // Through YAML's own value type: it refuses duplicate keys, which a direct
             // conversion into a JSON map would silently resolve as "last wins".
             Format::Yaml => serde_norway::from_str::<serde_norway::Value>(text)
                 .map_err(|e| Error::config(format!("invalid YAML: {e}")))
-                .and_then(|v| serde_json::to_value(v).map_err(|e| Error::config(format!("invalid YAML: {e}"))))?,
+                .and_then(|v| {
+                    serde_json::to_value(v).map_err(|e| Error::config(format!("invalid YAML: {e}")))
+                })?,
         };
         Config::from_value(value)
     }
@@ -224,10 +231,14 @@ impl Config {
     pub fn from_file(path: impl AsRef<Path>) -> Result<Config, Error> {
         let path = path.as_ref();
         let format = Format::from_path(path).ok_or_else(|| {
-            Error::config(format!("{}: unknown config format (use .json, .toml, .yaml or .yml)", path.display()))
+            Error::config(format!(
+                "{}: unknown config format (use .json, .toml, .yaml or .yml)",
+                path.display()
+            ))
         })?;
         let bytes = read_small_file(path)?;
-        let text = std::str::from_utf8(&bytes).map_err(|_| Error::config(format!("{} is not UTF-8", path.display())))?;
+        let text = std::str::from_utf8(&bytes)
+            .map_err(|_| Error::config(format!("{} is not UTF-8", path.display())))?;
         let mut config = Config::parse(text, format).map_err(|e| e.context(path.display()))?;
         config.resolve_paths(path.parent().unwrap_or(Path::new(".")));
         Ok(config)
@@ -277,13 +288,23 @@ mod tests {
         v["issuers"][0]["audience"] = json!("a");
         let err = Config::from_value(v).unwrap_err();
         assert_eq!(err.code(), ErrorCode::ConfigInvalid);
-        assert!(err.message().contains("issuers[0]") && err.message().contains("unknown field `audience`"), "{err}");
+        assert!(
+            err.message().contains("issuers[0]")
+                && err.message().contains("unknown field `audience`"),
+            "{err}"
+        );
         let mut v = minimal();
         v["issuers"][0]["keys"][0]["secret"]["valeu"] = json!("x");
-        assert!(Config::from_value(v).unwrap_err().message().contains("valeu"));
+        assert!(Config::from_value(v)
+            .unwrap_err()
+            .message()
+            .contains("valeu"));
         let mut v = minimal();
         v["issuers"][0]["algorithms"] = json!(["none"]);
-        assert!(Config::from_value(v).unwrap_err().message().contains("unsupported algorithm"));
+        assert!(Config::from_value(v)
+            .unwrap_err()
+            .message()
+            .contains("unsupported algorithm"));
     }
 
     #[test]

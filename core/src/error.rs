@@ -85,12 +85,20 @@ pub struct Error {
 
 impl Error {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Error { code, message: message.into(), claim: None }
+        Error {
+            code,
+            message: message.into(),
+            claim: None,
+        }
     }
 
     /// An error about one claim (`claim_missing`, `claim_invalid`, and others that name one).
     pub fn for_claim(code: ErrorCode, claim: &str, message: impl Into<String>) -> Self {
-        Error { code, message: message.into(), claim: Some(claim.to_owned()) }
+        Error {
+            code,
+            message: message.into(),
+            claim: Some(claim.to_owned()),
+        }
     }
 
     pub(crate) fn config(message: impl Into<String>) -> Self {
@@ -136,12 +144,28 @@ mod tests {
     fn codes_are_fixed_and_round_trip() {
         // The integers are an ABI: changing one breaks every C and Go caller.
         let expected = [
-            "token_missing", "token_malformed", "token_unsupported", "algorithm_not_allowed",
-            "key_not_found", "signature_invalid", "token_expired", "token_not_yet_valid",
-            "token_issued_in_future", "token_too_old", "issuer_invalid", "audience_invalid",
-            "claim_missing", "claim_invalid", "type_invalid", "scope_insufficient",
-            "token_inactive", "dpop_invalid", "jwks_unavailable", "introspection_unavailable",
-            "config_invalid", "internal",
+            "token_missing",
+            "token_malformed",
+            "token_unsupported",
+            "algorithm_not_allowed",
+            "key_not_found",
+            "signature_invalid",
+            "token_expired",
+            "token_not_yet_valid",
+            "token_issued_in_future",
+            "token_too_old",
+            "issuer_invalid",
+            "audience_invalid",
+            "claim_missing",
+            "claim_invalid",
+            "type_invalid",
+            "scope_insufficient",
+            "token_inactive",
+            "dpop_invalid",
+            "jwks_unavailable",
+            "introspection_unavailable",
+            "config_invalid",
+            "internal",
         ];
         assert_eq!(ErrorCode::ALL.len(), expected.len());
         for (i, (code, name)) in ErrorCode::ALL.iter().zip(expected).enumerate() {

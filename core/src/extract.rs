@@ -28,19 +28,36 @@ pub enum TokenSource {
 impl TokenSource {
     /// `Authorization: Bearer <token>`, the default and only source unless configured.
     pub fn bearer() -> TokenSource {
-        TokenSource::Header { name: "authorization".into(), scheme: Some("Bearer".into()), prefix: None }
+        TokenSource::Header {
+            name: "authorization".into(),
+            scheme: Some("Bearer".into()),
+            prefix: None,
+        }
     }
 
     pub(crate) fn validate(&self) -> Result<(), String> {
         match self {
-            TokenSource::Header { name, scheme, prefix } => {
-                if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b)) {
-                    return Err(format!("header name {name:?} is not a valid HTTP header name"));
+            TokenSource::Header {
+                name,
+                scheme,
+                prefix,
+            } => {
+                if name.is_empty()
+                    || !name
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b))
+                {
+                    return Err(format!(
+                        "header name {name:?} is not a valid HTTP header name"
+                    ));
                 }
                 if scheme.is_some() && prefix.is_some() {
                     return Err("a header source takes \"scheme\" or \"prefix\", not both".into());
                 }
-                if scheme.as_deref().is_some_and(|s| s.is_empty() || s.contains(' ')) {
+                if scheme
+                    .as_deref()
+                    .is_some_and(|s| s.is_empty() || s.contains(' '))
+                {
                     return Err("\"scheme\" must be one word, such as Bearer".into());
                 }
                 Ok(())
@@ -70,7 +87,11 @@ pub struct SimpleRequest {
 
 impl RequestView for SimpleRequest {
     fn header_values(&self, name: &str) -> Vec<&str> {
-        self.headers.iter().filter(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str()).collect()
+        self.headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect()
     }
     fn query(&self) -> Option<&str> {
         self.query.as_deref()
@@ -88,22 +109,36 @@ fn checked(token: &str, source: &str) -> Result<Option<String>, Error> {
         return Ok(None);
     }
     if !token.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(malformed(format!("the token in {source} contains spaces or control characters")));
+        return Err(malformed(format!(
+            "the token in {source} contains spaces or control characters"
+        )));
     }
     Ok(Some(token.to_owned()))
 }
 
-fn from_header(req: &impl RequestView, name: &str, scheme: Option<&str>, prefix: Option<&str>) -> Result<Option<String>, Error> {
+fn from_header(
+    req: &impl RequestView,
+    name: &str,
+    scheme: Option<&str>,
+    prefix: Option<&str>,
+) -> Result<Option<String>, Error> {
     let values = req.header_values(name);
     let value = match values.as_slice() {
         [] => return Ok(None),
         [one] => *one,
-        _ => return Err(malformed(format!("the request has {} {name} headers", values.len()))),
+        _ => {
+            return Err(malformed(format!(
+                "the request has {} {name} headers",
+                values.len()
+            )))
+        }
     };
     let rest = match (scheme, prefix) {
         (Some(scheme), _) => {
             // A bare scheme ("Bearer") carries no token: absent, like another scheme.
-            let Some((word, rest)) = value.trim_start().split_once(' ') else { return Ok(None) };
+            let Some((word, rest)) = value.trim_start().split_once(' ') else {
+                return Ok(None);
+            };
             if !word.eq_ignore_ascii_case(scheme) {
                 return Ok(None);
             }
@@ -122,10 +157,14 @@ fn from_cookie(req: &impl RequestView, name: &str) -> Result<Option<String>, Err
     let mut found = None;
     for header in req.header_values("cookie") {
         for pair in header.split(';') {
-            let Some((k, v)) = pair.trim().split_once('=') else { continue };
+            let Some((k, v)) = pair.trim().split_once('=') else {
+                continue;
+            };
             if k == name {
                 if found.is_some() {
-                    return Err(malformed(format!("the cookie {name} is sent more than once")));
+                    return Err(malformed(format!(
+                        "the cookie {name} is sent more than once"
+                    )));
                 }
                 found = Some(v.trim_matches('"'));
             }
@@ -159,15 +198,21 @@ fn percent_decode(s: &str) -> Option<String> {
 }
 
 fn from_query(req: &impl RequestView, name: &str) -> Result<Option<String>, Error> {
-    let Some(query) = req.query() else { return Ok(None) };
+    let Some(query) = req.query() else {
+        return Ok(None);
+    };
     let mut found = None;
     for pair in query.split('&') {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         if percent_decode(k).as_deref() == Some(name) {
             if found.is_some() {
-                return Err(malformed(format!("the query parameter {name} is given more than once")));
+                return Err(malformed(format!(
+                    "the query parameter {name} is given more than once"
+                )));
             }
-            found = Some(percent_decode(v).ok_or_else(|| malformed(format!("the query parameter {name} is badly encoded")))?);
+            found = Some(percent_decode(v).ok_or_else(|| {
+                malformed(format!("the query parameter {name} is badly encoded"))
+            })?);
         }
     }
     found.map_or(Ok(None), |v| checked(&v, "the query"))
@@ -178,7 +223,11 @@ fn from_query(req: &impl RequestView, name: &str) -> Result<Option<String>, Erro
 pub fn extract_token(sources: &[TokenSource], req: &impl RequestView) -> Result<String, Error> {
     for source in sources {
         let found = match source {
-            TokenSource::Header { name, scheme, prefix } => from_header(req, name, scheme.as_deref(), prefix.as_deref())?,
+            TokenSource::Header {
+                name,
+                scheme,
+                prefix,
+            } => from_header(req, name, scheme.as_deref(), prefix.as_deref())?,
             TokenSource::Cookie { name } => from_cookie(req, name)?,
             TokenSource::Query { name } => from_query(req, name)?,
         };
@@ -186,7 +235,10 @@ pub fn extract_token(sources: &[TokenSource], req: &impl RequestView) -> Result<
             return Ok(token);
         }
     }
-    Err(Error::new(ErrorCode::TokenMissing, "no token in the request"))
+    Err(Error::new(
+        ErrorCode::TokenMissing,
+        "no token in the request",
+    ))
 }
 
 #[cfg(test)]
@@ -195,7 +247,10 @@ mod tests {
 
     fn req(headers: &[(&str, &str)], query: Option<&str>) -> SimpleRequest {
         SimpleRequest {
-            headers: headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            headers: headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
             query: query.map(str::to_owned),
         }
     }
@@ -203,17 +258,29 @@ mod tests {
     fn all_sources() -> Vec<TokenSource> {
         vec![
             TokenSource::bearer(),
-            TokenSource::Header { name: "x-api-token".into(), scheme: None, prefix: Some("Token ".into()) },
+            TokenSource::Header {
+                name: "x-api-token".into(),
+                scheme: None,
+                prefix: Some("Token ".into()),
+            },
             TokenSource::Cookie { name: "at".into() },
-            TokenSource::Query { name: "access_token".into() },
+            TokenSource::Query {
+                name: "access_token".into(),
+            },
         ]
     }
 
     #[test]
     fn bearer_scheme_is_case_insensitive() {
         let s = [TokenSource::bearer()];
-        assert_eq!(extract_token(&s, &req(&[("Authorization", "bearer abc.def.ghi")], None)).unwrap(), "abc.def.ghi");
-        assert_eq!(extract_token(&s, &req(&[("AUTHORIZATION", "Bearer   abc ")], None)).unwrap(), "abc");
+        assert_eq!(
+            extract_token(&s, &req(&[("Authorization", "bearer abc.def.ghi")], None)).unwrap(),
+            "abc.def.ghi"
+        );
+        assert_eq!(
+            extract_token(&s, &req(&[("AUTHORIZATION", "Bearer   abc ")], None)).unwrap(),
+            "abc"
+        );
     }
 
     #[test]
@@ -223,38 +290,92 @@ mod tests {
             let err = extract_token(&s, &req(&[("authorization", value)], None)).unwrap_err();
             assert_eq!(err.code(), ErrorCode::TokenMissing, "{value:?}");
         }
-        assert_eq!(extract_token(&s, &req(&[], None)).unwrap_err().code(), ErrorCode::TokenMissing);
+        assert_eq!(
+            extract_token(&s, &req(&[], None)).unwrap_err().code(),
+            ErrorCode::TokenMissing
+        );
     }
 
     #[test]
     fn ambiguity_is_malformed() {
         let s = all_sources();
-        let two = req(&[("authorization", "Bearer a"), ("authorization", "Bearer b")], None);
-        assert_eq!(extract_token(&s, &two).unwrap_err().code(), ErrorCode::TokenMalformed);
+        let two = req(
+            &[("authorization", "Bearer a"), ("authorization", "Bearer b")],
+            None,
+        );
+        assert_eq!(
+            extract_token(&s, &two).unwrap_err().code(),
+            ErrorCode::TokenMalformed
+        );
         let cookies = req(&[("cookie", "at=a; x=1"), ("cookie", "at=b")], None);
-        assert_eq!(extract_token(&s, &cookies).unwrap_err().code(), ErrorCode::TokenMalformed);
+        assert_eq!(
+            extract_token(&s, &cookies).unwrap_err().code(),
+            ErrorCode::TokenMalformed
+        );
         let query = req(&[], Some("access_token=a&access_token=b"));
-        assert_eq!(extract_token(&s, &query).unwrap_err().code(), ErrorCode::TokenMalformed);
+        assert_eq!(
+            extract_token(&s, &query).unwrap_err().code(),
+            ErrorCode::TokenMalformed
+        );
         let spaced = req(&[("authorization", "Bearer a b")], None);
-        assert_eq!(extract_token(&s, &spaced).unwrap_err().code(), ErrorCode::TokenMalformed);
+        assert_eq!(
+            extract_token(&s, &spaced).unwrap_err().code(),
+            ErrorCode::TokenMalformed
+        );
     }
 
     #[test]
     fn sources_are_tried_in_order() {
         let s = all_sources();
-        assert_eq!(extract_token(&s, &req(&[("x-api-token", "Token t1"), ("cookie", "at=t2")], None)).unwrap(), "t1");
-        assert_eq!(extract_token(&s, &req(&[("x-api-token", "t1"), ("cookie", "a=b; at=t2")], None)).unwrap(), "t2");
-        assert_eq!(extract_token(&s, &req(&[], Some("x=1&access_token=t%2E3"))).unwrap(), "t.3");
-        assert_eq!(extract_token(&s, &req(&[("authorization", "Bearer t0")], Some("access_token=t3"))).unwrap(), "t0");
+        assert_eq!(
+            extract_token(
+                &s,
+                &req(&[("x-api-token", "Token t1"), ("cookie", "at=t2")], None)
+            )
+            .unwrap(),
+            "t1"
+        );
+        assert_eq!(
+            extract_token(
+                &s,
+                &req(&[("x-api-token", "t1"), ("cookie", "a=b; at=t2")], None)
+            )
+            .unwrap(),
+            "t2"
+        );
+        assert_eq!(
+            extract_token(&s, &req(&[], Some("x=1&access_token=t%2E3"))).unwrap(),
+            "t.3"
+        );
+        assert_eq!(
+            extract_token(
+                &s,
+                &req(&[("authorization", "Bearer t0")], Some("access_token=t3"))
+            )
+            .unwrap(),
+            "t0"
+        );
     }
 
     #[test]
     fn source_validation() {
         assert!(TokenSource::bearer().validate().is_ok());
-        let bad = TokenSource::Header { name: "a b".into(), scheme: None, prefix: None };
+        let bad = TokenSource::Header {
+            name: "a b".into(),
+            scheme: None,
+            prefix: None,
+        };
         assert!(bad.validate().is_err());
-        let both = TokenSource::Header { name: "x".into(), scheme: Some("Bearer".into()), prefix: Some("x".into()) };
+        let both = TokenSource::Header {
+            name: "x".into(),
+            scheme: Some("Bearer".into()),
+            prefix: Some("x".into()),
+        };
         assert!(both.validate().is_err());
-        assert!(TokenSource::Cookie { name: String::new() }.validate().is_err());
+        assert!(TokenSource::Cookie {
+            name: String::new()
+        }
+        .validate()
+        .is_err());
     }
 }

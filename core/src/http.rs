@@ -10,7 +10,15 @@ pub fn status(error: &Error) -> u16 {
 
 /// Characters RFC 6750 §3 allows in a quoted attribute; everything else becomes `?`.
 fn quoted(text: &str) -> String {
-    text.chars().map(|c| if matches!(c, ' ' | '!' | '#'..='[' | ']'..='~') { c } else { '?' }).collect()
+    text.chars()
+        .map(|c| {
+            if matches!(c, ' ' | '!' | '#'..='[' | ']'..='~') {
+                c
+            } else {
+                '?'
+            }
+        })
+        .collect()
 }
 
 /// The `WWW-Authenticate` value for an error, or `None` where no challenge applies (5xx).
@@ -57,16 +65,27 @@ mod tests {
     #[test]
     fn challenges() {
         let missing = Error::new(ErrorCode::TokenMissing, "no token");
-        assert_eq!(www_authenticate(&missing, Some("api")).unwrap(), "Bearer realm=\"api\"");
+        assert_eq!(
+            www_authenticate(&missing, Some("api")).unwrap(),
+            "Bearer realm=\"api\""
+        );
         assert_eq!(www_authenticate(&missing, None).unwrap(), "Bearer");
         let expired = Error::new(ErrorCode::TokenExpired, "token has \"expired\"\r\n");
         assert_eq!(
             www_authenticate(&expired, None).unwrap(),
             "Bearer error=\"invalid_token\", error_description=\"token has ?expired???\""
         );
-        let scope = Error::new(ErrorCode::ScopeInsufficient, "missing required scope(s): write");
-        assert!(www_authenticate(&scope, None).unwrap().contains("insufficient_scope"));
-        assert_eq!(www_authenticate(&Error::new(ErrorCode::JwksUnavailable, "down"), None), None);
+        let scope = Error::new(
+            ErrorCode::ScopeInsufficient,
+            "missing required scope(s): write",
+        );
+        assert!(www_authenticate(&scope, None)
+            .unwrap()
+            .contains("insufficient_scope"));
+        assert_eq!(
+            www_authenticate(&Error::new(ErrorCode::JwksUnavailable, "down"), None),
+            None
+        );
         assert_eq!(status(&scope), 403);
     }
 
@@ -74,6 +93,9 @@ mod tests {
     fn body() {
         let e = Error::for_claim(ErrorCode::ClaimMissing, "sub", "token has no \"sub\"");
         let v: serde_json::Value = serde_json::from_str(&error_body(&e)).unwrap();
-        assert_eq!(v, serde_json::json!({"error": {"code": "claim_missing", "message": "token has no \"sub\"", "claim": "sub"}}));
+        assert_eq!(
+            v,
+            serde_json::json!({"error": {"code": "claim_missing", "message": "token has no \"sub\"", "claim": "sub"}})
+        );
     }
 }

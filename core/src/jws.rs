@@ -61,7 +61,10 @@ impl<'t> CompactJws<'t> {
         }
         let dots = token.bytes().filter(|b| *b == b'.').count();
         if dots == 4 {
-            return Err(Error::new(ErrorCode::TokenUnsupported, "token is a JWE (5 segments); only JWS is accepted"));
+            return Err(Error::new(
+                ErrorCode::TokenUnsupported,
+                "token is a JWE (5 segments); only JWS is accepted",
+            ));
         }
         if dots != 2 {
             return Err(Error::malformed(format!(
@@ -70,19 +73,30 @@ impl<'t> CompactJws<'t> {
             )));
         }
         let mut parts = token.splitn(3, '.');
-        let (h, p, s) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+        let (h, p, s) = (
+            parts.next().unwrap_or(""),
+            parts.next().unwrap_or(""),
+            parts.next().unwrap_or(""),
+        );
         if h.is_empty() {
             return Err(Error::malformed("header segment is empty"));
         }
         let decode = |seg: &str, what: &str| {
-            b64::decode(seg).map_err(|_| Error::malformed(format!("{what} segment is not canonical base64url")))
+            b64::decode(seg)
+                .map_err(|_| Error::malformed(format!("{what} segment is not canonical base64url")))
         };
         let header_bytes = decode(h, "header")?;
         let payload = decode(p, "payload")?;
         let signature = decode(s, "signature")?;
-        let members = json::parse_object(&header_bytes).map_err(|e| Error::malformed(format!("header {e}")))?;
+        let members = json::parse_object(&header_bytes)
+            .map_err(|e| Error::malformed(format!("header {e}")))?;
         let header = check_header(members)?;
-        Ok(CompactJws { signing_input: &token[..h.len() + 1 + p.len()], header, payload, signature })
+        Ok(CompactJws {
+            signing_input: &token[..h.len() + 1 + p.len()],
+            header,
+            payload,
+            signature,
+        })
     }
 
     pub fn header(&self) -> &Header {
@@ -102,13 +116,19 @@ impl<'t> CompactJws<'t> {
     pub fn verify_signature(&self, keys: &KeySet, allowed: AlgorithmSet) -> Result<(), Error> {
         let alg = self.header.alg;
         if !allowed.contains(alg) {
-            return Err(Error::new(ErrorCode::AlgorithmNotAllowed, format!("alg {alg} is not allowed")));
+            return Err(Error::new(
+                ErrorCode::AlgorithmNotAllowed,
+                format!("alg {alg} is not allowed"),
+            ));
         }
         let key = keys.find(self.header.kid(), alg)?;
         if key.verify(alg, self.signing_input.as_bytes(), &self.signature) {
             Ok(())
         } else {
-            Err(Error::new(ErrorCode::SignatureInvalid, "signature does not verify"))
+            Err(Error::new(
+                ErrorCode::SignatureInvalid,
+                "signature does not verify",
+            ))
         }
     }
 }
@@ -117,7 +137,9 @@ fn header_str(members: &Map<String, Value>, name: &str) -> Result<Option<String>
     match members.get(name) {
         None => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(Error::malformed(format!("header \"{name}\" is not a string"))),
+        Some(_) => Err(Error::malformed(format!(
+            "header \"{name}\" is not a string"
+        ))),
     }
 }
 
@@ -137,13 +159,20 @@ fn check_header(members: Map<String, Value>) -> Result<Header, Error> {
     if members.contains_key("enc") {
         return unsupported("header \"enc\" marks a JWE; only JWS is accepted");
     }
-    if members.get("cty").and_then(Value::as_str).is_some_and(|c| c.eq_ignore_ascii_case("JWT")) {
+    if members
+        .get("cty")
+        .and_then(Value::as_str)
+        .is_some_and(|c| c.eq_ignore_ascii_case("JWT"))
+    {
         return unsupported("nested JWTs (cty JWT) are not supported");
     }
     let alg = match Algorithm::from_name(alg_name) {
         Some(alg) => alg,
         None if alg_name.eq_ignore_ascii_case("none") => {
-            return Err(Error::new(ErrorCode::AlgorithmNotAllowed, "alg none is never accepted"));
+            return Err(Error::new(
+                ErrorCode::AlgorithmNotAllowed,
+                "alg none is never accepted",
+            ));
         }
         None => {
             return Err(Error::new(
@@ -154,7 +183,12 @@ fn check_header(members: Map<String, Value>) -> Result<Header, Error> {
     };
     let kid = header_str(&members, "kid")?;
     let typ = header_str(&members, "typ")?;
-    Ok(Header { alg, kid, typ, members })
+    Ok(Header {
+        alg,
+        kid,
+        typ,
+        members,
+    })
 }
 
 /// The outcome of [`verify_jws`]: a header and a payload whose signature verified.
@@ -165,11 +199,60 @@ pub struct VerifiedJws {
 }
 
 /// Signature-level verification of a compact JWS, without any JWT claim rules.
-pub fn verify_jws(token: &str, keys: &KeySet, allowed: AlgorithmSet, max_size: usize) -> Result<VerifiedJws, Error> {
+pub fn verify_jws(
+    token: &str,
+    keys: &KeySet,
+    allowed: AlgorithmSet,
+    max_size: usize,
+) -> Result<VerifiedJws, Error> {
     let jws = CompactJws::parse(token, max_size)?;
     jws.verify_signature(keys, allowed)?;
     let (header, payload) = jws.into_parts();
     Ok(VerifiedJws { header, payload })
+}
+
+/// A token decoded WITHOUT any verification, for inspection tools only.
+#[derive(Debug)]
+pub struct Unverified {
+    pub header: Map<String, Value>,
+    /// The payload as JSON when it is a JSON object, else `None`.
+    pub claims: Option<Map<String, Value>>,
+    pub payload_len: usize,
+    pub signature_len: usize,
+}
+
+/// Decodes a compact JWS without checking its signature, algorithm or claims. Structure,
+/// base64url and header JSON must still be sound: there is nothing to show otherwise.
+pub fn decode_unverified(token: &str) -> Result<Unverified, Error> {
+    let parts: Vec<&str> = token.split('.').collect();
+    match parts.len() {
+        3 => {}
+        5 => {
+            return Err(Error::new(
+                ErrorCode::TokenUnsupported,
+                "token is a JWE (5 segments); it cannot be inspected",
+            ))
+        }
+        n => {
+            return Err(Error::malformed(format!(
+                "token has {n} segments; a compact JWS has 3"
+            )))
+        }
+    }
+    let decode = |seg: &str, what: &str| {
+        b64::decode(seg)
+            .map_err(|_| Error::malformed(format!("{what} segment is not canonical base64url")))
+    };
+    let header = json::parse_object(&decode(parts[0], "header")?)
+        .map_err(|e| Error::malformed(format!("header {e}")))?;
+    let payload = decode(parts[1], "payload")?;
+    let signature = decode(parts[2], "signature")?;
+    Ok(Unverified {
+        header,
+        claims: json::parse_object(&payload).ok(),
+        payload_len: payload.len(),
+        signature_len: signature.len(),
+    })
 }
 
 #[cfg(test)]
@@ -181,7 +264,9 @@ mod tests {
     }
 
     fn code(t: &str) -> ErrorCode {
-        CompactJws::parse(t, DEFAULT_MAX_TOKEN_SIZE).unwrap_err().code()
+        CompactJws::parse(t, DEFAULT_MAX_TOKEN_SIZE)
+            .unwrap_err()
+            .code()
     }
 
     #[test]
@@ -201,20 +286,79 @@ mod tests {
     }
 
     #[test]
+    fn unverified_decoding_shows_what_is_there() {
+        let t = token(r#"{"alg":"XYZ","kid":"k"}"#, r#"{"sub":"a"}"#);
+        let u = decode_unverified(&t).unwrap();
+        assert_eq!(u.header["alg"], "XYZ");
+        assert_eq!(u.claims.unwrap()["sub"], "a");
+        assert!(decode_unverified(&token(r#"{"alg":"HS256"}"#, "foo"))
+            .unwrap()
+            .claims
+            .is_none());
+        assert_eq!(
+            decode_unverified("a.b").unwrap_err().code(),
+            ErrorCode::TokenMalformed
+        );
+        assert_eq!(
+            decode_unverified("a.b.c.d.e").unwrap_err().code(),
+            ErrorCode::TokenUnsupported
+        );
+    }
+
+    #[test]
     fn header_rules() {
         assert_eq!(code(&token("[]", "{}")), ErrorCode::TokenMalformed);
         assert_eq!(code(&token("{}", "{}")), ErrorCode::TokenMalformed);
-        assert_eq!(code(&token(r#"{"alg":1}"#, "{}")), ErrorCode::TokenMalformed);
-        assert_eq!(code(&token(r#"{"alg":"HS256","alg":"none"}"#, "{}")), ErrorCode::TokenMalformed);
-        assert_eq!(code(&token(r#"{"alg":"none"}"#, "{}")), ErrorCode::AlgorithmNotAllowed);
-        assert_eq!(code(&token(r#"{"alg":"NoNe"}"#, "{}")), ErrorCode::AlgorithmNotAllowed);
-        assert_eq!(code(&token(r#"{"alg":"HS999"}"#, "{}")), ErrorCode::AlgorithmNotAllowed);
-        assert_eq!(code(&token(r#"{"alg":"HS256","crit":["exp"],"exp":1}"#, "{}")), ErrorCode::TokenUnsupported);
-        assert_eq!(code(&token(r#"{"alg":"HS256","b64":false,"crit":["b64"]}"#, "{}")), ErrorCode::TokenUnsupported);
-        assert_eq!(code(&token(r#"{"alg":"HS256","b64":true}"#, "{}")), ErrorCode::TokenUnsupported);
-        assert_eq!(code(&token(r#"{"alg":"HS256","enc":"A128GCM"}"#, "{}")), ErrorCode::TokenUnsupported);
-        assert_eq!(code(&token(r#"{"alg":"HS256","cty":"jwt"}"#, "{}")), ErrorCode::TokenUnsupported);
-        assert_eq!(code(&token(r#"{"alg":"HS256","kid":7}"#, "{}")), ErrorCode::TokenMalformed);
-        assert_eq!(code(&token(r#"{"alg":"HS256","typ":["JWT"]}"#, "{}")), ErrorCode::TokenMalformed);
+        assert_eq!(
+            code(&token(r#"{"alg":1}"#, "{}")),
+            ErrorCode::TokenMalformed
+        );
+        assert_eq!(
+            code(&token(r#"{"alg":"HS256","alg":"none"}"#, "{}")),
+            ErrorCode::TokenMalformed
+        );
+        assert_eq!(
+            code(&token(r#"{"alg":"none"}"#, "{}")),
+            ErrorCode::AlgorithmNotAllowed
+        );
+        assert_eq!(
+            code(&token(r#"{"alg":"NoNe"}"#, "{}")),
+            ErrorCode::AlgorithmNotAllowed
+        );
+        assert_eq!(
+            code(&token(r#"{"alg":"HS999"}"#, "{}")),
+            ErrorCode::AlgorithmNotAllowed
+        );
+        assert_eq!(
+            code(&token(r#"{"alg":"HS256","crit":["exp"],"exp":1}"#, "{}")),
+            ErrorCode::TokenUnsupported
+        );
+        assert_eq!(
+            code(&token(
+                r#"{"alg":"HS256","b64":false,"crit":["b64"]}"#,
+                "{}"
+            )),
+            ErrorCode::TokenUnsupported
+        );
+        assert_eq!(
+            code(&token(r#"{"alg":"HS256","b64":true}"#, "{}")),
+            ErrorCode::TokenUnsupported
+        );
+        assert_eq!(
+            code(&token(r#"{"alg":"HS256","enc":"A128GCM"}"#, "{}")),
+            ErrorCode::TokenUnsupported
+        );
+        assert_eq!(
+            code(&token(r#"{"alg":"HS256","cty":"jwt"}"#, "{}")),
+            ErrorCode::TokenUnsupported
+        );
+        assert_eq!(
+            code(&token(r#"{"alg":"HS256","kid":7}"#, "{}")),
+            ErrorCode::TokenMalformed
+        );
+        assert_eq!(
+            code(&token(r#"{"alg":"HS256","typ":["JWT"]}"#, "{}")),
+            ErrorCode::TokenMalformed
+        );
     }
 }

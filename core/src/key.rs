@@ -14,9 +14,18 @@ use std::fmt;
 /// Public key material (or an HMAC secret) before it is bound to algorithms.
 pub(crate) enum Material {
     Oct(Vec<u8>),
-    Rsa { n: Vec<u8>, e: Vec<u8> },
-    Ec { curve: Curve, x: Vec<u8>, y: Vec<u8> },
-    Ed25519 { x: Vec<u8> },
+    Rsa {
+        n: Vec<u8>,
+        e: Vec<u8>,
+    },
+    Ec {
+        curve: Curve,
+        x: Vec<u8>,
+        y: Vec<u8>,
+    },
+    Ed25519 {
+        x: Vec<u8>,
+    },
 }
 
 impl Material {
@@ -45,7 +54,10 @@ impl Material {
         let mut set: AlgorithmSet = Algorithm::ALL.into_iter().filter(|a| fits(*a)).collect();
         match self {
             Material::Oct(secret) => {
-                set = set.iter().filter(|a| secret.len() >= a.min_secret_len()).collect();
+                set = set
+                    .iter()
+                    .filter(|a| secret.len() >= a.min_secret_len())
+                    .collect();
                 if set.is_empty() {
                     return Err(format!(
                         "HMAC secret of {} bytes is shorter than the 32 bytes HS256 needs",
@@ -85,10 +97,14 @@ fn check_rsa(n: &[u8], e: &[u8]) -> Result<(), String> {
     let n = strip_leading_zeros(n);
     let bits = n.len() * 8 - n.first().map_or(8, |b| b.leading_zeros() as usize);
     if bits < 2048 {
-        return Err(format!("RSA key of {bits} bits is under the 2048-bit minimum"));
+        return Err(format!(
+            "RSA key of {bits} bits is under the 2048-bit minimum"
+        ));
     }
     if bits > 8192 {
-        return Err(format!("RSA key of {bits} bits is over the 8192-bit maximum"));
+        return Err(format!(
+            "RSA key of {bits} bits is over the 8192-bit maximum"
+        ));
     }
     let e = strip_leading_zeros(e);
     if e.len() > 4 {
@@ -96,10 +112,14 @@ fn check_rsa(n: &[u8], e: &[u8]) -> Result<(), String> {
     }
     let e_value = e.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b));
     if e_value < 3 || e_value % 2 == 0 {
-        return Err(format!("RSA public exponent {e_value} is not an odd number of at least 3"));
+        return Err(format!(
+            "RSA public exponent {e_value} is not an odd number of at least 3"
+        ));
     }
     if roca_fingerprint(n) {
-        return Err("RSA key has the ROCA fingerprint (CVE-2017-15361) and must not be trusted".to_owned());
+        return Err(
+            "RSA key has the ROCA fingerprint (CVE-2017-15361) and must not be trusted".to_owned(),
+        );
     }
     Ok(())
 }
@@ -113,7 +133,9 @@ fn roca_fingerprint(n: &[u8]) -> bool {
         97, 101, 103, 107, 109, 113, 127, 131, 137, 139, 149, 151, 157, 163, 167,
     ];
     PRIMES.iter().all(|&p| {
-        let residue = n.iter().fold(0u32, |acc, b| (acc * 256 + u32::from(*b)) % p);
+        let residue = n
+            .iter()
+            .fold(0u32, |acc, b| (acc * 256 + u32::from(*b)) % p);
         let generator = 65537 % p;
         let mut power = 1u32;
         loop {
@@ -139,6 +161,8 @@ fn rsa_pkcs1_der(n: &[u8], e: &[u8]) -> Vec<u8> {
     key.to_der().expect("RSA public key encodes")
 }
 
+// A key set holds few keys; the HMAC state stays inline (no pointer chase when verifying).
+#[allow(clippy::large_enum_variant)]
 enum Backend {
     Hmac(hmac::Key),
     Public(ParsedPublicKey),
@@ -191,7 +215,11 @@ impl Key {
             if declared.is_some_and(|d| d != alg) {
                 continue;
             }
-            let backend = match (&material, alg.hmac_algorithm(), alg.verification_algorithm()) {
+            let backend = match (
+                &material,
+                alg.hmac_algorithm(),
+                alg.verification_algorithm(),
+            ) {
                 (Material::Oct(secret), Some(h), _) => Backend::Hmac(hmac::Key::new(h, secret)),
                 (_, _, Some(v)) => Backend::Public(
                     ParsedPublicKey::new(v, &public)
@@ -201,7 +229,11 @@ impl Key {
             };
             verifiers.push((alg, backend));
         }
-        Ok(Key { kid, verifiers, description: material.family_name() })
+        Ok(Key {
+            kid,
+            verifiers,
+            description: material.family_name(),
+        })
     }
 
     pub fn kid(&self) -> Option<&str> {
@@ -245,9 +277,23 @@ enum JwkProblem {
 
 const PRIVATE_MEMBERS: [&str; 7] = ["d", "p", "q", "dp", "dq", "qi", "oth"];
 const ENCRYPTION_ALGS: [&str; 17] = [
-    "RSA1_5", "RSA-OAEP", "RSA-OAEP-256", "RSA-OAEP-384", "RSA-OAEP-512", "A128KW", "A192KW",
-    "A256KW", "dir", "ECDH-ES", "ECDH-ES+A128KW", "ECDH-ES+A192KW", "ECDH-ES+A256KW",
-    "A128GCMKW", "A192GCMKW", "A256GCMKW", "A256GCM",
+    "RSA1_5",
+    "RSA-OAEP",
+    "RSA-OAEP-256",
+    "RSA-OAEP-384",
+    "RSA-OAEP-512",
+    "A128KW",
+    "A192KW",
+    "A256KW",
+    "dir",
+    "ECDH-ES",
+    "ECDH-ES+A128KW",
+    "ECDH-ES+A192KW",
+    "ECDH-ES+A256KW",
+    "A128GCMKW",
+    "A192GCMKW",
+    "A256GCMKW",
+    "A256GCM",
 ];
 
 fn jwk_str<'a>(jwk: &'a Map<String, Value>, name: &str) -> Result<Option<&'a str>, JwkProblem> {
@@ -259,12 +305,17 @@ fn jwk_str<'a>(jwk: &'a Map<String, Value>, name: &str) -> Result<Option<&'a str
 }
 
 fn jwk_bytes(jwk: &Map<String, Value>, name: &str) -> Result<Vec<u8>, JwkProblem> {
-    let text = jwk_str(jwk, name)?
-        .ok_or_else(|| JwkProblem::Invalid(format!("\"{name}\" is missing")))?;
-    b64::decode(text).map_err(|_| JwkProblem::Invalid(format!("\"{name}\" is not canonical base64url")))
+    let text =
+        jwk_str(jwk, name)?.ok_or_else(|| JwkProblem::Invalid(format!("\"{name}\" is missing")))?;
+    b64::decode(text)
+        .map_err(|_| JwkProblem::Invalid(format!("\"{name}\" is not canonical base64url")))
 }
 
-fn jwk_coordinate(jwk: &Map<String, Value>, name: &str, curve: Curve) -> Result<Vec<u8>, JwkProblem> {
+fn jwk_coordinate(
+    jwk: &Map<String, Value>,
+    name: &str,
+    curve: Curve,
+) -> Result<Vec<u8>, JwkProblem> {
     let bytes = jwk_bytes(jwk, name)?;
     if bytes.len() != curve.coordinate_len() {
         return Err(JwkProblem::Invalid(format!(
@@ -278,11 +329,19 @@ fn jwk_coordinate(jwk: &Map<String, Value>, name: &str, curve: Curve) -> Result<
 }
 
 /// Reads one JWK (already known to hold no private members) into a key.
-fn parse_jwk(jwk: &Map<String, Value>, origin: Origin, allowed: AlgorithmSet) -> Result<Key, JwkProblem> {
-    let kty = jwk_str(jwk, "kty")?.ok_or_else(|| JwkProblem::Invalid("\"kty\" is missing".into()))?;
+fn parse_jwk(
+    jwk: &Map<String, Value>,
+    origin: Origin,
+    allowed: AlgorithmSet,
+) -> Result<Key, JwkProblem> {
+    let kty =
+        jwk_str(jwk, "kty")?.ok_or_else(|| JwkProblem::Invalid("\"kty\" is missing".into()))?;
     if let Some(usage) = jwk_str(jwk, "use")? {
         if usage != "sig" {
-            return Err(JwkProblem::Skip(format!("\"use\" is {:?}", clip(usage, 20))));
+            return Err(JwkProblem::Skip(format!(
+                "\"use\" is {:?}",
+                clip(usage, 20)
+            )));
         }
     }
     if let Some(ops) = jwk.get("key_ops") {
@@ -291,13 +350,17 @@ fn parse_jwk(jwk: &Map<String, Value>, origin: Origin, allowed: AlgorithmSet) ->
             .filter(|ops| ops.iter().all(Value::is_string))
             .ok_or_else(|| JwkProblem::Invalid("\"key_ops\" is not an array of strings".into()))?;
         if !ops.iter().any(|op| op == "verify") {
-            return Err(JwkProblem::Skip("\"key_ops\" does not include \"verify\"".into()));
+            return Err(JwkProblem::Skip(
+                "\"key_ops\" does not include \"verify\"".into(),
+            ));
         }
     }
     let declared = match jwk_str(jwk, "alg")? {
         None => None,
         Some(name) if ENCRYPTION_ALGS.contains(&name) => {
-            return Err(JwkProblem::Skip(format!("\"alg\" {name} is for encryption")));
+            return Err(JwkProblem::Skip(format!(
+                "\"alg\" {name} is for encryption"
+            )));
         }
         Some(name) => Some(Algorithm::from_name(name).ok_or_else(|| {
             JwkProblem::Invalid(format!("unsupported \"alg\" {:?}", clip(name, 20)))
@@ -306,7 +369,9 @@ fn parse_jwk(jwk: &Map<String, Value>, origin: Origin, allowed: AlgorithmSet) ->
     let kid = jwk_str(jwk, "kid")?.map(str::to_owned);
     let material = match kty {
         "oct" if origin == Origin::Remote => {
-            return Err(JwkProblem::Skip("HMAC keys are never taken from a remote JWKS".into()));
+            return Err(JwkProblem::Skip(
+                "HMAC keys are never taken from a remote JWKS".into(),
+            ));
         }
         "oct" => {
             let k = jwk_bytes(jwk, "k")?;
@@ -315,12 +380,17 @@ fn parse_jwk(jwk: &Map<String, Value>, origin: Origin, allowed: AlgorithmSet) ->
             }
             Material::Oct(k)
         }
-        "RSA" => Material::Rsa { n: jwk_bytes(jwk, "n")?, e: jwk_bytes(jwk, "e")? },
+        "RSA" => Material::Rsa {
+            n: jwk_bytes(jwk, "n")?,
+            e: jwk_bytes(jwk, "e")?,
+        },
         "EC" => {
             let crv = jwk_str(jwk, "crv")?.unwrap_or("");
             let curve = Curve::from_name(crv)
                 .filter(|c| *c != Curve::Ed25519)
-                .ok_or_else(|| JwkProblem::Invalid(format!("unsupported EC curve {:?}", clip(crv, 20))))?;
+                .ok_or_else(|| {
+                    JwkProblem::Invalid(format!("unsupported EC curve {:?}", clip(crv, 20)))
+                })?;
             Material::Ec {
                 curve,
                 x: jwk_coordinate(jwk, "x", curve)?,
@@ -328,13 +398,23 @@ fn parse_jwk(jwk: &Map<String, Value>, origin: Origin, allowed: AlgorithmSet) ->
             }
         }
         "OKP" => match jwk_str(jwk, "crv")?.unwrap_or("") {
-            "Ed25519" => Material::Ed25519 { x: jwk_coordinate(jwk, "x", Curve::Ed25519)? },
+            "Ed25519" => Material::Ed25519 {
+                x: jwk_coordinate(jwk, "x", Curve::Ed25519)?,
+            },
             "X25519" | "X448" => return Err(JwkProblem::Skip("key agreement curve".into())),
             other => {
-                return Err(JwkProblem::Invalid(format!("unsupported OKP curve {:?}", clip(other, 20))))
+                return Err(JwkProblem::Invalid(format!(
+                    "unsupported OKP curve {:?}",
+                    clip(other, 20)
+                )))
             }
         },
-        other => return Err(JwkProblem::Invalid(format!("unsupported \"kty\" {:?}", clip(other, 20)))),
+        other => {
+            return Err(JwkProblem::Invalid(format!(
+                "unsupported \"kty\" {:?}",
+                clip(other, 20)
+            )))
+        }
     };
     Key::new(material, kid, declared, allowed).map_err(JwkProblem::Invalid)
 }
@@ -351,14 +431,20 @@ pub struct ParsedJwks {
 /// Refuses the whole set when any key carries private members or when symmetric and
 /// asymmetric keys are mixed. Keys not meant for signature verification are skipped. A
 /// broken key is an error in a static set and skipped (with the reason) in a remote one.
-pub fn parse_jwks(doc: &Value, origin: Origin, allowed: AlgorithmSet) -> Result<ParsedJwks, String> {
+pub fn parse_jwks(
+    doc: &Value,
+    origin: Origin,
+    allowed: AlgorithmSet,
+) -> Result<ParsedJwks, String> {
     let entries = doc
         .get("keys")
         .and_then(Value::as_array)
         .ok_or("is not a JWKS (no \"keys\" array)")?;
     let mut objects = Vec::with_capacity(entries.len());
     for (i, entry) in entries.iter().enumerate() {
-        let jwk = entry.as_object().ok_or_else(|| format!("key #{i} is not a JSON object"))?;
+        let jwk = entry
+            .as_object()
+            .ok_or_else(|| format!("key #{i} is not a JSON object"))?;
         if let Some(member) = PRIVATE_MEMBERS.iter().find(|m| jwk.contains_key(**m)) {
             if jwk.get("kty").and_then(Value::as_str) != Some("oct") {
                 return Err(format!(
@@ -372,7 +458,10 @@ pub fn parse_jwks(doc: &Value, origin: Origin, allowed: AlgorithmSet) -> Result<
     if objects.iter().any(is_oct) && !objects.iter().all(is_oct) {
         return Err("mixes symmetric (oct) and asymmetric keys; refusing the key set".to_owned());
     }
-    let mut parsed = ParsedJwks { keys: Vec::new(), skipped: Vec::new() };
+    let mut parsed = ParsedJwks {
+        keys: Vec::new(),
+        skipped: Vec::new(),
+    };
     for (i, jwk) in objects.into_iter().enumerate() {
         let label = match jwk.get("kid").and_then(Value::as_str) {
             Some(kid) => format!("key #{i} (kid {:?})", clip(kid, 64)),
@@ -401,7 +490,10 @@ pub(crate) fn material_from_pem(pem: &str) -> Result<Material, String> {
         l if l.contains("PRIVATE KEY") => {
             Err("holds a private key; configure the public key instead".to_owned())
         }
-        other => Err(format!("has unsupported PEM label {:?} (expected PUBLIC KEY)", clip(other, 30))),
+        other => Err(format!(
+            "has unsupported PEM label {:?} (expected PUBLIC KEY)",
+            clip(other, 30)
+        )),
     }
 }
 
@@ -424,7 +516,10 @@ fn material_from_spki(der: &[u8]) -> Result<Material, String> {
 
     let spki = spki::SubjectPublicKeyInfoRef::try_from(der)
         .map_err(|_| "is not a valid SubjectPublicKeyInfo".to_owned())?;
-    let bits = spki.subject_public_key.as_bytes().ok_or("has a malformed key bit string")?;
+    let bits = spki
+        .subject_public_key
+        .as_bytes()
+        .ok_or("has a malformed key bit string")?;
     match spki.algorithm.oid {
         RSA => rsa_from_pkcs1(bits),
         ED25519 if bits.len() == 32 => Ok(Material::Ed25519 { x: bits.to_vec() }),
@@ -439,7 +534,11 @@ fn material_from_spki(der: &[u8]) -> Result<Material, String> {
             if bits.len() != 1 + 2 * len || bits[0] != 0x04 {
                 return Err("is an EC key that is not an uncompressed point".to_owned());
             }
-            Ok(Material::Ec { curve, x: bits[1..1 + len].to_vec(), y: bits[1 + len..].to_vec() })
+            Ok(Material::Ec {
+                curve,
+                x: bits[1..1 + len].to_vec(),
+                y: bits[1 + len..].to_vec(),
+            })
         }
         _ => Err("is a key of an unsupported type".to_owned()),
     }
@@ -468,7 +567,11 @@ impl KeySet {
         for kid in &ambiguous {
             by_kid.remove(kid);
         }
-        KeySet { keys, by_kid, ambiguous }
+        KeySet {
+            keys,
+            by_kid,
+            ambiguous,
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -497,16 +600,22 @@ impl KeySet {
             if self.ambiguous.contains(kid) {
                 return Err(Error::new(
                     ErrorCode::KeyNotFound,
-                    format!("kid {:?} is shared by several keys; none is used", clip(kid, 64)),
+                    format!(
+                        "kid {:?} is shared by several keys; none is used",
+                        clip(kid, 64)
+                    ),
                 ));
             }
         }
         let exact = kid.and_then(|k| self.by_kid.get(k)).map(|i| &self.keys[*i]);
-        let candidates = exact.into_iter().chain(self.keys.iter().filter(|key| match (kid, key.kid()) {
-            (_, None) => true,
-            (None, Some(k)) => !self.ambiguous.contains(k),
-            (Some(_), Some(_)) => false,
-        }));
+        let candidates =
+            exact
+                .into_iter()
+                .chain(self.keys.iter().filter(|key| match (kid, key.kid()) {
+                    (_, None) => true,
+                    (None, Some(k)) => !self.ambiguous.contains(k),
+                    (Some(_), Some(_)) => false,
+                }));
         let (mut seen, mut found, mut matching) = (0usize, None, 0usize);
         for key in candidates {
             seen += 1;
@@ -545,22 +654,43 @@ mod tests {
     }
 
     fn secret(len: usize, kid: Option<&str>) -> Key {
-        Key::new(Material::Oct(vec![7; len]), kid.map(str::to_owned), None, all()).unwrap()
+        Key::new(
+            Material::Oct(vec![7; len]),
+            kid.map(str::to_owned),
+            None,
+            all(),
+        )
+        .unwrap()
     }
 
     #[test]
     fn hmac_secret_lengths_bind_algorithms() {
         let key = secret(48, None);
-        assert_eq!(key.algorithms().collect::<Vec<_>>(), [Algorithm::HS256, Algorithm::HS384]);
+        assert_eq!(
+            key.algorithms().collect::<Vec<_>>(),
+            [Algorithm::HS256, Algorithm::HS384]
+        );
         let err = Key::new(Material::Oct(vec![1; 31]), None, None, all()).unwrap_err();
         assert!(err.contains("shorter than the 32 bytes"), "{err}");
-        let err = Key::new(Material::Oct(vec![1; 40]), None, Some(Algorithm::HS512), all()).unwrap_err();
+        let err = Key::new(
+            Material::Oct(vec![1; 40]),
+            None,
+            Some(Algorithm::HS512),
+            all(),
+        )
+        .unwrap_err();
         assert!(err.contains("64 bytes HS512"), "{err}");
     }
 
     #[test]
     fn declared_alg_must_match_key_type() {
-        let err = Key::new(Material::Oct(vec![1; 64]), None, Some(Algorithm::RS256), all()).unwrap_err();
+        let err = Key::new(
+            Material::Oct(vec![1; 64]),
+            None,
+            Some(Algorithm::RS256),
+            all(),
+        )
+        .unwrap_err();
         assert!(err.contains("does not match"), "{err}");
     }
 
@@ -577,9 +707,19 @@ mod tests {
 
     #[test]
     fn duplicate_kid_makes_both_keys_unusable() {
-        let set = KeySet::new(vec![secret(32, Some("a")), secret(32, Some("a")), secret(32, Some("b"))]);
-        assert_eq!(set.find(Some("a"), Algorithm::HS256).unwrap_err().code(), ErrorCode::KeyNotFound);
-        assert_eq!(set.find(Some("b"), Algorithm::HS256).unwrap().kid(), Some("b"));
+        let set = KeySet::new(vec![
+            secret(32, Some("a")),
+            secret(32, Some("a")),
+            secret(32, Some("b")),
+        ]);
+        assert_eq!(
+            set.find(Some("a"), Algorithm::HS256).unwrap_err().code(),
+            ErrorCode::KeyNotFound
+        );
+        assert_eq!(
+            set.find(Some("b"), Algorithm::HS256).unwrap().kid(),
+            Some("b")
+        );
         // Without a kid only "b" is a candidate: the ambiguous pair is out of play.
         assert_eq!(set.find(None, Algorithm::HS256).unwrap().kid(), Some("b"));
     }
@@ -587,33 +727,69 @@ mod tests {
     #[test]
     fn lookup_rules() {
         let set = KeySet::new(vec![secret(32, Some("a")), secret(32, Some("b"))]);
-        assert_eq!(set.find(Some("zz"), Algorithm::HS256).unwrap_err().code(), ErrorCode::KeyNotFound);
-        assert_eq!(set.find(None, Algorithm::HS256).unwrap_err().code(), ErrorCode::KeyNotFound);
-        assert_eq!(set.find(Some("a"), Algorithm::HS512).unwrap_err().code(), ErrorCode::AlgorithmNotAllowed);
+        assert_eq!(
+            set.find(Some("zz"), Algorithm::HS256).unwrap_err().code(),
+            ErrorCode::KeyNotFound
+        );
+        assert_eq!(
+            set.find(None, Algorithm::HS256).unwrap_err().code(),
+            ErrorCode::KeyNotFound
+        );
+        assert_eq!(
+            set.find(Some("a"), Algorithm::HS512).unwrap_err().code(),
+            ErrorCode::AlgorithmNotAllowed
+        );
         let single = KeySet::new(vec![secret(32, None)]);
         assert!(single.find(Some("anything"), Algorithm::HS256).is_ok());
         assert!(single.find(None, Algorithm::HS256).is_ok());
-        assert_eq!(KeySet::default().find(None, Algorithm::HS256).unwrap_err().code(), ErrorCode::KeyNotFound);
+        assert_eq!(
+            KeySet::default()
+                .find(None, Algorithm::HS256)
+                .unwrap_err()
+                .code(),
+            ErrorCode::KeyNotFound
+        );
     }
 
     #[test]
     fn jwks_document_rules() {
         let doc = serde_json::json!({"keys": [{"kty": "EC", "crv": "P-256", "x": "AA", "y": "AA", "d": "AA"}]});
-        assert!(parse_jwks(&doc, Origin::Static, all()).unwrap_err().contains("private member \"d\""));
+        assert!(parse_jwks(&doc, Origin::Static, all())
+            .unwrap_err()
+            .contains("private member \"d\""));
         let doc = serde_json::json!({"keys": [
             {"kty": "oct", "k": b64::encode([1u8; 32])},
             {"kty": "OKP", "crv": "Ed25519", "x": b64::encode([1u8; 32])}]});
-        assert!(parse_jwks(&doc, Origin::Static, all()).unwrap_err().contains("mixes"));
+        assert!(parse_jwks(&doc, Origin::Static, all())
+            .unwrap_err()
+            .contains("mixes"));
         let doc = serde_json::json!({"keys": [{"kty": "oct", "k": b64::encode([1u8; 32])}]});
         let remote = parse_jwks(&doc, Origin::Remote, all()).unwrap();
         assert!(remote.keys.is_empty());
         assert!(remote.skipped[0].contains("never taken from a remote JWKS"));
-        assert_eq!(parse_jwks(&doc, Origin::Static, all()).unwrap().keys.len(), 1);
+        assert_eq!(
+            parse_jwks(&doc, Origin::Static, all()).unwrap().keys.len(),
+            1
+        );
         let doc = serde_json::json!({"keys": [{"kty": "oct", "use": "enc", "k": "AA"}, {"kty": "oct", "key_ops": ["encrypt"], "k": "AA"}]});
-        assert_eq!(parse_jwks(&doc, Origin::Static, all()).unwrap().skipped.len(), 2);
+        assert_eq!(
+            parse_jwks(&doc, Origin::Static, all())
+                .unwrap()
+                .skipped
+                .len(),
+            2
+        );
         let doc = serde_json::json!({"keys": [{"kty": "EC", "crv": "P-256", "x": b64::encode([1u8; 31]), "y": b64::encode([1u8; 32])}]});
-        assert!(parse_jwks(&doc, Origin::Static, all()).unwrap_err().contains("31 bytes"));
-        assert_eq!(parse_jwks(&doc, Origin::Remote, all()).unwrap().skipped.len(), 1);
+        assert!(parse_jwks(&doc, Origin::Static, all())
+            .unwrap_err()
+            .contains("31 bytes"));
+        assert_eq!(
+            parse_jwks(&doc, Origin::Remote, all())
+                .unwrap()
+                .skipped
+                .len(),
+            1
+        );
         assert!(parse_jwks(&serde_json::json!({"kty": "oct"}), Origin::Static, all()).is_err());
     }
 
@@ -628,7 +804,10 @@ mod tests {
     fn pem_refuses_private_keys_without_echo() {
         let pem = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEINTuctv5E1hK1bbY8fdp+K06/nwoy/HU++CXqI9EdVhC\n-----END PRIVATE KEY-----\n";
         let err = material_from_pem(pem).err().unwrap();
-        assert!(err.contains("private key") && !err.contains("MC4C"), "{err}");
+        assert!(
+            err.contains("private key") && !err.contains("MC4C"),
+            "{err}"
+        );
         assert!(material_from_pem("not pem").is_err());
     }
 }

@@ -29,7 +29,7 @@ pub use algorithm::{Algorithm, AlgorithmSet, Curve};
 pub use config::{Config, Format, IssuerConfig, KeySource, PemKey, SecretEncoding, SecretKey};
 pub use error::{Error, ErrorCode};
 pub use extract::{RequestView, SimpleRequest, TokenSource};
-pub use jws::{verify_jws, VerifiedJws, DEFAULT_MAX_TOKEN_SIZE};
+pub use jws::{decode_unverified, verify_jws, Unverified, VerifiedJws, DEFAULT_MAX_TOKEN_SIZE};
 pub use key::{parse_jwks, KeySet, Origin};
 pub use token::{ScopeMatch, VerifiedToken};
 pub use verifier::{unix_now, Verifier};

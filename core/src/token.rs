@@ -103,7 +103,10 @@ impl VerifiedToken {
     }
 
     fn date(&self, name: &str) -> Option<i64> {
-        numeric_date(&self.claims, name).ok().flatten().map(|v| v as i64)
+        numeric_date(&self.claims, name)
+            .ok()
+            .flatten()
+            .map(|v| v as i64)
     }
 
     /// Everything granted: the space-delimited `scope`, `scp` (array or space-delimited
@@ -112,10 +115,18 @@ impl VerifiedToken {
     pub fn granted_scopes(&self) -> Result<Vec<&str>, Error> {
         let mut granted = Vec::new();
         for name in ["scope", "scp", "permissions"] {
-            let invalid = || Error::for_claim(ErrorCode::ClaimInvalid, name, format!("\"{name}\" has the wrong type"));
+            let invalid = || {
+                Error::for_claim(
+                    ErrorCode::ClaimInvalid,
+                    name,
+                    format!("\"{name}\" has the wrong type"),
+                )
+            };
             match self.claims.get(name) {
                 None | Some(Value::Null) => {}
-                Some(Value::String(s)) if name != "permissions" => granted.extend(s.split(' ').filter(|s| !s.is_empty())),
+                Some(Value::String(s)) if name != "permissions" => {
+                    granted.extend(s.split(' ').filter(|s| !s.is_empty()))
+                }
                 Some(Value::Array(list)) if name != "scope" => {
                     for item in list {
                         granted.push(item.as_str().ok_or_else(invalid)?);
@@ -134,7 +145,11 @@ impl VerifiedToken {
 
     /// `scope_insufficient` unless the token grants `required` (all or any of them). An
     /// empty requirement is always met.
-    pub fn require_scopes<S: AsRef<str>>(&self, required: &[S], mode: ScopeMatch) -> Result<(), Error> {
+    pub fn require_scopes<S: AsRef<str>>(
+        &self,
+        required: &[S],
+        mode: ScopeMatch,
+    ) -> Result<(), Error> {
         if required.is_empty() {
             return Ok(());
         }
@@ -147,7 +162,11 @@ impl VerifiedToken {
         if ok {
             return Ok(());
         }
-        let names: Vec<&str> = required.iter().map(AsRef::as_ref).filter(|s| !granted.contains(s)).collect();
+        let names: Vec<&str> = required
+            .iter()
+            .map(AsRef::as_ref)
+            .filter(|s| !granted.contains(s))
+            .collect();
         let message = match mode {
             ScopeMatch::All => format!("missing required scope(s): {}", names.join(" ")),
             ScopeMatch::Any => format!("needs one of the scopes: {}", names.join(" ")),

@@ -53,7 +53,9 @@ impl std::fmt::Debug for Verifier {
 
 /// Seconds since the Unix epoch.
 pub fn unix_now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
 }
 
 impl Verifier {
@@ -64,11 +66,16 @@ impl Verifier {
         for (i, ic) in config.issuers.iter().enumerate() {
             let label = format!("issuers[{i}]");
             if issuers.iter().any(|other: &Issuer| other.name == ic.issuer) {
-                return Err(Error::config(format!("{label}: issuer {:?} is listed twice", ic.issuer)));
+                return Err(Error::config(format!(
+                    "{label}: issuer {:?} is listed twice",
+                    ic.issuer
+                )));
             }
             issuers.push(build_issuer(ic, config.leeway).map_err(|e| e.context(&label))?);
         }
-        Ok(Verifier { inner: Arc::new(Inner { config, issuers }) })
+        Ok(Verifier {
+            inner: Arc::new(Inner { config, issuers }),
+        })
     }
 
     /// [`Config::from_file`] then [`Verifier::new`].
@@ -88,7 +95,8 @@ impl Verifier {
     /// Verifies `token` as if the time were `now` (seconds since the epoch).
     pub fn verify_at(&self, token: &str, now: i64) -> Result<VerifiedToken, Error> {
         let jws = CompactJws::parse(token, self.inner.config.max_token_size)?;
-        let claims = json::parse_object(jws.payload()).map_err(|e| Error::malformed(format!("payload {e}")))?;
+        let claims = json::parse_object(jws.payload())
+            .map_err(|e| Error::malformed(format!("payload {e}")))?;
         let iss = claims::issuer(&claims)?;
         let issuer = self
             .inner
@@ -114,7 +122,11 @@ impl Verifier {
 
     /// The number of keys loaded per issuer, in configuration order.
     pub fn key_counts(&self) -> Vec<(String, usize)> {
-        self.inner.issuers.iter().map(|i| (i.name.clone(), i.keys.load().len())).collect()
+        self.inner
+            .issuers
+            .iter()
+            .map(|i| (i.name.clone(), i.keys.load().len()))
+            .collect()
     }
 }
 
@@ -123,7 +135,10 @@ fn validate_shared(config: &Config) -> Result<(), Error> {
         return Err(Error::config("issuers: at least one issuer is required"));
     }
     if config.leeway > MAX_LEEWAY {
-        return Err(Error::config(format!("leeway: {} s is over the {MAX_LEEWAY} s maximum", config.leeway)));
+        return Err(Error::config(format!(
+            "leeway: {} s is over the {MAX_LEEWAY} s maximum",
+            config.leeway
+        )));
     }
     if !TOKEN_SIZE_RANGE.contains(&config.max_token_size) {
         return Err(Error::config(format!(
@@ -134,17 +149,23 @@ fn validate_shared(config: &Config) -> Result<(), Error> {
         )));
     }
     if config.token_sources.is_empty() {
-        return Err(Error::config("token_sources: at least one source is required"));
+        return Err(Error::config(
+            "token_sources: at least one source is required",
+        ));
     }
     for (i, source) in config.token_sources.iter().enumerate() {
-        source.validate().map_err(|e| Error::config(format!("token_sources[{i}]: {e}")))?;
+        source
+            .validate()
+            .map_err(|e| Error::config(format!("token_sources[{i}]: {e}")))?;
     }
     Ok(())
 }
 
 fn non_empty_strings(list: &[String], field: &str) -> Result<(), Error> {
     if list.iter().any(String::is_empty) {
-        return Err(Error::config(format!("{field}: empty strings are not allowed")));
+        return Err(Error::config(format!(
+            "{field}: empty strings are not allowed"
+        )));
     }
     Ok(())
 }
@@ -154,12 +175,16 @@ fn build_issuer(ic: &IssuerConfig, leeway: u64) -> Result<Issuer, Error> {
         return Err(Error::config("issuer: must not be empty"));
     }
     if ic.audiences.is_empty() {
-        return Err(Error::config("audiences: at least one audience is required"));
+        return Err(Error::config(
+            "audiences: at least one audience is required",
+        ));
     }
     non_empty_strings(&ic.audiences, "audiences")?;
     non_empty_strings(&ic.required_claims, "required_claims")?;
     if ic.algorithms.is_empty() {
-        return Err(Error::config("algorithms: at least one algorithm is required"));
+        return Err(Error::config(
+            "algorithms: at least one algorithm is required",
+        ));
     }
     if ic.typ.as_deref() == Some("") {
         return Err(Error::config("typ: must not be empty"));
@@ -175,7 +200,11 @@ fn build_issuer(ic: &IssuerConfig, leeway: u64) -> Result<Issuer, Error> {
     if !keys.iter().any(|k| k.algorithms().next().is_some()) {
         return Err(Error::config(format!(
             "keys: no key can verify any of the allowed algorithms ({})",
-            algorithms.iter().map(Algorithm::name).collect::<Vec<_>>().join(", ")
+            algorithms
+                .iter()
+                .map(Algorithm::name)
+                .collect::<Vec<_>>()
+                .join(", ")
         )));
     }
     tracing::debug!(issuer = %ic.issuer, keys = keys.len(), "loaded static keys");
@@ -196,7 +225,8 @@ fn build_issuer(ic: &IssuerConfig, leeway: u64) -> Result<Issuer, Error> {
 }
 
 fn load_jwks_value(doc: &Value, allowed: AlgorithmSet, out: &mut Vec<Key>) -> Result<(), Error> {
-    let parsed = parse_jwks(doc, Origin::Static, allowed).map_err(|e| Error::config(format!("JWKS {e}")))?;
+    let parsed =
+        parse_jwks(doc, Origin::Static, allowed).map_err(|e| Error::config(format!("JWKS {e}")))?;
     for why in &parsed.skipped {
         tracing::info!(reason = %why, "JWKS key ignored");
     }
@@ -207,14 +237,18 @@ fn load_jwks_value(doc: &Value, allowed: AlgorithmSet, out: &mut Vec<Key>) -> Re
 fn load_source(source: &KeySource, allowed: AlgorithmSet, out: &mut Vec<Key>) -> Result<(), Error> {
     match source {
         KeySource::Jwks(Value::String(text)) => {
-            let doc = json::parse(text.as_bytes()).map_err(|e| Error::config(format!("jwks is not valid JSON: {e}")))?;
+            let doc = json::parse(text.as_bytes())
+                .map_err(|e| Error::config(format!("jwks is not valid JSON: {e}")))?;
             load_jwks_value(&doc, allowed, out)
         }
         KeySource::Jwks(doc @ Value::Object(_)) => load_jwks_value(doc, allowed, out),
-        KeySource::Jwks(_) => Err(Error::config("jwks: expected a JWKS object or its JSON text")),
+        KeySource::Jwks(_) => Err(Error::config(
+            "jwks: expected a JWKS object or its JSON text",
+        )),
         KeySource::JwksFile(path) => {
             let bytes = read_small_file(path)?;
-            let doc = json::parse(&bytes).map_err(|e| Error::config(format!("{} is not valid JSON: {e}", path.display())))?;
+            let doc = json::parse(&bytes)
+                .map_err(|e| Error::config(format!("{} is not valid JSON: {e}", path.display())))?;
             load_jwks_value(&doc, allowed, out).map_err(|e| e.context(path.display()))
         }
         KeySource::Pem(pem) => {
@@ -222,17 +256,28 @@ fn load_source(source: &KeySource, allowed: AlgorithmSet, out: &mut Vec<Key>) ->
                 (Some(text), None) => text.clone(),
                 (None, Some(path)) => String::from_utf8(read_small_file(path)?)
                     .map_err(|_| Error::config(format!("{} is not a PEM file", path.display())))?,
-                _ => return Err(Error::config("pem: give exactly one of \"key\" and \"path\"")),
+                _ => {
+                    return Err(Error::config(
+                        "pem: give exactly one of \"key\" and \"path\"",
+                    ))
+                }
             };
-            let material = material_from_pem(&text).map_err(|e| Error::config(format!("pem {e}")))?;
-            let key = Key::new(material, pem.kid.clone(), pem.alg, allowed).map_err(|e| Error::config(format!("pem: {e}")))?;
+            let material =
+                material_from_pem(&text).map_err(|e| Error::config(format!("pem {e}")))?;
+            let key = Key::new(material, pem.kid.clone(), pem.alg, allowed)
+                .map_err(|e| Error::config(format!("pem: {e}")))?;
             out.push(key);
             Ok(())
         }
         KeySource::Secret(secret) => {
             let bytes = secret_bytes(secret)?;
-            let key = Key::new(Material::Oct(bytes), secret.kid.clone(), Some(secret.alg), allowed)
-                .map_err(|e| Error::config(format!("secret: {e}")))?;
+            let key = Key::new(
+                Material::Oct(bytes),
+                secret.kid.clone(),
+                Some(secret.alg),
+                allowed,
+            )
+            .map_err(|e| Error::config(format!("secret: {e}")))?;
             out.push(key);
             Ok(())
         }
@@ -242,22 +287,37 @@ fn load_source(source: &KeySource, allowed: AlgorithmSet, out: &mut Vec<Key>) ->
 /// The bytes of an HMAC secret. Errors never include the secret.
 fn secret_bytes(secret: &SecretKey) -> Result<Vec<u8>, Error> {
     if secret.alg.family() != KeyFamily::Oct {
-        return Err(Error::config(format!("secret: alg {} is not an HMAC algorithm", secret.alg)));
+        return Err(Error::config(format!(
+            "secret: alg {} is not an HMAC algorithm",
+            secret.alg
+        )));
     }
     let text = match (&secret.value, &secret.env) {
         (Some(value), None) => value.clone(),
-        (None, Some(var)) => std::env::var(var)
-            .map_err(|_| Error::config(format!("secret: environment variable {} is not set", text::clip(var, 64))))?,
-        _ => return Err(Error::config("secret: give exactly one of \"value\" and \"env\"")),
+        (None, Some(var)) => std::env::var(var).map_err(|_| {
+            Error::config(format!(
+                "secret: environment variable {} is not set",
+                text::clip(var, 64)
+            ))
+        })?,
+        _ => {
+            return Err(Error::config(
+                "secret: give exactly one of \"value\" and \"env\"",
+            ))
+        }
     };
     let decoded = match secret.encoding {
         SecretEncoding::Utf8 => Ok(text.into_bytes()),
-        SecretEncoding::Base64 => base64::engine::general_purpose::STANDARD.decode(text.trim_end_matches('=')).or_else(|_| {
-            base64::engine::general_purpose::STANDARD_NO_PAD.decode(text.trim_end_matches('='))
-        }),
+        SecretEncoding::Base64 => base64::engine::general_purpose::STANDARD
+            .decode(text.trim_end_matches('='))
+            .or_else(|_| {
+                base64::engine::general_purpose::STANDARD_NO_PAD.decode(text.trim_end_matches('='))
+            }),
         SecretEncoding::Base64url => crate::b64::decode(&text),
     };
-    decoded.map_err(|_| Error::config(format!("secret: not valid {:?} text", secret.encoding).to_lowercase()))
+    decoded.map_err(|_| {
+        Error::config(format!("secret: not valid {:?} text", secret.encoding).to_lowercase())
+    })
 }
 
 #[cfg(test)]

@@ -33,7 +33,12 @@ fn request(case: &Value) -> SimpleRequest {
             .as_array()
             .unwrap()
             .iter()
-            .map(|h| (h[0].as_str().unwrap().to_owned(), h[1].as_str().unwrap().to_owned()))
+            .map(|h| {
+                (
+                    h[0].as_str().unwrap().to_owned(),
+                    h[1].as_str().unwrap().to_owned(),
+                )
+            })
             .collect(),
         query: r["query"].as_str().map(str::to_owned),
     }
@@ -48,7 +53,12 @@ fn run(case: &Value) -> Result<Value, Error> {
     };
     let verified = verifier.verify_at(&token, case["now"].as_i64().unwrap())?;
     if let Some(req) = case.get("require_scopes") {
-        let scopes: Vec<&str> = req["scopes"].as_array().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
+        let scopes: Vec<&str> = req["scopes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap())
+            .collect();
         let mode = ScopeMatch::from_name(req["match"].as_str().unwrap_or("all")).unwrap();
         verified.require_scopes(&scopes, mode)?;
     }
@@ -67,7 +77,9 @@ fn every_shared_vector_gives_the_expected_verdict() {
         match (run(case), expect["valid"].as_bool().unwrap()) {
             (Ok(claims), true) if claims == expect["claims"] => {}
             (Ok(claims), true) => failures.push(format!("{name}: claims differ: {claims}")),
-            (Ok(_), false) => failures.push(format!("{name}: accepted, expected {}", expect["error"])),
+            (Ok(_), false) => {
+                failures.push(format!("{name}: accepted, expected {}", expect["error"]))
+            }
             (Err(e), true) => failures.push(format!("{name}: rejected with {e}")),
             (Err(e), false) => {
                 codes.insert(e.code().as_str());
@@ -81,8 +93,19 @@ fn every_shared_vector_gives_the_expected_verdict() {
             }
         }
     }
-    eprintln!("{} vectors run, {} error codes exercised: {:?}", cases.len(), codes.len(), codes);
-    assert!(failures.is_empty(), "{} of {} vectors failed:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    eprintln!(
+        "{} vectors run, {} error codes exercised: {:?}",
+        cases.len(),
+        codes.len(),
+        codes
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of {} vectors failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
 }
 
 /// Every code this engine can raise without a network (DESIGN §5 minus JWKS, introspection,
@@ -94,10 +117,23 @@ fn vectors_cover_every_static_error_code() {
         .filter_map(|c| c["expect"]["error"].as_str().map(str::to_owned))
         .collect();
     for code in [
-        "token_missing", "token_malformed", "token_unsupported", "algorithm_not_allowed", "key_not_found",
-        "signature_invalid", "token_expired", "token_not_yet_valid", "token_issued_in_future", "token_too_old",
-        "issuer_invalid", "audience_invalid", "claim_missing", "claim_invalid", "type_invalid",
-        "scope_insufficient", "config_invalid",
+        "token_missing",
+        "token_malformed",
+        "token_unsupported",
+        "algorithm_not_allowed",
+        "key_not_found",
+        "signature_invalid",
+        "token_expired",
+        "token_not_yet_valid",
+        "token_issued_in_future",
+        "token_too_old",
+        "issuer_invalid",
+        "audience_invalid",
+        "claim_missing",
+        "claim_invalid",
+        "type_invalid",
+        "scope_insufficient",
+        "config_invalid",
     ] {
         assert!(expected.contains(code), "no vector expects {code}");
     }
@@ -110,21 +146,41 @@ fn signature_verdicts_agree_with_jsonwebtoken() {
     use jsonwebtoken::{decode, jwk::Jwk, Algorithm as JAlg, DecodingKey, Validation};
     let mut compared = 0;
     for case in cases() {
-        let Some(token) = case["token"].as_str() else { continue };
-        let issuers = case["config"]["issuers"].as_array().cloned().unwrap_or_default();
-        let [issuer] = issuers.as_slice() else { continue };
-        let Some(keys) = issuer["keys"][0]["jwks"]["keys"].as_array() else { continue };
+        let Some(token) = case["token"].as_str() else {
+            continue;
+        };
+        let issuers = case["config"]["issuers"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let [issuer] = issuers.as_slice() else {
+            continue;
+        };
+        let Some(keys) = issuer["keys"][0]["jwks"]["keys"].as_array() else {
+            continue;
+        };
         let expect = &case["expect"];
         let ours_valid = expect["valid"] == true;
         let signature_case = ours_valid || expect["error"] == "signature_invalid";
         if !signature_case || case.get("request").is_some() {
             continue;
         }
-        let Ok(header) = jsonwebtoken::decode_header(token) else { continue };
+        let Ok(header) = jsonwebtoken::decode_header(token) else {
+            continue;
+        };
         let kid = header.kid.clone();
-        let Some(jwk) = keys.iter().find(|k| kid.is_none() || k["kid"].as_str() == kid.as_deref()) else { continue };
-        let Ok(jwk) = serde_json::from_value::<Jwk>(jwk.clone()) else { continue };
-        let Ok(key) = DecodingKey::from_jwk(&jwk) else { continue };
+        let Some(jwk) = keys
+            .iter()
+            .find(|k| kid.is_none() || k["kid"].as_str() == kid.as_deref())
+        else {
+            continue;
+        };
+        let Ok(jwk) = serde_json::from_value::<Jwk>(jwk.clone()) else {
+            continue;
+        };
+        let Ok(key) = DecodingKey::from_jwk(&jwk) else {
+            continue;
+        };
         if header.alg == JAlg::EdDSA && jwk.common.key_algorithm.is_some() {
             continue;
         }
@@ -134,7 +190,11 @@ fn signature_verdicts_agree_with_jsonwebtoken() {
         validation.validate_aud = false;
         validation.required_spec_claims.clear();
         let theirs_valid = decode::<Value>(token, &key, &validation).is_ok();
-        assert_eq!(ours_valid, theirs_valid, "{}: veritoken {ours_valid}, jsonwebtoken {theirs_valid}", case["name"]);
+        assert_eq!(
+            ours_valid, theirs_valid,
+            "{}: veritoken {ours_valid}, jsonwebtoken {theirs_valid}",
+            case["name"]
+        );
         compared += 1;
     }
     eprintln!("{compared} signature verdicts compared with jsonwebtoken");

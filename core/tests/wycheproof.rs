@@ -6,15 +6,21 @@
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use veritoken::{parse_jwks, verify_jws, Algorithm, AlgorithmSet, KeySet, Origin, DEFAULT_MAX_TOKEN_SIZE};
+use veritoken::{
+    parse_jwks, verify_jws, Algorithm, AlgorithmSet, KeySet, Origin, DEFAULT_MAX_TOKEN_SIZE,
+};
 
 const PRIVATE_MEMBERS: [&str; 7] = ["d", "p", "q", "dp", "dq", "qi", "oth"];
 
 fn data_dir() -> Option<PathBuf> {
     let dir = std::env::var_os("VERITOKEN_WYCHEPROOF_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/testdata/wycheproof"));
-    dir.join("json_web_signature_test.json").is_file().then_some(dir)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/testdata/wycheproof")
+        });
+    dir.join("json_web_signature_test.json")
+        .is_file()
+        .then_some(dir)
 }
 
 /// (file, tcId) → (expected verdict, why the label is overridden).
@@ -62,7 +68,13 @@ fn all_algorithms() -> AlgorithmSet {
 /// The verdict of the engine for one token under one key or keyset.
 fn accepts(keys: &Value, token: &str) -> bool {
     match parse_jwks(&public_half(keys), Origin::Static, all_algorithms()) {
-        Ok(parsed) => verify_jws(token, &KeySet::new(parsed.keys), all_algorithms(), DEFAULT_MAX_TOKEN_SIZE).is_ok(),
+        Ok(parsed) => verify_jws(
+            token,
+            &KeySet::new(parsed.keys),
+            all_algorithms(),
+            DEFAULT_MAX_TOKEN_SIZE,
+        )
+        .is_ok(),
         Err(_) => false,
     }
 }
@@ -81,7 +93,9 @@ fn run_file(dir: &std::path::Path, file: &'static str, tally: &mut Tally) {
     for group in doc["testGroups"].as_array().unwrap() {
         let keys = group.get("public").unwrap_or(&group["private"]);
         for test in group["tests"].as_array().unwrap() {
-            let Some(token) = test["jws"].as_str() else { continue }; // JWE cases
+            let Some(token) = test["jws"].as_str() else {
+                continue;
+            }; // JWE cases
             let id = test["tcId"].as_u64().unwrap();
             let label = test["result"] == "valid";
             let expected = match overrides.get(&(file, id)) {
@@ -116,7 +130,11 @@ fn wycheproof_jose_signatures_and_keys() {
     };
     let mut report = Vec::new();
     let mut failures = Vec::new();
-    for file in ["json_web_signature_test.json", "json_web_key_test.json", "json_web_crypto_test.json"] {
+    for file in [
+        "json_web_signature_test.json",
+        "json_web_key_test.json",
+        "json_web_crypto_test.json",
+    ] {
         let mut tally = Tally::default();
         run_file(&dir, file, &mut tally);
         report.push(format!(
@@ -129,7 +147,11 @@ fn wycheproof_jose_signatures_and_keys() {
         failures.extend(tally.disagreements);
     }
     eprintln!("Wycheproof agreement:\n  {}", report.join("\n  "));
-    assert!(failures.is_empty(), "unexplained disagreements:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "unexplained disagreements:\n{}",
+        failures.join("\n")
+    );
 }
 
 /// tcIds 347 and 351 are valid ES512 (P-521) signatures under a JWK whose `alg` is the
@@ -140,7 +162,9 @@ fn wycheproof_es512_with_repaired_key() {
         eprintln!("SKIPPED: Wycheproof data not found");
         return;
     };
-    let doc: Value = serde_json::from_slice(&std::fs::read(dir.join("json_web_signature_test.json")).unwrap()).unwrap();
+    let doc: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("json_web_signature_test.json")).unwrap())
+            .unwrap();
     let mut checked = 0;
     for group in doc["testGroups"].as_array().unwrap() {
         let mut key = group.get("public").unwrap_or(&group["private"]).clone();
@@ -150,10 +174,18 @@ fn wycheproof_es512_with_repaired_key() {
         key["alg"] = json!("ES512");
         for test in group["tests"].as_array().unwrap() {
             let token = test["jws"].as_str().unwrap();
-            assert!(accepts(&key, token), "tcId {} must verify as ES512", test["tcId"]);
+            assert!(
+                accepts(&key, token),
+                "tcId {} must verify as ES512",
+                test["tcId"]
+            );
             let mut tampered = token.to_owned();
             tampered.replace_range(tampered.len() - 3.., "AAA");
-            assert!(!accepts(&key, &tampered), "tampered tcId {} must not verify", test["tcId"]);
+            assert!(
+                !accepts(&key, &tampered),
+                "tampered tcId {} must not verify",
+                test["tcId"]
+            );
             checked += 1;
         }
     }
@@ -167,7 +199,9 @@ fn wycheproof_bad_keys_are_refused_for_the_right_reason() {
         eprintln!("SKIPPED: Wycheproof data not found");
         return;
     };
-    let doc: Value = serde_json::from_slice(&std::fs::read(dir.join("json_web_key_test.json")).unwrap()).unwrap();
+    let doc: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("json_web_key_test.json")).unwrap())
+            .unwrap();
     let expected = [
         ("jws_mixedSymmetryKeyset", "mixes symmetric"),
         ("jws_rsa_roca_key", "ROCA"),
@@ -180,7 +214,12 @@ fn wycheproof_bad_keys_are_refused_for_the_right_reason() {
         ("wrong_kty", "\"n\" is missing"),
     ];
     for (comment, reason) in expected {
-        let group = doc["testGroups"].as_array().unwrap().iter().find(|g| g["comment"] == comment).unwrap();
+        let group = doc["testGroups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["comment"] == comment)
+            .unwrap();
         let keys = public_half(group.get("public").unwrap_or(&group["private"]));
         let err = parse_jwks(&keys, Origin::Static, all_algorithms()).unwrap_err();
         assert!(err.contains(reason), "{comment}: {err}");
@@ -198,10 +237,16 @@ fn wycheproof_bad_keys_are_refused_for_the_right_reason() {
         match min {
             Some(min) if k.len() * 3 / 4 < min => {
                 let err = parsed.unwrap_err();
-                assert!(err.contains("shorter than") || err.contains("is empty"), "{alg}: {err}");
+                assert!(
+                    err.contains("shorter than") || err.contains("is empty"),
+                    "{alg}: {err}"
+                );
             }
             Some(_) => assert_eq!(parsed.unwrap().keys.len(), 1),
-            None => assert!(parsed.unwrap().keys.is_empty(), "{alg} is an encryption algorithm"),
+            None => assert!(
+                parsed.unwrap().keys.is_empty(),
+                "{alg} is an encryption algorithm"
+            ),
         }
     }
 }

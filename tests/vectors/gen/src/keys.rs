@@ -52,7 +52,9 @@ impl Signer<'_> {
                     "HS512" => hmac::HMAC_SHA512,
                     _ => panic!("HMAC cannot sign {alg}"),
                 };
-                hmac::sign(&hmac::Key::new(h, secret), message).as_ref().to_vec()
+                hmac::sign(&hmac::Key::new(h, secret), message)
+                    .as_ref()
+                    .to_vec()
             }
         }
     }
@@ -89,11 +91,17 @@ fn make_stored() -> Map<String, Value> {
     }
     for (name, alg) in EC_NAMES {
         let k = EcdsaKeyPair::generate(alg).unwrap();
-        m.insert(name.into(), STANDARD.encode(k.to_pkcs8v1().unwrap().as_ref()).into());
+        m.insert(
+            name.into(),
+            STANDARD.encode(k.to_pkcs8v1().unwrap().as_ref()).into(),
+        );
     }
     for name in ["ed", "ed_b"] {
         let k = Ed25519KeyPair::generate().unwrap();
-        m.insert(name.into(), STANDARD.encode(k.to_pkcs8v1().unwrap().as_ref()).into());
+        m.insert(
+            name.into(),
+            STANDARD.encode(k.to_pkcs8v1().unwrap().as_ref()).into(),
+        );
     }
     for (name, len) in [("hs256", 32), ("hs384", 48), ("hs512", 64), ("hs_b", 32)] {
         let mut secret = vec![0u8; len];
@@ -116,7 +124,11 @@ impl Keys {
             m
         };
         let der = |name: &str| STANDARD.decode(stored[name].as_str().unwrap()).unwrap();
-        let secret = |name: &str| URL_SAFE_NO_PAD.decode(stored[name].as_str().unwrap()).unwrap();
+        let secret = |name: &str| {
+            URL_SAFE_NO_PAD
+                .decode(stored[name].as_str().unwrap())
+                .unwrap()
+        };
         let ec = |name: &str| {
             let alg = EC_NAMES.iter().find(|(n, _)| *n == name).unwrap().1;
             EcdsaKeyPair::from_pkcs8(alg, &der(name)).unwrap()
@@ -156,7 +168,9 @@ pub fn public_jwk(signer: &Signer, kid: Option<&str>, alg: Option<&str>) -> Valu
             };
             json!({"kty": "EC", "crv": crv, "x": b64u(&point[1..1 + len]), "y": b64u(&point[1 + len..])})
         }
-        Signer::Ed(k) => json!({"kty": "OKP", "crv": "Ed25519", "x": b64u(k.public_key().as_ref())}),
+        Signer::Ed(k) => {
+            json!({"kty": "OKP", "crv": "Ed25519", "x": b64u(k.public_key().as_ref())})
+        }
         Signer::Hmac(secret) => json!({"kty": "oct", "k": b64u(secret)}),
     };
     if let Some(kid) = kid {

@@ -1,0 +1,46 @@
+# veritoken: `make demo` runs the main job end to end; `make test` runs every test.
+# Both install what they need. The Rust workspace is built once (dev profile) and reused.
+
+SHELL := /bin/bash
+CARGO ?= cargo
+export CARGO_TERM_COLOR ?= never
+
+.PHONY: all build demo test test-rust lint bench vectors deps fmt clean
+
+all: build
+
+## Tools this Makefile needs beyond the machine's Rust toolchain.
+deps:
+	@command -v openssl >/dev/null || (apt-get update -qq && apt-get install -y -qq openssl)
+	@rustup component list --installed 2>/dev/null | grep -q clippy || rustup component add clippy rustfmt
+
+build:
+	$(CARGO) build --workspace --locked
+
+demo: deps build
+	./scripts/demo.sh
+
+## Every test: formatting, lints, unit tests, shared vectors, Wycheproof, CLI.
+test: deps lint test-rust
+
+test-rust:
+	$(CARGO) test --workspace --locked
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
+
+## Regenerate tests/vectors/*.json from the committed test keys.
+vectors:
+	$(CARGO) run -p veritoken-vectorgen --locked
+
+## Benchmarks (never part of `make test`): full verify next to the bare aws-lc-rs check.
+bench:
+	$(CARGO) bench -p veritoken --bench verify --locked
+	python3 scripts/bench_ratios.py target/criterion
+
+clean:
+	$(CARGO) clean

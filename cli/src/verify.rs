@@ -1,0 +1,146 @@
+//! `veritoken verify`: the engine's verdict on one token.
+
+use crate::{read_token, EXIT_USAGE};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use veritoken::{Algorithm, Config, Error, IssuerConfig, KeySource, PemKey, ScopeMatch, Verifier};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The token, or - to read it from standard input.
+    token: String,
+    /// A configuration file (.json, .toml, .yaml); excludes the issuer, audience, algorithm and key flags.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["issuer", "audience", "algorithms", "jwks", "pem"])]
+    config: Option<PathBuf>,
+    /// A JWKS file with the verification keys.
+    #[arg(long, value_name = "FILE")]
+    jwks: Option<PathBuf>,
+    /// A PEM public key file.
+    #[arg(long, value_name = "FILE")]
+    pem: Option<PathBuf>,
+    /// The issuer `iss` must equal.
+    #[arg(long, value_name = "ISS")]
+    issuer: Option<String>,
+    /// An accepted audience (repeat for several).
+    #[arg(long, value_name = "AUD")]
+    audience: Vec<String>,
+    /// The algorithm allow-list, comma-separated (e.g. RS256,ES256).
+    #[arg(long, value_name = "A,B", value_delimiter = ',')]
+    algorithms: Vec<String>,
+    /// Clock skew tolerated, in seconds (overrides the config file's).
+    #[arg(long, value_name = "S")]
+    leeway: Option<u64>,
+    /// Verify as if the time were this Unix time.
+    #[arg(long, value_name = "UNIX")]
+    now: Option<i64>,
+    /// A scope the token must grant (repeat for several; all are required unless --any-scope).
+    #[arg(long, value_name = "SCOPE")]
+    scope: Vec<String>,
+    /// One of the --scope values is enough.
+    #[arg(long, requires = "scope")]
+    any_scope: bool,
+}
+
+fn config_from_flags(args: &Args) -> Result<Config, String> {
+    let issuer = args
+        .issuer
+        .clone()
+        .ok_or("--issuer is required without --config")?;
+    if args.audience.is_empty() {
+        return Err("--audience is required without --config".into());
+    }
+    if args.algorithms.is_empty() {
+        return Err("--algorithms is required without --config (e.g. --algorithms RS256)".into());
+    }
+    let algorithms = args
+        .algorithms
+        .iter()
+        .map(|a| {
+            Algorithm::from_name(a.trim()).ok_or_else(|| format!("unsupported algorithm {a:?}"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut keys = Vec::new();
+    if let Some(path) = &args.jwks {
+        keys.push(KeySource::JwksFile(path.clone()));
+    }
+    if let Some(path) = &args.pem {
+        keys.push(KeySource::Pem(PemKey {
+            key: None,
+            path: Some(path.clone()),
+            kid: None,
+            alg: None,
+        }));
+    }
+    if keys.is_empty() {
+        return Err("give the keys with --jwks or --pem (or use --config)".into());
+    }
+    let mut config =
+        Config::from_value(serde_json::json!({"issuers": []})).map_err(|e| e.to_string())?;
+    config.issuers.push(IssuerConfig {
+        issuer,
+        audiences: args.audience.clone(),
+        algorithms,
+        keys,
+        require_exp: true,
+        required_claims: Vec::new(),
+        max_age: None,
+        max_lifetime: None,
+        typ: None,
+    });
+    Ok(config)
+}
+
+fn build(args: &Args) -> Result<Verifier, String> {
+    let mut config = match &args.config {
+        Some(path) => Config::from_file(path).map_err(|e| e.message().to_owned())?,
+        None => config_from_flags(args)?,
+    };
+    if let Some(leeway) = args.leeway {
+        config.leeway = leeway;
+    }
+    Verifier::new(config).map_err(|e| e.message().to_owned())
+}
+
+fn verdict(verifier: &Verifier, token: &str, args: &Args) -> Result<serde_json::Value, Error> {
+    let verified = match args.now {
+        Some(now) => verifier.verify_at(token, now)?,
+        None => verifier.verify(token)?,
+    };
+    let mode = if args.any_scope {
+        ScopeMatch::Any
+    } else {
+        ScopeMatch::All
+    };
+    verified.require_scopes(&args.scope, mode)?;
+    Ok(serde_json::Value::Object(verified.into_claims()))
+}
+
+pub fn run(args: Args) -> ExitCode {
+    let verifier = match build(&args) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("veritoken: invalid configuration: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let token = match read_token(&args.token) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("veritoken: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    match verdict(&verifier, &token, &args) {
+        Ok(claims) => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&claims).unwrap_or_default()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            println!("{}", veritoken::http::error_body(&e));
+            ExitCode::from(1)
+        }
+    }
+}

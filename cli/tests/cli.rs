@@ -1,0 +1,287 @@
+//! The `veritoken` binary end to end, on cases from the shared vectors.
+
+use serde_json::Value;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn case(file: &str, name: &str) -> Value {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/vectors")
+        .join(file);
+    let doc: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    doc["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap()
+        .clone()
+}
+
+fn veritoken(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_veritoken"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.unwrap_or("").as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn stdout_json(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+/// Writes the case's JWKS to `dir/jwks.json`.
+fn write_jwks(dir: &Path, case: &Value) -> PathBuf {
+    let path = dir.join("jwks.json");
+    std::fs::write(
+        &path,
+        case["config"]["issuers"][0]["keys"][0]["jwks"].to_string(),
+    )
+    .unwrap();
+    path
+}
+
+struct Setup {
+    _dir: tempfile::TempDir,
+    jwks: String,
+    token: String,
+    now: String,
+    claims: Value,
+}
+
+fn rs256() -> Setup {
+    let c = case("algorithms.json", "rs256_valid");
+    let dir = tempfile::tempdir().unwrap();
+    let jwks = write_jwks(dir.path(), &c).to_string_lossy().into_owned();
+    Setup {
+        _dir: dir,
+        jwks,
+        token: c["token"].as_str().unwrap().to_owned(),
+        now: c["now"].to_string(),
+        claims: c["expect"]["claims"].clone(),
+    }
+}
+
+fn flags<'a>(s: &'a Setup, token: &'a str) -> Vec<&'a str> {
+    vec![
+        "verify",
+        "--jwks",
+        &s.jwks,
+        "--issuer",
+        "https://idp.example.com/",
+        "--audience",
+        "api://default",
+        "--algorithms",
+        "RS256,ES256",
+        "--now",
+        &s.now,
+        token,
+    ]
+}
+
+#[test]
+fn verify_accepts_and_prints_claims() {
+    let s = rs256();
+    let out = veritoken(&flags(&s, &s.token), None);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stdout_json(&out), s.claims);
+}
+
+#[test]
+fn verify_reads_the_token_from_stdin() {
+    let s = rs256();
+    let out = veritoken(&flags(&s, "-"), Some(&format!("{}\n", s.token)));
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(stdout_json(&out)["sub"], "user-123");
+}
+
+#[test]
+fn verify_rejects_with_code_and_exit_1() {
+    let s = rs256();
+    let mut args = flags(&s, &s.token);
+    let later = "1893456000";
+    let pos = args.iter().position(|a| *a == s.now.as_str()).unwrap();
+    args[pos] = later;
+    let out = veritoken(&args, None);
+    assert_eq!(out.status.code(), Some(1));
+    let body = stdout_json(&out);
+    assert_eq!(body["error"]["code"], "token_expired");
+    assert_eq!(body["error"]["claim"], "exp");
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("expired"));
+}
+
+#[test]
+fn verify_checks_scopes() {
+    let s = rs256();
+    let mut args = flags(&s, &s.token);
+    args.splice(1..1, ["--scope", "read", "--scope", "admin"]);
+    let out = veritoken(&args, None);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(stdout_json(&out)["error"]["code"], "scope_insufficient");
+    args.splice(1..1, ["--any-scope"]);
+    assert_eq!(veritoken(&args, None).status.code(), Some(0));
+}
+
+#[test]
+fn verify_with_a_config_file() {
+    let c = case("claims.json", "claims_valid");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("veritoken.json");
+    std::fs::write(&path, c["config"].to_string()).unwrap();
+    let out = veritoken(
+        &[
+            "verify",
+            "--config",
+            path.to_str().unwrap(),
+            "--now",
+            &c["now"].to_string(),
+            c["token"].as_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // --leeway overrides the file: with exp 3600 s in the past and 1 h + 1 s leeway it passes.
+    let later = (c["now"].as_i64().unwrap() + 3600 + 3600).to_string();
+    let args = [
+        "verify",
+        "--config",
+        path.to_str().unwrap(),
+        "--now",
+        &later,
+        c["token"].as_str().unwrap(),
+    ];
+    assert_eq!(veritoken(&args, None).status.code(), Some(1));
+    let mut lenient = args.to_vec();
+    lenient.splice(1..1, ["--leeway", "3601"]);
+    assert_eq!(veritoken(&lenient, None).status.code(), Some(0));
+}
+
+#[test]
+fn usage_and_config_errors_exit_2() {
+    let s = rs256();
+    let missing_algs = [
+        "verify",
+        "--jwks",
+        &s.jwks,
+        "--issuer",
+        "x",
+        "--audience",
+        "y",
+        &s.token,
+    ];
+    let out = veritoken(&missing_algs, None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--algorithms is required"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "leeway = 1\nissuers = []\nsurprise = true\n").unwrap();
+    let out = veritoken(
+        &["verify", "--config", bad.to_str().unwrap(), &s.token],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("surprise"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let out = veritoken(
+        &[
+            "verify",
+            "--config",
+            bad.to_str().unwrap(),
+            "--issuer",
+            "x",
+            &s.token,
+        ],
+        None,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "flags that conflict with --config"
+    );
+
+    let out = veritoken(
+        &[
+            "verify",
+            "--jwks",
+            "/nonexistent.json",
+            "--issuer",
+            "x",
+            "--audience",
+            "y",
+            "--algorithms",
+            "RS256",
+            &s.token,
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent.json"));
+
+    let out = veritoken(
+        &[
+            "verify",
+            "--jwks",
+            &s.jwks,
+            "--issuer",
+            "x",
+            "--audience",
+            "y",
+            "--algorithms",
+            "none",
+            &s.token,
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn inspect_shows_unverified_contents() {
+    let s = rs256();
+    let out = veritoken(&["inspect", "--now", &s.now, &s.token], None);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("UNVERIFIED"), "{text}");
+    assert!(text.contains("\"sub\": \"user-123\""));
+    assert!(text.contains("2026-01-01T01:00:00Z (in 1h)"), "{text}");
+    assert!(text.contains("(1m ago)"), "{text}");
+
+    let out = veritoken(&["inspect", "--json", "--now", &s.now, "-"], Some(&s.token));
+    let v = stdout_json(&out);
+    assert_eq!(v["verified"], false);
+    assert_eq!(v["header"]["alg"], "RS256");
+    assert_eq!(v["claims"], s.claims);
+
+    let out = veritoken(&["inspect", "not-a-token"], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(stdout_json(&out)["error"]["code"], "token_malformed");
+}

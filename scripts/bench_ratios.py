@@ -1,0 +1,28 @@
+#!/usr/bin/env python3
+"""Prints veritoken's full verify against the bare aws-lc-rs floor from criterion's output."""
+import json
+import pathlib
+import sys
+
+root = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else "target/criterion")
+BUDGET = {"RS256": 1.15, "ES256": 1.15, "EdDSA": 1.15}
+
+
+def mean_ns(alg: str, bench: str) -> float:
+    path = root / alg / bench / "new" / "estimates.json"
+    return json.loads(path.read_text())["mean"]["point_estimate"]
+
+
+print(f"{'alg':<6} {'floor (aws-lc-rs)':>18} {'veritoken verify':>17} {'ratio':>6}  budget")
+for alg in ["RS256", "ES256", "EdDSA", "HS256"]:
+    try:
+        floor, full = mean_ns(alg, "floor_aws_lc_rs"), mean_ns(alg, "veritoken_verify")
+    except FileNotFoundError:
+        print(f"{alg:<6} (no data)")
+        continue
+    ratio = full / floor
+    if alg == "HS256":
+        budget = f"< 1 µs: {'ok' if full < 1000 else 'OVER'}"
+    else:
+        budget = f"≤ {BUDGET[alg]}×: {'ok' if ratio <= BUDGET[alg] else 'OVER'}"
+    print(f"{alg:<6} {floor / 1000:>15.3f} µs {full / 1000:>14.3f} µs {ratio:>5.2f}×  {budget}")

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# `make demo`: mint tokens with openssl (another implementation than ours), then let the
+# veritoken CLI accept the good one and reject the bad ones, each with its stable code.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=${VERITOKEN_BIN:-target/debug/veritoken}
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+
+b64url() { openssl base64 -A | tr '+/' '-_' | tr -d '='; }
+ISS="https://demo.veritoken.local/"
+AUD="api://orders"
+NOW=$(date +%s)
+
+# sign HEADER_JSON PAYLOAD_JSON -> RS256 compact JWS
+sign() {
+  local input
+  input="$(printf '%s' "$1" | b64url).$(printf '%s' "$2" | b64url)"
+  printf '%s.%s' "$input" "$(printf '%s' "$input" | openssl dgst -sha256 -sign "$WORK/key.pem" -binary | b64url)"
+}
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+# expect_reject LABEL TOKEN [extra verify flags...]: prints the error code the CLI returns.
+verify() { "$BIN" verify --pem "$WORK/pub.pem" --issuer "$ISS" --audience "$AUD" --algorithms RS256 "$@"; }
+expect_reject() {
+  local label=$1 token=$2 out status
+  shift 2
+  set +e
+  out=$(verify "$@" "$token")
+  status=$?
+  set -e
+  if [ "$status" -ne 1 ]; then
+    echo "demo: expected a rejection for '$label' (exit 1), got exit $status: $out" >&2
+    exit 1
+  fi
+  printf '  %-42s -> %s\n' "$label" "$(printf '%s' "$out" | python3 -c 'import json,sys; e=json.load(sys.stdin)["error"]; print(e["code"] + ": " + e["message"])')"
+}
+
+step "A fresh RSA-2048 key pair (openssl)"
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$WORK/key.pem" 2>/dev/null
+openssl pkey -in "$WORK/key.pem" -pubout -out "$WORK/pub.pem"
+echo "  public key: $WORK/pub.pem"
+
+HEADER='{"alg":"RS256","typ":"JWT"}'
+CLAIMS="{\"iss\":\"$ISS\",\"aud\":\"$AUD\",\"sub\":\"alice\",\"scope\":\"orders:read\",\"iat\":$NOW,\"exp\":$((NOW + 300))}"
+TOKEN=$(sign "$HEADER" "$CLAIMS")
+
+step "veritoken inspect (decodes, verifies nothing)"
+"$BIN" inspect "$TOKEN"
+
+step "veritoken verify: the good token is accepted (exit 0, claims on stdout)"
+verify --scope orders:read "$TOKEN"
+
+step "veritoken verify: bad tokens are rejected (exit 1) with stable codes"
+expect_reject "expired (verified 10 minutes later)" "$TOKEN" --now $((NOW + 600))
+expect_reject "for another audience" "$(sign "$HEADER" "${CLAIMS/$AUD/api://billing}")"
+expect_reject "from another issuer" "$(sign "$HEADER" "${CLAIMS/$ISS/https://evil.example/}")"
+expect_reject "payload swapped, signature kept" "${TOKEN%%.*}.$(printf '%s' "${CLAIMS/alice/admin}" | b64url).${TOKEN##*.}"
+expect_reject "alg none" "$(printf '%s' '{"alg":"none"}' | b64url).$(printf '%s' "$CLAIMS" | b64url)."
+expect_reject "duplicate claim (sub twice)" "$(sign "$HEADER" "${CLAIMS/\"sub\":\"alice\"/\"sub\":\"alice\",\"sub\":\"admin\"}")"
+expect_reject "crit header" "$(sign '{"alg":"RS256","crit":["x"],"x":1}' "$CLAIMS")"
+expect_reject "missing scope orders:write" "$TOKEN" --scope orders:write
+expect_reject "not a JWT at all" "hello.world"
+
+printf '\nDemo finished: 1 accepted, 9 rejected, each with its code.\n'
