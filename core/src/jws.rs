@@ -4,164 +4,164 @@
 use crate::algorithm::{Algorithm, AlgorithmSet};
 use crate::error::{Error, ErrorCode};
 use crate::key::KeySet;
+use crate::scan::{scan_object, Lite};
 use crate::text::clip;
 use crate::{b64, json};
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 
 /// The default cap on a token's length, checked before anything is decoded.
 pub const DEFAULT_MAX_TOKEN_SIZE: usize = 16 * 1024;
 
-/// A protected header that passed the structural rules.
-#[derive(Clone, Debug)]
-pub struct Header {
-    pub(crate) alg: Algorithm,
-    pub(crate) kid: Option<String>,
-    pub(crate) typ: Option<String>,
-    pub(crate) members: Map<String, Value>,
+/// Signatures up to this size (RSA-8192) are decoded on the stack.
+const STACK_SIGNATURE: usize = 1024;
+
+/// The three segments of a compact JWS, not yet decoded.
+pub(crate) struct Segments<'t> {
+    pub signing_input: &'t str,
+    header: &'t str,
+    payload: &'t str,
+    signature: &'t str,
 }
 
-impl Header {
-    pub fn algorithm(&self) -> Algorithm {
-        self.alg
+/// Size cap, then exactly three segments (five is a JWE), the header segment non-empty.
+pub(crate) fn split(token: &str, max_size: usize) -> Result<Segments<'_>, Error> {
+    if token.len() > max_size {
+        return Err(Error::malformed(format!(
+            "token is {} bytes, over the {max_size}-byte limit",
+            token.len()
+        )));
     }
-    pub fn kid(&self) -> Option<&str> {
-        self.kid.as_deref()
+    if token.is_empty() {
+        return Err(Error::malformed("token is empty"));
     }
-    pub fn typ(&self) -> Option<&str> {
-        self.typ.as_deref()
+    let mut dots = [0usize; 2];
+    let mut count = 0;
+    for (i, b) in token.bytes().enumerate() {
+        if b == b'.' {
+            if count < 2 {
+                dots[count] = i;
+            }
+            count += 1;
+        }
     }
-    /// Every member of the header as decoded.
-    pub fn members(&self) -> &Map<String, Value> {
-        &self.members
+    if count == 4 {
+        return Err(Error::new(
+            ErrorCode::TokenUnsupported,
+            "token is a JWE (5 segments); only JWS is accepted",
+        ));
+    }
+    if count != 2 {
+        return Err(Error::malformed(format!(
+            "token has {} segments; a compact JWS has 3",
+            count + 1
+        )));
+    }
+    if dots[0] == 0 {
+        return Err(Error::malformed("header segment is empty"));
+    }
+    Ok(Segments {
+        signing_input: &token[..dots[1]],
+        header: &token[..dots[0]],
+        payload: &token[dots[0] + 1..dots[1]],
+        signature: &token[dots[1] + 1..],
+    })
+}
+
+fn not_base64(what: &str) -> Error {
+    Error::malformed(format!("{what} segment is not canonical base64url"))
+}
+
+/// A decoded signature: on the stack unless unusually long. Lives only for one call, so
+/// the size of the stack variant is the point, not a cost.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Signature {
+    Stack([u8; STACK_SIGNATURE], usize),
+    Heap(Vec<u8>),
+}
+
+impl Signature {
+    pub fn as_bytes(&self) -> &[u8] {
+        match self {
+            Signature::Stack(buf, len) => &buf[..*len],
+            Signature::Heap(v) => v,
+        }
     }
 }
 
-/// A parsed, not yet verified, compact JWS.
+/// The decoded parts of a compact JWS, in the order every caller checks them.
+pub(crate) struct Decoded<'t> {
+    pub signing_input: &'t str,
+    pub header: Vec<u8>,
+    pub payload: Vec<u8>,
+    pub signature: Signature,
+}
+
+/// [`split`], then canonical base64url for header, payload and signature.
+pub(crate) fn decode(token: &str, max_size: usize) -> Result<Decoded<'_>, Error> {
+    let seg = split(token, max_size)?;
+    let header = b64::decode(seg.header).map_err(|_| not_base64("header"))?;
+    let payload = b64::decode(seg.payload).map_err(|_| not_base64("payload"))?;
+    let mut buf = [0u8; STACK_SIGNATURE];
+    let signature = match b64::decode_into(seg.signature, &mut buf) {
+        Ok(len) => Signature::Stack(buf, len),
+        Err(b64::IntoError::TooLong) => {
+            Signature::Heap(b64::decode(seg.signature).map_err(|_| not_base64("signature"))?)
+        }
+        Err(b64::IntoError::Invalid) => return Err(not_base64("signature")),
+    };
+    Ok(Decoded {
+        signing_input: seg.signing_input,
+        header,
+        payload,
+        signature,
+    })
+}
+
+/// The header members the rules look at, borrowed from the decoded header.
 #[derive(Debug)]
-pub struct CompactJws<'t> {
-    signing_input: &'t str,
-    header: Header,
-    payload: Vec<u8>,
-    signature: Vec<u8>,
+pub(crate) struct HeaderFields<'h> {
+    pub alg: Algorithm,
+    pub kid: Option<Cow<'h, str>>,
+    pub typ: Option<Cow<'h, str>>,
 }
 
-impl<'t> CompactJws<'t> {
-    /// Parses `token`: size cap, exactly three canonical base64url segments, a header that is
-    /// a JSON object without duplicate members, a known `alg` (never `none`), and no `crit`,
-    /// `b64`, JWE or nested-JWT markers.
-    pub fn parse(token: &'t str, max_size: usize) -> Result<Self, Error> {
-        if token.len() > max_size {
-            return Err(Error::malformed(format!(
-                "token is {} bytes, over the {max_size}-byte limit",
-                token.len()
-            )));
-        }
-        if token.is_empty() {
-            return Err(Error::malformed("token is empty"));
-        }
-        let dots = token.bytes().filter(|b| *b == b'.').count();
-        if dots == 4 {
-            return Err(Error::new(
-                ErrorCode::TokenUnsupported,
-                "token is a JWE (5 segments); only JWS is accepted",
-            ));
-        }
-        if dots != 2 {
-            return Err(Error::malformed(format!(
-                "token has {} segments; a compact JWS has 3",
-                dots + 1
-            )));
-        }
-        let mut parts = token.splitn(3, '.');
-        let (h, p, s) = (
-            parts.next().unwrap_or(""),
-            parts.next().unwrap_or(""),
-            parts.next().unwrap_or(""),
-        );
-        if h.is_empty() {
-            return Err(Error::malformed("header segment is empty"));
-        }
-        let decode = |seg: &str, what: &str| {
-            b64::decode(seg)
-                .map_err(|_| Error::malformed(format!("{what} segment is not canonical base64url")))
-        };
-        let header_bytes = decode(h, "header")?;
-        let payload = decode(p, "payload")?;
-        let signature = decode(s, "signature")?;
-        let members = json::parse_object(&header_bytes)
-            .map_err(|e| Error::malformed(format!("header {e}")))?;
-        let header = check_header(members)?;
-        Ok(CompactJws {
-            signing_input: &token[..h.len() + 1 + p.len()],
-            header,
-            payload,
-            signature,
-        })
-    }
+const HEADER_NAMES: [&str; 7] = ["alg", "kid", "typ", "cty", "crit", "b64", "enc"];
 
-    pub fn header(&self) -> &Header {
-        &self.header
-    }
-
-    pub fn payload(&self) -> &[u8] {
-        &self.payload
-    }
-
-    pub(crate) fn into_parts(self) -> (Header, Vec<u8>) {
-        (self.header, self.payload)
-    }
-
-    /// Checks the signature: `alg` must be allowed, exactly one key must match the `kid` and
-    /// the `alg`, and the signature must verify under it.
-    pub fn verify_signature(&self, keys: &KeySet, allowed: AlgorithmSet) -> Result<(), Error> {
-        let alg = self.header.alg;
-        if !allowed.contains(alg) {
-            return Err(Error::new(
-                ErrorCode::AlgorithmNotAllowed,
-                format!("alg {alg} is not allowed"),
-            ));
-        }
-        let key = keys.find(self.header.kid(), alg)?;
-        if key.verify(alg, self.signing_input.as_bytes(), &self.signature) {
-            Ok(())
-        } else {
-            Err(Error::new(
-                ErrorCode::SignatureInvalid,
-                "signature does not verify",
-            ))
-        }
-    }
-}
-
-fn header_str(members: &Map<String, Value>, name: &str) -> Result<Option<String>, Error> {
-    match members.get(name) {
+fn header_string<'h>(member: Option<Lite<'h>>, name: &str) -> Result<Option<Cow<'h, str>>, Error> {
+    match member {
         None => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(Lite::Str(s)) => Ok(Some(s)),
         Some(_) => Err(Error::malformed(format!(
             "header \"{name}\" is not a string"
         ))),
     }
 }
 
-fn check_header(members: Map<String, Value>) -> Result<Header, Error> {
-    let alg_name = match members.get("alg") {
-        Some(Value::String(s)) => s.as_str(),
+/// The header rules: a JSON object without duplicates, a string `alg` naming a known
+/// algorithm (never `none`), no `crit`, `b64`, `enc` or `cty: JWT`, and string `kid`/`typ`.
+pub(crate) fn check_header(bytes: &[u8]) -> Result<HeaderFields<'_>, Error> {
+    let scanned = scan_object(bytes, &HEADER_NAMES, &[])
+        .map_err(|e| Error::malformed(format!("header {e}")))?;
+    let [alg, kid, typ, cty, crit, b64, enc] = scanned.members;
+    let alg_name = match &alg {
+        Some(Lite::Str(s)) => s.as_ref(),
         Some(_) => return Err(Error::malformed("header \"alg\" is not a string")),
         None => return Err(Error::malformed("header has no \"alg\"")),
     };
     let unsupported = |why: &str| Err(Error::new(ErrorCode::TokenUnsupported, why.to_owned()));
-    if members.contains_key("crit") {
+    if crit.is_some() {
         return unsupported("header \"crit\" names extensions that are not understood");
     }
-    if members.contains_key("b64") {
+    if b64.is_some() {
         return unsupported("header \"b64\" (RFC 7797 unencoded payload) is not supported");
     }
-    if members.contains_key("enc") {
+    if enc.is_some() {
         return unsupported("header \"enc\" marks a JWE; only JWS is accepted");
     }
-    if members
-        .get("cty")
-        .and_then(Value::as_str)
+    if cty
+        .as_ref()
+        .and_then(Lite::as_str)
         .is_some_and(|c| c.eq_ignore_ascii_case("JWT"))
     {
         return unsupported("nested JWTs (cty JWT) are not supported");
@@ -181,34 +181,72 @@ fn check_header(members: Map<String, Value>) -> Result<Header, Error> {
             ));
         }
     };
-    let kid = header_str(&members, "kid")?;
-    let typ = header_str(&members, "typ")?;
-    Ok(Header {
+    Ok(HeaderFields {
         alg,
-        kid,
-        typ,
-        members,
+        kid: header_string(kid, "kid")?,
+        typ: header_string(typ, "typ")?,
     })
+}
+
+/// The signature check: `alg` allowed, exactly one key for `kid` and `alg`, and the
+/// signature verifies under it.
+pub(crate) fn verify_signature(
+    keys: &KeySet,
+    allowed: AlgorithmSet,
+    header: &HeaderFields,
+    signing_input: &str,
+    signature: &[u8],
+) -> Result<(), Error> {
+    let alg = header.alg;
+    if !allowed.contains(alg) {
+        return Err(Error::new(
+            ErrorCode::AlgorithmNotAllowed,
+            format!("alg {alg} is not allowed"),
+        ));
+    }
+    let key = keys.find(header.kid.as_deref(), alg)?;
+    if key.verify(alg, signing_input.as_bytes(), signature) {
+        Ok(())
+    } else {
+        Err(Error::new(
+            ErrorCode::SignatureInvalid,
+            "signature does not verify",
+        ))
+    }
 }
 
 /// The outcome of [`verify_jws`]: a header and a payload whose signature verified.
 #[derive(Debug)]
 pub struct VerifiedJws {
-    pub header: Header,
+    pub algorithm: Algorithm,
+    pub header: Map<String, Value>,
     pub payload: Vec<u8>,
 }
 
-/// Signature-level verification of a compact JWS, without any JWT claim rules.
+/// Signature-level verification of a compact JWS, without any JWT claim rules (the payload
+/// need not be JSON).
 pub fn verify_jws(
     token: &str,
     keys: &KeySet,
     allowed: AlgorithmSet,
     max_size: usize,
 ) -> Result<VerifiedJws, Error> {
-    let jws = CompactJws::parse(token, max_size)?;
-    jws.verify_signature(keys, allowed)?;
-    let (header, payload) = jws.into_parts();
-    Ok(VerifiedJws { header, payload })
+    let decoded = decode(token, max_size)?;
+    let fields = check_header(&decoded.header)?;
+    verify_signature(
+        keys,
+        allowed,
+        &fields,
+        decoded.signing_input,
+        decoded.signature.as_bytes(),
+    )?;
+    let algorithm = fields.alg;
+    let header = serde_json::from_slice(&decoded.header).unwrap_or_default();
+    Ok(VerifiedJws {
+        algorithm,
+        header,
+        payload: decoded.payload,
+    })
 }
 
 /// A token decoded WITHOUT any verification, for inspection tools only.
@@ -263,10 +301,13 @@ mod tests {
         format!("{}.{}.c2ln", b64::encode(header), b64::encode(payload))
     }
 
+    fn parse(t: &str, max: usize) -> Result<Algorithm, Error> {
+        let d = decode(t, max)?;
+        check_header(&d.header).map(|h| h.alg)
+    }
+
     fn code(t: &str) -> ErrorCode {
-        CompactJws::parse(t, DEFAULT_MAX_TOKEN_SIZE)
-            .unwrap_err()
-            .code()
+        parse(t, DEFAULT_MAX_TOKEN_SIZE).unwrap_err().code()
     }
 
     #[test]
@@ -277,11 +318,14 @@ mod tests {
         assert_eq!(code("a.b.c.d.e"), ErrorCode::TokenUnsupported);
         assert_eq!(code(".e30.c2ln"), ErrorCode::TokenMalformed);
         let ok = token(r#"{"alg":"HS256"}"#, "{}");
-        assert!(CompactJws::parse(&ok, DEFAULT_MAX_TOKEN_SIZE).is_ok());
+        assert_eq!(
+            parse(&ok, DEFAULT_MAX_TOKEN_SIZE).unwrap(),
+            Algorithm::HS256
+        );
         assert_eq!(code(&format!("{ok}=")), ErrorCode::TokenMalformed);
         assert_eq!(code(&format!(" {ok}")), ErrorCode::TokenMalformed);
         let big = token(r#"{"alg":"HS256"}"#, &"x".repeat(20_000));
-        let err = CompactJws::parse(&big, DEFAULT_MAX_TOKEN_SIZE).unwrap_err();
+        let err = parse(&big, DEFAULT_MAX_TOKEN_SIZE).unwrap_err();
         assert!(err.message().contains("limit"));
     }
 

@@ -21,6 +21,7 @@ pub mod http;
 mod json;
 pub mod jws;
 pub mod key;
+mod scan;
 mod text;
 pub mod token;
 mod verifier;

@@ -2,11 +2,10 @@
 //! permissions) that every middleware uses.
 
 use crate::algorithm::Algorithm;
-use crate::claims::numeric_date;
 use crate::error::{Error, ErrorCode};
-use crate::jws::Header;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use std::sync::OnceLock;
 
 /// How a list of required scopes is matched against the granted ones.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,42 +28,75 @@ impl ScopeMatch {
     }
 }
 
-/// A verified JWT: its header and claims, decoded once.
+/// A verified JWT. The header and claims are kept as the validated JSON text and turned
+/// into maps only when first asked for, so verifying costs no map building; bindings can
+/// hand [`VerifiedToken::claims_json`] straight to their own JSON parser.
 #[derive(Clone, Debug)]
 pub struct VerifiedToken {
-    header: Header,
-    claims: Map<String, Value>,
+    algorithm: Algorithm,
+    header_json: String,
+    claims_json: String,
+    header: OnceLock<Map<String, Value>>,
+    claims: OnceLock<Map<String, Value>>,
+}
+
+/// Text that passed the strict scanner: valid UTF-8 and a JSON object.
+fn validated_text(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+fn object(text: &str) -> Map<String, Value> {
+    serde_json::from_str(text).unwrap_or_default()
 }
 
 impl VerifiedToken {
-    pub(crate) fn new(header: Header, claims: Map<String, Value>) -> Self {
-        VerifiedToken { header, claims }
+    pub(crate) fn new(algorithm: Algorithm, header_json: Vec<u8>, claims_json: Vec<u8>) -> Self {
+        VerifiedToken {
+            algorithm,
+            header_json: validated_text(header_json),
+            claims_json: validated_text(claims_json),
+            header: OnceLock::new(),
+            claims: OnceLock::new(),
+        }
     }
 
     /// The protected header, every member.
     pub fn header(&self) -> &Map<String, Value> {
-        self.header.members()
+        self.header.get_or_init(|| object(&self.header_json))
+    }
+
+    /// The protected header as the JSON text the token carried (validated, no duplicates).
+    pub fn header_json(&self) -> &str {
+        &self.header_json
     }
 
     pub fn algorithm(&self) -> Algorithm {
-        self.header.algorithm()
+        self.algorithm
     }
 
     pub fn kid(&self) -> Option<&str> {
-        self.header.kid()
+        self.header().get("kid").and_then(Value::as_str)
     }
 
     /// Every claim of the payload.
     pub fn claims(&self) -> &Map<String, Value> {
-        &self.claims
+        self.claims.get_or_init(|| object(&self.claims_json))
+    }
+
+    /// The payload as the JSON text the token carried (validated, no duplicates).
+    pub fn claims_json(&self) -> &str {
+        &self.claims_json
     }
 
     pub fn into_claims(self) -> Map<String, Value> {
-        self.claims
+        match self.claims.into_inner() {
+            Some(map) => map,
+            None => object(&self.claims_json),
+        }
     }
 
     fn str_claim(&self, name: &str) -> Option<&str> {
-        self.claims.get(name).and_then(Value::as_str)
+        self.claims().get(name).and_then(Value::as_str)
     }
 
     /// `iss`, checked equal to a configured issuer.
@@ -82,7 +114,7 @@ impl VerifiedToken {
 
     /// `aud` as a list (a single string becomes one element).
     pub fn audiences(&self) -> Vec<&str> {
-        match self.claims.get("aud") {
+        match self.claims().get("aud") {
             Some(Value::String(s)) => vec![s.as_str()],
             Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).collect(),
             _ => Vec::new(),
@@ -103,9 +135,9 @@ impl VerifiedToken {
     }
 
     fn date(&self, name: &str) -> Option<i64> {
-        numeric_date(&self.claims, name)
-            .ok()
-            .flatten()
+        self.claims()
+            .get(name)
+            .and_then(Value::as_f64)
             .map(|v| v as i64)
     }
 
@@ -122,7 +154,7 @@ impl VerifiedToken {
                     format!("\"{name}\" has the wrong type"),
                 )
             };
-            match self.claims.get(name) {
+            match self.claims().get(name) {
                 None | Some(Value::Null) => {}
                 Some(Value::String(s)) if name != "permissions" => {
                     granted.extend(s.split(' ').filter(|s| !s.is_empty()))

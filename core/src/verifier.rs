@@ -9,8 +9,9 @@ use crate::claims::{self, normalize_typ, ClaimRules};
 use crate::config::{read_small_file, Config, IssuerConfig, KeySource, SecretEncoding, SecretKey};
 use crate::error::Error;
 use crate::extract::{extract_token, RequestView};
-use crate::jws::CompactJws;
+use crate::jws;
 use crate::key::{material_from_pem, parse_jwks, Key, KeySet, Material, Origin};
+use crate::scan::MAX_PRESENCE_NAMES;
 use crate::token::VerifiedToken;
 use crate::{json, text};
 use arc_swap::ArcSwap;
@@ -35,6 +36,8 @@ struct Issuer {
 struct Inner {
     config: Config,
     issuers: Vec<Issuer>,
+    /// Every issuer's required claim names, deduplicated: one payload scan notes them all.
+    presence_names: Vec<String>,
 }
 
 /// A JWT verifier. Cheap to clone (clones share everything) and `Send + Sync`: build one per
@@ -62,6 +65,17 @@ impl Verifier {
     /// Validates `config` and loads every static key (parsing each once).
     pub fn new(config: Config) -> Result<Verifier, Error> {
         validate_shared(&config)?;
+        let mut presence_names: Vec<String> = Vec::new();
+        for name in config.issuers.iter().flat_map(|i| &i.required_claims) {
+            if !presence_names.contains(name) {
+                presence_names.push(name.clone());
+            }
+        }
+        if presence_names.len() > MAX_PRESENCE_NAMES {
+            return Err(Error::config(format!(
+                "required_claims: at most {MAX_PRESENCE_NAMES} distinct names across all issuers"
+            )));
+        }
         let mut issuers = Vec::with_capacity(config.issuers.len());
         for (i, ic) in config.issuers.iter().enumerate() {
             let label = format!("issuers[{i}]");
@@ -71,10 +85,17 @@ impl Verifier {
                     ic.issuer
                 )));
             }
-            issuers.push(build_issuer(ic, config.leeway).map_err(|e| e.context(&label))?);
+            let issuer =
+                build_issuer(ic, config.leeway, &presence_names).map_err(|e| e.context(&label))?;
+            issuers.push(issuer);
         }
+        let inner = Inner {
+            config,
+            issuers,
+            presence_names,
+        };
         Ok(Verifier {
-            inner: Arc::new(Inner { config, issuers }),
+            inner: Arc::new(inner),
         })
     }
 
@@ -94,20 +115,31 @@ impl Verifier {
 
     /// Verifies `token` as if the time were `now` (seconds since the epoch).
     pub fn verify_at(&self, token: &str, now: i64) -> Result<VerifiedToken, Error> {
-        let jws = CompactJws::parse(token, self.inner.config.max_token_size)?;
-        let claims = json::parse_object(jws.payload())
-            .map_err(|e| Error::malformed(format!("payload {e}")))?;
-        let iss = claims::issuer(&claims)?;
-        let issuer = self
-            .inner
+        let inner = &*self.inner;
+        let decoded = jws::decode(token, inner.config.max_token_size)?;
+        let header = jws::check_header(&decoded.header)?;
+        let claims = claims::scan_claims(&decoded.payload, &inner.presence_names)?;
+        let iss = claims.issuer()?;
+        let issuer = inner
             .issuers
             .iter()
             .find(|i| i.name == iss)
             .ok_or_else(|| claims::unknown_issuer(iss))?;
-        jws.verify_signature(&issuer.keys.load(), issuer.algorithms)?;
-        let (header, _) = jws.into_parts();
-        issuer.rules.check(header.typ(), &claims, now)?;
-        Ok(VerifiedToken::new(header, claims))
+        jws::verify_signature(
+            &issuer.keys.load(),
+            issuer.algorithms,
+            &header,
+            decoded.signing_input,
+            decoded.signature.as_bytes(),
+        )?;
+        issuer.rules.check(header.typ.as_deref(), &claims, now)?;
+        let algorithm = header.alg;
+        drop((header, claims));
+        Ok(VerifiedToken::new(
+            algorithm,
+            decoded.header,
+            decoded.payload,
+        ))
     }
 
     /// The token of a request, per the configured `token_sources`.
@@ -170,7 +202,11 @@ fn non_empty_strings(list: &[String], field: &str) -> Result<(), Error> {
     Ok(())
 }
 
-fn build_issuer(ic: &IssuerConfig, leeway: u64) -> Result<Issuer, Error> {
+fn build_issuer(
+    ic: &IssuerConfig,
+    leeway: u64,
+    presence_names: &[String],
+) -> Result<Issuer, Error> {
     if ic.issuer.is_empty() {
         return Err(Error::config("issuer: must not be empty"));
     }
@@ -215,7 +251,16 @@ fn build_issuer(ic: &IssuerConfig, leeway: u64) -> Result<Issuer, Error> {
         rules: ClaimRules {
             audiences: ic.audiences.clone(),
             require_exp: ic.require_exp,
-            required_claims: ic.required_claims.clone(),
+            required_claims: ic
+                .required_claims
+                .iter()
+                .map(|name| {
+                    (
+                        name.clone(),
+                        presence_names.iter().position(|n| n == name).unwrap_or(0) as u32,
+                    )
+                })
+                .collect(),
             max_age: ic.max_age,
             max_lifetime: ic.max_lifetime,
             typ: ic.typ.as_deref().map(normalize_typ),
