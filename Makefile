@@ -11,7 +11,7 @@ all: build
 
 ## Tools this Makefile needs beyond the machine's Rust toolchain.
 deps:
-	@command -v openssl >/dev/null || (apt-get update -qq && apt-get install -y -qq openssl)
+	@command -v openssl >/dev/null && command -v curl >/dev/null || (apt-get update -qq && apt-get install -y -qq openssl curl)
 	@rustup component list --installed 2>/dev/null | grep -q clippy || rustup component add clippy rustfmt
 
 build:

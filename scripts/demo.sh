@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make demo`: mint tokens with openssl (another implementation than ours), then let the
-# veritoken CLI accept the good one and reject the bad ones, each with its stable code.
+# veritoken CLI accept the good one and reject the bad ones, each with its stable code;
+# then start the test IdP, get a token from it and verify it through its JWKS URL.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${VERITOKEN_BIN:-target/debug/veritoken}
@@ -63,4 +64,22 @@ expect_reject "crit header" "$(sign '{"alg":"RS256","crit":["x"],"x":1}' "$CLAIM
 expect_reject "missing scope orders:write" "$TOKEN" --scope orders:write
 expect_reject "not a JWT at all" "hello.world"
 
-printf '\nDemo finished: 1 accepted, 9 rejected, each with its code.\n'
+step "The test IdP: a token from its token endpoint, verified through its JWKS URL"
+IDP_BIN=${VERITOKEN_TESTIDP_BIN:-target/debug/veritoken-testidp}
+"$IDP_BIN" --port 0 > "$WORK/idp.out" &
+IDP_PID=$!
+trap 'kill $IDP_PID 2>/dev/null; rm -rf "$WORK"' EXIT
+for _ in $(seq 50); do [ -s "$WORK/idp.out" ] && break; sleep 0.1; done
+IDP=$(head -n1 "$WORK/idp.out")
+echo "  test IdP at $IDP (issuer and discovery), JWKS at $IDP/jwks"
+IDP_TOKEN=$(curl -sf -u test-client:test-secret -d grant_type=client_credentials -d scope=orders:read -d alg=ES256 "$IDP/token" \
+  | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+"$BIN" verify --jwks-uri "$IDP/jwks" --issuer "$IDP" --audience api://default --algorithms ES256,RS256 "$IDP_TOKEN"
+echo "  ...and through OIDC discovery:"
+"$BIN" verify --discovery --issuer "$IDP" --audience api://default --algorithms ES256 --scope orders:read "$IDP_TOKEN" >/dev/null && echo "  accepted"
+set +e
+OUT=$("$BIN" verify --discovery --issuer "$IDP" --audience api://orders --algorithms ES256 "$IDP_TOKEN")
+set -e
+printf '  %-42s -> %s\n' "for another audience" "$OUT"
+
+printf '\nDemo finished: 3 accepted, 10 rejected, each with its code.\n'

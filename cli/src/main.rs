@@ -25,7 +25,7 @@ enum Command {
     /// Decode a token's header and claims WITHOUT verifying anything.
     Inspect(inspect::Args),
     /// Verify a token; print its claims (exit 0) or the error (exit 1).
-    Verify(verify::Args),
+    Verify(Box<verify::Args>),
 }
 
 /// Exit status for bad usage or configuration (clap uses it for usage errors too).
@@ -49,6 +49,6 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Inspect(args) => inspect::run(args),
-        Command::Verify(args) => verify::run(args),
+        Command::Verify(args) => verify::run(*args),
     }
 }

@@ -10,7 +10,7 @@ pub struct Args {
     /// The token, or - to read it from standard input.
     token: String,
     /// A configuration file (.json, .toml, .yaml); excludes the issuer, audience, algorithm and key flags.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["issuer", "audience", "algorithms", "jwks", "pem"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["issuer", "audience", "algorithms", "jwks", "pem", "jwks_uri", "discovery"])]
     config: Option<PathBuf>,
     /// A JWKS file with the verification keys.
     #[arg(long, value_name = "FILE")]
@@ -18,6 +18,12 @@ pub struct Args {
     /// A PEM public key file.
     #[arg(long, value_name = "FILE")]
     pem: Option<PathBuf>,
+    /// Fetch the keys from this JWKS URL (https; http only for loopback).
+    #[arg(long, value_name = "URL", conflicts_with_all = ["jwks", "pem", "discovery"])]
+    jwks_uri: Option<String>,
+    /// Find the JWKS through OIDC discovery on the issuer.
+    #[arg(long, conflicts_with_all = ["jwks", "pem"])]
+    discovery: bool,
     /// The issuer `iss` must equal.
     #[arg(long, value_name = "ISS")]
     issuer: Option<String>,
@@ -71,8 +77,10 @@ fn config_from_flags(args: &Args) -> Result<Config, String> {
             alg: None,
         }));
     }
-    if keys.is_empty() {
-        return Err("give the keys with --jwks or --pem (or use --config)".into());
+    if keys.is_empty() && args.jwks_uri.is_none() && !args.discovery {
+        return Err(
+            "give the keys with --jwks, --pem, --jwks-uri or --discovery (or use --config)".into(),
+        );
     }
     let mut config =
         Config::from_value(serde_json::json!({"issuers": []})).map_err(|e| e.to_string())?;
@@ -81,6 +89,13 @@ fn config_from_flags(args: &Args) -> Result<Config, String> {
         audiences: args.audience.clone(),
         algorithms,
         keys,
+        jwks_uri: args.jwks_uri.clone(),
+        discovery: args.discovery,
+        // One command, one fetch: wait for it rather than start without keys.
+        jwks_cache: veritoken::JwksCacheConfig {
+            wait_at_startup: true,
+            ..Default::default()
+        },
         require_exp: true,
         required_claims: Vec::new(),
         max_age: None,

@@ -55,6 +55,17 @@ pub struct IssuerConfig {
     /// Static key sources, all merged into one key set.
     #[serde(default)]
     pub keys: Vec<KeySource>,
+    /// A remote JWKS to fetch and cache (https; plain http only for loopback or with
+    /// `jwks_cache.allow_http`). Excludes `keys` and `discovery`.
+    #[serde(default)]
+    pub jwks_uri: Option<String>,
+    /// Find `jwks_uri` through OIDC discovery (`{issuer}/.well-known/openid-configuration`);
+    /// the document's `issuer` must equal `issuer` exactly. Excludes `keys` and `jwks_uri`.
+    #[serde(default)]
+    pub discovery: bool,
+    /// How a remote key set is fetched and cached. Defaults suit most IdPs.
+    #[serde(default)]
+    pub jwks_cache: JwksCacheConfig,
     /// Whether `exp` must be present. Default true.
     #[serde(default = "yes")]
     pub require_exp: bool,
@@ -70,6 +81,64 @@ pub struct IssuerConfig {
     /// Required `typ` header, such as `at+jwt` (RFC 9068). Default: not checked.
     #[serde(default)]
     pub typ: Option<String>,
+}
+
+/// The remote key set policy (DESIGN §4). Durations are in seconds unless named `_ms`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct JwksCacheConfig {
+    /// Keys are fresh this long after a fetch when the response has no usable
+    /// `Cache-Control: max-age`. Default 300.
+    pub ttl: u64,
+    /// `max-age` is raised to at least this. Default 60.
+    pub min_ttl: u64,
+    /// `max-age` is lowered to at most this. Default 86400.
+    pub max_ttl: u64,
+    /// Refresh in the background this long before the keys stop being fresh (at most half
+    /// the TTL). Default 30.
+    pub refresh_ahead: u64,
+    /// After a refresh caused by an unknown `kid`, further unknown kids fail fast with
+    /// `key_not_found` for this long, without fetching. Default 10.
+    pub cooldown: u64,
+    /// A `kid` still unknown after a refresh is refused without fetching for this long.
+    /// Default 60.
+    pub missing_kid_ttl: u64,
+    /// When fetches fail, keep using the last good keys until this long after they were
+    /// fetched; then `jwks_unavailable`. Default 86400.
+    pub max_stale: u64,
+    /// TCP + TLS connect timeout. Default 2000.
+    pub connect_timeout_ms: u64,
+    /// Whole-request timeout, and the longest a verification waits for keys. Default 5000.
+    pub timeout_ms: u64,
+    /// Largest JWKS or discovery response accepted, in bytes. Default 1048576.
+    pub max_response_size: usize,
+    /// Redirects followed (each must stay https). Default 3.
+    pub max_redirects: usize,
+    /// Allow plain http to hosts other than loopback. Default false.
+    pub allow_http: bool,
+    /// Make building the verifier fail unless the first fetch succeeds. Default false:
+    /// start without the IdP and fetch in the background.
+    pub wait_at_startup: bool,
+}
+
+impl Default for JwksCacheConfig {
+    fn default() -> Self {
+        JwksCacheConfig {
+            ttl: 300,
+            min_ttl: 60,
+            max_ttl: 86_400,
+            refresh_ahead: 30,
+            cooldown: 10,
+            missing_kid_ttl: 60,
+            max_stale: 86_400,
+            connect_timeout_ms: 2_000,
+            timeout_ms: 5_000,
+            max_response_size: 1024 * 1024,
+            max_redirects: 3,
+            allow_http: false,
+            wait_at_startup: false,
+        }
+    }
 }
 
 /// A static key source.

@@ -17,21 +17,28 @@ mod claims;
 pub mod config;
 pub mod error;
 pub mod extract;
+mod fetch;
 pub mod http;
 mod json;
 pub mod jws;
 pub mod key;
+mod metrics;
+mod remote;
+mod runtime;
 mod scan;
 mod text;
 pub mod token;
 mod verifier;
 
 pub use algorithm::{Algorithm, AlgorithmSet, Curve};
-pub use config::{Config, Format, IssuerConfig, KeySource, PemKey, SecretEncoding, SecretKey};
+pub use config::{
+    Config, Format, IssuerConfig, JwksCacheConfig, KeySource, PemKey, SecretEncoding, SecretKey,
+};
 pub use error::{Error, ErrorCode};
 pub use extract::{RequestView, SimpleRequest, TokenSource};
 pub use jws::{decode_unverified, verify_jws, Unverified, VerifiedJws, DEFAULT_MAX_TOKEN_SIZE};
 pub use key::{parse_jwks, KeySet, Origin};
+pub use metrics::MetricsSnapshot;
 pub use token::{ScopeMatch, VerifiedToken};
 pub use verifier::{unix_now, Verifier};
 

@@ -11,25 +11,33 @@ use crate::error::Error;
 use crate::extract::{extract_token, RequestView};
 use crate::jws;
 use crate::key::{material_from_pem, parse_jwks, Key, KeySet, Material, Origin};
+use crate::metrics::{Counter, Metrics, MetricsSnapshot};
+use crate::remote::{Flight, KeyCheck, RemoteKeys};
 use crate::scan::MAX_PRESENCE_NAMES;
 use crate::token::VerifiedToken;
 use crate::{json, text};
-use arc_swap::ArcSwap;
 use base64::Engine;
 use serde_json::Value;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 const MAX_LEEWAY: u64 = 86_400;
 const TOKEN_SIZE_RANGE: std::ops::RangeInclusive<usize> = 256..=1024 * 1024;
 
-/// One trusted issuer, resolved: its allow-list, its key snapshot and its claim rules.
+/// Where an issuer's keys live.
+enum IssuerKeys {
+    /// Loaded once from the configuration.
+    Static(KeySet),
+    /// Fetched and cached; readers never lock.
+    Remote(Arc<RemoteKeys>),
+}
+
+/// One trusted issuer, resolved: its allow-list, its keys and its claim rules.
 struct Issuer {
     name: String,
     algorithms: AlgorithmSet,
-    /// Replaced whole when keys change; readers never lock.
-    keys: ArcSwap<KeySet>,
+    keys: IssuerKeys,
     rules: ClaimRules,
 }
 
@@ -38,6 +46,13 @@ struct Inner {
     issuers: Vec<Issuer>,
     /// Every issuer's required claim names, deduplicated: one payload scan notes them all.
     presence_names: Vec<String>,
+    metrics: Arc<Metrics>,
+}
+
+/// One try at a verification: a verdict, or a key fetch to wait for before trying again.
+enum Step {
+    Done(Result<VerifiedToken, Error>),
+    Wait(Arc<Flight>, Duration),
 }
 
 /// A JWT verifier. Cheap to clone (clones share everything) and `Send + Sync`: build one per
@@ -76,6 +91,7 @@ impl Verifier {
                 "required_claims: at most {MAX_PRESENCE_NAMES} distinct names across all issuers"
             )));
         }
+        let metrics = Arc::new(Metrics::new());
         let mut issuers = Vec::with_capacity(config.issuers.len());
         for (i, ic) in config.issuers.iter().enumerate() {
             let label = format!("issuers[{i}]");
@@ -85,15 +101,21 @@ impl Verifier {
                     ic.issuer
                 )));
             }
-            let issuer =
-                build_issuer(ic, config.leeway, &presence_names).map_err(|e| e.context(&label))?;
+            let issuer = build_issuer(ic, config.leeway, &presence_names, &metrics)
+                .map_err(|e| e.context(&label))?;
             issuers.push(issuer);
         }
         let inner = Inner {
             config,
             issuers,
             presence_names,
+            metrics,
         };
+        for issuer in &inner.issuers {
+            if let IssuerKeys::Remote(remote) = &issuer.keys {
+                remote.start()?;
+            }
+        }
         Ok(Verifier {
             inner: Arc::new(inner),
         })
@@ -113,33 +135,102 @@ impl Verifier {
         self.verify_at(token, unix_now())
     }
 
-    /// Verifies `token` as if the time were `now` (seconds since the epoch).
+    /// Verifies `token` as if the time were `now` (seconds since the epoch). With cached
+    /// keys this never blocks; on a cold cache or an unknown `kid` it waits for the one
+    /// shared fetch, at most the fetch timeout (`jwks_cache.timeout_ms`).
     pub fn verify_at(&self, token: &str, now: i64) -> Result<VerifiedToken, Error> {
+        let mut waited = false;
+        loop {
+            match self.attempt(token, now, waited) {
+                Step::Done(result) => return self.counted(result),
+                Step::Wait(flight, limit) => {
+                    flight.wait_blocking(limit);
+                    waited = true;
+                }
+            }
+        }
+    }
+
+    /// [`Verifier::verify`] for async callers: a key fetch is awaited, never blocking the
+    /// thread (the event loop keeps running).
+    pub async fn verify_async(&self, token: &str) -> Result<VerifiedToken, Error> {
+        self.verify_at_async(token, unix_now()).await
+    }
+
+    /// [`Verifier::verify_at`] for async callers.
+    pub async fn verify_at_async(&self, token: &str, now: i64) -> Result<VerifiedToken, Error> {
+        let mut waited = false;
+        loop {
+            match self.attempt(token, now, waited) {
+                Step::Done(result) => return self.counted(result),
+                Step::Wait(flight, limit) => {
+                    flight.wait(limit).await;
+                    waited = true;
+                }
+            }
+        }
+    }
+
+    fn counted(&self, result: Result<VerifiedToken, Error>) -> Result<VerifiedToken, Error> {
+        match &result {
+            Ok(_) => self.inner.metrics.add(Counter::Verified),
+            Err(e) => self.inner.metrics.reject(e.code()),
+        }
+        result
+    }
+
+    /// One non-blocking try. After a wait (`waited`) it never asks to wait again.
+    fn attempt(&self, token: &str, now: i64, waited: bool) -> Step {
         let inner = &*self.inner;
-        let decoded = jws::decode(token, inner.config.max_token_size)?;
-        let header = jws::check_header(&decoded.header)?;
-        let claims = claims::scan_claims(&decoded.payload, &inner.presence_names)?;
-        let iss = claims.issuer()?;
-        let issuer = inner
-            .issuers
-            .iter()
-            .find(|i| i.name == iss)
-            .ok_or_else(|| claims::unknown_issuer(iss))?;
-        jws::verify_signature(
-            &issuer.keys.load(),
-            issuer.algorithms,
-            &header,
-            decoded.signing_input,
-            decoded.signature.as_bytes(),
-        )?;
-        issuer.rules.check(header.typ.as_deref(), &claims, now)?;
-        let algorithm = header.alg;
-        drop((header, claims));
-        Ok(VerifiedToken::new(
-            algorithm,
-            decoded.header,
-            decoded.payload,
-        ))
+        let decoded = match jws::decode(token, inner.config.max_token_size) {
+            Ok(d) => d,
+            Err(e) => return Step::Done(Err(e)),
+        };
+        let verdict = (|| {
+            let header = jws::check_header(&decoded.header)?;
+            let claims = claims::scan_claims(&decoded.payload, &inner.presence_names)?;
+            let iss = claims.issuer()?;
+            let issuer = inner
+                .issuers
+                .iter()
+                .find(|i| i.name == iss)
+                .ok_or_else(|| claims::unknown_issuer(iss))?;
+            let signature = decoded.signature.as_bytes();
+            match &issuer.keys {
+                IssuerKeys::Static(keys) => jws::verify_signature(
+                    keys,
+                    issuer.algorithms,
+                    &header,
+                    decoded.signing_input,
+                    signature,
+                )?,
+                IssuerKeys::Remote(remote) => {
+                    match remote.check(&header, decoded.signing_input, signature, waited) {
+                        KeyCheck::Verified => {}
+                        KeyCheck::Failed(e) => return Err(e),
+                        KeyCheck::Wait(flight) => {
+                            return Ok(Err(Step::Wait(flight, remote.wait_limit())))
+                        }
+                    }
+                }
+            }
+            issuer.rules.check(header.typ.as_deref(), &claims, now)?;
+            Ok(Ok(header.alg))
+        })();
+        match verdict {
+            Ok(Ok(algorithm)) => Step::Done(Ok(VerifiedToken::new(
+                algorithm,
+                decoded.header,
+                decoded.payload,
+            ))),
+            Ok(Err(wait)) => wait,
+            Err(e) => Step::Done(Err(e)),
+        }
+    }
+
+    /// A copy of this verifier's counters.
+    pub fn metrics(&self) -> MetricsSnapshot {
+        self.inner.metrics.snapshot()
     }
 
     /// The token of a request, per the configured `token_sources`.
@@ -157,7 +248,13 @@ impl Verifier {
         self.inner
             .issuers
             .iter()
-            .map(|i| (i.name.clone(), i.keys.load().len()))
+            .map(|i| {
+                let n = match &i.keys {
+                    IssuerKeys::Static(keys) => keys.len(),
+                    IssuerKeys::Remote(remote) => remote.key_count(),
+                };
+                (i.name.clone(), n)
+            })
             .collect()
     }
 }
@@ -206,6 +303,7 @@ fn build_issuer(
     ic: &IssuerConfig,
     leeway: u64,
     presence_names: &[String],
+    metrics: &Arc<Metrics>,
 ) -> Result<Issuer, Error> {
     if ic.issuer.is_empty() {
         return Err(Error::config("issuer: must not be empty"));
@@ -225,29 +323,15 @@ fn build_issuer(
     if ic.typ.as_deref() == Some("") {
         return Err(Error::config("typ: must not be empty"));
     }
-    if ic.keys.is_empty() {
-        return Err(Error::config("keys: at least one key source is required"));
-    }
     let algorithms: AlgorithmSet = ic.algorithms.iter().copied().collect();
-    let mut keys = Vec::new();
-    for (i, source) in ic.keys.iter().enumerate() {
-        load_source(source, algorithms, &mut keys).map_err(|e| e.context(format!("keys[{i}]")))?;
-    }
-    if !keys.iter().any(|k| k.algorithms().next().is_some()) {
-        return Err(Error::config(format!(
-            "keys: no key can verify any of the allowed algorithms ({})",
-            algorithms
-                .iter()
-                .map(Algorithm::name)
-                .collect::<Vec<_>>()
-                .join(", ")
-        )));
-    }
-    tracing::debug!(issuer = %ic.issuer, keys = keys.len(), "loaded static keys");
+    let keys = match RemoteKeys::from_config(ic, algorithms, metrics)? {
+        Some(remote) => IssuerKeys::Remote(remote),
+        None => IssuerKeys::Static(load_static_keys(ic, algorithms)?),
+    };
     Ok(Issuer {
         name: ic.issuer.clone(),
         algorithms,
-        keys: ArcSwap::from_pointee(KeySet::new(keys)),
+        keys,
         rules: ClaimRules {
             audiences: ic.audiences.clone(),
             require_exp: ic.require_exp,
@@ -267,6 +351,30 @@ fn build_issuer(
             leeway,
         },
     })
+}
+
+fn load_static_keys(ic: &IssuerConfig, algorithms: AlgorithmSet) -> Result<KeySet, Error> {
+    if ic.keys.is_empty() {
+        return Err(Error::config(
+            "keys: give at least one key source, or jwks_uri, or discovery",
+        ));
+    }
+    let mut keys = Vec::new();
+    for (i, source) in ic.keys.iter().enumerate() {
+        load_source(source, algorithms, &mut keys).map_err(|e| e.context(format!("keys[{i}]")))?;
+    }
+    if !keys.iter().any(|k| k.algorithms().next().is_some()) {
+        return Err(Error::config(format!(
+            "keys: no key can verify any of the allowed algorithms ({})",
+            algorithms
+                .iter()
+                .map(Algorithm::name)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    tracing::debug!(issuer = %ic.issuer, keys = keys.len(), "loaded static keys");
+    Ok(KeySet::new(keys))
 }
 
 fn load_jwks_value(doc: &Value, allowed: AlgorithmSet, out: &mut Vec<Key>) -> Result<(), Error> {

@@ -5,11 +5,9 @@
 //! a token (or a request to extract it from), and the expected claims or error code. Every
 //! language runs every case and must agree. See `tests/vectors/README.md`.
 
-mod keys;
-
-use keys::{b64u, public_jwk, public_pem, Keys, Signer};
 use serde_json::{json, Value};
 use std::path::PathBuf;
+use veritoken_testidp::keys::{b64u, public_jwk, public_pem, Keys, Signer};
 
 /// 2026-01-01T00:00:00Z, the `now` of every case.
 const NOW: i64 = 1_767_225_600;

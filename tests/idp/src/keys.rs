@@ -1,6 +1,7 @@
-//! The generator's TEST-ONLY keys: made once, committed as PKCS#8 in
-//! `tests/vectors/keys/test-only-private-keys.json`, so regenerating gives the same keys
-//! (and, for the deterministic algorithms, byte-identical tokens).
+//! Signing for tests: key pairs, JOSE signatures, public JWKs and PEMs. The test IdP signs
+//! its tokens with these, and the vector generator its cases (with TEST-ONLY keys made once
+//! and committed as PKCS#8 in `tests/vectors/keys/test-only-private-keys.json`, so
+//! regenerating gives the same keys and, for deterministic algorithms, the same tokens).
 
 use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der, PublicKeyX509Der};
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};

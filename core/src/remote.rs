@@ -1,0 +1,608 @@
+//! A remote key set (a JWKS URL, or one found by OIDC discovery) under the cache policy of
+//! DESIGN §4. The hot path reads an immutable snapshot without locking; only a cold cache,
+//! an unknown `kid` or stale keys take the state lock, and every caller that needs a fetch
+//! shares the one in flight (single flight), waiting at most the fetch timeout.
+
+use crate::algorithm::AlgorithmSet;
+use crate::config::{IssuerConfig, JwksCacheConfig};
+use crate::error::{Error, ErrorCode};
+use crate::fetch;
+use crate::jws::{self, HeaderFields};
+use crate::key::{parse_jwks, KeySet, Origin};
+use crate::metrics::{Counter, Metrics};
+use crate::runtime;
+use crate::text::clip;
+use arc_swap::ArcSwapOption;
+use reqwest::{Client, Url};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak};
+use std::time::{Duration, Instant};
+use tokio::sync::Notify;
+
+/// Missing kids remembered at most (a flood of random kids cannot grow memory).
+const MAX_MISSING_KIDS: usize = 4096;
+/// Longest pause between retries while the IdP keeps failing.
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+/// Keys as fetched, with the times that govern their use.
+pub(crate) struct Snapshot {
+    pub keys: Arc<KeySet>,
+    pub fetched_at: Instant,
+    /// Refresh is due after this; still usable until `usable_until`.
+    pub fresh_until: Instant,
+    /// Past this the keys are too old (`max_stale`): `jwks_unavailable`.
+    pub usable_until: Instant,
+}
+
+/// One fetch in progress; every caller that needs it waits on the same one.
+pub(crate) struct Flight {
+    pid: u32,
+    outcome: Mutex<Option<Result<(), String>>>,
+    done: Condvar,
+    notify: Notify,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Flight {
+    fn new() -> Arc<Flight> {
+        Arc::new(Flight {
+            pid: std::process::id(),
+            outcome: Mutex::new(None),
+            done: Condvar::new(),
+            notify: Notify::new(),
+        })
+    }
+
+    /// A flight that has already landed: the caller retries at once.
+    fn landed() -> Arc<Flight> {
+        let flight = Flight::new();
+        flight.complete(Ok(()));
+        flight
+    }
+
+    fn complete(&self, outcome: Result<(), String>) {
+        *lock(&self.outcome) = Some(outcome);
+        self.done.notify_all();
+        self.notify.notify_waiters();
+    }
+
+    /// Blocks the calling thread until the fetch ends or `timeout` passes.
+    pub fn wait_blocking(&self, timeout: Duration) {
+        let guard = lock(&self.outcome);
+        let _ = self
+            .done
+            .wait_timeout_while(guard, timeout, |o| o.is_none());
+    }
+
+    /// Waits without blocking the thread until the fetch ends or `timeout` passes.
+    pub async fn wait(&self, timeout: Duration) {
+        let _ = tokio::time::timeout(timeout, async {
+            loop {
+                let notified = self.notify.notified();
+                if lock(&self.outcome).is_some() {
+                    return;
+                }
+                notified.await;
+            }
+        })
+        .await;
+    }
+}
+
+/// Where the keys come from.
+enum Target {
+    Jwks(Url),
+    Discovery(Url),
+}
+
+struct State {
+    in_flight: Option<Arc<Flight>>,
+    etag: Option<String>,
+    jwks_url: Option<Url>,
+    cooldown_until: Option<Instant>,
+    missing: HashMap<String, Instant>,
+    failures: u32,
+    /// When the last fetch ended (for the retry backoff).
+    last_attempt: Option<Instant>,
+    last_error: Option<String>,
+    client: Option<(u32, Client)>,
+}
+
+impl State {
+    /// The fetch in flight in this process (one inherited through fork() never ends here).
+    fn live_flight(&self) -> Option<Arc<Flight>> {
+        self.in_flight
+            .clone()
+            .filter(|f| f.pid == std::process::id())
+    }
+}
+
+/// The outcome of checking a token's signature against a remote key set.
+pub(crate) enum KeyCheck {
+    Verified,
+    Failed(Error),
+    /// Keys are being fetched: wait on this flight, then try once more.
+    Wait(Arc<Flight>),
+}
+
+pub(crate) struct RemoteKeys {
+    issuer: String,
+    target: Target,
+    policy: JwksCacheConfig,
+    allowed: AlgorithmSet,
+    snapshot: ArcSwapOption<Snapshot>,
+    state: Mutex<State>,
+    metrics: Arc<Metrics>,
+    /// The process whose refresher task is running (0: none yet).
+    refresher_pid: AtomicU32,
+}
+
+fn unavailable(message: impl Into<String>) -> Error {
+    Error::new(ErrorCode::JwksUnavailable, message)
+}
+
+impl RemoteKeys {
+    /// The remote source of `ic`, or `None` when it has only static keys.
+    pub fn from_config(
+        ic: &IssuerConfig,
+        allowed: AlgorithmSet,
+        metrics: &Arc<Metrics>,
+    ) -> Result<Option<Arc<Self>>, Error> {
+        let policy = ic.jwks_cache.clone();
+        let target = match (&ic.jwks_uri, ic.discovery) {
+            (None, false) => return Ok(None),
+            (Some(_), true) => {
+                return Err(Error::config(
+                    "give \"jwks_uri\" or \"discovery\", not both",
+                ))
+            }
+            (Some(uri), false) => Target::Jwks(
+                fetch::parse_url(uri, policy.allow_http)
+                    .map_err(|e| Error::config(format!("jwks_uri: {e}")))?,
+            ),
+            (None, true) => {
+                let base = ic.issuer.trim_end_matches('/');
+                let url = format!("{base}/.well-known/openid-configuration");
+                Target::Discovery(
+                    fetch::parse_url(&url, policy.allow_http)
+                        .map_err(|e| Error::config(format!("discovery: {e}")))?,
+                )
+            }
+        };
+        if !ic.keys.is_empty() {
+            return Err(Error::config(
+                "a remote key source (jwks_uri or discovery) excludes static \"keys\"",
+            ));
+        }
+        validate_policy(&policy)?;
+        let remote = Arc::new(RemoteKeys {
+            issuer: ic.issuer.clone(),
+            target,
+            policy,
+            allowed,
+            snapshot: ArcSwapOption::empty(),
+            state: Mutex::new(State {
+                in_flight: None,
+                etag: None,
+                jwks_url: None,
+                cooldown_until: None,
+                missing: HashMap::new(),
+                failures: 0,
+                last_attempt: None,
+                last_error: None,
+                client: None,
+            }),
+            metrics: metrics.clone(),
+            refresher_pid: AtomicU32::new(0),
+        });
+        Ok(Some(remote))
+    }
+
+    /// Starts the first fetch and the background refresher; with `wait_at_startup`, waits
+    /// for the first fetch and fails unless it succeeded.
+    pub fn start(self: &Arc<Self>) -> Result<(), Error> {
+        self.ensure_refresher()?;
+        let flight = {
+            let mut st = lock(&self.state);
+            match st.live_flight() {
+                Some(f) => f,
+                None => self.start_fetch(&mut st)?,
+            }
+        };
+        if self.policy.wait_at_startup {
+            flight.wait_blocking(self.wait_limit());
+            if self.snapshot.load().is_none() {
+                let why = lock(&self.state)
+                    .last_error
+                    .clone()
+                    .unwrap_or_else(|| "timed out".into());
+                return Err(unavailable(format!(
+                    "the first key fetch for {} failed: {why}",
+                    self.issuer
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// How long a verification waits for a fetch.
+    pub fn wait_limit(&self) -> Duration {
+        Duration::from_millis(self.policy.timeout_ms)
+    }
+
+    pub fn key_count(&self) -> usize {
+        self.snapshot.load().as_ref().map_or(0, |s| s.keys.len())
+    }
+
+    /// Checks the signature with the cached keys, or says what to wait for. `waited`: this
+    /// verification already waited once, so it must not wait again.
+    pub fn check(
+        self: &Arc<Self>,
+        header: &HeaderFields,
+        signing_input: &str,
+        signature: &[u8],
+        waited: bool,
+    ) -> KeyCheck {
+        let guard = self.snapshot.load();
+        let Some(snap) = guard.as_ref() else {
+            if waited {
+                let why = lock(&self.state)
+                    .last_error
+                    .clone()
+                    .unwrap_or_else(|| "the fetch did not finish in time".into());
+                return KeyCheck::Failed(unavailable(format!(
+                    "no keys for {} yet: {why}",
+                    self.issuer
+                )));
+            }
+            return match self.join_or_start() {
+                Ok(flight) => KeyCheck::Wait(flight),
+                Err(e) => KeyCheck::Failed(e),
+            };
+        };
+        let now = Instant::now();
+        if now > snap.fresh_until {
+            if now > snap.usable_until {
+                self.kick();
+                return KeyCheck::Failed(unavailable(format!(
+                    "the keys of {} are older than max_stale and cannot be refreshed",
+                    self.issuer
+                )));
+            }
+            self.metrics.add(Counter::StaleServes);
+            let _ = self.ensure_refresher();
+        }
+        let result =
+            jws::verify_signature(&snap.keys, self.allowed, header, signing_input, signature);
+        match (&result, header.kid.as_deref()) {
+            (Err(e), Some(kid))
+                if e.code() == ErrorCode::KeyNotFound && !snap.keys.has_kid(kid) =>
+            {
+                self.metrics.add(Counter::KeyCacheMisses);
+                if waited {
+                    self.remember_missing(kid);
+                    return KeyCheck::Failed(result.unwrap_err());
+                }
+                match self.refresh_for_unknown_kid(kid) {
+                    Ok(flight) => KeyCheck::Wait(flight),
+                    Err(e) => KeyCheck::Failed(e),
+                }
+            }
+            _ => {
+                self.metrics.add(Counter::KeyCacheHits);
+                match result {
+                    Ok(()) => KeyCheck::Verified,
+                    Err(e) => KeyCheck::Failed(e),
+                }
+            }
+        }
+    }
+
+    /// Starts a fetch without waiting for it, at most once per cooldown: keys past
+    /// `max_stale` come back as soon as the IdP does, not after the refresher's backoff.
+    fn kick(self: &Arc<Self>) {
+        let _ = self.ensure_refresher();
+        let now = Instant::now();
+        let mut st = lock(&self.state);
+        if st.live_flight().is_some() || st.cooldown_until.is_some_and(|until| now < until) {
+            return;
+        }
+        st.cooldown_until = Some(now + Duration::from_secs(self.policy.cooldown));
+        let _ = self.start_fetch(&mut st);
+    }
+
+    fn join_or_start(self: &Arc<Self>) -> Result<Arc<Flight>, Error> {
+        self.ensure_refresher()?;
+        let mut st = lock(&self.state);
+        if self.snapshot.load().is_some() {
+            // Keys landed between the caller's look and this lock.
+            return Ok(Flight::landed());
+        }
+        match st.live_flight() {
+            Some(f) => Ok(f),
+            None => self.start_fetch(&mut st),
+        }
+    }
+
+    /// An unknown `kid`: join the fetch in flight, or start one unless in cooldown or the
+    /// kid is remembered missing (then fail fast, without queueing).
+    fn refresh_for_unknown_kid(self: &Arc<Self>, kid: &str) -> Result<Arc<Flight>, Error> {
+        let now = Instant::now();
+        let mut st = lock(&self.state);
+        if self
+            .snapshot
+            .load()
+            .as_ref()
+            .is_some_and(|snap| snap.keys.has_kid(kid))
+        {
+            // A fetch that ended between the caller's look and this lock brought the kid.
+            return Ok(Flight::landed());
+        }
+        if st.missing.get(kid).is_some_and(|until| now < *until) {
+            self.metrics.add(Counter::CooldownRejections);
+            return Err(Error::new(
+                ErrorCode::KeyNotFound,
+                format!("no key with kid {:?} (checked recently)", clip(kid, 64)),
+            ));
+        }
+        if let Some(flight) = st.live_flight() {
+            return Ok(flight);
+        }
+        if st.cooldown_until.is_some_and(|until| now < until) {
+            self.metrics.add(Counter::CooldownRejections);
+            return Err(Error::new(
+                ErrorCode::KeyNotFound,
+                format!(
+                    "no key with kid {:?} (key refresh cooling down)",
+                    clip(kid, 64)
+                ),
+            ));
+        }
+        st.cooldown_until = Some(now + Duration::from_secs(self.policy.cooldown));
+        self.start_fetch(&mut st)
+    }
+
+    fn remember_missing(&self, kid: &str) {
+        let mut st = lock(&self.state);
+        let now = Instant::now();
+        if st.missing.len() >= MAX_MISSING_KIDS {
+            st.missing.retain(|_, until| *until > now);
+            if st.missing.len() >= MAX_MISSING_KIDS {
+                st.missing.clear();
+            }
+        }
+        st.missing.insert(
+            kid.to_owned(),
+            now + Duration::from_secs(self.policy.missing_kid_ttl),
+        );
+    }
+
+    fn start_fetch(self: &Arc<Self>, st: &mut State) -> Result<Arc<Flight>, Error> {
+        let handle = runtime::handle()?;
+        let flight = Flight::new();
+        st.in_flight = Some(flight.clone());
+        let me = self.clone();
+        let task_flight = flight.clone();
+        handle.spawn(async move {
+            let outcome = me.fetch_once().await;
+            me.finish(&task_flight, outcome);
+        });
+        Ok(flight)
+    }
+
+    fn finish(&self, flight: &Arc<Flight>, outcome: Result<(), String>) {
+        {
+            let mut st = lock(&self.state);
+            if st
+                .in_flight
+                .as_ref()
+                .is_some_and(|f| Arc::ptr_eq(f, flight))
+            {
+                st.in_flight = None;
+            }
+            st.last_attempt = Some(Instant::now());
+            match &outcome {
+                Ok(()) => {
+                    st.failures = 0;
+                    st.last_error = None;
+                }
+                Err(why) => {
+                    st.failures = st.failures.saturating_add(1);
+                    st.last_error = Some(why.clone());
+                    self.metrics.add(Counter::JwksFetchFailures);
+                    tracing::warn!(issuer = %self.issuer, error = %why, "key fetch failed; keeping the last good keys");
+                }
+            }
+        }
+        flight.complete(outcome);
+    }
+
+    /// The HTTP client of this process (a client made before fork() is not reused).
+    fn client(&self) -> Result<Client, String> {
+        let pid = std::process::id();
+        let mut st = lock(&self.state);
+        if let Some((owner, client)) = &st.client {
+            if *owner == pid {
+                return Ok(client.clone());
+            }
+        }
+        let client = fetch::client(&self.policy)?;
+        st.client = Some((pid, client.clone()));
+        Ok(client)
+    }
+
+    async fn jwks_url(&self, client: &Client) -> Result<Url, String> {
+        let discovery = match &self.target {
+            Target::Jwks(url) => return Ok(url.clone()),
+            Target::Discovery(url) => url,
+        };
+        if let Some(url) = lock(&self.state).jwks_url.clone() {
+            return Ok(url);
+        }
+        let fetched = fetch::get(client, discovery, None, self.policy.max_response_size).await?;
+        let body = fetched.body.unwrap_or_default();
+        let doc =
+            crate::json::parse_object(&body).map_err(|e| format!("the discovery document {e}"))?;
+        match doc.get("issuer").and_then(|v| v.as_str()) {
+            Some(iss) if iss == self.issuer => {}
+            Some(iss) => {
+                return Err(format!(
+                    "the discovery document names issuer {:?}, not the configured one",
+                    clip(iss, 100)
+                ))
+            }
+            None => return Err("the discovery document has no \"issuer\"".into()),
+        }
+        let uri = doc
+            .get("jwks_uri")
+            .and_then(|v| v.as_str())
+            .ok_or("the discovery document has no \"jwks_uri\"")?;
+        let url = fetch::parse_url(uri, self.policy.allow_http)?;
+        lock(&self.state).jwks_url = Some(url.clone());
+        Ok(url)
+    }
+
+    fn ttl(&self, max_age: Option<u64>) -> Duration {
+        let p = &self.policy;
+        Duration::from_secs(max_age.unwrap_or(p.ttl).clamp(p.min_ttl, p.max_ttl))
+    }
+
+    async fn fetch_once(&self) -> Result<(), String> {
+        self.metrics.add(Counter::JwksFetches);
+        let client = self.client()?;
+        let url = self.jwks_url(&client).await?;
+        let etag = match self.snapshot.load().as_ref() {
+            Some(_) => lock(&self.state).etag.clone(),
+            None => None,
+        };
+        tracing::debug!(issuer = %self.issuer, url = %fetch::redact(&url), "fetching keys");
+        let fetched = fetch::get(
+            &client,
+            &url,
+            etag.as_deref(),
+            self.policy.max_response_size,
+        )
+        .await?;
+        let now = Instant::now();
+        let fresh_until = now + self.ttl(fetched.max_age);
+        let usable_until = now + Duration::from_secs(self.policy.max_stale);
+        let keys = match fetched.body {
+            None => {
+                self.metrics.add(Counter::JwksNotModified);
+                match self.snapshot.load_full() {
+                    Some(old) => old.keys.clone(),
+                    None => return Err("304 Not Modified without cached keys".into()),
+                }
+            }
+            Some(body) => {
+                let doc = crate::json::parse(&body)
+                    .map_err(|_| format!("{} is not valid JSON", fetch::redact(&url)))?;
+                let parsed = parse_jwks(&doc, Origin::Remote, self.allowed)
+                    .map_err(|e| format!("the key set {e}"))?;
+                for why in &parsed.skipped {
+                    tracing::info!(issuer = %self.issuer, reason = %why, "remote key ignored");
+                }
+                if !parsed.keys.iter().any(|k| k.algorithms().next().is_some()) {
+                    return Err("the key set has no key for the allowed algorithms".into());
+                }
+                let mut st = lock(&self.state);
+                st.etag = fetched.etag;
+                st.missing.clear();
+                drop(st);
+                tracing::info!(issuer = %self.issuer, keys = parsed.keys.len(), "keys fetched");
+                Arc::new(KeySet::new(parsed.keys))
+            }
+        };
+        self.snapshot.store(Some(Arc::new(Snapshot {
+            keys,
+            fetched_at: now,
+            fresh_until,
+            usable_until,
+        })));
+        Ok(())
+    }
+
+    /// Starts the background refresher of this process if it is not running.
+    fn ensure_refresher(self: &Arc<Self>) -> Result<(), Error> {
+        let pid = std::process::id();
+        if self.refresher_pid.swap(pid, Ordering::AcqRel) == pid {
+            return Ok(());
+        }
+        let weak = Arc::downgrade(self);
+        runtime::handle()?.spawn(refresh_loop(weak));
+        Ok(())
+    }
+
+    /// When the next background fetch is due: ahead of expiry while fetches succeed, after
+    /// a doubling backoff (1 s to 60 s) while they fail.
+    fn refresh_due(&self) -> Instant {
+        let now = Instant::now();
+        let (failures, last_attempt) = {
+            let st = lock(&self.state);
+            (st.failures, st.last_attempt)
+        };
+        if failures > 0 {
+            let backoff =
+                Duration::from_secs(1u64 << failures.min(7).saturating_sub(1)).min(MAX_BACKOFF);
+            return last_attempt.map_or(now, |at| at + backoff);
+        }
+        match self.snapshot.load().as_ref() {
+            Some(snap) => {
+                let ttl = snap.fresh_until.saturating_duration_since(snap.fetched_at);
+                let ahead = Duration::from_secs(self.policy.refresh_ahead).min(ttl / 2);
+                (snap.fresh_until - ahead).max(snap.fetched_at + Duration::from_millis(500))
+            }
+            // The first fetch is still running: look again soon.
+            None => now + Duration::from_secs(1),
+        }
+    }
+}
+
+/// Refreshes ahead of expiry, and retries with backoff while fetches fail. Holds only a weak
+/// reference between fetches, so dropping the verifier ends it.
+async fn refresh_loop(weak: Weak<RemoteKeys>) {
+    loop {
+        let due = match weak.upgrade() {
+            Some(me) => me.refresh_due(),
+            None => return,
+        };
+        tokio::time::sleep_until(due.into()).await;
+        let Some(me) = weak.upgrade() else { return };
+        // Another fetch (start-up, an unknown kid) may have moved the schedule meanwhile.
+        if Instant::now() < me.refresh_due() {
+            continue;
+        }
+        let flight = {
+            let mut st = lock(&me.state);
+            match st.live_flight() {
+                Some(f) => f,
+                None => match me.start_fetch(&mut st) {
+                    Ok(f) => f,
+                    Err(_) => return,
+                },
+            }
+        };
+        flight.wait(me.wait_limit() * 3).await;
+    }
+}
+
+fn validate_policy(p: &JwksCacheConfig) -> Result<(), Error> {
+    let bad = |m: &str| Err(Error::config(format!("jwks_cache: {m}")));
+    if p.min_ttl == 0 || p.min_ttl > p.max_ttl {
+        return bad("need 1 <= min_ttl <= max_ttl");
+    }
+    if p.max_stale == 0 {
+        return bad("max_stale must be at least 1 s");
+    }
+    if p.timeout_ms == 0 || p.connect_timeout_ms == 0 {
+        return bad("timeouts must be at least 1 ms");
+    }
+    if p.max_response_size < 1024 {
+        return bad("max_response_size must be at least 1024 bytes");
+    }
+    Ok(())
+}

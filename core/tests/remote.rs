@@ -1,0 +1,469 @@
+//! Remote keys over real HTTP against the test IdP on loopback (DESIGN §4).
+
+use serde_json::{json, Value};
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+use veritoken::{Config, ErrorCode, Verifier};
+use veritoken_testidp::{CachePolicy, Fault, FaultMode, TestIdp, TokenRequest};
+
+fn config(issuer: &str, source: Value, cache: Value) -> Config {
+    let mut issuer_cfg = json!({
+        "issuer": issuer,
+        "audiences": ["api://default"],
+        "algorithms": ["RS256", "ES256", "EdDSA"],
+        "jwks_cache": cache,
+    });
+    for (k, v) in source.as_object().unwrap() {
+        issuer_cfg[k] = v.clone();
+    }
+    Config::from_value(json!({ "issuers": [issuer_cfg] })).unwrap()
+}
+
+fn verifier(idp: &TestIdp, cache: Value) -> Verifier {
+    Verifier::new(config(
+        &idp.url(),
+        json!({"jwks_uri": idp.jwks_uri()}),
+        cache,
+    ))
+    .unwrap()
+}
+
+fn token(idp: &TestIdp, alg: &str) -> String {
+    idp.token(&TokenRequest {
+        alg: Some(alg.into()),
+        ..Default::default()
+    })
+}
+
+fn token_with_kid(idp: &TestIdp, kid: &str) -> String {
+    let alg = if kid.starts_with("es256") {
+        "ES256"
+    } else if kid.starts_with("eddsa") {
+        "EdDSA"
+    } else {
+        "RS256"
+    };
+    idp.token(&TokenRequest {
+        alg: Some(alg.into()),
+        kid: Some(kid.into()),
+        ..Default::default()
+    })
+}
+
+/// A token naming `kid` whose signature is never reached (the kid is unknown).
+fn forged_with_kid(valid: &str, kid: &str) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let mut parts = valid.split('.');
+    parts.next();
+    let header = b64.encode(json!({"alg": "ES256", "kid": kid}).to_string());
+    format!(
+        "{header}.{}.{}",
+        parts.next().unwrap(),
+        parts.next().unwrap()
+    )
+}
+
+fn wait_until(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+#[test]
+fn verifies_through_a_jwks_url_and_counts() {
+    let idp = TestIdp::start();
+    let v = verifier(&idp, json!({}));
+    for alg in ["RS256", "ES256", "EdDSA"] {
+        let t = v.verify(&token(&idp, alg)).unwrap();
+        assert_eq!(t.subject(), Some("test-client"));
+    }
+    let m = v.metrics();
+    assert_eq!(m.verified, 3);
+    assert_eq!(m.jwks_fetches, 1);
+    assert_eq!(idp.stats().jwks_requests, 1);
+}
+
+#[test]
+fn discovery_finds_the_jwks_and_checks_the_issuer() {
+    let idp = TestIdp::start();
+    let v = Verifier::new(config(&idp.url(), json!({"discovery": true}), json!({}))).unwrap();
+    assert!(v.verify(&token(&idp, "RS256")).is_ok());
+    assert_eq!(idp.stats().discovery_requests, 1);
+
+    // The discovery document says http://127.0.0.1:PORT; a trailing slash is another issuer.
+    let wrong = format!("{}/", idp.url());
+    let cfg = config(
+        &wrong,
+        json!({"discovery": true}),
+        json!({"wait_at_startup": true, "timeout_ms": 2000}),
+    );
+    let err = Verifier::new(cfg).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::JwksUnavailable);
+    assert!(err.message().contains("names issuer"), "{err}");
+}
+
+#[test]
+fn rotation_needs_no_restart_and_retired_keys_go_away() {
+    let idp = TestIdp::start();
+    let v = verifier(
+        &idp,
+        json!({"ttl": 1, "min_ttl": 1, "refresh_ahead": 0, "cooldown": 1}),
+    );
+    let first = token(&idp, "RS256");
+    v.verify(&first).unwrap();
+
+    let new_kid = idp.rotate("RS256");
+    let rotated = token_with_kid(&idp, &new_kid);
+    assert!(
+        v.verify(&rotated).is_ok(),
+        "a new kid is fetched on first sight"
+    );
+
+    let old_kid = idp
+        .kids()
+        .into_iter()
+        .find(|k| k.starts_with("rs256") && *k != new_kid)
+        .unwrap();
+    let old = token_with_kid(&idp, &old_kid);
+    assert!(v.verify(&old).is_ok(), "still published");
+    idp.retire(&old_kid);
+    assert!(
+        wait_until(Duration::from_secs(6), || v
+            .verify(&old)
+            .err()
+            .map(|e| e.code())
+            == Some(ErrorCode::KeyNotFound)),
+        "the retired key is dropped at the next refresh"
+    );
+    assert!(v.verify(&rotated).is_ok());
+}
+
+#[test]
+fn a_thousand_concurrent_unknown_kid_verifications_share_one_fetch() {
+    let idp = TestIdp::start();
+    let v = verifier(&idp, json!({}));
+    v.verify(&token(&idp, "ES256")).unwrap();
+    let before = idp.stats().jwks_requests;
+    let kid = idp.rotate("ES256");
+    let t = token_with_kid(&idp, &kid);
+    let barrier = Arc::new(Barrier::new(1000));
+    let ok = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..1000)
+            .map(|_| {
+                let (v, t, barrier) = (&v, &t, barrier.clone());
+                s.spawn(move || {
+                    barrier.wait();
+                    v.verify(t).is_ok()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .filter(|ok| *ok)
+            .count()
+    });
+    assert_eq!(ok, 1000, "every caller got the new key");
+    assert_eq!(idp.stats().jwks_requests - before, 1, "exactly one fetch");
+    assert_eq!(v.metrics().jwks_fetches, 2);
+}
+
+#[test]
+fn a_burst_of_random_kids_fetches_at_most_twice_and_waits_bounded() {
+    let idp = TestIdp::start();
+    let timeout_ms = 1000;
+    let v = verifier(&idp, json!({"timeout_ms": timeout_ms, "cooldown": 30}));
+    let valid = token(&idp, "ES256");
+    v.verify(&valid).unwrap();
+    idp.set_fault(Fault {
+        mode: FaultMode::Delay,
+        delay_ms: 300,
+    });
+    let before = idp.stats().jwks_requests;
+    let tokens: Vec<String> = (0..10_000)
+        .map(|i| forged_with_kid(&valid, &format!("random-{i:05}")))
+        .collect();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (codes, slowest) = runtime.block_on(async {
+        let tasks: Vec<_> = tokens
+            .into_iter()
+            .map(|t| {
+                let v = v.clone();
+                tokio::spawn(async move {
+                    let start = Instant::now();
+                    let r = v.verify_async(&t).await;
+                    (r.err().map(|e| e.code()), start.elapsed())
+                })
+            })
+            .collect();
+        let mut codes = std::collections::BTreeMap::new();
+        let mut slowest = Duration::ZERO;
+        for task in tasks {
+            let (code, took) = task.await.unwrap();
+            *codes.entry(format!("{code:?}")).or_insert(0) += 1;
+            slowest = slowest.max(took);
+        }
+        (codes, slowest)
+    });
+    let fetches = idp.stats().jwks_requests - before;
+    eprintln!("10k random kids: {fetches} fetch(es), slowest call {slowest:?}, outcomes {codes:?}");
+    assert_eq!(codes.get("Some(KeyNotFound)"), Some(&10_000));
+    assert!(fetches <= 2, "{fetches} fetches");
+    assert!(
+        slowest <= Duration::from_millis(timeout_ms + 250),
+        "a call waited {slowest:?}"
+    );
+    // After the burst, the cooldown refuses new unknown kids at once, without fetching.
+    let rejections = v.metrics().cooldown_rejections;
+    let start = Instant::now();
+    for i in 0..100 {
+        let err = v
+            .verify(&forged_with_kid(&valid, &format!("late-{i}")))
+            .unwrap_err();
+        assert_eq!(err.code(), ErrorCode::KeyNotFound);
+    }
+    eprintln!(
+        "100 unknown kids during the cooldown took {:?}",
+        start.elapsed()
+    );
+    // None of them waits for a fetch: all 100 together take less than one fetch timeout.
+    assert!(start.elapsed() < Duration::from_millis(timeout_ms));
+    assert_eq!(v.metrics().cooldown_rejections - rejections, 100);
+    assert_eq!(
+        idp.stats().jwks_requests - before,
+        fetches,
+        "no fetch during the cooldown"
+    );
+    // The known key still verifies.
+    assert!(v.verify(&valid).is_ok());
+}
+
+#[test]
+fn serves_stale_keys_until_max_stale_then_fails_closed_and_recovers() {
+    let mut idp = TestIdp::start();
+    let v = verifier(
+        &idp,
+        json!({"ttl": 1, "min_ttl": 1, "refresh_ahead": 0, "max_stale": 3, "cooldown": 1, "timeout_ms": 500}),
+    );
+    let t = token(&idp, "RS256");
+    v.verify(&t).unwrap();
+    idp.stop();
+    let down = Instant::now();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(
+        v.verify(&t).is_ok(),
+        "stale keys still serve while the IdP is down"
+    );
+    assert!(v.metrics().stale_serves > 0);
+    assert!(v.metrics().jwks_fetch_failures > 0);
+    assert!(
+        wait_until(Duration::from_secs(6), || v
+            .verify(&t)
+            .err()
+            .map(|e| e.code())
+            == Some(ErrorCode::JwksUnavailable)),
+        "after max_stale the keys are refused"
+    );
+    assert!(
+        down.elapsed() >= Duration::from_secs(2),
+        "not before max_stale"
+    );
+    idp.restart();
+    assert!(
+        wait_until(Duration::from_secs(6), || v.verify(&t).is_ok()),
+        "recovers when the IdP is back"
+    );
+}
+
+#[test]
+fn a_slow_idp_does_not_slow_cached_verifications_and_cold_ones_are_bounded() {
+    let idp = TestIdp::start();
+    let v = verifier(
+        &idp,
+        json!({"ttl": 1, "min_ttl": 1, "refresh_ahead": 0, "timeout_ms": 800}),
+    );
+    let t = token(&idp, "EdDSA");
+    v.verify(&t).unwrap();
+    idp.set_fault(Fault {
+        mode: FaultMode::Delay,
+        delay_ms: 3000,
+    });
+    std::thread::sleep(Duration::from_millis(1200)); // a refresh is now stuck on the slow IdP
+    let mut slowest = Duration::ZERO;
+    for _ in 0..200 {
+        let start = Instant::now();
+        v.verify(&t).unwrap();
+        slowest = slowest.max(start.elapsed());
+    }
+    eprintln!("cached verify during a stuck refresh: slowest of 200 = {slowest:?}");
+    assert!(slowest < Duration::from_millis(50), "{slowest:?}");
+
+    let cold = verifier(&idp, json!({"timeout_ms": 800}));
+    let start = Instant::now();
+    let err = cold.verify(&t).unwrap_err();
+    let took = start.elapsed();
+    eprintln!(
+        "cold verify against a slow IdP: {:?} after {took:?}",
+        err.code()
+    );
+    assert_eq!(err.code(), ErrorCode::JwksUnavailable);
+    assert!(took < Duration::from_millis(1100), "{took:?}");
+}
+
+#[test]
+fn broken_responses_keep_the_last_good_keys_and_are_counted() {
+    let idp = TestIdp::start();
+    let v = verifier(
+        &idp,
+        json!({"ttl": 1, "min_ttl": 1, "refresh_ahead": 0, "max_response_size": 65536}),
+    );
+    let t = token(&idp, "RS256");
+    v.verify(&t).unwrap();
+    for mode in [
+        FaultMode::Garbage,
+        FaultMode::Oversize,
+        FaultMode::Status500,
+        FaultMode::WrongContentType,
+        FaultMode::RedirectLoop,
+        FaultMode::Down,
+    ] {
+        let failures = v.metrics().jwks_fetch_failures;
+        idp.set_fault(Fault { mode, delay_ms: 0 });
+        assert!(
+            wait_until(Duration::from_secs(8), || v.metrics().jwks_fetch_failures
+                > failures),
+            "{mode:?} is counted as a failed fetch"
+        );
+        assert!(
+            v.verify(&t).is_ok(),
+            "{mode:?}: the last good keys stay in use"
+        );
+        // Recover before the next fault, so the refresher's backoff starts from 1 s again.
+        idp.set_fault(Fault::default());
+        let (fetches, failed) = (v.metrics().jwks_fetches, v.metrics().jwks_fetch_failures);
+        let recovered = wait_until(Duration::from_secs(8), || {
+            let m = v.metrics();
+            m.jwks_fetches > fetches && m.jwks_fetch_failures == failed
+        });
+        assert!(recovered, "{mode:?}: no clean fetch after recovery: {:?} (before: {fetches} fetches, {failed} failures)", v.metrics());
+    }
+}
+
+#[test]
+fn etag_revalidation_and_cache_control() {
+    let idp = TestIdp::start();
+    idp.set_cache(CachePolicy {
+        max_age: Some(1),
+        etag: true,
+    });
+    let v = verifier(&idp, json!({"ttl": 300, "min_ttl": 1, "refresh_ahead": 0}));
+    v.verify(&token(&idp, "RS256")).unwrap();
+    // max-age=1 overrides the 300 s default: the refresher revalidates within seconds.
+    assert!(
+        wait_until(Duration::from_secs(5), || idp.stats().jwks_not_modified
+            >= 1),
+        "a 304 was served"
+    );
+    assert!(v.metrics().jwks_not_modified >= 1);
+    assert!(v.verify(&token(&idp, "RS256")).is_ok());
+}
+
+#[test]
+fn starts_without_the_idp_unless_told_to_wait() {
+    let mut idp = TestIdp::start();
+    let url = idp.url();
+    let jwks = idp.jwks_uri();
+    let t = token(&idp, "RS256");
+    idp.stop();
+    let cfg = |cache: Value| config(&url, json!({"jwks_uri": jwks}), cache);
+    let v = Verifier::new(cfg(json!({"timeout_ms": 300}))).expect("building does not need the IdP");
+    assert_eq!(v.verify(&t).unwrap_err().code(), ErrorCode::JwksUnavailable);
+    let err = Verifier::new(cfg(json!({"timeout_ms": 300, "wait_at_startup": true}))).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::JwksUnavailable);
+    idp.restart();
+    assert!(
+        wait_until(Duration::from_secs(5), || v.verify(&t).is_ok()),
+        "comes up once the IdP does"
+    );
+}
+
+#[test]
+fn remote_source_rules_are_checked_at_build_time() {
+    let build = |source: Value, cache: Value| {
+        Verifier::new(config("https://i", source, cache))
+            .map(|_| ())
+            .unwrap_err()
+    };
+    let e = build(
+        json!({"jwks_uri": "http://idp.example.com/jwks"}),
+        json!({}),
+    );
+    assert!(e.message().contains("plain http"), "{e}");
+    let e = build(
+        json!({"jwks_uri": "https://idp.example.com/jwks", "discovery": true}),
+        json!({}),
+    );
+    assert!(e.message().contains("not both"), "{e}");
+    let e = build(
+        json!({"jwks_uri": "https://x/jwks", "keys": [{"jwks": {"keys": []}}]}),
+        json!({}),
+    );
+    assert!(e.message().contains("excludes static"), "{e}");
+    let e = build(
+        json!({"jwks_uri": "https://x/jwks"}),
+        json!({"min_ttl": 10, "max_ttl": 5}),
+    );
+    assert!(e.message().contains("min_ttl"), "{e}");
+    let unknown = json!({"issuers": [{"issuer": "https://i", "audiences": ["a"], "algorithms": ["RS256"],
+        "jwks_uri": "https://x/jwks", "jwks_cache": {"ttl_seconds": 10}}]});
+    let e = Config::from_value(unknown).unwrap_err();
+    assert_eq!(e.code(), ErrorCode::ConfigInvalid);
+    assert!(e.message().contains("jwks_cache.ttl_seconds"), "{e}");
+    // http to a non-loopback host only with allow_http; a HMAC key never comes from remote.
+    assert!(Verifier::new(config(
+        "https://i",
+        json!({"jwks_uri": "http://idp.example.com/jwks"}),
+        json!({"allow_http": true, "timeout_ms": 200})
+    ))
+    .is_ok());
+}
+
+#[test]
+fn no_token_or_secret_reaches_the_errors() {
+    let idp = TestIdp::start();
+    let v = verifier(&idp, json!({}));
+    let t = token(&idp, "RS256");
+    let tampered = format!("{}x", &t[..t.len() - 1]);
+    let e = v.verify(&tampered).unwrap_err();
+    assert!(!e.message().contains(&t[..20]) && !e.to_string().contains(&t[t.len() - 20..]));
+}
+
+#[test]
+fn two_issuers_each_with_their_own_remote_keys() {
+    let (a, b) = (TestIdp::start(), TestIdp::start());
+    let cfg = json!({"issuers": [
+        {"issuer": a.url(), "audiences": ["api://default"], "algorithms": ["RS256"], "jwks_uri": a.jwks_uri()},
+        {"issuer": b.url(), "audiences": ["api://default"], "algorithms": ["ES256"], "discovery": true}
+    ]});
+    let v = Verifier::new(Config::from_value(cfg).unwrap()).unwrap();
+    assert_eq!(v.verify(&token(&a, "RS256")).unwrap().issuer(), a.url());
+    assert_eq!(v.verify(&token(&b, "ES256")).unwrap().issuer(), b.url());
+    // Each issuer keeps its own allow-list: B's RS256 token is refused though B has the key.
+    assert_eq!(
+        v.verify(&token(&b, "RS256")).unwrap_err().code(),
+        ErrorCode::AlgorithmNotAllowed
+    );
+    assert_eq!(a.stats().jwks_requests, 1);
+    assert_eq!(b.stats().jwks_requests, 1);
+    assert_eq!(b.stats().discovery_requests, 1);
+}
