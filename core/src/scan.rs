@@ -332,4 +332,133 @@ mod tests {
             );
         }
     }
+
+    /// Differential test against the full strict parser (which builds the whole document
+    /// through a different visitor): random and mutated documents must get the same
+    /// verdict, and captured members the same values.
+    #[test]
+    fn random_documents_agree_with_the_full_parser() {
+        struct Rng(u64);
+        impl Rng {
+            fn next(&mut self) -> u64 {
+                self.0 ^= self.0 << 13;
+                self.0 ^= self.0 >> 7;
+                self.0 ^= self.0 << 17;
+                self.0
+            }
+            fn below(&mut self, n: u64) -> u64 {
+                self.next() % n
+            }
+        }
+        const KEYS: [&str; 8] = ["iss", "aud", "exp", "sub", "a", "\\u0069ss", "x", "jti"];
+        fn value(r: &mut Rng, depth: u32, out: &mut String) {
+            match r.below(if depth > 3 { 5 } else { 7 }) {
+                0 => out.push_str(["null", "true", "false"][r.below(3) as usize]),
+                1 => {
+                    const NUMBERS: [&str; 9] = [
+                        "0",
+                        "-1",
+                        "1.5",
+                        "1e3",
+                        "17672256000",
+                        "-0.0",
+                        "1e999",
+                        "01",
+                        "1.",
+                    ];
+                    out.push_str(NUMBERS[r.below(9) as usize])
+                }
+                2 => out.push_str(
+                    [
+                        "\"s\"",
+                        "\"\\u00e9\"",
+                        "\"\\ud83d\\ude00\"",
+                        "\"\\ud800\"",
+                        "\"a\\nb\"",
+                        "\"\"",
+                        "\"\\x\"",
+                    ][r.below(7) as usize],
+                ),
+                3 | 4 => out.push_str("\"api://default\""),
+                5 => {
+                    out.push('[');
+                    for i in 0..r.below(4) {
+                        if i > 0 {
+                            out.push(',');
+                        }
+                        value(r, depth + 1, out);
+                    }
+                    out.push(']');
+                }
+                _ => object(r, depth + 1, out),
+            }
+        }
+        fn object(r: &mut Rng, depth: u32, out: &mut String) {
+            out.push('{');
+            for i in 0..r.below(6) {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push('"');
+                out.push_str(KEYS[r.below(KEYS.len() as u64) as usize]);
+                out.push_str("\":");
+                value(r, depth, out);
+            }
+            out.push('}');
+        }
+        let mut r = Rng(0x9E37_79B9_7F4A_7C15);
+        let (mut accepted, mut rejected) = (0, 0);
+        for _ in 0..20_000 {
+            let mut doc = String::new();
+            object(&mut r, 0, &mut doc);
+            let mut bytes = doc.into_bytes();
+            match r.below(4) {
+                0 if !bytes.is_empty() => {
+                    let at = r.below(bytes.len() as u64) as usize;
+                    let pool = b"{}[],:\"\\ 0a\x00\xff";
+                    bytes[at] = pool[r.below(pool.len() as u64) as usize];
+                }
+                1 if !bytes.is_empty() => bytes.truncate(r.below(bytes.len() as u64) as usize),
+                _ => {}
+            }
+            let full = crate::json::parse_object(&bytes);
+            let scanned = scan_object(&bytes, &["iss", "aud", "exp"], &["sub".to_owned()]);
+            assert_eq!(
+                full.is_ok(),
+                scanned.is_ok(),
+                "{}",
+                String::from_utf8_lossy(&bytes)
+            );
+            if let (Ok(map), Ok(s)) = (full, scanned) {
+                accepted += 1;
+                for (i, name) in ["iss", "aud", "exp"].iter().enumerate() {
+                    let lite = s.members[i].as_ref();
+                    match (map.get(*name), lite) {
+                        (None, None) => {}
+                        (Some(serde_json::Value::String(a)), Some(Lite::Str(b))) => {
+                            assert_eq!(a, b)
+                        }
+                        (Some(serde_json::Value::Number(a)), Some(Lite::Number(b))) => {
+                            assert_eq!(a.as_f64(), Some(*b))
+                        }
+                        (Some(serde_json::Value::Null), Some(Lite::Null)) => {}
+                        (Some(serde_json::Value::Bool(_)), Some(Lite::Bool)) => {}
+                        (Some(serde_json::Value::Array(a)), Some(Lite::Array(b))) => {
+                            assert_eq!(a.len(), b.len())
+                        }
+                        (Some(serde_json::Value::Object(_)), Some(Lite::Object)) => {}
+                        (a, b) => panic!("{name}: {a:?} vs {b:?}"),
+                    }
+                }
+                let sub_present = map.get("sub").is_some_and(|v| !v.is_null());
+                assert_eq!(s.present & 1 == 1, sub_present);
+            } else {
+                rejected += 1;
+            }
+        }
+        assert!(
+            accepted > 2_000 && rejected > 2_000,
+            "{accepted} accepted, {rejected} rejected"
+        );
+    }
 }

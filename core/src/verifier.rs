@@ -49,6 +49,13 @@ struct Inner {
     metrics: Arc<Metrics>,
 }
 
+/// What the rules concluded about a token whose structure was sound.
+enum Outcome {
+    Accepted(Algorithm),
+    /// Keys are being fetched: wait (at most this long), then judge once more.
+    Wait(Arc<Flight>, Duration),
+}
+
 /// One try at a verification: a verdict, or a key fetch to wait for before trying again.
 enum Step {
     Done(Result<VerifiedToken, Error>),
@@ -181,51 +188,43 @@ impl Verifier {
 
     /// One non-blocking try. After a wait (`waited`) it never asks to wait again.
     fn attempt(&self, token: &str, now: i64, waited: bool) -> Step {
-        let inner = &*self.inner;
-        let decoded = match jws::decode(token, inner.config.max_token_size) {
+        let decoded = match jws::decode(token, self.inner.config.max_token_size) {
             Ok(d) => d,
             Err(e) => return Step::Done(Err(e)),
         };
-        let verdict = (|| {
-            let header = jws::check_header(&decoded.header)?;
-            let claims = claims::scan_claims(&decoded.payload, &inner.presence_names)?;
-            let iss = claims.issuer()?;
-            let issuer = inner
-                .issuers
-                .iter()
-                .find(|i| i.name == iss)
-                .ok_or_else(|| claims::unknown_issuer(iss))?;
-            let signature = decoded.signature.as_bytes();
-            match &issuer.keys {
-                IssuerKeys::Static(keys) => jws::verify_signature(
-                    keys,
-                    issuer.algorithms,
-                    &header,
-                    decoded.signing_input,
-                    signature,
-                )?,
-                IssuerKeys::Remote(remote) => {
-                    match remote.check(&header, decoded.signing_input, signature, waited) {
-                        KeyCheck::Verified => {}
-                        KeyCheck::Failed(e) => return Err(e),
-                        KeyCheck::Wait(flight) => {
-                            return Ok(Err(Step::Wait(flight, remote.wait_limit())))
-                        }
-                    }
-                }
+        match self.judge(&decoded, now, waited) {
+            Ok(Outcome::Accepted(alg)) => {
+                Step::Done(Ok(VerifiedToken::new(alg, decoded.header, decoded.payload)))
             }
-            issuer.rules.check(header.typ.as_deref(), &claims, now)?;
-            Ok(Ok(header.alg))
-        })();
-        match verdict {
-            Ok(Ok(algorithm)) => Step::Done(Ok(VerifiedToken::new(
-                algorithm,
-                decoded.header,
-                decoded.payload,
-            ))),
-            Ok(Err(wait)) => wait,
+            Ok(Outcome::Wait(flight, limit)) => Step::Wait(flight, limit),
             Err(e) => Step::Done(Err(e)),
         }
+    }
+
+    /// Every rule, in the documented order, on a decoded token.
+    fn judge(&self, decoded: &jws::Decoded, now: i64, waited: bool) -> Result<Outcome, Error> {
+        let inner = &*self.inner;
+        let header = jws::check_header(&decoded.header)?;
+        let claims = claims::scan_claims(&decoded.payload, &inner.presence_names)?;
+        let iss = claims.issuer()?;
+        let issuer = inner
+            .issuers
+            .iter()
+            .find(|i| i.name == iss)
+            .ok_or_else(|| claims::unknown_issuer(iss))?;
+        let (input, signature) = (decoded.signing_input, decoded.signature.as_bytes());
+        match &issuer.keys {
+            IssuerKeys::Static(keys) => {
+                jws::verify_signature(keys, issuer.algorithms, &header, input, signature)?
+            }
+            IssuerKeys::Remote(remote) => match remote.check(&header, input, signature, waited) {
+                KeyCheck::Verified => {}
+                KeyCheck::Failed(e) => return Err(e),
+                KeyCheck::Wait(flight) => return Ok(Outcome::Wait(flight, remote.wait_limit())),
+            },
+        }
+        issuer.rules.check(header.typ.as_deref(), &claims, now)?;
+        Ok(Outcome::Accepted(header.alg))
     }
 
     /// A copy of this verifier's counters.

@@ -94,24 +94,15 @@ fn the_binary_prints_its_url_and_serves_the_protocol() {
     assert_eq!(verified.claims()["scope"], "a b");
 
     // Introspection knows the tokens it issued.
-    let active: Value = http
-        .post(format!("{base}/introspect"))
-        .basic_auth("test-client", Some("test-secret"))
-        .form(&[("token", token)])
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    assert_eq!(active["active"], true);
-    let inactive: Value = http
-        .post(format!("{base}/introspect"))
-        .basic_auth("test-client", Some("test-secret"))
-        .form(&[("token", "not.a.token")])
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    assert_eq!(inactive["active"], false);
+    let introspect = |token: &str| -> Value {
+        let r = http
+            .post(format!("{base}/introspect"))
+            .basic_auth("test-client", Some("test-secret"))
+            .form(&[("token", token)]);
+        r.send().unwrap().json().unwrap()
+    };
+    assert_eq!(introspect(token)["active"], true);
+    assert_eq!(introspect("not.a.token")["active"], false);
 
     // Rotation and retirement over the admin API.
     let kid: Value = http
