@@ -9,9 +9,12 @@ export CARGO_TERM_COLOR ?= never
 
 all: build
 
-## Tools this Makefile needs beyond the machine's Rust toolchain.
+APT_INSTALL = DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends
+
+## Tools this Makefile needs beyond the machine's Rust toolchain (Debian packages).
 deps:
-	@command -v openssl >/dev/null && command -v curl >/dev/null || (apt-get update -qq && apt-get install -y -qq openssl curl)
+	@command -v openssl >/dev/null && command -v curl >/dev/null && command -v nginx >/dev/null \
+	  || (apt-get update -qq && $(APT_INSTALL) openssl curl nginx-light)
 	@rustup component list --installed 2>/dev/null | grep -q clippy || rustup component add clippy rustfmt
 
 build:
@@ -23,8 +26,9 @@ demo: deps build
 ## Every test: formatting, lints, unit tests, shared vectors, Wycheproof, CLI.
 test: deps lint test-rust
 
+# The sidecar test drives a real nginx: here it must not be skipped.
 test-rust:
-	$(CARGO) test --workspace --locked
+	VERITOKEN_REQUIRE_NGINX=1 $(CARGO) test --workspace --locked
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -38,9 +42,12 @@ vectors:
 	$(CARGO) run -p veritoken-vectorgen --locked
 
 ## Benchmarks (never part of `make test`): full verify next to the bare aws-lc-rs check.
-bench:
+bench: deps
+	@command -v wrk >/dev/null || (apt-get update -qq && $(APT_INSTALL) wrk)
 	$(CARGO) bench -p veritoken --bench verify --locked
 	python3 scripts/bench_ratios.py target/criterion
+	$(CARGO) build --release --locked -p veritoken-cli -p veritoken-testidp
+	./scripts/bench_sidecar.sh
 
 clean:
 	$(CARGO) clean

@@ -82,4 +82,20 @@ OUT=$("$BIN" verify --discovery --issuer "$IDP" --audience api://orders --algori
 set -e
 printf '  %-42s -> %s\n' "for another audience" "$OUT"
 
-printf '\nDemo finished: 3 accepted, 10 rejected, each with its code.\n'
+step "veritoken serve: the nginx auth_request backend, one request each way"
+cat > "$WORK/serve.json" <<JSON
+{"listen": "127.0.0.1:0", "clients": [{"name": "orders", "paths": ["/auth/orders"], "required_scopes": ["orders:read"],
+  "claim_headers": {"sub": "X-Auth-Subject", "scope": "X-Auth-Scope"},
+  "verifier": {"issuers": [{"issuer": "$IDP", "audiences": ["api://default"], "algorithms": ["ES256", "RS256"], "discovery": true}]}}]}
+JSON
+"$BIN" serve --config "$WORK/serve.json" > "$WORK/serve.out" 2>"$WORK/serve.log" &
+SERVE_PID=$!
+trap 'kill $IDP_PID $SERVE_PID 2>/dev/null; rm -rf "$WORK"' EXIT
+for _ in $(seq 50); do [ -s "$WORK/serve.out" ] && break; sleep 0.1; done
+SIDECAR=$(head -n1 "$WORK/serve.out" | awk '{print $NF}')
+echo "  sidecar at $SIDECAR; GET /auth/orders with the IdP's token:"
+curl -s -D - -o /dev/null -H "Authorization: Bearer $IDP_TOKEN" "$SIDECAR/auth/orders" | grep -iE "^(HTTP|x-auth)" | sed 's/^/    /'
+echo "  and without a token:"
+curl -s -D - "$SIDECAR/auth/orders" | grep -iE "^(HTTP|www-authenticate|\{)" | sed 's/^/    /'
+
+printf '\nDemo finished: 4 accepted, 11 rejected, each with its code.\n'

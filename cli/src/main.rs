@@ -1,8 +1,10 @@
-//! `veritoken`: verify and inspect JWTs with the same engine every binding uses.
+//! `veritoken`: verify and inspect JWTs, and serve as an nginx `auth_request` backend, with
+//! the same engine every binding uses.
 //!
 //! Exit status: 0 valid (or inspected), 1 rejected, 2 bad usage or configuration.
 
 mod inspect;
+mod serve;
 mod verify;
 
 use clap::{Parser, Subcommand};
@@ -26,6 +28,8 @@ enum Command {
     Inspect(inspect::Args),
     /// Verify a token; print its claims (exit 0) or the error (exit 1).
     Verify(Box<verify::Args>),
+    /// Run the nginx auth_request / forward-auth backend.
+    Serve(serve::Args),
 }
 
 /// Exit status for bad usage or configuration (clap uses it for usage errors too).
@@ -50,5 +54,6 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Inspect(args) => inspect::run(args),
         Command::Verify(args) => verify::run(*args),
+        Command::Serve(args) => serve::run(args),
     }
 }

@@ -263,52 +263,72 @@ pub(crate) fn read_small_file(path: &Path) -> Result<Vec<u8>, Error> {
     Ok(bytes)
 }
 
+/// Reads any configuration document type of this schema family (the verifier's, the
+/// sidecar's) from a JSON-like value, with the path of a bad member in the error.
+pub fn from_value<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, Error> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if path == "." {
+            Error::config(inner.to_string())
+        } else {
+            Error::config(format!("{path}: {inner}"))
+        }
+    })
+}
+
+/// Parses configuration text in `format` into `T`. Duplicate keys are refused in every
+/// format, unknown keys wherever `T` denies them.
+pub fn parse_document<T: serde::de::DeserializeOwned>(
+    text: &str,
+    format: Format,
+) -> Result<T, Error> {
+    let value: Value = match format {
+        Format::Json => crate::json::parse(text.as_bytes())
+            .map_err(|e| Error::config(format!("invalid JSON: {e}")))?,
+        Format::Toml => toml::from_str(text)
+            .map_err(|e| Error::config(format!("invalid TOML: {}", e.message())))?,
+        // Through YAML's own value type: it refuses duplicate keys, which a direct
+        // conversion into a JSON map would silently resolve as "last wins".
+        Format::Yaml => serde_norway::from_str::<serde_norway::Value>(text)
+            .map_err(|e| Error::config(format!("invalid YAML: {e}")))
+            .and_then(|v| {
+                serde_json::to_value(v).map_err(|e| Error::config(format!("invalid YAML: {e}")))
+            })?,
+    };
+    from_value(value)
+}
+
+/// Reads a `.json`, `.toml`, `.yaml` or `.yml` file into `T`.
+pub fn load_document<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, Error> {
+    let format = Format::from_path(path).ok_or_else(|| {
+        Error::config(format!(
+            "{}: unknown config format (use .json, .toml, .yaml or .yml)",
+            path.display()
+        ))
+    })?;
+    let bytes = read_small_file(path)?;
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| Error::config(format!("{} is not UTF-8", path.display())))?;
+    parse_document(text, format).map_err(|e| e.context(path.display()))
+}
+
 impl Config {
     /// A configuration from a JSON-like value (what bindings pass from dicts and objects).
     pub fn from_value(value: Value) -> Result<Config, Error> {
-        serde_path_to_error::deserialize(value).map_err(|e| {
-            let path = e.path().to_string();
-            let inner = e.into_inner();
-            if path == "." {
-                Error::config(inner.to_string())
-            } else {
-                Error::config(format!("{path}: {inner}"))
-            }
-        })
+        from_value(value)
     }
 
     /// Parses configuration text. JSON duplicate keys are refused, as in tokens.
     pub fn parse(text: &str, format: Format) -> Result<Config, Error> {
-        let value: Value = match format {
-            Format::Json => crate::json::parse(text.as_bytes())
-                .map_err(|e| Error::config(format!("invalid JSON: {e}")))?,
-            Format::Toml => toml::from_str(text)
-                .map_err(|e| Error::config(format!("invalid TOML: {}", e.message())))?,
-            // Through YAML's own value type: it refuses duplicate keys, which a direct
-            // conversion into a JSON map would silently resolve as "last wins".
-            Format::Yaml => serde_norway::from_str::<serde_norway::Value>(text)
-                .map_err(|e| Error::config(format!("invalid YAML: {e}")))
-                .and_then(|v| {
-                    serde_json::to_value(v).map_err(|e| Error::config(format!("invalid YAML: {e}")))
-                })?,
-        };
-        Config::from_value(value)
+        parse_document(text, format)
     }
 
     /// Reads a `.json`, `.toml`, `.yaml` or `.yml` file; relative key paths in it are taken
     /// relative to the file's folder.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Config, Error> {
         let path = path.as_ref();
-        let format = Format::from_path(path).ok_or_else(|| {
-            Error::config(format!(
-                "{}: unknown config format (use .json, .toml, .yaml or .yml)",
-                path.display()
-            ))
-        })?;
-        let bytes = read_small_file(path)?;
-        let text = std::str::from_utf8(&bytes)
-            .map_err(|_| Error::config(format!("{} is not UTF-8", path.display())))?;
-        let mut config = Config::parse(text, format).map_err(|e| e.context(path.display()))?;
+        let mut config: Config = load_document(path)?;
         config.resolve_paths(path.parent().unwrap_or(Path::new(".")));
         Ok(config)
     }

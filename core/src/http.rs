@@ -47,6 +47,25 @@ pub fn www_authenticate(error: &Error, realm: Option<&str>) -> Option<String> {
     Some(value)
 }
 
+/// A claim as an HTTP header value: strings as they are, arrays of strings joined by spaces
+/// (`aud`, `scp`), other values as compact JSON; control characters (CR, LF, NUL, ...) are
+/// replaced by spaces so a claim can never split or smuggle a header.
+pub fn header_value(claim: &serde_json::Value) -> String {
+    use serde_json::Value;
+    let text = match claim {
+        Value::String(s) => s.clone(),
+        Value::Array(items) if items.iter().all(Value::is_string) => items
+            .iter()
+            .filter_map(Value::as_str)
+            .collect::<Vec<_>>()
+            .join(" "),
+        other => other.to_string(),
+    };
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
 /// `{"error": {"code": "...", "message": "...", "claim": "..."}}` (`claim` only when set).
 pub fn error_body(error: &Error) -> String {
     let mut inner = serde_json::Map::new();
@@ -87,6 +106,23 @@ mod tests {
             None
         );
         assert_eq!(status(&scope), 403);
+    }
+
+    #[test]
+    fn header_values_are_safe() {
+        use serde_json::json;
+        assert_eq!(header_value(&json!("alice")), "alice");
+        assert_eq!(
+            header_value(&json!("a\r\nSet-Cookie: x\0")),
+            "a  Set-Cookie: x "
+        );
+        assert_eq!(
+            header_value(&json!(["api://a", "api://b"])),
+            "api://a api://b"
+        );
+        assert_eq!(header_value(&json!(42)), "42");
+        assert_eq!(header_value(&json!({"k": "v\n"})), r#"{"k":"v\n"}"#);
+        assert_eq!(header_value(&json!("Zoë")), "Zoë");
     }
 
     #[test]

@@ -234,6 +234,14 @@ impl RemoteKeys {
         Duration::from_millis(self.policy.timeout_ms)
     }
 
+    /// Keys are loaded and not past `max_stale`.
+    pub fn is_ready(&self) -> bool {
+        self.snapshot
+            .load()
+            .as_ref()
+            .is_some_and(|s| Instant::now() <= s.usable_until)
+    }
+
     pub fn key_count(&self) -> usize {
         self.snapshot.load().as_ref().map_or(0, |s| s.keys.len())
     }

@@ -227,6 +227,15 @@ impl Verifier {
         Ok(Outcome::Accepted(header.alg))
     }
 
+    /// Whether every issuer has usable keys (static ones always; remote ones once fetched
+    /// and until `max_stale`). For readiness probes.
+    pub fn is_ready(&self) -> bool {
+        self.inner.issuers.iter().all(|i| match &i.keys {
+            IssuerKeys::Static(_) => true,
+            IssuerKeys::Remote(remote) => remote.is_ready(),
+        })
+    }
+
     /// A copy of this verifier's counters.
     pub fn metrics(&self) -> MetricsSnapshot {
         self.inner.metrics.snapshot()

@@ -1,0 +1,140 @@
+//! The sidecar's configuration: where to listen and the protected clients, each with the
+//! paths nginx calls, a verifier configuration (the one schema every language uses), the
+//! scopes it requires and the claims it returns as headers.
+
+use axum::http::HeaderName;
+use serde::Deserialize;
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+use veritoken::{Config, Error, ScopeMatch};
+
+/// `veritoken serve` configuration (JSON, TOML or YAML; unknown keys are errors).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServeConfig {
+    /// Address to listen on. Default `127.0.0.1:9090`.
+    #[serde(default = "default_listen")]
+    pub listen: String,
+    /// The protected clients. At least one.
+    pub clients: Vec<ClientConfig>,
+    /// Longest a request may take, including a wait for keys. Default 10000.
+    #[serde(default = "default_timeout")]
+    pub request_timeout_ms: u64,
+    /// Requests whose headers add up to more than this are refused with 431. Default 16384.
+    #[serde(default = "default_max_header_bytes")]
+    pub max_header_bytes: usize,
+}
+
+/// One protected client (an upstream service, or a group of locations).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientConfig {
+    /// A name for logs and metrics.
+    pub name: String,
+    /// The paths nginx `auth_request` calls for this client.
+    pub paths: Vec<String>,
+    /// The verifier: issuers, keys (static, JWKS URL or discovery), audiences,
+    /// algorithms, claim rules, and `token_sources` (header with scheme or prefix, cookie,
+    /// query parameter).
+    pub verifier: Config,
+    /// Scopes the token must grant (403 `scope_insufficient` otherwise).
+    #[serde(default)]
+    pub required_scopes: Vec<String>,
+    /// `all` (default) or `any` of `required_scopes`.
+    #[serde(default)]
+    pub scope_match: ScopeMatch,
+    /// Claim name -> response header, for `auth_request_set` (e.g. `sub = "X-Auth-Subject"`).
+    #[serde(default)]
+    pub claim_headers: BTreeMap<String, String>,
+    /// The `realm` of the `WWW-Authenticate` challenge. Default: the client name.
+    #[serde(default)]
+    pub realm: Option<String>,
+}
+
+fn default_listen() -> String {
+    "127.0.0.1:9090".into()
+}
+
+fn default_timeout() -> u64 {
+    10_000
+}
+
+fn default_max_header_bytes() -> usize {
+    16 * 1024
+}
+
+/// Paths the sidecar itself answers.
+pub const OPS_PATHS: [&str; 3] = ["/healthz", "/readyz", "/metrics"];
+
+/// Headers a claim may not be returned as (they would change how the answer is read).
+const RESERVED_HEADERS: [&str; 9] = [
+    "content-length",
+    "content-type",
+    "transfer-encoding",
+    "connection",
+    "www-authenticate",
+    "set-cookie",
+    "location",
+    "host",
+    "keep-alive",
+];
+
+impl ServeConfig {
+    /// Reads and checks a configuration file; relative key paths are relative to its folder.
+    pub fn load(path: &Path) -> Result<ServeConfig, Error> {
+        let mut config: ServeConfig = veritoken::config::load_document(path)?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        for client in &mut config.clients {
+            client.verifier.resolve_paths(base);
+        }
+        config.validate().map_err(|e| e.context(path.display()))?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), Error> {
+        let bad = |m: String| Err(Error::new(veritoken::ErrorCode::ConfigInvalid, m));
+        if self.clients.is_empty() {
+            return bad("clients: at least one client is required".into());
+        }
+        if self.request_timeout_ms == 0 || self.max_header_bytes < 1024 {
+            return bad(
+                "request_timeout_ms must be positive and max_header_bytes at least 1024".into(),
+            );
+        }
+        let mut names = HashSet::new();
+        let mut paths = HashSet::new();
+        for (i, c) in self.clients.iter().enumerate() {
+            let at = format!("clients[{i}]");
+            if c.name.is_empty() || !names.insert(c.name.as_str()) {
+                return bad(format!("{at}.name: empty or used twice"));
+            }
+            if c.paths.is_empty() {
+                return bad(format!("{at}.paths: at least one path is required"));
+            }
+            for p in &c.paths {
+                if !p.starts_with('/') || p.contains(['?', '#', '{', '}', '*']) {
+                    return bad(format!(
+                        "{at}.paths: {p:?} must be a plain path starting with /"
+                    ));
+                }
+                if OPS_PATHS.contains(&p.as_str()) || !paths.insert(p.as_str()) {
+                    return bad(format!("{at}.paths: {p:?} is reserved or used twice"));
+                }
+            }
+            for header in c.claim_headers.values() {
+                let name = HeaderName::from_bytes(header.as_bytes()).map_err(|_| {
+                    Error::new(
+                        veritoken::ErrorCode::ConfigInvalid,
+                        format!("{at}.claim_headers: {header:?} is not a header name"),
+                    )
+                })?;
+                if RESERVED_HEADERS.contains(&name.as_str()) {
+                    return bad(format!(
+                        "{at}.claim_headers: {header:?} cannot carry a claim"
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}

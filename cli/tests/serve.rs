@@ -1,0 +1,414 @@
+//! `veritoken serve` over real HTTP: directly, and behind a real nginx with the example
+//! configuration from `examples/sidecar/`.
+
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+use veritoken_testidp::{TestIdp, TokenRequest};
+
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn examples() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/sidecar")
+}
+
+/// The sidecar config for one client "orders" at /auth/orders, keys from `idp`.
+fn write_config(dir: &Path, idp: &TestIdp) -> PathBuf {
+    let config = json!({
+        "listen": "127.0.0.1:0",
+        "max_header_bytes": 4096,
+        "clients": [{
+            "name": "orders",
+            "paths": ["/auth/orders", "/auth/orders-too"],
+            "required_scopes": ["orders:read"],
+            "claim_headers": {"sub": "X-Auth-Subject", "scope": "X-Auth-Scope", "note": "X-Auth-Note"},
+            "verifier": {
+                "issuers": [{"issuer": idp.url(), "audiences": ["api://default"], "algorithms": ["RS256", "ES256"],
+                    "jwks_uri": idp.jwks_uri(), "jwks_cache": {"ttl": 1, "min_ttl": 1, "refresh_ahead": 0}}],
+                "token_sources": [
+                    {"header": {"name": "authorization", "scheme": "Bearer"}},
+                    {"cookie": {"name": "access_token"}},
+                    {"query": {"name": "access_token"}}
+                ]
+            }
+        }]
+    });
+    let path = dir.join("serve.json");
+    std::fs::write(&path, config.to_string()).unwrap();
+    path
+}
+
+fn start_sidecar(config: &Path) -> (Running, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_veritoken"))
+        .args(["serve", "--config", config.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line.trim().rsplit(' ').next().unwrap().to_owned();
+    assert!(url.starts_with("http://127.0.0.1:"), "{line}");
+    (Running(child), url)
+}
+
+fn token(idp: &TestIdp, scope: &str, lifetime: i64, claims: Value) -> String {
+    idp.token(&TokenRequest {
+        scope: Some(scope.into()),
+        lifetime: Some(lifetime),
+        claims: claims.as_object().unwrap().clone(),
+        ..Default::default()
+    })
+}
+
+fn wait_ready(http: &reqwest::blocking::Client, base: &str) {
+    for _ in 0..100 {
+        if http
+            .get(format!("{base}/readyz"))
+            .send()
+            .is_ok_and(|r| r.status() == 200)
+        {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("the sidecar never became ready");
+}
+
+#[test]
+fn answers_auth_requests_directly() {
+    let mut idp = TestIdp::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (_sidecar, base) = start_sidecar(&write_config(dir.path(), &idp));
+    let http = reqwest::blocking::Client::new();
+    assert_eq!(
+        http.get(format!("{base}/healthz")).send().unwrap().status(),
+        200
+    );
+    wait_ready(&http, &base);
+    let auth = format!("{base}/auth/orders");
+    let good = token(
+        &idp,
+        "orders:read orders:write",
+        300,
+        json!({"note": "line1\r\nSet-Cookie: evil=1"}),
+    );
+
+    let r = http.get(&auth).bearer_auth(&good).send().unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["x-auth-subject"], "test-client");
+    assert_eq!(r.headers()["x-auth-scope"], "orders:read orders:write");
+    assert_eq!(
+        r.headers()["x-auth-note"],
+        "line1  Set-Cookie: evil=1",
+        "CR/LF never reach a header"
+    );
+    assert!(r.headers().get("set-cookie").is_none());
+    assert_eq!(
+        http.head(&auth).bearer_auth(&good).send().unwrap().status(),
+        200
+    );
+    assert_eq!(
+        http.get(format!("{base}/auth/orders-too"))
+            .bearer_auth(&good)
+            .send()
+            .unwrap()
+            .status(),
+        200
+    );
+
+    let missing = http.get(&auth).send().unwrap();
+    assert_eq!(missing.status(), 401);
+    assert_eq!(
+        missing.headers()["www-authenticate"],
+        "Bearer realm=\"orders\""
+    );
+    assert_eq!(
+        missing.json::<Value>().unwrap()["error"]["code"],
+        "token_missing"
+    );
+
+    let expired = http
+        .get(&auth)
+        .bearer_auth(token(&idp, "orders:read", -10, json!({})))
+        .send()
+        .unwrap();
+    assert_eq!(expired.status(), 401);
+    assert!(expired.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .contains("error=\"invalid_token\""));
+    assert_eq!(
+        expired.json::<Value>().unwrap()["error"]["code"],
+        "token_expired"
+    );
+
+    let scope = http
+        .get(&auth)
+        .bearer_auth(token(&idp, "profile", 300, json!({})))
+        .send()
+        .unwrap();
+    assert_eq!(scope.status(), 403);
+    assert!(scope.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .contains("insufficient_scope"));
+
+    let garbage = http.get(&auth).bearer_auth("not-a-token").send().unwrap();
+    assert_eq!(garbage.status(), 401, "bad tokens never get a 5xx");
+
+    // Other token sources: a cookie, and the ORIGINAL request's query via X-Original-URI.
+    let cookie = http
+        .get(&auth)
+        .header("cookie", format!("theme=x; access_token={good}"))
+        .send()
+        .unwrap();
+    assert_eq!(cookie.status(), 200);
+    let query = http
+        .get(&auth)
+        .header("x-original-uri", format!("/api/orders?access_token={good}"))
+        .send()
+        .unwrap();
+    assert_eq!(query.status(), 200);
+
+    let huge = http
+        .get(&auth)
+        .bearer_auth(&good)
+        .header("x-padding", "p".repeat(5000))
+        .send()
+        .unwrap();
+    assert_eq!(huge.status(), 431);
+
+    let id = http
+        .get(&auth)
+        .bearer_auth(&good)
+        .header("x-request-id", "req-42")
+        .send()
+        .unwrap();
+    assert_eq!(id.headers()["x-request-id"], "req-42");
+
+    // The IdP goes down after warm-up: cached keys keep serving.
+    idp.stop();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(
+        http.get(&auth).bearer_auth(&good).send().unwrap().status(),
+        200
+    );
+
+    let metrics = http
+        .get(format!("{base}/metrics"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    for expected in [
+        "veritoken_requests_total{client=\"orders\",verdict=\"allow\",code=\"ok\"}",
+        "veritoken_requests_total{client=\"orders\",verdict=\"deny\",code=\"token_missing\"}",
+        "veritoken_requests_total{client=\"orders\",verdict=\"deny\",code=\"scope_insufficient\"}",
+        "veritoken_request_duration_seconds_bucket{le=",
+        "veritoken_jwks_fetches_total{client=\"orders\"}",
+        "veritoken_jwks_fetch_failures_total{client=\"orders\"}",
+        "veritoken_stale_serves_total{client=\"orders\"}",
+    ] {
+        assert!(
+            metrics.contains(expected),
+            "missing {expected} in\n{metrics}"
+        );
+    }
+}
+
+#[test]
+fn stops_gracefully_on_sigterm() {
+    let idp = TestIdp::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (mut sidecar, base) = start_sidecar(&write_config(dir.path(), &idp));
+    let http = reqwest::blocking::Client::new();
+    wait_ready(&http, &base);
+    // SAFETY: signalling the child we spawned.
+    unsafe { libc_kill(sidecar.0.id() as i32, 15) };
+    let status = sidecar.0.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+}
+
+extern "C" {
+    #[link_name = "kill"]
+    fn libc_kill(pid: i32, sig: i32) -> i32;
+}
+
+#[test]
+fn check_mode_validates_configs() {
+    let run = |config: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_veritoken"))
+            .args(["serve", "--check", "--config", config.to_str().unwrap()])
+            .output()
+            .unwrap()
+    };
+    let example = run(&examples().join("veritoken-serve.toml"));
+    assert_eq!(
+        example.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&example.stderr)
+    );
+    assert!(String::from_utf8_lossy(&example.stdout).contains("1 client(s), 1 path(s)"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (r#"{"clients": []}"#, "at least one client"),
+        (r#"{"clients": [], "lisen": "x"}"#, "unknown field `lisen`"),
+        (
+            r#"{"clients": [{"name": "a", "paths": ["/metrics"], "verifier": {"issuers": []}}]}"#,
+            "reserved",
+        ),
+        (
+            r#"{"clients": [{"name": "a", "paths": ["/x"], "claim_headers": {"sub": "Set-Cookie"}, "verifier": {"issuers": []}}]}"#,
+            "cannot carry a claim",
+        ),
+        (
+            r#"{"clients": [{"name": "a", "paths": ["/x"], "verifier": {"issuers": []}}]}"#,
+            "at least one issuer",
+        ),
+    ];
+    for (text, expected) in cases {
+        let path = dir.path().join("bad.json");
+        std::fs::write(&path, text).unwrap();
+        let out = run(&path);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{text}: {stderr}");
+        assert!(stderr.contains(expected), "{text}: {stderr}");
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The example nginx.conf with this test's ports, temp paths and logs.
+fn nginx_config(dir: &Path, sidecar: &str, front: u16, app: u16) -> PathBuf {
+    let example = std::fs::read_to_string(examples().join("nginx.conf")).unwrap();
+    let temp = dir.display();
+    let conf = example
+        .replace("127.0.0.1:9090", sidecar.trim_start_matches("http://"))
+        .replace("127.0.0.1:8080", &format!("127.0.0.1:{front}"))
+        .replace("127.0.0.1:8081", &format!("127.0.0.1:{app}"))
+        .replacen(
+            "http {",
+            &format!(
+                "http {{\n    access_log off;\n    client_body_temp_path {temp}/body;\n    proxy_temp_path {temp}/proxy;\n    \
+                 fastcgi_temp_path {temp}/fastcgi;\n    uwsgi_temp_path {temp}/uwsgi;\n    scgi_temp_path {temp}/scgi;\n"
+            ),
+            1,
+        );
+    let path = dir.join("nginx.conf");
+    std::fs::write(&path, conf).unwrap();
+    path
+}
+
+#[test]
+fn behind_a_real_nginx() {
+    let nginx = ["/usr/sbin/nginx", "/usr/bin/nginx"]
+        .into_iter()
+        .find(|p| Path::new(p).exists());
+    let Some(nginx) = nginx else {
+        assert!(
+            std::env::var_os("VERITOKEN_REQUIRE_NGINX").is_none(),
+            "nginx is required but not installed"
+        );
+        eprintln!("SKIPPED: nginx is not installed (make test installs it)");
+        return;
+    };
+    let mut idp = TestIdp::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (_sidecar, sidecar) = start_sidecar(&write_config(dir.path(), &idp));
+    let (front, app) = (free_port(), free_port());
+    let conf = nginx_config(dir.path(), &sidecar, front, app);
+    let prefix = format!("{}/", dir.path().display());
+    let globals = format!(
+        "daemon off; master_process on; pid {}/nginx.pid; error_log {}/error.log;",
+        dir.path().display(),
+        dir.path().display()
+    );
+    let _nginx = Running(
+        Command::new(nginx)
+            .args(["-p", &prefix, "-c", conf.to_str().unwrap(), "-g", &globals])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let http = reqwest::blocking::Client::new();
+    wait_ready(&http, &sidecar);
+    let url = format!("http://127.0.0.1:{front}/api/orders");
+    let mut up = false;
+    for _ in 0..100 {
+        if http.get(&url).send().is_ok() {
+            up = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let log = || std::fs::read_to_string(dir.path().join("error.log")).unwrap_or_default();
+    assert!(up, "nginx did not start: {}", log());
+
+    let good = token(&idp, "orders:read", 300, json!({}));
+    let r = http.get(&url).bearer_auth(&good).send().unwrap();
+    assert_eq!(r.status(), 200, "{}", log());
+    assert_eq!(
+        r.text().unwrap(),
+        "subject=test-client scope=orders:read\n",
+        "the upstream sees the claim headers"
+    );
+
+    let expired = http
+        .get(&url)
+        .bearer_auth(token(&idp, "orders:read", -10, json!({})))
+        .send()
+        .unwrap();
+    assert_eq!(expired.status(), 401);
+    assert!(expired.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .contains("invalid_token"));
+    assert_eq!(http.get(&url).send().unwrap().status(), 401);
+    assert_eq!(
+        http.get(&url)
+            .bearer_auth(token(&idp, "profile", 300, json!({})))
+            .send()
+            .unwrap()
+            .status(),
+        403
+    );
+    assert_eq!(
+        http.get(format!("{url}?access_token={good}"))
+            .send()
+            .unwrap()
+            .status(),
+        200,
+        "query token via X-Original-URI"
+    );
+
+    idp.stop();
+    std::thread::sleep(Duration::from_millis(1500));
+    let stale = http.get(&url).bearer_auth(&good).send().unwrap();
+    assert_eq!(
+        stale.status(),
+        200,
+        "IdP down after warm-up: still served on cached keys"
+    );
+}
