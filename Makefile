@@ -5,7 +5,10 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: all build demo test test-rust lint bench vectors deps fmt clean
+.PHONY: all build demo test test-rust test-c c header lint bench vectors deps fmt clean
+
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
+C_FLAGS := -std=c11 -Wall -Wextra -Werror -g
 
 all: build
 
@@ -14,21 +17,43 @@ APT_INSTALL = DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install
 ## Tools this Makefile needs beyond the machine's Rust toolchain (Debian packages).
 deps:
 	@command -v openssl >/dev/null && command -v curl >/dev/null && command -v nginx >/dev/null \
-	  || (apt-get update -qq && $(APT_INSTALL) openssl curl nginx-light)
+	  && command -v pkg-config >/dev/null && [ -f /usr/include/cjson/cJSON.h ] \
+	  || (apt-get update -qq && $(APT_INSTALL) openssl curl nginx-light pkg-config libcjson-dev)
 	@rustup component list --installed 2>/dev/null | grep -q clippy || rustup component add clippy rustfmt
 
 build:
 	$(CARGO) build --workspace --locked
 
-demo: deps build
+demo: deps build c
 	./scripts/demo.sh
 
-## Every test: formatting, lints, unit tests, shared vectors, Wycheproof, CLI.
-test: deps lint test-rust
+## Every test: formatting, lints, unit tests, shared vectors, Wycheproof, remote keys,
+## CLI and sidecar (behind nginx), and the C library under AddressSanitizer.
+test: deps lint test-rust test-c
 
 # The sidecar test drives a real nginx: here it must not be skipped.
 test-rust:
 	VERITOKEN_REQUIRE_NGINX=1 $(CARGO) test --workspace --locked
+
+## libveritoken for C (and Go): build/lib/libveritoken.{a,so}, build/include/veritoken.h,
+## build/veritoken.pc (PKG_CONFIG_PATH=$(CURDIR)/build), and the example program.
+c: build
+	mkdir -p build/lib build/include
+	cp target/debug/libveritoken.a target/debug/libveritoken.so build/lib/
+	cp bindings-c/include/veritoken.h build/include/
+	sed -e 's|@PREFIX@|$(CURDIR)/build|' -e 's|@VERSION@|$(VERSION)|' bindings-c/veritoken.pc.in > build/veritoken.pc
+	cc $(C_FLAGS) bindings-c/examples/verify.c $$(PKG_CONFIG_PATH=$(CURDIR)/build pkg-config --cflags veritoken) \
+	  build/lib/libveritoken.a -lpthread -ldl -lm -o build/verify-example
+
+## Every shared vector and the API misuse checks through the C API, under ASan + UBSan.
+test-c: deps c
+	cc $(C_FLAGS) -fsanitize=address,undefined -fno-omit-frame-pointer -Ibuild/include \
+	  bindings-c/tests/c/vectors.c build/lib/libveritoken.a -lcjson -lpthread -ldl -lm -o build/c-vectors
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1 ./build/c-vectors tests/vectors/*.json
+
+## Regenerate bindings-c/include/veritoken.h (the test suite fails when it drifts).
+header:
+	VERITOKEN_WRITE_HEADER=1 $(CARGO) test -p veritoken-c --lib header_is_up_to_date
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -82,6 +82,21 @@ OUT=$("$BIN" verify --discovery --issuer "$IDP" --audience api://orders --algori
 set -e
 printf '  %-42s -> %s\n' "for another audience" "$OUT"
 
+step "C (libveritoken): the same token through the same engine"
+cat > "$WORK/c.json" <<JSON
+{"issuers": [{"issuer": "$IDP", "audiences": ["api://default"], "algorithms": ["ES256"], "discovery": true,
+  "jwks_cache": {"wait_at_startup": true}}]}
+JSON
+echo "  build/verify-example config.json TOKEN:"
+build/verify-example "$WORK/c.json" "$IDP_TOKEN" | sed 's/^/    /'
+set +e
+# Change one character well inside the signature (the last one may carry unused bits).
+POS=$((${#IDP_TOKEN} - 10)); CH=${IDP_TOKEN:$POS:1}; [ "$CH" = "A" ] && NEW=B || NEW=A
+TAMPERED="${IDP_TOKEN:0:$POS}$NEW${IDP_TOKEN:$((POS + 1))}"
+echo "  and the token with one signature character changed:"
+build/verify-example "$WORK/c.json" "$TAMPERED" | sed 's/^/    /'
+set -e
+
 step "veritoken serve: the nginx auth_request backend, one request each way"
 cat > "$WORK/serve.json" <<JSON
 {"listen": "127.0.0.1:0", "clients": [{"name": "orders", "paths": ["/auth/orders"], "required_scopes": ["orders:read"],
@@ -98,4 +113,4 @@ curl -s -D - -o /dev/null -H "Authorization: Bearer $IDP_TOKEN" "$SIDECAR/auth/o
 echo "  and without a token:"
 curl -s -D - "$SIDECAR/auth/orders" | grep -iE "^(HTTP|www-authenticate|\{)" | sed 's/^/    /'
 
-printf '\nDemo finished: 4 accepted, 11 rejected, each with its code.\n'
+printf '\nDemo finished: 5 accepted, 12 rejected, each with its code.\n'

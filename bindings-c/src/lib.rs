@@ -1,0 +1,522 @@
+//! libveritoken: the veritoken engine behind a C API (see `include/veritoken.h` for the
+//! conventions). This crate converts types and maps errors; every rule lives in `veritoken`.
+//!
+//! Entry points never unwind into C: each runs under `catch_unwind` and reports a panic as
+//! `VT_INTERNAL`.
+
+#![allow(non_camel_case_types)]
+// The C caller owns the pointers; each function documents what it requires.
+#![allow(clippy::missing_safety_doc)]
+
+use std::ffi::{c_char, CStr, CString};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use veritoken::{Error, ErrorCode, ScopeMatch, SimpleRequest, VerifiedToken, Verifier};
+
+/// Every outcome of a libveritoken call. 1 to 22 are the veritoken error codes (identical
+/// in every language); 100 and up are C API misuse.
+#[repr(C)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum vt_result {
+    VT_OK = 0,
+    VT_TOKEN_MISSING = 1,
+    VT_TOKEN_MALFORMED = 2,
+    VT_TOKEN_UNSUPPORTED = 3,
+    VT_ALGORITHM_NOT_ALLOWED = 4,
+    VT_KEY_NOT_FOUND = 5,
+    VT_SIGNATURE_INVALID = 6,
+    VT_TOKEN_EXPIRED = 7,
+    VT_TOKEN_NOT_YET_VALID = 8,
+    VT_TOKEN_ISSUED_IN_FUTURE = 9,
+    VT_TOKEN_TOO_OLD = 10,
+    VT_ISSUER_INVALID = 11,
+    VT_AUDIENCE_INVALID = 12,
+    VT_CLAIM_MISSING = 13,
+    VT_CLAIM_INVALID = 14,
+    VT_TYPE_INVALID = 15,
+    VT_SCOPE_INSUFFICIENT = 16,
+    VT_TOKEN_INACTIVE = 17,
+    VT_DPOP_INVALID = 18,
+    VT_JWKS_UNAVAILABLE = 19,
+    VT_INTROSPECTION_UNAVAILABLE = 20,
+    VT_CONFIG_INVALID = 21,
+    VT_INTERNAL = 22,
+    /// A required pointer was NULL, or a string was not valid UTF-8.
+    VT_INVALID_ARGUMENT = 100,
+    /// An output buffer was too small; nothing was written to it.
+    VT_BUFFER_TOO_SMALL = 101,
+}
+
+const BY_CODE: [vt_result; 22] = [
+    vt_result::VT_TOKEN_MISSING,
+    vt_result::VT_TOKEN_MALFORMED,
+    vt_result::VT_TOKEN_UNSUPPORTED,
+    vt_result::VT_ALGORITHM_NOT_ALLOWED,
+    vt_result::VT_KEY_NOT_FOUND,
+    vt_result::VT_SIGNATURE_INVALID,
+    vt_result::VT_TOKEN_EXPIRED,
+    vt_result::VT_TOKEN_NOT_YET_VALID,
+    vt_result::VT_TOKEN_ISSUED_IN_FUTURE,
+    vt_result::VT_TOKEN_TOO_OLD,
+    vt_result::VT_ISSUER_INVALID,
+    vt_result::VT_AUDIENCE_INVALID,
+    vt_result::VT_CLAIM_MISSING,
+    vt_result::VT_CLAIM_INVALID,
+    vt_result::VT_TYPE_INVALID,
+    vt_result::VT_SCOPE_INSUFFICIENT,
+    vt_result::VT_TOKEN_INACTIVE,
+    vt_result::VT_DPOP_INVALID,
+    vt_result::VT_JWKS_UNAVAILABLE,
+    vt_result::VT_INTROSPECTION_UNAVAILABLE,
+    vt_result::VT_CONFIG_INVALID,
+    vt_result::VT_INTERNAL,
+];
+
+impl From<ErrorCode> for vt_result {
+    fn from(code: ErrorCode) -> Self {
+        BY_CODE[code.as_int() as usize - 1]
+    }
+}
+
+impl vt_result {
+    fn code(self) -> Option<ErrorCode> {
+        ErrorCode::ALL
+            .iter()
+            .copied()
+            .find(|c| c.as_int() == self as u32)
+    }
+}
+
+/// A verifier: built once, used from any thread.
+pub struct vt_verifier(Verifier);
+
+/// A verified token. Its strings stay valid until `vt_token_free`.
+pub struct vt_token {
+    token: VerifiedToken,
+    claims_json: CString,
+    header_json: CString,
+}
+
+/// Why an entry point failed.
+enum Fail {
+    Engine(Error),
+    Argument(&'static str),
+    TooSmall,
+}
+
+impl From<Error> for Fail {
+    fn from(e: Error) -> Self {
+        Fail::Engine(e)
+    }
+}
+
+/// Copies `message` into the caller's buffer, NUL-terminated, truncated on a UTF-8 boundary.
+unsafe fn write_message(err: *mut c_char, err_len: usize, message: &str) {
+    if err.is_null() || err_len == 0 {
+        return;
+    }
+    let mut n = message.len().min(err_len - 1);
+    while !message.is_char_boundary(n) {
+        n -= 1;
+    }
+    // SAFETY: the caller promises `err` points to `err_len` writable bytes; n < err_len.
+    unsafe {
+        std::ptr::copy_nonoverlapping(message.as_ptr(), err.cast::<u8>(), n);
+        *err.add(n) = 0;
+    }
+}
+
+/// Runs one entry point: catches panics, maps failures to a result and a message.
+fn guard(err: *mut c_char, err_len: usize, body: impl FnOnce() -> Result<(), Fail>) -> vt_result {
+    let (result, message) = match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(Ok(())) => return vt_result::VT_OK,
+        Ok(Err(Fail::Engine(e))) => (vt_result::from(e.code()), e.message().to_owned()),
+        Ok(Err(Fail::Argument(what))) => (vt_result::VT_INVALID_ARGUMENT, what.to_owned()),
+        Ok(Err(Fail::TooSmall)) => (
+            vt_result::VT_BUFFER_TOO_SMALL,
+            "the output buffer is too small".to_owned(),
+        ),
+        Err(_) => (
+            vt_result::VT_INTERNAL,
+            "internal error: a panic was caught".to_owned(),
+        ),
+    };
+    // SAFETY: the buffer contract is the caller's, as documented on every function.
+    unsafe { write_message(err, err_len, &message) };
+    result
+}
+
+/// A required NUL-terminated UTF-8 string argument.
+unsafe fn text<'a>(p: *const c_char, what: &'static str) -> Result<&'a str, Fail> {
+    if p.is_null() {
+        return Err(Fail::Argument(what));
+    }
+    // SAFETY: non-null, and the caller promises a NUL-terminated string.
+    unsafe { CStr::from_ptr(p) }
+        .to_str()
+        .map_err(|_| Fail::Argument(what))
+}
+
+/// Copies `value` and a NUL into `out` (`out_len` bytes), or fails without writing.
+unsafe fn copy_out(value: &str, out: *mut c_char, out_len: usize) -> Result<(), Fail> {
+    if out.is_null() {
+        return Err(Fail::Argument("out is NULL"));
+    }
+    if value.len() + 1 > out_len {
+        return Err(Fail::TooSmall);
+    }
+    // SAFETY: `out` has `out_len` writable bytes and value.len() < out_len.
+    unsafe {
+        std::ptr::copy_nonoverlapping(value.as_ptr(), out.cast::<u8>(), value.len());
+        *out.add(value.len()) = 0;
+    }
+    Ok(())
+}
+
+fn c_string(text: &str) -> CString {
+    CString::new(text).unwrap_or_else(|_| CString::new(text.replace('\0', " ")).unwrap_or_default())
+}
+
+/// Builds a verifier from the configuration as JSON text (the schema every veritoken
+/// language shares). On VT_OK `*out` owns a verifier; free it with `vt_verifier_free`.
+#[no_mangle]
+pub unsafe extern "C" fn vt_verifier_new(
+    config_json: *const c_char,
+    out: *mut *mut vt_verifier,
+    err: *mut c_char,
+    err_len: usize,
+) -> vt_result {
+    guard(err, err_len, || {
+        // SAFETY: caller's string contract.
+        let json = unsafe { text(config_json, "config_json is NULL or not UTF-8") }?;
+        if out.is_null() {
+            return Err(Fail::Argument("out is NULL"));
+        }
+        let value = veritoken::parse_json_strict(json.as_bytes()).map_err(|e| {
+            Error::new(
+                ErrorCode::ConfigInvalid,
+                format!("config is not valid JSON: {e}"),
+            )
+        })?;
+        let verifier = Verifier::new(veritoken::Config::from_value(value)?)?;
+        // SAFETY: checked non-null above.
+        unsafe { *out = Box::into_raw(Box::new(vt_verifier(verifier))) };
+        Ok(())
+    })
+}
+
+/// Builds a verifier from a configuration file (.json, .toml, .yaml).
+#[no_mangle]
+pub unsafe extern "C" fn vt_verifier_from_file(
+    path: *const c_char,
+    out: *mut *mut vt_verifier,
+    err: *mut c_char,
+    err_len: usize,
+) -> vt_result {
+    guard(err, err_len, || {
+        // SAFETY: caller's string contract.
+        let path = unsafe { text(path, "path is NULL or not UTF-8") }?;
+        if out.is_null() {
+            return Err(Fail::Argument("out is NULL"));
+        }
+        let verifier = Verifier::from_file(path)?;
+        // SAFETY: checked non-null above.
+        unsafe { *out = Box::into_raw(Box::new(vt_verifier(verifier))) };
+        Ok(())
+    })
+}
+
+/// Frees a verifier. NULL is accepted.
+#[no_mangle]
+pub unsafe extern "C" fn vt_verifier_free(verifier: *mut vt_verifier) {
+    if !verifier.is_null() {
+        let _ = catch_unwind(AssertUnwindSafe(|| {
+            // SAFETY: made by Box::into_raw in vt_verifier_new / _from_file, freed once.
+            drop(unsafe { Box::from_raw(verifier) });
+        }));
+    }
+}
+
+unsafe fn verify_with(
+    verifier: *const vt_verifier,
+    token: *const c_char,
+    now: Option<i64>,
+    out: *mut *mut vt_token,
+) -> Result<(), Fail> {
+    if verifier.is_null() || out.is_null() {
+        return Err(Fail::Argument("verifier or out is NULL"));
+    }
+    // SAFETY: non-null and made by vt_verifier_new; the caller's string contract.
+    let (verifier, token) = unsafe { (&(*verifier).0, text(token, "token is NULL or not UTF-8")?) };
+    let verified = match now {
+        Some(now) => verifier.verify_at(token, now)?,
+        None => verifier.verify(token)?,
+    };
+    let handle = vt_token {
+        claims_json: c_string(verified.claims_json()),
+        header_json: c_string(verified.header_json()),
+        token: verified,
+    };
+    // SAFETY: checked non-null above.
+    unsafe { *out = Box::into_raw(Box::new(handle)) };
+    Ok(())
+}
+
+/// Verifies `token` now. On VT_OK `*out` owns the verified token (free with
+/// `vt_token_free`); otherwise the result is the rejection's code. Blocks at most the key
+/// fetch timeout when keys must be fetched.
+#[no_mangle]
+pub unsafe extern "C" fn vt_verify(
+    verifier: *const vt_verifier,
+    token: *const c_char,
+    out: *mut *mut vt_token,
+    err: *mut c_char,
+    err_len: usize,
+) -> vt_result {
+    // SAFETY: forwarded caller contract.
+    guard(err, err_len, || unsafe {
+        verify_with(verifier, token, None, out)
+    })
+}
+
+/// `vt_verify` as if the time were `now_unix` (seconds since the epoch).
+#[no_mangle]
+pub unsafe extern "C" fn vt_verify_at(
+    verifier: *const vt_verifier,
+    token: *const c_char,
+    now_unix: i64,
+    out: *mut *mut vt_token,
+    err: *mut c_char,
+    err_len: usize,
+) -> vt_result {
+    // SAFETY: forwarded caller contract.
+    guard(err, err_len, || unsafe {
+        verify_with(verifier, token, Some(now_unix), out)
+    })
+}
+
+/// The verified claims as JSON text, valid until `vt_token_free`; NULL for a NULL token.
+#[no_mangle]
+pub unsafe extern "C" fn vt_token_claims_json(token: *const vt_token) -> *const c_char {
+    // SAFETY: NULL or a token made by vt_verify.
+    unsafe { token.as_ref() }.map_or(std::ptr::null(), |t| t.claims_json.as_ptr())
+}
+
+/// The protected header as JSON text, valid until `vt_token_free`; NULL for a NULL token.
+#[no_mangle]
+pub unsafe extern "C" fn vt_token_header_json(token: *const vt_token) -> *const c_char {
+    // SAFETY: NULL or a token made by vt_verify.
+    unsafe { token.as_ref() }.map_or(std::ptr::null(), |t| t.header_json.as_ptr())
+}
+
+/// VT_OK when the token grants the `n` scopes in `scopes` (all of them, or any one when
+/// `match_any` is non-zero); VT_SCOPE_INSUFFICIENT or VT_CLAIM_INVALID otherwise.
+#[no_mangle]
+pub unsafe extern "C" fn vt_token_require_scopes(
+    token: *const vt_token,
+    scopes: *const *const c_char,
+    n: usize,
+    match_any: i32,
+    err: *mut c_char,
+    err_len: usize,
+) -> vt_result {
+    guard(err, err_len, || {
+        // SAFETY: NULL or a token made by vt_verify.
+        let token = unsafe { token.as_ref() }.ok_or(Fail::Argument("token is NULL"))?;
+        if n > 0 && scopes.is_null() {
+            return Err(Fail::Argument("scopes is NULL"));
+        }
+        let mut required = Vec::with_capacity(n);
+        for i in 0..n {
+            // SAFETY: the caller promises `n` string pointers.
+            required.push(unsafe { text(*scopes.add(i), "a scope is NULL or not UTF-8") }?);
+        }
+        let mode = if match_any != 0 {
+            ScopeMatch::Any
+        } else {
+            ScopeMatch::All
+        };
+        token.token.require_scopes(&required, mode)?;
+        Ok(())
+    })
+}
+
+/// Frees a verified token. NULL is accepted.
+#[no_mangle]
+pub unsafe extern "C" fn vt_token_free(token: *mut vt_token) {
+    if !token.is_null() {
+        let _ = catch_unwind(AssertUnwindSafe(|| {
+            // SAFETY: made by Box::into_raw in vt_verify, freed once.
+            drop(unsafe { Box::from_raw(token) });
+        }));
+    }
+}
+
+/// Finds the token in a request per the verifier's `token_sources`: `n` header name/value
+/// pairs and the raw query string (NULL when none). On VT_OK the token is copied,
+/// NUL-terminated, into `out` (`out_len` bytes; max_token_size + 1 always suffices).
+#[no_mangle]
+pub unsafe extern "C" fn vt_extract_token(
+    verifier: *const vt_verifier,
+    header_names: *const *const c_char,
+    header_values: *const *const c_char,
+    n: usize,
+    query: *const c_char,
+    out: *mut c_char,
+    out_len: usize,
+    err: *mut c_char,
+    err_len: usize,
+) -> vt_result {
+    guard(err, err_len, || {
+        // SAFETY: NULL or a verifier made by vt_verifier_new.
+        let verifier = unsafe { verifier.as_ref() }.ok_or(Fail::Argument("verifier is NULL"))?;
+        if n > 0 && (header_names.is_null() || header_values.is_null()) {
+            return Err(Fail::Argument("header arrays are NULL"));
+        }
+        let mut request = SimpleRequest::default();
+        for i in 0..n {
+            // SAFETY: the caller promises `n` name and `n` value pointers.
+            let (name, value) = unsafe {
+                (
+                    text(*header_names.add(i), "a header name is NULL or not UTF-8")?,
+                    text(*header_values.add(i), "a header value is NULL or not UTF-8")?,
+                )
+            };
+            request.headers.push((name.to_owned(), value.to_owned()));
+        }
+        if !query.is_null() {
+            // SAFETY: non-null NUL-terminated string, per the contract.
+            request.query = Some(unsafe { text(query, "query is not UTF-8") }?.to_owned());
+        }
+        let token = verifier.0.extract_token(&request)?;
+        // SAFETY: the caller's buffer contract.
+        unsafe { copy_out(&token, out, out_len) }
+    })
+}
+
+/// The verifier's counters as JSON (see the README), copied NUL-terminated into `out`.
+#[no_mangle]
+pub unsafe extern "C" fn vt_verifier_metrics_json(
+    verifier: *const vt_verifier,
+    out: *mut c_char,
+    out_len: usize,
+    err: *mut c_char,
+    err_len: usize,
+) -> vt_result {
+    guard(err, err_len, || {
+        // SAFETY: NULL or a verifier made by vt_verifier_new.
+        let verifier = unsafe { verifier.as_ref() }.ok_or(Fail::Argument("verifier is NULL"))?;
+        let json = serde_json::to_string(&verifier.0.metrics())
+            .map_err(|e| Error::new(ErrorCode::Internal, e.to_string()))?;
+        // SAFETY: the caller's buffer contract.
+        unsafe { copy_out(&json, out, out_len) }
+    })
+}
+
+/// The snake_case name of a result ("ok", "token_expired", "invalid_argument", ...);
+/// a static string, never NULL.
+#[no_mangle]
+pub extern "C" fn vt_result_name(result: vt_result) -> *const c_char {
+    let name: &'static CStr = match result {
+        vt_result::VT_OK => c"ok",
+        vt_result::VT_INVALID_ARGUMENT => c"invalid_argument",
+        vt_result::VT_BUFFER_TOO_SMALL => c"buffer_too_small",
+        other => match other.code() {
+            Some(code) => NAMES[code.as_int() as usize - 1],
+            None => c"unknown",
+        },
+    };
+    name.as_ptr()
+}
+
+const NAMES: [&CStr; 22] = [
+    c"token_missing",
+    c"token_malformed",
+    c"token_unsupported",
+    c"algorithm_not_allowed",
+    c"key_not_found",
+    c"signature_invalid",
+    c"token_expired",
+    c"token_not_yet_valid",
+    c"token_issued_in_future",
+    c"token_too_old",
+    c"issuer_invalid",
+    c"audience_invalid",
+    c"claim_missing",
+    c"claim_invalid",
+    c"type_invalid",
+    c"scope_insufficient",
+    c"token_inactive",
+    c"dpop_invalid",
+    c"jwks_unavailable",
+    c"introspection_unavailable",
+    c"config_invalid",
+    c"internal",
+];
+
+/// The HTTP status a middleware answers with for a result: 0 for VT_OK, for
+/// config_invalid and for API misuse.
+#[no_mangle]
+pub extern "C" fn vt_result_http_status(result: vt_result) -> u16 {
+    result.code().and_then(|c| c.http_status()).unwrap_or(0)
+}
+
+/// The library version, a static string.
+#[no_mangle]
+pub extern "C" fn vt_version() -> *const c_char {
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn results_match_the_engine_codes() {
+        for code in ErrorCode::ALL {
+            let r = vt_result::from(*code);
+            assert_eq!(r as u32, code.as_int());
+            assert_eq!(r.code(), Some(*code));
+            // SAFETY: static NUL-terminated strings.
+            let name = unsafe { CStr::from_ptr(vt_result_name(r)) }
+                .to_str()
+                .unwrap();
+            assert_eq!(name, code.as_str());
+        }
+        assert_eq!(vt_result_http_status(vt_result::VT_SCOPE_INSUFFICIENT), 403);
+        assert_eq!(vt_result_http_status(vt_result::VT_OK), 0);
+    }
+
+    #[test]
+    fn messages_truncate_on_char_boundaries() {
+        let mut buf = [0x55 as c_char; 6];
+        // SAFETY: a 6-byte buffer.
+        unsafe { write_message(buf.as_mut_ptr(), 6, "zoë is here") };
+        // SAFETY: NUL-terminated by write_message.
+        assert_eq!(
+            unsafe { CStr::from_ptr(buf.as_ptr()) }.to_str().unwrap(),
+            "zoë "
+        );
+    }
+
+    #[test]
+    fn header_is_up_to_date() {
+        let dir = env!("CARGO_MANIFEST_DIR");
+        let config = cbindgen::Config::from_file(format!("{dir}/cbindgen.toml")).unwrap();
+        let mut generated = Vec::new();
+        cbindgen::Builder::new()
+            .with_crate(dir)
+            .with_config(config)
+            .generate()
+            .unwrap()
+            .write(&mut generated);
+        let path = format!("{dir}/include/veritoken.h");
+        if std::env::var_os("VERITOKEN_WRITE_HEADER").is_some() {
+            std::fs::write(&path, &generated).unwrap();
+        }
+        let committed = std::fs::read(&path).unwrap_or_default();
+        assert!(
+            generated == committed,
+            "include/veritoken.h is out of date: run `make header` and commit it"
+        );
+    }
+}

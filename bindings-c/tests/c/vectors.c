@@ -1,0 +1,158 @@
+/*
+ * Runs every shared conformance case (the JSON files in tests/vectors) through libveritoken's C API
+ * and checks the verdict, the error code and the claims, then checks API misuse paths.
+ * Built with AddressSanitizer + UBSan by `make test`. Usage: vectors FILE.json...
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "veritoken.h"
+
+static int passed, failed;
+
+static char *slurp(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  char *buf = malloc((size_t)n + 1);
+  if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) { free(buf); buf = NULL; }
+  if (buf) buf[n] = 0;
+  fclose(f);
+  return buf;
+}
+
+static void fail(const char *name, const char *why, const char *detail) {
+  failed++;
+  fprintf(stderr, "FAIL %s: %s %s\n", name, why, detail ? detail : "");
+}
+
+/* One case: the verdict as a vt_result, and the claims JSON on success (caller frees). */
+static vt_result run_case(const cJSON *c, char **claims, char *err, size_t err_len) {
+  *claims = NULL;
+  char *config = cJSON_PrintUnformatted(cJSON_GetObjectItem(c, "config"));
+  vt_verifier *v = NULL;
+  vt_result r = vt_verifier_new(config, &v, err, err_len);
+  free(config);
+  if (r != VT_OK) return r;
+  char token[65536];
+  const cJSON *t = cJSON_GetObjectItem(c, "token");
+  if (cJSON_IsString(t)) {
+    snprintf(token, sizeof token, "%s", t->valuestring);
+  } else {
+    const cJSON *req = cJSON_GetObjectItem(c, "request");
+    const cJSON *headers = cJSON_GetObjectItem(req, "headers");
+    int n = cJSON_GetArraySize(headers);
+    const char **names = calloc((size_t)n + 1, sizeof *names);
+    const char **values = calloc((size_t)n + 1, sizeof *values);
+    for (int i = 0; i < n; i++) {
+      const cJSON *h = cJSON_GetArrayItem(headers, i);
+      names[i] = cJSON_GetArrayItem(h, 0)->valuestring;
+      values[i] = cJSON_GetArrayItem(h, 1)->valuestring;
+    }
+    const cJSON *q = cJSON_GetObjectItem(req, "query");
+    r = vt_extract_token(v, names, values, (size_t)n, cJSON_IsString(q) ? q->valuestring : NULL, token, sizeof token, err, err_len);
+    free(names);
+    free(values);
+    if (r != VT_OK) { vt_verifier_free(v); return r; }
+  }
+  vt_token *tok = NULL;
+  r = vt_verify_at(v, token, (int64_t)cJSON_GetObjectItem(c, "now")->valuedouble, &tok, err, err_len);
+  const cJSON *req_scopes = cJSON_GetObjectItem(c, "require_scopes");
+  if (r == VT_OK && req_scopes) {
+    const cJSON *list = cJSON_GetObjectItem(req_scopes, "scopes");
+    int n = cJSON_GetArraySize(list);
+    const char **scopes = calloc((size_t)n + 1, sizeof *scopes);
+    for (int i = 0; i < n; i++) scopes[i] = cJSON_GetArrayItem(list, i)->valuestring;
+    const cJSON *m = cJSON_GetObjectItem(req_scopes, "match");
+    int any = cJSON_IsString(m) && strcmp(m->valuestring, "any") == 0;
+    r = vt_token_require_scopes(tok, scopes, (size_t)n, any, err, err_len);
+    free(scopes);
+  }
+  if (r == VT_OK) *claims = strdup(vt_token_claims_json(tok));
+  vt_token_free(tok);
+  vt_verifier_free(v);
+  return r;
+}
+
+static void run_file(const char *path) {
+  char *text = slurp(path);
+  cJSON *doc = text ? cJSON_Parse(text) : NULL;
+  free(text);
+  if (!doc) { fail(path, "cannot read", NULL); return; }
+  const cJSON *c;
+  cJSON_ArrayForEach(c, cJSON_GetObjectItem(doc, "cases")) {
+    const char *name = cJSON_GetObjectItem(c, "name")->valuestring;
+    const cJSON *expect = cJSON_GetObjectItem(c, "expect");
+    char err[512] = "", *claims = NULL;
+    vt_result r = run_case(c, &claims, err, sizeof err);
+    if (cJSON_IsTrue(cJSON_GetObjectItem(expect, "valid"))) {
+      cJSON *got = claims ? cJSON_Parse(claims) : NULL;
+      if (r != VT_OK) fail(name, "rejected:", err);
+      else if (!cJSON_Compare(got, cJSON_GetObjectItem(expect, "claims"), 1)) fail(name, "claims differ:", claims);
+      else passed++;
+      cJSON_Delete(got);
+    } else {
+      const char *want = cJSON_GetObjectItem(expect, "error")->valuestring;
+      if (r == VT_OK) fail(name, "accepted, expected", want);
+      else if (strcmp(vt_result_name(r), want) != 0) fail(name, vt_result_name(r), err);
+      else if (err[0] == 0) fail(name, "no error message", NULL);
+      else passed++;
+    }
+    free(claims);
+  }
+  cJSON_Delete(doc);
+}
+
+#define CHECK(cond) do { if (cond) passed++; else fail(#cond, "does not hold", NULL); } while (0)
+
+/* Misuse must give a clear result, never a crash; outputs stay untouched on failure. */
+static void api_misuse(void) {
+  char err[64];
+  vt_verifier *v = (vt_verifier *)0x1;
+  CHECK(vt_verifier_new(NULL, &v, err, sizeof err) == VT_INVALID_ARGUMENT && v == (vt_verifier *)0x1);
+  CHECK(vt_verifier_new("{\"issuers\": []}", &v, err, sizeof err) == VT_CONFIG_INVALID && v == (vt_verifier *)0x1);
+  CHECK(strstr(err, "issuer") != NULL);
+  CHECK(vt_verifier_new("{\"issuers\": [], \"issuers\": []}", &v, err, sizeof err) == VT_CONFIG_INVALID);
+  CHECK(vt_verifier_new("{\"issuers\": []}", NULL, err, sizeof err) == VT_INVALID_ARGUMENT);
+  CHECK(vt_verifier_new("{\"issuers\": []}", &v, NULL, 0) == VT_CONFIG_INVALID);
+  char tiny[4] = "xyz";
+  CHECK(vt_verifier_new("{\"issuers\": []}", &v, tiny, sizeof tiny) == VT_CONFIG_INVALID && strlen(tiny) == 3);
+  CHECK(vt_verifier_from_file("/nonexistent.toml", &v, err, sizeof err) == VT_CONFIG_INVALID);
+  CHECK(vt_verify(NULL, "a.b.c", NULL, err, sizeof err) == VT_INVALID_ARGUMENT);
+  vt_verifier_free(NULL);
+  vt_token_free(NULL);
+  CHECK(vt_token_claims_json(NULL) == NULL);
+  CHECK(strcmp(vt_result_name(VT_TOKEN_EXPIRED), "token_expired") == 0);
+  CHECK(strcmp(vt_result_name((vt_result)77), "unknown") == 0);
+  CHECK(vt_result_http_status(VT_SCOPE_INSUFFICIENT) == 403 && vt_result_http_status(VT_JWKS_UNAVAILABLE) == 503);
+  CHECK(strlen(vt_version()) > 0);
+
+  const char *config =
+      "{\"issuers\":[{\"issuer\":\"https://i\",\"audiences\":[\"a\"],\"algorithms\":[\"HS256\"],"
+      "\"keys\":[{\"secret\":{\"value\":\"0123456789abcdef0123456789abcdef\",\"alg\":\"HS256\"}}]}]}";
+  CHECK(vt_verifier_new(config, &v, err, sizeof err) == VT_OK);
+  const char *names[] = {"Authorization"}, *values[] = {"Bearer abc.def.ghi"};
+  char out[8] = "keep";
+  CHECK(vt_extract_token(v, names, values, 1, NULL, out, sizeof out, err, sizeof err) == VT_BUFFER_TOO_SMALL && strcmp(out, "keep") == 0);
+  char big[64];
+  CHECK(vt_extract_token(v, names, values, 1, NULL, big, sizeof big, err, sizeof err) == VT_OK && strcmp(big, "abc.def.ghi") == 0);
+  CHECK(vt_extract_token(v, NULL, NULL, 0, NULL, big, sizeof big, err, sizeof err) == VT_TOKEN_MISSING);
+  vt_token *tok = (vt_token *)0x1;
+  CHECK(vt_verify(v, "\xff\xfe", &tok, err, sizeof err) == VT_INVALID_ARGUMENT && tok == (vt_token *)0x1);
+  CHECK(vt_verify(v, "a.b.c", &tok, err, sizeof err) == VT_TOKEN_MALFORMED && tok == (vt_token *)0x1);
+  char metrics[1024];
+  CHECK(vt_verifier_metrics_json(v, metrics, sizeof metrics, err, sizeof err) == VT_OK && strstr(metrics, "\"token_malformed\":1") != NULL);
+  vt_verifier_free(v);
+}
+
+int main(int argc, char **argv) {
+  for (int i = 1; i < argc; i++) run_file(argv[i]);
+  api_misuse();
+  printf("%d passed, %d failed\n", passed, failed);
+  return failed == 0 && passed > 150 ? 0 : 1;
+}
