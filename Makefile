@@ -7,6 +7,8 @@ export CARGO_TERM_COLOR ?= never
 
 .PHONY: all build demo test test-rust test-c c header lint bench vectors deps fmt clean
 
+# Where cargo puts its output (CARGO_TARGET_DIR is honoured).
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
 C_FLAGS := -std=c11 -Wall -Wextra -Werror -g
 
@@ -39,7 +41,7 @@ test-rust:
 ## build/veritoken.pc (PKG_CONFIG_PATH=$(CURDIR)/build), and the example program.
 c: build
 	mkdir -p build/lib build/include
-	cp target/debug/libveritoken.a target/debug/libveritoken.so build/lib/
+	cp $(TARGET_DIR)/debug/libveritoken.a $(TARGET_DIR)/debug/libveritoken.so build/lib/
 	cp bindings-c/include/veritoken.h build/include/
 	sed -e 's|@PREFIX@|$(CURDIR)/build|' -e 's|@VERSION@|$(VERSION)|' bindings-c/veritoken.pc.in > build/veritoken.pc
 	cc $(C_FLAGS) bindings-c/examples/verify.c $$(PKG_CONFIG_PATH=$(CURDIR)/build pkg-config --cflags veritoken) \
@@ -70,7 +72,7 @@ vectors:
 bench: deps
 	@command -v wrk >/dev/null || (apt-get update -qq && $(APT_INSTALL) wrk)
 	$(CARGO) bench -p veritoken --bench verify --locked
-	python3 scripts/bench_ratios.py target/criterion
+	python3 scripts/bench_ratios.py $(TARGET_DIR)/criterion
 	$(CARGO) build --release --locked -p veritoken-cli -p veritoken-testidp
 	./scripts/bench_sidecar.sh
 

@@ -3,8 +3,8 @@
 # to a plain nginx `return 200` location for scale, on this machine, in one run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BIN=target/release/veritoken
-IDP_BIN=target/release/veritoken-testidp
+BIN=${CARGO_TARGET_DIR:-target}/release/veritoken
+IDP_BIN=${CARGO_TARGET_DIR:-target}/release/veritoken-testidp
 WORK=$(mktemp -d)
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }

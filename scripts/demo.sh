@@ -4,7 +4,7 @@
 # then start the test IdP, get a token from it and verify it through its JWKS URL.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BIN=${VERITOKEN_BIN:-target/debug/veritoken}
+BIN=${VERITOKEN_BIN:-${CARGO_TARGET_DIR:-target}/debug/veritoken}
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
@@ -65,7 +65,7 @@ expect_reject "missing scope orders:write" "$TOKEN" --scope orders:write
 expect_reject "not a JWT at all" "hello.world"
 
 step "The test IdP: a token from its token endpoint, verified through its JWKS URL"
-IDP_BIN=${VERITOKEN_TESTIDP_BIN:-target/debug/veritoken-testidp}
+IDP_BIN=${VERITOKEN_TESTIDP_BIN:-${CARGO_TARGET_DIR:-target}/debug/veritoken-testidp}
 "$IDP_BIN" --port 0 > "$WORK/idp.out" &
 IDP_PID=$!
 trap 'kill $IDP_PID 2>/dev/null; rm -rf "$WORK"' EXIT
