@@ -172,6 +172,22 @@ unsafe fn copy_out(value: &str, out: *mut c_char, out_len: usize) -> Result<(), 
     Ok(())
 }
 
+/// Hands `value` to the caller through `out` (checked non-null by the caller).
+unsafe fn give<T>(out: *mut *mut T, value: T) {
+    // SAFETY: `out` is non-null and points to writable storage for one pointer.
+    unsafe { *out = Box::into_raw(Box::new(value)) };
+}
+
+/// Frees what `give` handed out; NULL is a no-op and a panic in a destructor stays here.
+unsafe fn free_boxed<T>(p: *mut T) {
+    if !p.is_null() {
+        let _ = catch_unwind(AssertUnwindSafe(|| {
+            // SAFETY: made by `give` and freed once, per the API contract.
+            drop(unsafe { Box::from_raw(p) });
+        }));
+    }
+}
+
 fn c_string(text: &str) -> CString {
     CString::new(text).unwrap_or_else(|_| CString::new(text.replace('\0', " ")).unwrap_or_default())
 }
@@ -199,7 +215,7 @@ pub unsafe extern "C" fn vt_verifier_new(
         })?;
         let verifier = Verifier::new(veritoken::Config::from_value(value)?)?;
         // SAFETY: checked non-null above.
-        unsafe { *out = Box::into_raw(Box::new(vt_verifier(verifier))) };
+        unsafe { give(out, vt_verifier(verifier)) };
         Ok(())
     })
 }
@@ -220,7 +236,7 @@ pub unsafe extern "C" fn vt_verifier_from_file(
         }
         let verifier = Verifier::from_file(path)?;
         // SAFETY: checked non-null above.
-        unsafe { *out = Box::into_raw(Box::new(vt_verifier(verifier))) };
+        unsafe { give(out, vt_verifier(verifier)) };
         Ok(())
     })
 }
@@ -228,12 +244,8 @@ pub unsafe extern "C" fn vt_verifier_from_file(
 /// Frees a verifier. NULL is accepted.
 #[no_mangle]
 pub unsafe extern "C" fn vt_verifier_free(verifier: *mut vt_verifier) {
-    if !verifier.is_null() {
-        let _ = catch_unwind(AssertUnwindSafe(|| {
-            // SAFETY: made by Box::into_raw in vt_verifier_new / _from_file, freed once.
-            drop(unsafe { Box::from_raw(verifier) });
-        }));
-    }
+    // SAFETY: NULL or a verifier from vt_verifier_new / _from_file, freed once.
+    unsafe { free_boxed(verifier) }
 }
 
 unsafe fn verify_with(
@@ -257,7 +269,7 @@ unsafe fn verify_with(
         token: verified,
     };
     // SAFETY: checked non-null above.
-    unsafe { *out = Box::into_raw(Box::new(handle)) };
+    unsafe { give(out, handle) };
     Ok(())
 }
 
@@ -343,12 +355,8 @@ pub unsafe extern "C" fn vt_token_require_scopes(
 /// Frees a verified token. NULL is accepted.
 #[no_mangle]
 pub unsafe extern "C" fn vt_token_free(token: *mut vt_token) {
-    if !token.is_null() {
-        let _ = catch_unwind(AssertUnwindSafe(|| {
-            // SAFETY: made by Box::into_raw in vt_verify, freed once.
-            drop(unsafe { Box::from_raw(token) });
-        }));
-    }
+    // SAFETY: NULL or a token from vt_verify, freed once.
+    unsafe { free_boxed(token) }
 }
 
 /// Finds the token in a request per the verifier's `token_sources`: `n` header name/value
