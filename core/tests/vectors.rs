@@ -190,3 +190,63 @@ fn signature_verdicts_agree_with_jsonwebtoken() {
     eprintln!("{compared} signature verdicts compared with jsonwebtoken");
     assert!(compared >= 40, "only {compared} cases compared");
 }
+
+/// Random mutations of every valid vector token (flips, deletions, insertions, truncations,
+/// extra dots) must never panic, and every mutant that differs from the original must be
+/// rejected with a code, or be accepted only when it still decodes to the same JWS.
+#[test]
+fn mutated_tokens_never_panic_and_never_pass_changed() {
+    let mut state: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut next = move |n: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % n as u64) as usize
+    };
+    let (mut tried, mut accepted_unchanged) = (0, 0);
+    for case in cases() {
+        if case["expect"]["valid"] != true || case.get("require_scopes").is_some() {
+            continue;
+        }
+        let Some(token) = case["token"].as_str() else {
+            continue;
+        };
+        let verifier = Verifier::new(Config::from_value(case["config"].clone()).unwrap()).unwrap();
+        let now = case["now"].as_i64().unwrap();
+        for _ in 0..200 {
+            let mut bytes = token.as_bytes().to_vec();
+            let at = next(bytes.len());
+            match next(5) {
+                0 => bytes[at] = b"AZaz09-_.=+/ \x00\xff"[next(15)],
+                1 => {
+                    bytes.remove(at);
+                }
+                2 => bytes.insert(at, b"A._=\n"[next(5)]),
+                3 => bytes.truncate(at),
+                _ => {
+                    bytes.splice(at..at, *b"..");
+                }
+            }
+            let mutant = String::from_utf8_lossy(&bytes).into_owned();
+            let attempt = || {
+                verifier
+                    .verify_at(&mutant, now)
+                    .map(|t| t.claims_json().to_owned())
+            };
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(attempt));
+            let result = outcome
+                .unwrap_or_else(|_| panic!("{}: verify panicked on {mutant:?}", case["name"]));
+            tried += 1;
+            if result.is_ok() {
+                assert_eq!(
+                    mutant, token,
+                    "{}: a changed token was accepted: {mutant:?}",
+                    case["name"]
+                );
+                accepted_unchanged += 1;
+            }
+        }
+    }
+    eprintln!("{tried} mutated tokens verified without a panic; {accepted_unchanged} mutations were no-ops");
+    assert!(tried > 5_000, "{tried}");
+}
