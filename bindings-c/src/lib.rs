@@ -10,7 +10,9 @@
 
 use std::ffi::{c_char, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use veritoken::{Error, ErrorCode, ScopeMatch, SimpleRequest, VerifiedToken, Verifier};
+use veritoken::{
+    Config, Error, ErrorCode, Format, ScopeMatch, SimpleRequest, VerifiedToken, Verifier,
+};
 
 /// Every outcome of a libveritoken call. 1 to 22 are the veritoken error codes (identical
 /// in every language); 100 and up are C API misuse.
@@ -192,6 +194,24 @@ fn c_string(text: &str) -> CString {
     CString::new(text).unwrap_or_else(|_| CString::new(text.replace('\0', " ")).unwrap_or_default())
 }
 
+/// The body both constructors share: one string argument in, one verifier out.
+unsafe fn build_verifier(
+    arg: *const c_char,
+    what: &'static str,
+    out: *mut *mut vt_verifier,
+    build: impl FnOnce(&str) -> Result<Verifier, Error>,
+) -> Result<(), Fail> {
+    // SAFETY: caller's string contract.
+    let arg = unsafe { text(arg, what) }?;
+    if out.is_null() {
+        return Err(Fail::Argument("out is NULL"));
+    }
+    let verifier = build(arg)?;
+    // SAFETY: checked non-null above.
+    unsafe { give(out, vt_verifier(verifier)) };
+    Ok(())
+}
+
 /// Builds a verifier from the configuration as JSON text (the schema every veritoken
 /// language shares). On VT_OK `*out` owns a verifier; free it with `vt_verifier_free`.
 #[no_mangle]
@@ -202,21 +222,9 @@ pub unsafe extern "C" fn vt_verifier_new(
     err_len: usize,
 ) -> vt_result {
     guard(err, err_len, || {
-        // SAFETY: caller's string contract.
-        let json = unsafe { text(config_json, "config_json is NULL or not UTF-8") }?;
-        if out.is_null() {
-            return Err(Fail::Argument("out is NULL"));
-        }
-        let value = veritoken::parse_json_strict(json.as_bytes()).map_err(|e| {
-            Error::new(
-                ErrorCode::ConfigInvalid,
-                format!("config is not valid JSON: {e}"),
-            )
-        })?;
-        let verifier = Verifier::new(veritoken::Config::from_value(value)?)?;
-        // SAFETY: checked non-null above.
-        unsafe { give(out, vt_verifier(verifier)) };
-        Ok(())
+        let parse = |json: &str| Verifier::new(Config::parse(json, Format::Json)?);
+        // SAFETY: forwarded caller contract.
+        unsafe { build_verifier(config_json, "config_json is NULL or not UTF-8", out, parse) }
     })
 }
 
@@ -228,16 +236,11 @@ pub unsafe extern "C" fn vt_verifier_from_file(
     err: *mut c_char,
     err_len: usize,
 ) -> vt_result {
-    guard(err, err_len, || {
-        // SAFETY: caller's string contract.
-        let path = unsafe { text(path, "path is NULL or not UTF-8") }?;
-        if out.is_null() {
-            return Err(Fail::Argument("out is NULL"));
-        }
-        let verifier = Verifier::from_file(path)?;
-        // SAFETY: checked non-null above.
-        unsafe { give(out, vt_verifier(verifier)) };
-        Ok(())
+    // SAFETY: forwarded caller contract.
+    guard(err, err_len, || unsafe {
+        build_verifier(path, "path is NULL or not UTF-8", out, |p: &str| {
+            Verifier::from_file(p)
+        })
     })
 }
 
