@@ -158,6 +158,21 @@ unsafe fn text<'a>(p: *const c_char, what: &'static str) -> Result<&'a str, Fail
         .map_err(|_| Fail::Argument(what))
 }
 
+/// `n` required strings from a C array (`ptrs` may be NULL only when `n` is 0).
+unsafe fn strings<'a>(
+    ptrs: *const *const c_char,
+    n: usize,
+    what: &'static str,
+) -> Result<Vec<&'a str>, Fail> {
+    if n > 0 && ptrs.is_null() {
+        return Err(Fail::Argument(what));
+    }
+    // SAFETY: the caller promises `n` readable pointers, each a NUL-terminated string.
+    (0..n)
+        .map(|i| unsafe { text(*ptrs.add(i), what) })
+        .collect()
+}
+
 /// Copies `value` and a NUL into `out` (`out_len` bytes), or fails without writing.
 unsafe fn copy_out(value: &str, out: *mut c_char, out_len: usize) -> Result<(), Fail> {
     if out.is_null() {
@@ -337,14 +352,8 @@ pub unsafe extern "C" fn vt_token_require_scopes(
     guard(err, err_len, || {
         // SAFETY: NULL or a token made by vt_verify.
         let token = unsafe { token.as_ref() }.ok_or(Fail::Argument("token is NULL"))?;
-        if n > 0 && scopes.is_null() {
-            return Err(Fail::Argument("scopes is NULL"));
-        }
-        let mut required = Vec::with_capacity(n);
-        for i in 0..n {
-            // SAFETY: the caller promises `n` string pointers.
-            required.push(unsafe { text(*scopes.add(i), "a scope is NULL or not UTF-8") }?);
-        }
+        // SAFETY: the caller's array contract.
+        let required = unsafe { strings(scopes, n, "a scope is NULL or not UTF-8") }?;
         let mode = if match_any != 0 {
             ScopeMatch::Any
         } else {
@@ -380,20 +389,22 @@ pub unsafe extern "C" fn vt_extract_token(
     guard(err, err_len, || {
         // SAFETY: NULL or a verifier made by vt_verifier_new.
         let verifier = unsafe { verifier.as_ref() }.ok_or(Fail::Argument("verifier is NULL"))?;
-        if n > 0 && (header_names.is_null() || header_values.is_null()) {
-            return Err(Fail::Argument("header arrays are NULL"));
-        }
-        let mut request = SimpleRequest::default();
-        for i in 0..n {
-            // SAFETY: the caller promises `n` name and `n` value pointers.
-            let (name, value) = unsafe {
-                (
-                    text(*header_names.add(i), "a header name is NULL or not UTF-8")?,
-                    text(*header_values.add(i), "a header value is NULL or not UTF-8")?,
-                )
-            };
-            request.headers.push((name.to_owned(), value.to_owned()));
-        }
+        // SAFETY: the caller's array contract.
+        let (names, values) = unsafe {
+            (
+                strings(header_names, n, "a header name is NULL or not UTF-8")?,
+                strings(header_values, n, "a header value is NULL or not UTF-8")?,
+            )
+        };
+        let headers = names
+            .into_iter()
+            .zip(values)
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        let mut request = SimpleRequest {
+            headers,
+            query: None,
+        };
         if !query.is_null() {
             // SAFETY: non-null NUL-terminated string, per the contract.
             request.query = Some(unsafe { text(query, "query is not UTF-8") }?.to_owned());

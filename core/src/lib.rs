@@ -41,9 +41,3 @@ pub use key::{parse_jwks, KeySet, Origin};
 pub use metrics::MetricsSnapshot;
 pub use token::{ScopeMatch, VerifiedToken};
 pub use verifier::{unix_now, Verifier};
-
-/// Strict JSON parsing (duplicate member names refused at any depth), for callers that
-/// must read JSON the way the engine does.
-pub fn parse_json_strict(bytes: &[u8]) -> Result<serde_json::Value, String> {
-    json::parse(bytes).map_err(|e| e.to_string())
-}

@@ -242,10 +242,6 @@ impl RemoteKeys {
             .is_some_and(|s| Instant::now() <= s.usable_until)
     }
 
-    pub fn key_count(&self) -> usize {
-        self.snapshot.load().as_ref().map_or(0, |s| s.keys.len())
-    }
-
     /// Checks the signature with the cached keys, or says what to wait for. `waited`: this
     /// verification already waited once, so it must not wait again.
     pub fn check(

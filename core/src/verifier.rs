@@ -250,21 +250,6 @@ impl Verifier {
     pub fn verify_request(&self, request: &impl RequestView) -> Result<VerifiedToken, Error> {
         self.verify(&self.extract_token(request)?)
     }
-
-    /// The number of keys loaded per issuer, in configuration order.
-    pub fn key_counts(&self) -> Vec<(String, usize)> {
-        self.inner
-            .issuers
-            .iter()
-            .map(|i| {
-                let n = match &i.keys {
-                    IssuerKeys::Static(keys) => keys.len(),
-                    IssuerKeys::Remote(remote) => remote.key_count(),
-                };
-                (i.name.clone(), n)
-            })
-            .collect()
-    }
 }
 
 fn validate_shared(config: &Config) -> Result<(), Error> {
