@@ -99,14 +99,17 @@ void vt_verifier_free(struct vt_verifier *verifier);
 
 /*
  Verifies `token` now. On VT_OK `*out` owns the verified token (free with
- `vt_token_free`); otherwise the result is the rejection's code. Blocks at most the key
- fetch timeout when keys must be fetched.
+ `vt_token_free`); otherwise the result is the rejection's code, the message goes to
+ `err` and the claim it names (e.g. "exp"; "" when none) to `claim` (NULL/0 to skip).
+ Blocks at most the key fetch timeout when keys must be fetched.
  */
 enum vt_result vt_verify(const struct vt_verifier *verifier,
                          const char *token,
                          struct vt_token **out,
                          char *err,
-                         uintptr_t err_len);
+                         uintptr_t err_len,
+                         char *claim,
+                         uintptr_t claim_len);
 
 /*
  `vt_verify` as if the time were `now_unix` (seconds since the epoch).
@@ -116,7 +119,9 @@ enum vt_result vt_verify_at(const struct vt_verifier *verifier,
                             int64_t now_unix,
                             struct vt_token **out,
                             char *err,
-                            uintptr_t err_len);
+                            uintptr_t err_len,
+                            char *claim,
+                            uintptr_t claim_len);
 
 /*
  The verified claims as JSON text, valid until `vt_token_free`; NULL for a NULL token.
@@ -130,14 +135,17 @@ const char *vt_token_header_json(const struct vt_token *token);
 
 /*
  VT_OK when the token grants the `n` scopes in `scopes` (all of them, or any one when
- `match_any` is non-zero); VT_SCOPE_INSUFFICIENT or VT_CLAIM_INVALID otherwise.
+ `match_any` is non-zero); VT_SCOPE_INSUFFICIENT or VT_CLAIM_INVALID otherwise, with the
+ message in `err` and the claim named in `claim` as for `vt_verify`.
  */
 enum vt_result vt_token_require_scopes(const struct vt_token *token,
                                        const char *const *scopes,
                                        uintptr_t n,
                                        int32_t match_any,
                                        char *err,
-                                       uintptr_t err_len);
+                                       uintptr_t err_len,
+                                       char *claim,
+                                       uintptr_t claim_len);
 
 /*
  Frees a verified token. NULL is accepted.
@@ -167,6 +175,27 @@ enum vt_result vt_verifier_metrics_json(const struct vt_verifier *verifier,
                                         uintptr_t out_len,
                                         char *err,
                                         uintptr_t err_len);
+
+/*
+ The rejection as the JSON body every veritoken middleware answers with:
+ `{"error":{"code":...,"message":...,"claim":...}}` (`claim` NULL or "" to omit), copied
+ NUL-terminated into `out`. `result` must be one of the codes 1 to 22.
+ */
+enum vt_result vt_error_body(enum vt_result result,
+                             const char *message,
+                             const char *claim,
+                             char *out,
+                             uintptr_t out_len);
+
+/*
+ The RFC 6750 `WWW-Authenticate` value for a rejection (`realm` may be NULL), copied
+ NUL-terminated into `out`; "" when no challenge applies (5xx results).
+ */
+enum vt_result vt_error_challenge(enum vt_result result,
+                                  const char *message,
+                                  const char *realm,
+                                  char *out,
+                                  uintptr_t out_len);
 
 /*
  The snake_case name of a result ("ok", "token_expired", "invalid_argument", ...);

@@ -127,23 +127,62 @@ unsafe fn write_message(err: *mut c_char, err_len: usize, message: &str) {
     }
 }
 
+/// A caller's text buffer for one part of a failure (NULL/0 to skip).
+#[derive(Clone, Copy)]
+struct Sink {
+    buf: *mut c_char,
+    len: usize,
+}
+
+impl Sink {
+    const NONE: Sink = Sink {
+        buf: std::ptr::null_mut(),
+        len: 0,
+    };
+}
+
 /// Runs one entry point: catches panics, maps failures to a result and a message.
 fn guard(err: *mut c_char, err_len: usize, body: impl FnOnce() -> Result<(), Fail>) -> vt_result {
-    let (result, message) = match catch_unwind(AssertUnwindSafe(body)) {
+    guard_claim(
+        Sink {
+            buf: err,
+            len: err_len,
+        },
+        Sink::NONE,
+        body,
+    )
+}
+
+/// `guard` that also writes the claim a rejection names ("" when none) into `claim`.
+fn guard_claim(err: Sink, claim: Sink, body: impl FnOnce() -> Result<(), Fail>) -> vt_result {
+    let (result, message, claim_name) = match catch_unwind(AssertUnwindSafe(body)) {
         Ok(Ok(())) => return vt_result::VT_OK,
-        Ok(Err(Fail::Engine(e))) => (vt_result::from(e.code()), e.message().to_owned()),
-        Ok(Err(Fail::Argument(what))) => (vt_result::VT_INVALID_ARGUMENT, what.to_owned()),
+        Ok(Err(Fail::Engine(e))) => (
+            vt_result::from(e.code()),
+            e.message().to_owned(),
+            e.claim().unwrap_or_default().to_owned(),
+        ),
+        Ok(Err(Fail::Argument(what))) => (
+            vt_result::VT_INVALID_ARGUMENT,
+            what.to_owned(),
+            String::new(),
+        ),
         Ok(Err(Fail::TooSmall)) => (
             vt_result::VT_BUFFER_TOO_SMALL,
             "the output buffer is too small".to_owned(),
+            String::new(),
         ),
         Err(_) => (
             vt_result::VT_INTERNAL,
             "internal error: a panic was caught".to_owned(),
+            String::new(),
         ),
     };
     // SAFETY: the buffer contract is the caller's, as documented on every function.
-    unsafe { write_message(err, err_len, &message) };
+    unsafe {
+        write_message(err.buf, err.len, &message);
+        write_message(claim.buf, claim.len, &claim_name);
+    }
     result
 }
 
@@ -292,8 +331,9 @@ unsafe fn verify_with(
 }
 
 /// Verifies `token` now. On VT_OK `*out` owns the verified token (free with
-/// `vt_token_free`); otherwise the result is the rejection's code. Blocks at most the key
-/// fetch timeout when keys must be fetched.
+/// `vt_token_free`); otherwise the result is the rejection's code, the message goes to
+/// `err` and the claim it names (e.g. "exp"; "" when none) to `claim` (NULL/0 to skip).
+/// Blocks at most the key fetch timeout when keys must be fetched.
 #[no_mangle]
 pub unsafe extern "C" fn vt_verify(
     verifier: *const vt_verifier,
@@ -301,9 +341,21 @@ pub unsafe extern "C" fn vt_verify(
     out: *mut *mut vt_token,
     err: *mut c_char,
     err_len: usize,
+    claim: *mut c_char,
+    claim_len: usize,
 ) -> vt_result {
+    let (err, claim) = (
+        Sink {
+            buf: err,
+            len: err_len,
+        },
+        Sink {
+            buf: claim,
+            len: claim_len,
+        },
+    );
     // SAFETY: forwarded caller contract.
-    guard(err, err_len, || unsafe {
+    guard_claim(err, claim, || unsafe {
         verify_with(verifier, token, None, out)
     })
 }
@@ -317,9 +369,21 @@ pub unsafe extern "C" fn vt_verify_at(
     out: *mut *mut vt_token,
     err: *mut c_char,
     err_len: usize,
+    claim: *mut c_char,
+    claim_len: usize,
 ) -> vt_result {
+    let (err, claim) = (
+        Sink {
+            buf: err,
+            len: err_len,
+        },
+        Sink {
+            buf: claim,
+            len: claim_len,
+        },
+    );
     // SAFETY: forwarded caller contract.
-    guard(err, err_len, || unsafe {
+    guard_claim(err, claim, || unsafe {
         verify_with(verifier, token, Some(now_unix), out)
     })
 }
@@ -339,7 +403,8 @@ pub unsafe extern "C" fn vt_token_header_json(token: *const vt_token) -> *const 
 }
 
 /// VT_OK when the token grants the `n` scopes in `scopes` (all of them, or any one when
-/// `match_any` is non-zero); VT_SCOPE_INSUFFICIENT or VT_CLAIM_INVALID otherwise.
+/// `match_any` is non-zero); VT_SCOPE_INSUFFICIENT or VT_CLAIM_INVALID otherwise, with the
+/// message in `err` and the claim named in `claim` as for `vt_verify`.
 #[no_mangle]
 pub unsafe extern "C" fn vt_token_require_scopes(
     token: *const vt_token,
@@ -348,8 +413,20 @@ pub unsafe extern "C" fn vt_token_require_scopes(
     match_any: i32,
     err: *mut c_char,
     err_len: usize,
+    claim: *mut c_char,
+    claim_len: usize,
 ) -> vt_result {
-    guard(err, err_len, || {
+    let (err, claim) = (
+        Sink {
+            buf: err,
+            len: err_len,
+        },
+        Sink {
+            buf: claim,
+            len: claim_len,
+        },
+    );
+    guard_claim(err, claim, || {
         // SAFETY: NULL or a token made by vt_verify.
         let token = unsafe { token.as_ref() }.ok_or(Fail::Argument("token is NULL"))?;
         // SAFETY: the caller's array contract.
@@ -432,6 +509,71 @@ pub unsafe extern "C" fn vt_verifier_metrics_json(
         // SAFETY: the caller's buffer contract.
         unsafe { copy_out(&json, out, out_len) }
     })
+}
+
+/// The rejection as the JSON body every veritoken middleware answers with:
+/// `{"error":{"code":...,"message":...,"claim":...}}` (`claim` NULL or "" to omit), copied
+/// NUL-terminated into `out`. `result` must be one of the codes 1 to 22.
+#[no_mangle]
+pub unsafe extern "C" fn vt_error_body(
+    result: vt_result,
+    message: *const c_char,
+    claim: *const c_char,
+    out: *mut c_char,
+    out_len: usize,
+) -> vt_result {
+    guard(std::ptr::null_mut(), 0, || {
+        // SAFETY: the caller's string contract.
+        let error = unsafe { rebuild_error(result, message, claim) }?;
+        // SAFETY: the caller's buffer contract.
+        unsafe { copy_out(&veritoken::http::error_body(&error), out, out_len) }
+    })
+}
+
+/// The RFC 6750 `WWW-Authenticate` value for a rejection (`realm` may be NULL), copied
+/// NUL-terminated into `out`; "" when no challenge applies (5xx results).
+#[no_mangle]
+pub unsafe extern "C" fn vt_error_challenge(
+    result: vt_result,
+    message: *const c_char,
+    realm: *const c_char,
+    out: *mut c_char,
+    out_len: usize,
+) -> vt_result {
+    guard(std::ptr::null_mut(), 0, || {
+        // SAFETY: the caller's string contract.
+        let error = unsafe { rebuild_error(result, message, std::ptr::null()) }?;
+        let realm = if realm.is_null() {
+            None
+        } else {
+            // SAFETY: non-null NUL-terminated string, per the contract.
+            Some(unsafe { text(realm, "realm is not UTF-8") }?)
+        };
+        let value = veritoken::http::www_authenticate(&error, realm).unwrap_or_default();
+        // SAFETY: the caller's buffer contract.
+        unsafe { copy_out(&value, out, out_len) }
+    })
+}
+
+/// An engine error from its C parts (what a failed vt_verify reported).
+unsafe fn rebuild_error(
+    result: vt_result,
+    message: *const c_char,
+    claim: *const c_char,
+) -> Result<Error, Fail> {
+    let code = result
+        .code()
+        .ok_or(Fail::Argument("result is not an error code (1 to 22)"))?;
+    // SAFETY: the caller's string contract.
+    let message = unsafe { text(message, "message is NULL or not UTF-8") }?;
+    if !claim.is_null() {
+        // SAFETY: non-null NUL-terminated string, per the contract.
+        let claim = unsafe { text(claim, "claim is not UTF-8") }?;
+        if !claim.is_empty() {
+            return Ok(Error::for_claim(code, claim, message));
+        }
+    }
+    Ok(Error::new(code, message))
 }
 
 /// The snake_case name of a result ("ok", "token_expired", "invalid_argument", ...);

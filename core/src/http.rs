@@ -67,14 +67,27 @@ pub fn header_value(claim: &serde_json::Value) -> String {
 }
 
 /// `{"error": {"code": "...", "message": "...", "claim": "..."}}` (`claim` only when set).
+/// Fields keep this order (code first) so the body reads well in logs.
 pub fn error_body(error: &Error) -> String {
-    let mut inner = serde_json::Map::new();
-    inner.insert("code".into(), error.code().as_str().into());
-    inner.insert("message".into(), error.message().into());
-    if let Some(claim) = error.claim() {
-        inner.insert("claim".into(), claim.into());
+    #[derive(serde::Serialize)]
+    struct Body<'a> {
+        error: Inner<'a>,
     }
-    serde_json::json!({ "error": inner }).to_string()
+    #[derive(serde::Serialize)]
+    struct Inner<'a> {
+        code: &'a str,
+        message: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        claim: Option<&'a str>,
+    }
+    let body = Body {
+        error: Inner {
+            code: error.code().as_str(),
+            message: error.message(),
+            claim: error.claim(),
+        },
+    };
+    serde_json::to_string(&body).unwrap_or_default()
 }
 
 #[cfg(test)]

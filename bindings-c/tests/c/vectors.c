@@ -32,7 +32,7 @@ static void fail(const char *name, const char *why, const char *detail) {
 }
 
 /* One case: the verdict as a vt_result, and the claims JSON on success (caller frees). */
-static vt_result run_case(const cJSON *c, char **claims, char *err, size_t err_len) {
+static vt_result run_case(const cJSON *c, char **claims, char *err, size_t err_len, char *claim, size_t claim_len) {
   *claims = NULL;
   char *config = cJSON_PrintUnformatted(cJSON_GetObjectItem(c, "config"));
   vt_verifier *v = NULL;
@@ -61,7 +61,7 @@ static vt_result run_case(const cJSON *c, char **claims, char *err, size_t err_l
     if (r != VT_OK) { vt_verifier_free(v); return r; }
   }
   vt_token *tok = NULL;
-  r = vt_verify_at(v, token, (int64_t)cJSON_GetObjectItem(c, "now")->valuedouble, &tok, err, err_len);
+  r = vt_verify_at(v, token, (int64_t)cJSON_GetObjectItem(c, "now")->valuedouble, &tok, err, err_len, claim, claim_len);
   const cJSON *req_scopes = cJSON_GetObjectItem(c, "require_scopes");
   if (r == VT_OK && req_scopes) {
     const cJSON *list = cJSON_GetObjectItem(req_scopes, "scopes");
@@ -70,7 +70,7 @@ static vt_result run_case(const cJSON *c, char **claims, char *err, size_t err_l
     for (int i = 0; i < n; i++) scopes[i] = cJSON_GetArrayItem(list, i)->valuestring;
     const cJSON *m = cJSON_GetObjectItem(req_scopes, "match");
     int any = cJSON_IsString(m) && strcmp(m->valuestring, "any") == 0;
-    r = vt_token_require_scopes(tok, scopes, (size_t)n, any, err, err_len);
+    r = vt_token_require_scopes(tok, scopes, (size_t)n, any, err, err_len, claim, claim_len);
     free(scopes);
   }
   if (r == VT_OK) *claims = strdup(vt_token_claims_json(tok));
@@ -88,8 +88,8 @@ static void run_file(const char *path) {
   cJSON_ArrayForEach(c, cJSON_GetObjectItem(doc, "cases")) {
     const char *name = cJSON_GetObjectItem(c, "name")->valuestring;
     const cJSON *expect = cJSON_GetObjectItem(c, "expect");
-    char err[512] = "", *claims = NULL;
-    vt_result r = run_case(c, &claims, err, sizeof err);
+    char err[512] = "", claim[64] = "", *claims = NULL;
+    vt_result r = run_case(c, &claims, err, sizeof err, claim, sizeof claim);
     if (cJSON_IsTrue(cJSON_GetObjectItem(expect, "valid"))) {
       cJSON *got = claims ? cJSON_Parse(claims) : NULL;
       if (r != VT_OK) fail(name, "rejected:", err);
@@ -101,6 +101,8 @@ static void run_file(const char *path) {
       if (r == VT_OK) fail(name, "accepted, expected", want);
       else if (strcmp(vt_result_name(r), want) != 0) fail(name, vt_result_name(r), err);
       else if (err[0] == 0) fail(name, "no error message", NULL);
+      else if (cJSON_IsString(cJSON_GetObjectItem(expect, "claim")) &&
+               strcmp(cJSON_GetObjectItem(expect, "claim")->valuestring, claim) != 0) fail(name, "claim differs:", claim);
       else passed++;
     }
     free(claims);
@@ -123,7 +125,20 @@ static void api_misuse(void) {
   char tiny[4] = "xyz";
   CHECK(vt_verifier_new("{\"issuers\": []}", &v, tiny, sizeof tiny) == VT_CONFIG_INVALID && strlen(tiny) == 3);
   CHECK(vt_verifier_from_file("/nonexistent.toml", &v, err, sizeof err) == VT_CONFIG_INVALID);
-  CHECK(vt_verify(NULL, "a.b.c", NULL, err, sizeof err) == VT_INVALID_ARGUMENT);
+  CHECK(vt_verify(NULL, "a.b.c", NULL, err, sizeof err, NULL, 0) == VT_INVALID_ARGUMENT);
+  char body[256], small[8] = "keep";
+  CHECK(vt_error_body(VT_CLAIM_MISSING, "the \"sub\" claim is required", "sub", body, sizeof body) == VT_OK &&
+        strcmp(body, "{\"error\":{\"code\":\"claim_missing\",\"message\":\"the \\\"sub\\\" claim is required\",\"claim\":\"sub\"}}") == 0);
+  CHECK(vt_error_body(VT_TOKEN_EXPIRED, "expired", "", body, sizeof body) == VT_OK && strstr(body, "claim") == NULL);
+  CHECK(vt_error_body(VT_OK, "x", NULL, body, sizeof body) == VT_INVALID_ARGUMENT);
+  CHECK(vt_error_body(VT_TOKEN_EXPIRED, NULL, NULL, body, sizeof body) == VT_INVALID_ARGUMENT);
+  CHECK(vt_error_body(VT_TOKEN_EXPIRED, "expired", NULL, small, sizeof small) == VT_BUFFER_TOO_SMALL && strcmp(small, "keep") == 0);
+  CHECK(vt_error_challenge(VT_TOKEN_EXPIRED, "the token \"expired\"", "api", body, sizeof body) == VT_OK &&
+        strcmp(body, "Bearer realm=\"api\", error=\"invalid_token\", error_description=\"the token ?expired?\"") == 0);
+  CHECK(vt_error_challenge(VT_SCOPE_INSUFFICIENT, "needs write", NULL, body, sizeof body) == VT_OK &&
+        strstr(body, "error=\"insufficient_scope\"") != NULL);
+  CHECK(vt_error_challenge(VT_TOKEN_MISSING, "no token", NULL, body, sizeof body) == VT_OK && strcmp(body, "Bearer") == 0);
+  CHECK(vt_error_challenge(VT_JWKS_UNAVAILABLE, "down", NULL, body, sizeof body) == VT_OK && body[0] == 0);
   vt_verifier_free(NULL);
   vt_token_free(NULL);
   CHECK(vt_token_claims_json(NULL) == NULL);
@@ -143,8 +158,9 @@ static void api_misuse(void) {
   CHECK(vt_extract_token(v, names, values, 1, NULL, big, sizeof big, err, sizeof err) == VT_OK && strcmp(big, "abc.def.ghi") == 0);
   CHECK(vt_extract_token(v, NULL, NULL, 0, NULL, big, sizeof big, err, sizeof err) == VT_TOKEN_MISSING);
   vt_token *tok = (vt_token *)0x1;
-  CHECK(vt_verify(v, "\xff\xfe", &tok, err, sizeof err) == VT_INVALID_ARGUMENT && tok == (vt_token *)0x1);
-  CHECK(vt_verify(v, "a.b.c", &tok, err, sizeof err) == VT_TOKEN_MALFORMED && tok == (vt_token *)0x1);
+  char claim[16] = "keep";
+  CHECK(vt_verify(v, "\xff\xfe", &tok, err, sizeof err, claim, sizeof claim) == VT_INVALID_ARGUMENT && tok == (vt_token *)0x1 && claim[0] == 0);
+  CHECK(vt_verify(v, "a.b.c", &tok, err, sizeof err, NULL, 0) == VT_TOKEN_MALFORMED && tok == (vt_token *)0x1);
   char metrics[1024];
   CHECK(vt_verifier_metrics_json(v, metrics, sizeof metrics, err, sizeof err) == VT_OK && strstr(metrics, "\"token_malformed\":1") != NULL);
   vt_verifier_free(v);
