@@ -148,6 +148,19 @@ enum vt_result vt_token_require_scopes(const struct vt_token *token,
                                        uintptr_t claim_len);
 
 /*
+ `vt_token_require_scopes` for a claims set held as JSON text (what `vt_token_claims_json`
+ gave), for callers that keep the claims rather than the token handle.
+ */
+enum vt_result vt_claims_require_scopes(const char *claims_json,
+                                        const char *const *scopes,
+                                        uintptr_t n,
+                                        int32_t match_any,
+                                        char *err,
+                                        uintptr_t err_len,
+                                        char *claim,
+                                        uintptr_t claim_len);
+
+/*
  Frees a verified token. NULL is accepted.
  */
 void vt_token_free(struct vt_token *token);

@@ -431,14 +431,57 @@ pub unsafe extern "C" fn vt_token_require_scopes(
         let token = unsafe { token.as_ref() }.ok_or(Fail::Argument("token is NULL"))?;
         // SAFETY: the caller's array contract.
         let required = unsafe { strings(scopes, n, "a scope is NULL or not UTF-8") }?;
-        let mode = if match_any != 0 {
-            ScopeMatch::Any
-        } else {
-            ScopeMatch::All
-        };
-        token.token.require_scopes(&required, mode)?;
+        token
+            .token
+            .require_scopes(&required, scope_match(match_any))?;
         Ok(())
     })
+}
+
+/// `vt_token_require_scopes` for a claims set held as JSON text (what `vt_token_claims_json`
+/// gave), for callers that keep the claims rather than the token handle.
+#[no_mangle]
+pub unsafe extern "C" fn vt_claims_require_scopes(
+    claims_json: *const c_char,
+    scopes: *const *const c_char,
+    n: usize,
+    match_any: i32,
+    err: *mut c_char,
+    err_len: usize,
+    claim: *mut c_char,
+    claim_len: usize,
+) -> vt_result {
+    let (err, claim) = (
+        Sink {
+            buf: err,
+            len: err_len,
+        },
+        Sink {
+            buf: claim,
+            len: claim_len,
+        },
+    );
+    guard_claim(err, claim, || {
+        // SAFETY: the caller's string and array contracts.
+        let (json, required) = unsafe {
+            (
+                text(claims_json, "claims_json is NULL or not UTF-8")?,
+                strings(scopes, n, "a scope is NULL or not UTF-8")?,
+            )
+        };
+        let claims: serde_json::Map<String, serde_json::Value> = serde_json::from_str(json)
+            .map_err(|_| Fail::Argument("claims_json is not a JSON object"))?;
+        veritoken::require_scopes(&claims, &required, scope_match(match_any))?;
+        Ok(())
+    })
+}
+
+fn scope_match(match_any: i32) -> ScopeMatch {
+    if match_any != 0 {
+        ScopeMatch::Any
+    } else {
+        ScopeMatch::All
+    }
 }
 
 /// Frees a verified token. NULL is accepted.

@@ -39,5 +39,5 @@ pub use extract::{RequestView, SimpleRequest, TokenSource};
 pub use jws::{decode_unverified, verify_jws, Unverified, VerifiedJws, DEFAULT_MAX_TOKEN_SIZE};
 pub use key::{parse_jwks, KeySet, Origin};
 pub use metrics::MetricsSnapshot;
-pub use token::{ScopeMatch, VerifiedToken};
+pub use token::{granted_scopes, require_scopes, ScopeMatch, VerifiedToken};
 pub use verifier::{unix_now, Verifier};

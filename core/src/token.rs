@@ -145,29 +145,7 @@ impl VerifiedToken {
     /// string) and the `permissions` array, in that order. A claim of the wrong shape is
     /// `claim_invalid`.
     pub fn granted_scopes(&self) -> Result<Vec<&str>, Error> {
-        let mut granted = Vec::new();
-        for name in ["scope", "scp", "permissions"] {
-            let invalid = || {
-                Error::for_claim(
-                    ErrorCode::ClaimInvalid,
-                    name,
-                    format!("\"{name}\" has the wrong type"),
-                )
-            };
-            match self.claims().get(name) {
-                None | Some(Value::Null) => {}
-                Some(Value::String(s)) if name != "permissions" => {
-                    granted.extend(s.split(' ').filter(|s| !s.is_empty()))
-                }
-                Some(Value::Array(list)) if name != "scope" => {
-                    for item in list {
-                        granted.push(item.as_str().ok_or_else(invalid)?);
-                    }
-                }
-                Some(_) => return Err(invalid()),
-            }
-        }
-        Ok(granted)
+        granted_scopes(self.claims())
     }
 
     /// Whether the token grants the required scopes; `false` also when a scope claim is malformed.
@@ -182,27 +160,65 @@ impl VerifiedToken {
         required: &[S],
         mode: ScopeMatch,
     ) -> Result<(), Error> {
-        if required.is_empty() {
-            return Ok(());
-        }
-        let granted = self.granted_scopes()?;
-        let has = |s: &S| granted.contains(&s.as_ref());
-        let ok = match mode {
-            ScopeMatch::All => required.iter().all(has),
-            ScopeMatch::Any => required.iter().any(has),
-        };
-        if ok {
-            return Ok(());
-        }
-        let names: Vec<&str> = required
-            .iter()
-            .map(AsRef::as_ref)
-            .filter(|s| !granted.contains(s))
-            .collect();
-        let message = match mode {
-            ScopeMatch::All => format!("missing required scope(s): {}", names.join(" ")),
-            ScopeMatch::Any => format!("needs one of the scopes: {}", names.join(" ")),
-        };
-        Err(Error::new(ErrorCode::ScopeInsufficient, message))
+        require_scopes(self.claims(), required, mode)
     }
+}
+
+/// The scopes granted by a claims set (see [`VerifiedToken::granted_scopes`]); for
+/// bindings that hold the claims rather than the token.
+pub fn granted_scopes(claims: &Map<String, Value>) -> Result<Vec<&str>, Error> {
+    let mut granted = Vec::new();
+    for name in ["scope", "scp", "permissions"] {
+        let invalid = || {
+            Error::for_claim(
+                ErrorCode::ClaimInvalid,
+                name,
+                format!("\"{name}\" has the wrong type"),
+            )
+        };
+        match claims.get(name) {
+            None | Some(Value::Null) => {}
+            Some(Value::String(s)) if name != "permissions" => {
+                granted.extend(s.split(' ').filter(|s| !s.is_empty()))
+            }
+            Some(Value::Array(list)) if name != "scope" => {
+                for item in list {
+                    granted.push(item.as_str().ok_or_else(invalid)?);
+                }
+            }
+            Some(_) => return Err(invalid()),
+        }
+    }
+    Ok(granted)
+}
+
+/// `scope_insufficient` unless the token grants `required` (all or any of them). An
+/// empty requirement is always met.
+pub fn require_scopes<S: AsRef<str>>(
+    claims: &Map<String, Value>,
+    required: &[S],
+    mode: ScopeMatch,
+) -> Result<(), Error> {
+    if required.is_empty() {
+        return Ok(());
+    }
+    let granted = granted_scopes(claims)?;
+    let has = |s: &S| granted.contains(&s.as_ref());
+    let ok = match mode {
+        ScopeMatch::All => required.iter().all(has),
+        ScopeMatch::Any => required.iter().any(has),
+    };
+    if ok {
+        return Ok(());
+    }
+    let names: Vec<&str> = required
+        .iter()
+        .map(AsRef::as_ref)
+        .filter(|s| !granted.contains(s))
+        .collect();
+    let message = match mode {
+        ScopeMatch::All => format!("missing required scope(s): {}", names.join(" ")),
+        ScopeMatch::Any => format!("needs one of the scopes: {}", names.join(" ")),
+    };
+    Err(Error::new(ErrorCode::ScopeInsufficient, message))
 }

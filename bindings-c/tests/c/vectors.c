@@ -161,6 +161,13 @@ static void api_misuse(void) {
   char claim[16] = "keep";
   CHECK(vt_verify(v, "\xff\xfe", &tok, err, sizeof err, claim, sizeof claim) == VT_INVALID_ARGUMENT && tok == (vt_token *)0x1 && claim[0] == 0);
   CHECK(vt_verify(v, "a.b.c", &tok, err, sizeof err, NULL, 0) == VT_TOKEN_MALFORMED && tok == (vt_token *)0x1);
+  const char *want[] = {"read", "write"};
+  CHECK(vt_claims_require_scopes("{\"scope\":\"read write\"}", want, 2, 0, err, sizeof err, NULL, 0) == VT_OK);
+  CHECK(vt_claims_require_scopes("{\"scp\":[\"read\"]}", want, 2, 0, err, sizeof err, NULL, 0) == VT_SCOPE_INSUFFICIENT && strstr(err, "write") != NULL);
+  CHECK(vt_claims_require_scopes("{\"scp\":[\"read\"]}", want, 2, 1, err, sizeof err, NULL, 0) == VT_OK);
+  CHECK(vt_claims_require_scopes("{\"scope\":7}", want, 1, 0, err, sizeof err, claim, sizeof claim) == VT_CLAIM_INVALID && strcmp(claim, "scope") == 0);
+  CHECK(vt_claims_require_scopes("[1]", want, 1, 0, err, sizeof err, NULL, 0) == VT_INVALID_ARGUMENT);
+  CHECK(vt_claims_require_scopes("{}", NULL, 1, 0, err, sizeof err, NULL, 0) == VT_INVALID_ARGUMENT);
   char metrics[1024];
   CHECK(vt_verifier_metrics_json(v, metrics, sizeof metrics, err, sizeof err) == VT_OK && strstr(metrics, "\"token_malformed\":1") != NULL);
   vt_verifier_free(v);
