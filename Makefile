@@ -5,12 +5,16 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: all build demo test test-rust test-c c header lint bench vectors deps fmt clean
+.PHONY: all build demo test test-rust test-c test-go c go header lint bench bench-go vectors deps fmt clean
 
 # Where cargo puts its output (CARGO_TARGET_DIR is honoured).
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
 C_FLAGS := -std=c11 -Wall -Wextra -Werror -g
+# The cargo profile libveritoken is built with for C and Go (`make c PROFILE=release`).
+PROFILE ?= debug
+PROFILE_FLAG := $(if $(filter release,$(PROFILE)),--release,)
+GO_DIR := bindings-c/go
 
 all: build
 
@@ -31,7 +35,7 @@ demo: deps build c
 
 ## Every test: formatting, lints, unit tests, shared vectors, Wycheproof, remote keys,
 ## CLI and sidecar (behind nginx), and the C library under AddressSanitizer.
-test: deps lint test-rust test-c
+test: deps lint test-rust test-c test-go
 
 # The sidecar test drives a real nginx: here it must not be skipped.
 test-rust:
@@ -39,9 +43,10 @@ test-rust:
 
 ## libveritoken for C (and Go): build/lib/libveritoken.{a,so}, build/include/veritoken.h,
 ## build/veritoken.pc (PKG_CONFIG_PATH=$(CURDIR)/build), and the example program.
-c: build
+c:
+	$(CARGO) build --locked $(PROFILE_FLAG) -p veritoken-c
 	mkdir -p build/lib build/include
-	cp $(TARGET_DIR)/debug/libveritoken.a $(TARGET_DIR)/debug/libveritoken.so build/lib/
+	cp $(TARGET_DIR)/$(PROFILE)/libveritoken.a $(TARGET_DIR)/$(PROFILE)/libveritoken.so build/lib/
 	cp bindings-c/include/veritoken.h build/include/
 	sed -e 's|@PREFIX@|$(CURDIR)/build|' -e 's|@VERSION@|$(VERSION)|' bindings-c/veritoken.pc.in > build/veritoken.pc
 	cc $(C_FLAGS) bindings-c/examples/verify.c $$(PKG_CONFIG_PATH=$(CURDIR)/build pkg-config --cflags veritoken) \
@@ -53,6 +58,18 @@ test-c: deps c
 	  bindings-c/tests/c/vectors.c build/lib/libveritoken.a -lcjson -lpthread -ldl -lm -o build/c-vectors
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1 ./build/c-vectors tests/vectors/*.json
 
+## The Go package links build/lib/libveritoken.a (see bindings-c/go/README.md).
+go: c
+
+## The Go package under the race detector: shared vectors, middleware, the test IdP,
+## finalizers; then the chi and gin examples; the bench module is only compiled.
+test-go: go
+	$(CARGO) build --locked -p veritoken-testidp
+	cd $(GO_DIR) && go vet ./... && VERITOKEN_REQUIRE_IDP=1 \
+	  VERITOKEN_TESTIDP_BIN=$(abspath $(TARGET_DIR))/debug/veritoken-testidp go test -race -count=1 ./...
+	cd $(GO_DIR)/examples && go vet ./... && go test -race -count=1 ./...
+	cd $(GO_DIR)/bench && go vet ./...
+
 ## Regenerate bindings-c/include/veritoken.h (the test suite fails when it drifts).
 header:
 	VERITOKEN_WRITE_HEADER=1 $(CARGO) test -p veritoken-c --lib header_is_up_to_date
@@ -60,6 +77,7 @@ header:
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+	@test -z "$$(gofmt -l $(GO_DIR))" || (gofmt -l $(GO_DIR); echo "gofmt: the files above need formatting"; exit 1)
 
 fmt:
 	$(CARGO) fmt --all
@@ -75,6 +93,13 @@ bench: deps
 	python3 scripts/bench_ratios.py $(TARGET_DIR)/criterion
 	$(CARGO) build --release --locked -p veritoken-cli -p veritoken-testidp
 	./scripts/bench_sidecar.sh
+	$(MAKE) bench-go
+
+## Go next to golang-jwt v5 (+ keyfunc v3), with libveritoken built in release mode.
+bench-go:
+	$(MAKE) c PROFILE=release
+	cd $(GO_DIR)/bench && go test -run '^$$' -bench . -benchtime 2s -count 3 | tee ../../../build/bench-go.txt
+	python3 scripts/bench_go.py build/bench-go.txt
 
 clean:
 	$(CARGO) clean

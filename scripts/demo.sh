@@ -97,6 +97,15 @@ echo "  and the token with one signature character changed:"
 build/verify-example "$WORK/c.json" "$TAMPERED" | sed 's/^/    /'
 set -e
 
+step "Go (cgo over libveritoken): the same token, the same verdicts"
+echo "  go run ./cmd/verify config.json TOKEN:"
+(cd bindings-c/go && go build -o "$WORK/go-verify" ./cmd/verify)
+"$WORK/go-verify" "$WORK/c.json" "$IDP_TOKEN" | sed 's/^/    /'
+echo "  and the tampered token:"
+set +e
+"$WORK/go-verify" "$WORK/c.json" "$TAMPERED" | sed 's/^/    /'
+set -e
+
 step "veritoken serve: the nginx auth_request backend, one request each way"
 cat > "$WORK/serve.json" <<JSON
 {"listen": "127.0.0.1:0", "clients": [{"name": "orders", "paths": ["/auth/orders"], "required_scopes": ["orders:read"],
@@ -113,4 +122,4 @@ curl -s -D - -o /dev/null -H "Authorization: Bearer $IDP_TOKEN" "$SIDECAR/auth/o
 echo "  and without a token:"
 curl -s -D - "$SIDECAR/auth/orders" | grep -iE "^(HTTP|www-authenticate|\{)" | sed 's/^/    /'
 
-printf '\nDemo finished: 5 accepted, 12 rejected, each with its code.\n'
+printf '\nDemo finished: 6 accepted, 13 rejected, each with its code.\n'

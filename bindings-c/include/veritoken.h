@@ -27,7 +27,7 @@
  Every outcome of a libveritoken call. 1 to 22 are the veritoken error codes (identical
  in every language); 100 and up are C API misuse.
  */
-typedef enum vt_result {
+typedef enum {
   VT_OK = 0,
   VT_TOKEN_MISSING = 1,
   VT_TOKEN_MALFORMED = 2,
@@ -79,23 +79,17 @@ extern "C" {
  Builds a verifier from the configuration as JSON text (the schema every veritoken
  language shares). On VT_OK `*out` owns a verifier; free it with `vt_verifier_free`.
  */
-enum vt_result vt_verifier_new(const char *config_json,
-                               struct vt_verifier **out,
-                               char *err,
-                               uintptr_t err_len);
+vt_result vt_verifier_new(const char *config_json, vt_verifier **out, char *err, uintptr_t err_len);
 
 /*
  Builds a verifier from a configuration file (.json, .toml, .yaml).
  */
-enum vt_result vt_verifier_from_file(const char *path,
-                                     struct vt_verifier **out,
-                                     char *err,
-                                     uintptr_t err_len);
+vt_result vt_verifier_from_file(const char *path, vt_verifier **out, char *err, uintptr_t err_len);
 
 /*
  Frees a verifier. NULL is accepted.
  */
-void vt_verifier_free(struct vt_verifier *verifier);
+void vt_verifier_free(vt_verifier *verifier);
 
 /*
  Verifies `token` now. On VT_OK `*out` owns the verified token (free with
@@ -103,124 +97,124 @@ void vt_verifier_free(struct vt_verifier *verifier);
  `err` and the claim it names (e.g. "exp"; "" when none) to `claim` (NULL/0 to skip).
  Blocks at most the key fetch timeout when keys must be fetched.
  */
-enum vt_result vt_verify(const struct vt_verifier *verifier,
-                         const char *token,
-                         struct vt_token **out,
-                         char *err,
-                         uintptr_t err_len,
-                         char *claim,
-                         uintptr_t claim_len);
+vt_result vt_verify(const vt_verifier *verifier,
+                    const char *token,
+                    vt_token **out,
+                    char *err,
+                    uintptr_t err_len,
+                    char *claim,
+                    uintptr_t claim_len);
 
 /*
  `vt_verify` as if the time were `now_unix` (seconds since the epoch).
  */
-enum vt_result vt_verify_at(const struct vt_verifier *verifier,
-                            const char *token,
-                            int64_t now_unix,
-                            struct vt_token **out,
-                            char *err,
-                            uintptr_t err_len,
-                            char *claim,
-                            uintptr_t claim_len);
+vt_result vt_verify_at(const vt_verifier *verifier,
+                       const char *token,
+                       int64_t now_unix,
+                       vt_token **out,
+                       char *err,
+                       uintptr_t err_len,
+                       char *claim,
+                       uintptr_t claim_len);
 
 /*
  The verified claims as JSON text, valid until `vt_token_free`; NULL for a NULL token.
  */
-const char *vt_token_claims_json(const struct vt_token *token);
+const char *vt_token_claims_json(const vt_token *token);
 
 /*
  The protected header as JSON text, valid until `vt_token_free`; NULL for a NULL token.
  */
-const char *vt_token_header_json(const struct vt_token *token);
+const char *vt_token_header_json(const vt_token *token);
 
 /*
  VT_OK when the token grants the `n` scopes in `scopes` (all of them, or any one when
  `match_any` is non-zero); VT_SCOPE_INSUFFICIENT or VT_CLAIM_INVALID otherwise, with the
  message in `err` and the claim named in `claim` as for `vt_verify`.
  */
-enum vt_result vt_token_require_scopes(const struct vt_token *token,
-                                       const char *const *scopes,
-                                       uintptr_t n,
-                                       int32_t match_any,
-                                       char *err,
-                                       uintptr_t err_len,
-                                       char *claim,
-                                       uintptr_t claim_len);
+vt_result vt_token_require_scopes(const vt_token *token,
+                                  const char *const *scopes,
+                                  uintptr_t n,
+                                  int32_t match_any,
+                                  char *err,
+                                  uintptr_t err_len,
+                                  char *claim,
+                                  uintptr_t claim_len);
 
 /*
  `vt_token_require_scopes` for a claims set held as JSON text (what `vt_token_claims_json`
  gave), for callers that keep the claims rather than the token handle.
  */
-enum vt_result vt_claims_require_scopes(const char *claims_json,
-                                        const char *const *scopes,
-                                        uintptr_t n,
-                                        int32_t match_any,
-                                        char *err,
-                                        uintptr_t err_len,
-                                        char *claim,
-                                        uintptr_t claim_len);
+vt_result vt_claims_require_scopes(const char *claims_json,
+                                   const char *const *scopes,
+                                   uintptr_t n,
+                                   int32_t match_any,
+                                   char *err,
+                                   uintptr_t err_len,
+                                   char *claim,
+                                   uintptr_t claim_len);
 
 /*
  Frees a verified token. NULL is accepted.
  */
-void vt_token_free(struct vt_token *token);
+void vt_token_free(vt_token *token);
 
 /*
  Finds the token in a request per the verifier's `token_sources`: `n` header name/value
  pairs and the raw query string (NULL when none). On VT_OK the token is copied,
  NUL-terminated, into `out` (`out_len` bytes; max_token_size + 1 always suffices).
  */
-enum vt_result vt_extract_token(const struct vt_verifier *verifier,
-                                const char *const *header_names,
-                                const char *const *header_values,
-                                uintptr_t n,
-                                const char *query,
-                                char *out,
-                                uintptr_t out_len,
-                                char *err,
-                                uintptr_t err_len);
+vt_result vt_extract_token(const vt_verifier *verifier,
+                           const char *const *header_names,
+                           const char *const *header_values,
+                           uintptr_t n,
+                           const char *query,
+                           char *out,
+                           uintptr_t out_len,
+                           char *err,
+                           uintptr_t err_len);
 
 /*
  The verifier's counters as JSON (see the README), copied NUL-terminated into `out`.
  */
-enum vt_result vt_verifier_metrics_json(const struct vt_verifier *verifier,
-                                        char *out,
-                                        uintptr_t out_len,
-                                        char *err,
-                                        uintptr_t err_len);
+vt_result vt_verifier_metrics_json(const vt_verifier *verifier,
+                                   char *out,
+                                   uintptr_t out_len,
+                                   char *err,
+                                   uintptr_t err_len);
 
 /*
  The rejection as the JSON body every veritoken middleware answers with:
  `{"error":{"code":...,"message":...,"claim":...}}` (`claim` NULL or "" to omit), copied
  NUL-terminated into `out`. `result` must be one of the codes 1 to 22.
  */
-enum vt_result vt_error_body(enum vt_result result,
-                             const char *message,
-                             const char *claim,
-                             char *out,
-                             uintptr_t out_len);
+vt_result vt_error_body(vt_result result,
+                        const char *message,
+                        const char *claim,
+                        char *out,
+                        uintptr_t out_len);
 
 /*
  The RFC 6750 `WWW-Authenticate` value for a rejection (`realm` may be NULL), copied
  NUL-terminated into `out`; "" when no challenge applies (5xx results).
  */
-enum vt_result vt_error_challenge(enum vt_result result,
-                                  const char *message,
-                                  const char *realm,
-                                  char *out,
-                                  uintptr_t out_len);
+vt_result vt_error_challenge(vt_result result,
+                             const char *message,
+                             const char *realm,
+                             char *out,
+                             uintptr_t out_len);
 
 /*
  The snake_case name of a result ("ok", "token_expired", "invalid_argument", ...);
  a static string, never NULL.
  */
-const char *vt_result_name(enum vt_result result);
+const char *vt_result_name(vt_result result);
 
 /*
  The HTTP status a middleware answers with for a result: 0 for VT_OK, for
  config_invalid and for API misuse.
  */
-uint16_t vt_result_http_status(enum vt_result result);
+uint16_t vt_result_http_status(vt_result result);
 
 /*
  The library version, a static string.

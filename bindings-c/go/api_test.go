@@ -1,0 +1,269 @@
+package veritoken
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+const testSecret = "0123456789abcdef0123456789abcdef"
+
+func hsConfig() Config {
+	return Config{Issuers: []IssuerConfig{{
+		Issuer:     "https://issuer.test",
+		Audiences:  []string{"api"},
+		Algorithms: []string{"HS256"},
+		Keys:       []KeySource{{Secret: &SecretKey{Value: testSecret, Alg: "HS256"}}},
+	}}}
+}
+
+// mintHS256 signs claims with the test secret (the test's own minimal signer).
+func mintHS256(t testing.TB, claims map[string]any) string {
+	enc := base64.RawURLEncoding
+	payload, err := json.Marshal(claims)
+	if err != nil {
+		t.Fatal(err)
+	}
+	input := enc.EncodeToString([]byte(`{"alg":"HS256","typ":"JWT"}`)) + "." + enc.EncodeToString(payload)
+	mac := hmac.New(sha256.New, []byte(testSecret))
+	mac.Write([]byte(input))
+	return input + "." + enc.EncodeToString(mac.Sum(nil))
+}
+
+func goodClaims() map[string]any {
+	now := time.Now().Unix()
+	return map[string]any{"iss": "https://issuer.test", "aud": "api", "sub": "alice",
+		"iat": now, "exp": now + 300, "scope": "read write", "jti": "j1"}
+}
+
+func newHS(t testing.TB) *Verifier {
+	v, err := New(hsConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { v.Close() })
+	return v
+}
+
+func TestVerifyAndAccessors(t *testing.T) {
+	v := newHS(t)
+	tok, err := v.Verify(context.Background(), mintHS256(t, goodClaims()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.Subject() != "alice" || tok.Issuer() != "https://issuer.test" || tok.ID() != "j1" {
+		t.Fatalf("accessors: %q %q %q", tok.Subject(), tok.Issuer(), tok.ID())
+	}
+	if a := tok.Audiences(); len(a) != 1 || a[0] != "api" {
+		t.Fatalf("audiences %v", a)
+	}
+	if d := time.Until(tok.ExpiresAt()); d < 290*time.Second || d > 301*time.Second {
+		t.Fatalf("exp %v", tok.ExpiresAt())
+	}
+	if tok.Header()["alg"] != "HS256" {
+		t.Fatalf("header %v", tok.Header())
+	}
+	var typed struct {
+		Scope string `json:"scope"`
+	}
+	if err := tok.UnmarshalClaims(&typed); err != nil || typed.Scope != "read write" {
+		t.Fatalf("typed claims %+v %v", typed, err)
+	}
+	if !tok.HasScopes("read", "write") || tok.HasScopes("admin") {
+		t.Fatal("HasScopes")
+	}
+	err = tok.RequireScopes("read", "admin")
+	if !errors.Is(err, ErrScopeInsufficient) || !strings.Contains(err.Error(), "admin") {
+		t.Fatalf("RequireScopes: %v", err)
+	}
+	if err := tok.RequireAnyScope("admin", "read"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestRejectionsCarryCodeAndClaim(t *testing.T) {
+	v := newHS(t)
+	ctx := context.Background()
+	expired := goodClaims()
+	expired["exp"] = time.Now().Unix() - 100
+	_, err := v.Verify(ctx, mintHS256(t, expired))
+	var e *Error
+	if !errors.As(err, &e) || e.Code != CodeTokenExpired || e.Claim != "exp" || e.Code.HTTPStatus() != 401 {
+		t.Fatalf("expired: %#v", err)
+	}
+	if !errors.Is(err, ErrTokenExpired) || errors.Is(err, ErrSignatureInvalid) {
+		t.Fatal("errors.Is against sentinels")
+	}
+	if e.Code.String() != "token_expired" || !strings.HasPrefix(e.Error(), "veritoken: token_expired: ") {
+		t.Fatalf("names: %s / %s", e.Code, e.Error())
+	}
+	noSub := goodClaims()
+	delete(noSub, "aud")
+	if _, err := v.Verify(ctx, mintHS256(t, noSub)); !errors.As(err, &e) || e.Code != CodeClaimMissing || e.Claim != "aud" {
+		t.Fatalf("no aud: %v", err)
+	}
+	good := mintHS256(t, goodClaims())
+	// A NUL byte would cut the token short in C: it must be refused, never verified as its prefix.
+	if _, err := v.Verify(ctx, good+"\x00junk"); !errors.Is(err, ErrTokenMalformed) {
+		t.Fatalf("NUL: %v", err)
+	}
+	if _, err := v.Verify(ctx, "\xff\xfe.a.b"); !errors.Is(err, ErrTokenMalformed) {
+		t.Fatalf("invalid UTF-8: %v", err)
+	}
+	if _, err := v.Verify(ctx, good[:len(good)-2]+"AA"); !errors.Is(err, ErrSignatureInvalid) {
+		t.Fatalf("tampered: %v", err)
+	}
+	canceled, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := v.Verify(canceled, good); !errors.Is(err, context.Canceled) {
+		t.Fatalf("canceled ctx: %v", err)
+	}
+	m, err := v.Metrics()
+	if err != nil || m.Rejected["token_expired"] != 1 || m.Rejected["signature_invalid"] != 1 {
+		t.Fatalf("metrics %+v %v", m, err)
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	if _, err := New(Config{}); !errors.Is(err, ErrConfigInvalid) {
+		t.Fatalf("empty: %v", err)
+	}
+	cfg := hsConfig()
+	cfg.Issuers[0].Algorithms = []string{"none"}
+	_, err := New(cfg)
+	var e *Error
+	if !errors.As(err, &e) || e.Code != CodeConfigInvalid || !strings.Contains(e.Message, "none") {
+		t.Fatalf("alg none: %v", err)
+	}
+	cfg = hsConfig()
+	cfg.Issuers[0].Keys[0].Secret.Value = "hunter2-xyzzy"
+	if _, err := New(cfg); !errors.Is(err, ErrConfigInvalid) || strings.Contains(err.Error(), "xyzzy") {
+		t.Fatalf("short secret (must not echo it): %v", err)
+	}
+	if _, err := NewFromJSON([]byte(`{"issuers": [], "bogus": 1}`)); !errors.Is(err, ErrConfigInvalid) {
+		t.Fatalf("unknown key: %v", err)
+	}
+	if _, err := NewFromJSON([]byte("{\x00}")); !errors.Is(err, ErrConfigInvalid) {
+		t.Fatalf("NUL: %v", err)
+	}
+	if _, err := NewFromFile("/nonexistent/veritoken.toml"); !errors.Is(err, ErrConfigInvalid) {
+		t.Fatalf("missing file: %v", err)
+	}
+}
+
+func TestCloseIsIdempotentAndSafe(t *testing.T) {
+	v, err := New(hsConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := mintHS256(t, goodClaims())
+	var wg sync.WaitGroup
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := 0; j < 200; j++ {
+				if _, err := v.Verify(context.Background(), good); err != nil && !errors.Is(err, ErrClosed) {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	time.Sleep(5 * time.Millisecond)
+	v.Close()
+	v.Close()
+	wg.Wait()
+	if _, err := v.Verify(context.Background(), good); !errors.Is(err, ErrClosed) {
+		t.Fatalf("after Close: %v", err)
+	}
+	if _, err := v.ExtractToken(nil, ""); !errors.Is(err, ErrClosed) {
+		t.Fatalf("extract after Close: %v", err)
+	}
+	if _, err := v.Metrics(); !errors.Is(err, ErrClosed) {
+		t.Fatalf("metrics after Close: %v", err)
+	}
+}
+
+func TestConcurrentVerify(t *testing.T) {
+	v := newHS(t)
+	good := mintHS256(t, goodClaims())
+	var wg sync.WaitGroup
+	for i := 0; i < 16; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := 0; j < 500; j++ {
+				if tok, err := v.Verify(context.Background(), good); err != nil || tok.Subject() != "alice" {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if m, _ := v.Metrics(); m.Verified != 16*500 {
+		t.Fatalf("verified %d", m.Verified)
+	}
+}
+
+// Verifiers dropped without Close are freed by their finalizers.
+func TestFinalizersFreeVerifiers(t *testing.T) {
+	base := live.Load()
+	held := make([]*Verifier, 0, 500)
+	for i := 0; i < 500; i++ {
+		v, err := New(hsConfig())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := v.Verify(context.Background(), mintHS256(t, goodClaims())); err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, v)
+	}
+	runtime.GC()
+	if live.Load() != base+500 {
+		t.Fatalf("reachable verifiers were freed: live %d, base %d", live.Load(), base)
+	}
+	runtime.KeepAlive(held)
+	held = nil
+	deadline := time.Now().Add(10 * time.Second)
+	for live.Load() > base && time.Now().Before(deadline) {
+		runtime.GC()
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := live.Load() - base; n != 0 {
+		t.Fatalf("%d verifiers never finalized", n)
+	}
+}
+
+func TestExtractToken(t *testing.T) {
+	cfg := hsConfig()
+	cfg.TokenSources = []TokenSource{{Cookie: &NamedSource{Name: "session"}}, {Query: &NamedSource{Name: "access_token"}}}
+	v, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	got, err := v.ExtractToken(map[string][]string{"Cookie": {"a=1; session=abc.def.ghi"}}, "")
+	if err != nil || got != "abc.def.ghi" {
+		t.Fatalf("cookie: %q %v", got, err)
+	}
+	got, err = v.ExtractToken(nil, "x=1&access_token=q.r.s")
+	if err != nil || got != "q.r.s" {
+		t.Fatalf("query: %q %v", got, err)
+	}
+	if _, err := v.ExtractToken(map[string][]string{"Authorization": {"Bearer a.b.c"}}, ""); !errors.Is(err, ErrTokenMissing) {
+		t.Fatalf("bearer not configured: %v", err)
+	}
+}
+
+func b64(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }

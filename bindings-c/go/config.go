@@ -1,0 +1,109 @@
+package veritoken
+
+import "encoding/json"
+
+// Config is the verifier configuration: the schema every veritoken language shares
+// (see the README, "Configuration"). Zero values mean "the engine's default"; every default
+// and every rule lives in the engine, which refuses an invalid Config with config_invalid.
+// NewFromJSON and NewFromFile take the same schema as text.
+type Config struct {
+	// The trusted issuers; a token is checked against the one its "iss" names.
+	Issuers []IssuerConfig `json:"issuers"`
+	// Clock skew tolerated on exp, nbf, iat and max_age, in seconds. Default 0.
+	Leeway uint64 `json:"leeway,omitempty"`
+	// Longest token accepted, in bytes. Default 16384.
+	MaxTokenSize uint64 `json:"max_token_size,omitempty"`
+	// Where Middleware looks for the token, in order. Default: Authorization: Bearer.
+	TokenSources []TokenSource `json:"token_sources,omitempty"`
+}
+
+// IssuerConfig is one trusted issuer: its keys and the rules its tokens must meet.
+type IssuerConfig struct {
+	Issuer     string   `json:"issuer"`
+	Audiences  []string `json:"audiences"`
+	Algorithms []string `json:"algorithms"`
+	// Static keys. Exclusive with JWKSURI and Discovery.
+	Keys []KeySource `json:"keys,omitempty"`
+	// A remote JWKS, fetched and cached by the engine.
+	JWKSURI string `json:"jwks_uri,omitempty"`
+	// Find jwks_uri through OIDC discovery on Issuer.
+	Discovery bool `json:"discovery,omitempty"`
+	// The remote key set policy; nil for the defaults.
+	JWKSCache *JWKSCacheConfig `json:"jwks_cache,omitempty"`
+	// Whether exp must be present; nil means the default (true).
+	RequireExp     *bool    `json:"require_exp,omitempty"`
+	RequiredClaims []string `json:"required_claims,omitempty"`
+	// In seconds; nil means off.
+	MaxAge      *uint64 `json:"max_age,omitempty"`
+	MaxLifetime *uint64 `json:"max_lifetime,omitempty"`
+	// Required typ header, such as "at+jwt".
+	Typ string `json:"typ,omitempty"`
+}
+
+// JWKSCacheConfig is the remote key set policy (DESIGN §4). Seconds unless named Ms; zero
+// fields take the engine's defaults (use NewFromJSON to set one to zero).
+type JWKSCacheConfig struct {
+	TTL              uint64 `json:"ttl,omitempty"`
+	MinTTL           uint64 `json:"min_ttl,omitempty"`
+	MaxTTL           uint64 `json:"max_ttl,omitempty"`
+	RefreshAhead     uint64 `json:"refresh_ahead,omitempty"`
+	Cooldown         uint64 `json:"cooldown,omitempty"`
+	MissingKidTTL    uint64 `json:"missing_kid_ttl,omitempty"`
+	MaxStale         uint64 `json:"max_stale,omitempty"`
+	ConnectTimeoutMs uint64 `json:"connect_timeout_ms,omitempty"`
+	TimeoutMs        uint64 `json:"timeout_ms,omitempty"`
+	MaxResponseSize  uint64 `json:"max_response_size,omitempty"`
+	MaxRedirects     uint64 `json:"max_redirects,omitempty"`
+	AllowHTTP        bool   `json:"allow_http,omitempty"`
+	WaitAtStartup    bool   `json:"wait_at_startup,omitempty"`
+}
+
+// KeySource is one static key source: set exactly one field.
+type KeySource struct {
+	// A JWKS document (its JSON text).
+	JWKS json.RawMessage `json:"jwks,omitempty"`
+	// A JWKS document in a file.
+	JWKSFile string `json:"jwks_file,omitempty"`
+	// A PEM public key.
+	PEM *PEMKey `json:"pem,omitempty"`
+	// An HMAC secret.
+	Secret *SecretKey `json:"secret,omitempty"`
+}
+
+// PEMKey is a PEM public key, inline (Key) or in a file (Path).
+type PEMKey struct {
+	Key  string `json:"key,omitempty"`
+	Path string `json:"path,omitempty"`
+	Kid  string `json:"kid,omitempty"`
+	Alg  string `json:"alg,omitempty"`
+}
+
+// SecretKey is an HMAC secret, inline (Value) or from an environment variable (Env).
+type SecretKey struct {
+	Value string `json:"value,omitempty"`
+	Env   string `json:"env,omitempty"`
+	// "utf8" (default), "base64" or "base64url".
+	Encoding string `json:"encoding,omitempty"`
+	Kid      string `json:"kid,omitempty"`
+	Alg      string `json:"alg"`
+}
+
+// TokenSource is one place Middleware looks for the token: set exactly one field.
+type TokenSource struct {
+	Header *HeaderSource `json:"header,omitempty"`
+	Cookie *NamedSource  `json:"cookie,omitempty"`
+	Query  *NamedSource  `json:"query,omitempty"`
+}
+
+// HeaderSource is a header; with Scheme the value is "<scheme> <token>", with Prefix that
+// exact prefix is trimmed.
+type HeaderSource struct {
+	Name   string `json:"name"`
+	Scheme string `json:"scheme,omitempty"`
+	Prefix string `json:"prefix,omitempty"`
+}
+
+// NamedSource is a cookie or query parameter name.
+type NamedSource struct {
+	Name string `json:"name"`
+}

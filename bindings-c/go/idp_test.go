@@ -1,0 +1,175 @@
+package veritoken
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// testIdP is the repository's test identity provider (tests/idp), run as a process.
+type testIdP struct{ base string }
+
+// startIdP runs the veritoken-testidp binary that `make go-test` builds; without it the
+// test is skipped, unless VERITOKEN_REQUIRE_IDP is set (as in `make test`).
+func startIdP(t *testing.T) *testIdP {
+	t.Helper()
+	bin := os.Getenv("VERITOKEN_TESTIDP_BIN")
+	if bin == "" {
+		bin, _ = filepath.Abs("../../target/debug/veritoken-testidp")
+	}
+	if _, err := os.Stat(bin); err != nil {
+		if os.Getenv("VERITOKEN_REQUIRE_IDP") != "" {
+			t.Fatalf("test IdP binary %s: %v", bin, err)
+		}
+		t.Skipf("test IdP binary not built (%s); run `cargo build -p veritoken-testidp`", bin)
+	}
+	cmd := exec.Command(bin, "--port", "0")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		t.Fatalf("test IdP printed no URL: %v", err)
+	}
+	return &testIdP{base: strings.TrimSpace(line)}
+}
+
+func (p *testIdP) token(t *testing.T, form url.Values) string {
+	t.Helper()
+	form.Set("grant_type", "client_credentials")
+	req, _ := http.NewRequest("POST", p.base+"/token", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth("test-client", "test-secret")
+	var body struct {
+		AccessToken string `json:"access_token"`
+	}
+	p.do(t, req, &body)
+	return body.AccessToken
+}
+
+func (p *testIdP) admin(t *testing.T, method, path, jsonBody string, out any) {
+	t.Helper()
+	req, _ := http.NewRequest(method, p.base+path, strings.NewReader(jsonBody))
+	req.Header.Set("Content-Type", "application/json")
+	p.do(t, req, out)
+}
+
+func (p *testIdP) do(t *testing.T, req *http.Request, out any) {
+	t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		t.Fatalf("%s %s: %s", req.Method, req.URL, resp.Status)
+	}
+	if out != nil {
+		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func (p *testIdP) config() Config {
+	return Config{Issuers: []IssuerConfig{{
+		Issuer:     p.base,
+		Audiences:  []string{"api://default"},
+		Algorithms: []string{"RS256", "ES256", "EdDSA"},
+		Discovery:  true,
+		JWKSCache:  &JWKSCacheConfig{Cooldown: 1, TimeoutMs: 1000, WaitAtStartup: true},
+	}}}
+}
+
+func TestIdPIntegration(t *testing.T) {
+	idp := startIdP(t)
+	v, err := New(idp.config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	ctx := context.Background()
+	for _, alg := range []string{"RS256", "ES256", "EdDSA"} {
+		tok, err := v.Verify(ctx, idp.token(t, url.Values{"alg": {alg}, "scope": {"orders:read"}}))
+		if err != nil {
+			t.Fatalf("%s: %v", alg, err)
+		}
+		if tok.Header()["alg"] != alg || !tok.HasScopes("orders:read") {
+			t.Fatalf("%s: header %v claims %s", alg, tok.Header(), tok.ClaimsJSON())
+		}
+	}
+
+	// Rotation: a key published after start-up is found through a refetch.
+	var added struct {
+		Kid string `json:"kid"`
+	}
+	idp.admin(t, "POST", "/admin/keys", `{"alg": "ES256"}`, &added)
+	tok, err := v.Verify(ctx, idp.token(t, url.Values{"alg": {"ES256"}, "kid": {added.Kid}}))
+	if err != nil || tok.Header()["kid"] != added.Kid {
+		t.Fatalf("rotated key: %v", err)
+	}
+
+	// A kid the IdP never published.
+	time.Sleep(1100 * time.Millisecond) // past the cooldown, so this one refetches
+	forged := idp.token(t, url.Values{"alg": {"RS256"}})
+	parts := strings.SplitN(forged, ".", 2)
+	header := `{"alg":"RS256","kid":"no-such-kid","typ":"JWT"}`
+	forged = b64(header) + "." + parts[1]
+	if _, err := v.Verify(ctx, forged); !errors.Is(err, ErrKeyNotFound) {
+		t.Fatalf("unknown kid: %v", err)
+	}
+
+	m, err := v.Metrics()
+	if err != nil || m.JWKSFetches < 2 || m.Verified != 4 {
+		t.Fatalf("metrics %+v %v", m, err)
+	}
+}
+
+// An IdP that is down gives jwks_unavailable, which Middleware answers with 503.
+func TestIdPDown(t *testing.T) {
+	idp := startIdP(t)
+	good := idp.token(t, url.Values{"alg": {"RS256"}})
+	idp.admin(t, "POST", "/admin/fault", `{"mode": "down"}`, nil)
+	cfg := idp.config()
+	cfg.Issuers[0].JWKSCache.WaitAtStartup = false
+	v, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	if _, err := v.Verify(context.Background(), good); !errors.Is(err, ErrJWKSUnavailable) {
+		t.Fatalf("IdP down: %v", err)
+	}
+	resp, body, _ := call(t, Middleware(v)(whoami), "Bearer "+good)
+	if resp.StatusCode != 503 || body.Error.Code != "jwks_unavailable" || resp.Header.Get("WWW-Authenticate") != "" {
+		t.Fatalf("middleware: %d %+v", resp.StatusCode, body)
+	}
+	// Back up: the next verification fetches and succeeds.
+	idp.admin(t, "POST", "/admin/reset", `{}`, nil)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, err := v.Verify(context.Background(), good)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("never recovered: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}

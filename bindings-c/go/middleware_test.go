@@ -1,0 +1,115 @@
+package veritoken
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+type errorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+		Claim   string `json:"claim"`
+	} `json:"error"`
+}
+
+func call(t *testing.T, h http.Handler, authorization string) (*http.Response, errorBody, string) {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	req, _ := http.NewRequest("GET", srv.URL+"/orders", nil)
+	if authorization != "" {
+		req.Header.Set("Authorization", authorization)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var body errorBody
+	if resp.StatusCode != 200 && len(raw) > 0 {
+		if err := json.Unmarshal(raw, &body); err != nil {
+			t.Fatalf("body %q: %v", raw, err)
+		}
+	}
+	return resp, body, string(raw)
+}
+
+// whoami answers with the subject Middleware put on the context.
+var whoami = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	tok, ok := FromContext(r.Context())
+	if !ok {
+		http.Error(w, "no token on the context", 500)
+		return
+	}
+	io.WriteString(w, tok.Subject())
+})
+
+func TestMiddleware(t *testing.T) {
+	v := newHS(t)
+	h := Middleware(v, RequireScopes("read"), Realm("orders"))(whoami)
+
+	resp, _, text := call(t, h, "Bearer "+mintHS256(t, goodClaims()))
+	if resp.StatusCode != 200 || text != "alice" {
+		t.Fatalf("accept: %d %q", resp.StatusCode, text)
+	}
+
+	resp, body, _ := call(t, h, "")
+	if resp.StatusCode != 401 || body.Error.Code != "token_missing" ||
+		resp.Header.Get("WWW-Authenticate") != `Bearer realm="orders"` {
+		t.Fatalf("missing: %d %+v %q", resp.StatusCode, body, resp.Header.Get("WWW-Authenticate"))
+	}
+	if resp.Header.Get("Content-Type") != "application/json" || resp.Header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("headers %v", resp.Header)
+	}
+
+	expired := goodClaims()
+	expired["exp"] = time.Now().Unix() - 60
+	resp, body, _ = call(t, h, "Bearer "+mintHS256(t, expired))
+	challenge := resp.Header.Get("WWW-Authenticate")
+	if resp.StatusCode != 401 || body.Error.Code != "token_expired" || body.Error.Claim != "exp" ||
+		!strings.HasPrefix(challenge, `Bearer realm="orders", error="invalid_token", error_description=`) {
+		t.Fatalf("expired: %d %+v %q", resp.StatusCode, body, challenge)
+	}
+
+	resp, body, _ = call(t, h, "Basic dXNlcjpwYXNz")
+	if resp.StatusCode != 401 || body.Error.Code != "token_missing" {
+		t.Fatalf("other scheme: %d %+v", resp.StatusCode, body)
+	}
+
+	resp, body, _ = call(t, h, "Bearer not-a-jwt")
+	if resp.StatusCode != 401 || body.Error.Code != "token_malformed" {
+		t.Fatalf("malformed: %d %+v", resp.StatusCode, body)
+	}
+
+	admin := Middleware(v, RequireScopes("admin"))(whoami)
+	resp, body, _ = call(t, admin, "Bearer "+mintHS256(t, goodClaims()))
+	if resp.StatusCode != 403 || body.Error.Code != "scope_insufficient" ||
+		!strings.Contains(resp.Header.Get("WWW-Authenticate"), `error="insufficient_scope"`) {
+		t.Fatalf("scope: %d %+v %q", resp.StatusCode, body, resp.Header.Get("WWW-Authenticate"))
+	}
+
+	anyOf := Middleware(v, RequireAnyScope("admin", "write"))(whoami)
+	if resp, _, _ = call(t, anyOf, "Bearer "+mintHS256(t, goodClaims())); resp.StatusCode != 200 {
+		t.Fatalf("any scope: %d", resp.StatusCode)
+	}
+}
+
+func TestMiddlewareErrorHandler(t *testing.T) {
+	v := newHS(t)
+	var seen *Error
+	h := Middleware(v, ErrorHandler(func(w http.ResponseWriter, r *http.Request, err *Error) {
+		seen = err
+		w.WriteHeader(418)
+	}))(whoami)
+	resp, _, _ := call(t, h, "Bearer a.b.c")
+	if resp.StatusCode != 418 || seen == nil || seen.Code != CodeTokenMalformed {
+		t.Fatalf("%d %+v", resp.StatusCode, seen)
+	}
+}

@@ -1,0 +1,30 @@
+#!/usr/bin/env python3
+"""Summarizes `go test -bench` output of bindings-c/go/bench: veritoken for Go against
+golang-jwt v5 (and keyfunc v3 on the JWKS path), as speed-ups with the DESIGN §6 budget."""
+import re
+import statistics
+import sys
+from collections import defaultdict
+
+BUDGET = {"RS256": 2.0, "HS256": 3.0}
+LINE = re.compile(r"^Benchmark(\w+)/(\w+)/(\S+?)(?:-\d+)?\s+\d+\s+([\d.]+) ns/op")
+
+runs = defaultdict(list)
+for line in open(sys.argv[1] if len(sys.argv) > 1 else "build/bench-go.txt"):
+    m = LINE.match(line)
+    if m:
+        group, alg, lib, ns = m.groups()
+        runs[(group, alg, lib)].append(float(ns))
+
+print(f"{'bench':<18} {'veritoken':>12} {'peer':>12}  {'speed-up':>8}  peer / budget")
+for (group, alg, lib), ours in sorted(runs.items()):
+    if lib != "veritoken":
+        continue
+    for (g2, a2, peer), theirs in sorted(runs.items()):
+        if (g2, a2) != (group, alg) or peer == "veritoken":
+            continue
+        a, b = statistics.median(ours), statistics.median(theirs)
+        verdict = ""
+        if group in ("Verify", "JWKS") and alg in BUDGET:
+            verdict = f" / ≥ {BUDGET[alg]}×: {'ok' if b / a >= BUDGET[alg] else 'MISSED'}"
+        print(f"{group + ' ' + alg:<18} {a / 1000:>9.2f} µs {b / 1000:>9.2f} µs  {b / a:>7.2f}×  {peer}{verdict}")
