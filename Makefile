@@ -5,7 +5,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: all build demo test test-rust test-c test-go c go header lint bench bench-go vectors deps fmt clean
+.PHONY: all build demo test test-rust test-c test-go test-python c go python header lint bench bench-go bench-python vectors deps fmt clean
 
 # Where cargo puts its output (CARGO_TARGET_DIR is honoured).
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
@@ -15,6 +15,9 @@ C_FLAGS := -std=c11 -Wall -Wextra -Werror -g
 PROFILE ?= debug
 PROFILE_FLAG := $(if $(filter release,$(PROFILE)),--release,)
 GO_DIR := bindings-c/go
+# The Python virtualenv every Python step uses (tools pinned in requirements-dev.txt).
+VENV := .venv
+VENV_BIN := $(abspath $(VENV))/bin
 
 all: build
 
@@ -30,12 +33,12 @@ deps:
 build:
 	$(CARGO) build --workspace --locked
 
-demo: deps build c
+demo: deps build c python
 	./scripts/demo.sh
 
 ## Every test: formatting, lints, unit tests, shared vectors, Wycheproof, remote keys,
 ## CLI and sidecar (behind nginx), and the C library under AddressSanitizer.
-test: deps lint test-rust test-c test-go
+test: deps lint test-rust test-c test-go test-python
 
 # The sidecar test drives a real nginx: here it must not be skipped.
 test-rust:
@@ -70,6 +73,26 @@ test-go: go
 	cd $(GO_DIR)/examples && go vet ./... && go test -race -count=1 ./...
 	cd $(GO_DIR)/bench && go vet ./...
 
+$(VENV)/.installed: bindings-python/requirements-dev.txt
+	python3 -m venv $(VENV)
+	$(VENV_BIN)/pip install -q --disable-pip-version-check -r bindings-python/requirements-dev.txt
+	touch $@
+
+## The Python package, installed into .venv the way users install it
+## (`pip install ./bindings-python`), built in the shared target dir with the dev profile
+## so the workspace is not compiled a second time.
+python: $(VENV)/.installed build
+	CARGO_TARGET_DIR=$(abspath $(TARGET_DIR)) MATURIN_PEP517_ARGS="--profile dev" \
+	  $(VENV_BIN)/pip install -q --disable-pip-version-check --force-reinstall --no-deps ./bindings-python
+
+## ruff, then pytest: every shared vector, the API, threads, fork, asyncio, the test IdP,
+## FastAPI / Starlette / Flask / Django through their test clients.
+test-python: python
+	$(VENV_BIN)/ruff check bindings-python scripts
+	$(VENV_BIN)/ruff format --check bindings-python
+	VERITOKEN_REQUIRE_IDP=1 VERITOKEN_TESTIDP_BIN=$(abspath $(TARGET_DIR))/debug/veritoken-testidp \
+	  $(VENV_BIN)/python -m pytest -q -p no:cacheprovider bindings-python/tests
+
 ## Regenerate bindings-c/include/veritoken.h (the test suite fails when it drifts).
 header:
 	VERITOKEN_WRITE_HEADER=1 $(CARGO) test -p veritoken-c --lib header_is_up_to_date
@@ -94,6 +117,13 @@ bench: deps
 	$(CARGO) build --release --locked -p veritoken-cli -p veritoken-testidp
 	./scripts/bench_sidecar.sh
 	$(MAKE) bench-go
+	$(MAKE) bench-python
+
+## Python next to PyJWT and joserfc, and 1 vs 2 threads, with a release build of the wheel.
+bench-python: $(VENV)/.installed
+	CARGO_TARGET_DIR=$(abspath $(TARGET_DIR)) $(VENV_BIN)/pip install -q --disable-pip-version-check \
+	  --force-reinstall --no-deps ./bindings-python
+	$(VENV_BIN)/python bindings-python/bench/bench.py
 
 ## Go next to golang-jwt v5 (+ keyfunc v3), with libveritoken built in release mode.
 bench-go:

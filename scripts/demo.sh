@@ -106,6 +106,21 @@ set +e
 "$WORK/go-verify" "$WORK/c.json" "$TAMPERED" | sed 's/^/    /'
 set -e
 
+step "Python (the veritoken wheel): the same token, the same verdicts"
+PYTHON=${VERITOKEN_PYTHON:-.venv/bin/python}
+"$PYTHON" - "$WORK/c.json" "$IDP_TOKEN" "$TAMPERED" <<'PY' | sed 's/^/    /'
+import sys
+import veritoken
+
+verifier = veritoken.Verifier.from_file(sys.argv[1])
+token = verifier.verify(sys.argv[2])
+print(f"accepted: sub={token.subject} scopes={token.granted_scopes()} alg={token.algorithm}")
+try:
+    verifier.verify(sys.argv[3])
+except veritoken.SignatureInvalid as e:
+    print(f"tampered: {type(e).__name__} code={e.code} status={e.status}: {e.message}")
+PY
+
 step "veritoken serve: the nginx auth_request backend, one request each way"
 cat > "$WORK/serve.json" <<JSON
 {"listen": "127.0.0.1:0", "clients": [{"name": "orders", "paths": ["/auth/orders"], "required_scopes": ["orders:read"],
@@ -122,4 +137,4 @@ curl -s -D - -o /dev/null -H "Authorization: Bearer $IDP_TOKEN" "$SIDECAR/auth/o
 echo "  and without a token:"
 curl -s -D - "$SIDECAR/auth/orders" | grep -iE "^(HTTP|www-authenticate|\{)" | sed 's/^/    /'
 
-printf '\nDemo finished: 6 accepted, 13 rejected, each with its code.\n'
+printf '\nDemo finished: 7 accepted, 14 rejected, each with its code.\n'

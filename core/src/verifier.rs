@@ -158,6 +158,16 @@ impl Verifier {
         }
     }
 
+    /// Verifies without ever waiting: `None` when keys must be fetched first (the fetch is
+    /// started; a later `verify_at` or `verify_at_async` joins it). Lets a binding answer
+    /// on its event loop and move only the rare waiting call to a worker thread.
+    pub fn try_verify_at(&self, token: &str, now: i64) -> Option<Result<VerifiedToken, Error>> {
+        match self.attempt(token, now, false) {
+            Step::Done(result) => Some(self.counted(result)),
+            Step::Wait(..) => None,
+        }
+    }
+
     /// [`Verifier::verify`] for async callers: a key fetch is awaited, never blocking the
     /// thread (the event loop keeps running).
     pub async fn verify_async(&self, token: &str) -> Result<VerifiedToken, Error> {

@@ -467,3 +467,28 @@ fn two_issuers_each_with_their_own_remote_keys() {
     assert_eq!(b.stats().jwks_requests, 1);
     assert_eq!(b.stats().discovery_requests, 1);
 }
+
+#[test]
+fn try_verify_never_waits_and_starts_the_fetch() {
+    let idp = TestIdp::start();
+    idp.set_fault(Fault {
+        mode: FaultMode::Delay,
+        delay_ms: 300,
+    });
+    let v = verifier(&idp, json!({}));
+    let t = token(&idp, "ES256");
+    let started = Instant::now();
+    assert!(v.try_verify_at(&t, veritoken::unix_now()).is_none());
+    assert!(
+        started.elapsed() < Duration::from_millis(100),
+        "try_verify_at waited"
+    );
+    // The blocking call joins the fetch already under way.
+    v.verify(&t).unwrap();
+    assert_eq!(v.metrics().jwks_fetches, 1);
+    let again = v
+        .try_verify_at(&t, veritoken::unix_now())
+        .expect("keys are cached now");
+    assert!(again.is_ok());
+    assert_eq!(v.metrics().verified, 2);
+}

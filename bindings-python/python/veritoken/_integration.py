@@ -1,0 +1,37 @@
+"""What every integration shares: how scopes are required and how a refusal is answered."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Union
+
+from ._veritoken import VerifiedToken, Verifier, error_response
+
+Scopes = Union[str, Iterable[str], None]
+
+
+def scope_args(scopes: Scopes, match: str) -> tuple[list[str] | None, str]:
+    """Normalizes the `scopes` option once, at setup time."""
+    if match not in ("all", "any"):
+        raise ValueError(f'match must be "all" or "any", not {match!r}')
+    if scopes is None:
+        return None, match
+    return ([scopes] if isinstance(scopes, str) else list(scopes)) or None, match
+
+
+async def verify_async(
+    verifier: Verifier,
+    headers: Iterable[tuple[str, str]],
+    query: str | None,
+    scopes: list[str] | None,
+    match: str,
+) -> VerifiedToken:
+    """extract + verify (never blocking the loop) + scopes."""
+    token = verifier.extract_token(headers, query)
+    verified = await verifier.verify_async(token)
+    if scopes:
+        verified.require_scopes(scopes, match)
+    return verified
+
+
+__all__ = ["Scopes", "error_response", "scope_args", "verify_async"]

@@ -1,0 +1,63 @@
+"""Django middleware.
+
+    # settings.py
+    MIDDLEWARE = [..., "veritoken.django.VeritokenMiddleware"]
+    VERITOKEN = {
+        "config_file": "veritoken.toml",     # or "config": {...}
+        "scopes": ["orders:read"],           # optional; "match": "any" for any-of
+        "realm": "orders",                   # optional
+        "exempt_paths": ["/healthz"],        # optional, exact paths
+    }
+
+The verified token is ``request.veritoken``. Refusals are answered with 401/403/503, the
+RFC 6750 challenge and veritoken's JSON error body.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.http import HttpRequest, HttpResponse
+
+from ._integration import error_response, scope_args
+from ._veritoken import Verifier, VeritokenError
+
+
+def _verifier(options: dict[str, Any]) -> Verifier:
+    if "config_file" in options:
+        return Verifier.from_file(options["config_file"])
+    if "config" in options:
+        return Verifier(options["config"])
+    raise ImproperlyConfigured('settings.VERITOKEN needs "config_file" or "config"')
+
+
+class VeritokenMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        options = getattr(settings, "VERITOKEN", None)
+        if not isinstance(options, dict):
+            raise ImproperlyConfigured("settings.VERITOKEN must be a dict")
+        self.get_response = get_response
+        self.verifier = _verifier(options)
+        self.scopes, self.match = scope_args(options.get("scopes"), options.get("match", "all"))
+        self.realm = options.get("realm")
+        self.exempt = frozenset(options.get("exempt_paths", ()))
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path in self.exempt:
+            return self.get_response(request)
+        try:
+            request.veritoken = self.verifier.verify_request(  # type: ignore[attr-defined]
+                list(request.headers.items()),
+                request.META.get("QUERY_STRING") or None,
+                self.scopes,
+                self.match,
+            )
+        except VeritokenError as e:
+            status, headers, body = error_response(e, self.realm)
+            response = HttpResponse(body, status=status, content_type="application/json")
+            for name, value in headers:
+                response[name] = value
+            return response
+        return self.get_response(request)

@@ -1,0 +1,69 @@
+"""FastAPI dependency.
+
+    from veritoken.fastapi import require_token, install
+    install(app)                       # answers refusals with veritoken's exact JSON body
+    guard = require_token(verifier, scopes=["orders:read"])
+
+    @app.get("/orders")
+    async def orders(token: VerifiedToken = Depends(guard)):
+        return {"sub": token.subject}
+
+Without ``install(app)`` the status and ``WWW-Authenticate`` header are still right, but
+FastAPI wraps the body as ``{"detail": {"error": ...}}``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Coroutine
+from typing import Callable
+
+from fastapi import HTTPException, Request
+from fastapi.responses import Response
+
+from ._integration import Scopes, error_response, scope_args, verify_async
+from ._veritoken import VerifiedToken, Verifier, VeritokenError
+
+
+class VeritokenHTTPException(HTTPException):
+    """A refusal, carrying veritoken's body and headers."""
+
+    def __init__(self, error: VeritokenError, realm: str | None) -> None:
+        status, headers, body = error_response(error, realm)
+        super().__init__(status_code=status, detail=json.loads(body), headers=dict(headers))
+        self.error = error
+        self.body = body
+
+
+def require_token(
+    verifier: Verifier,
+    scopes: Scopes = None,
+    match: str = "all",
+    realm: str | None = None,
+) -> Callable[[Request], Coroutine[None, None, VerifiedToken]]:
+    """A dependency returning the request's VerifiedToken, or refusing the request."""
+    required, mode = scope_args(scopes, match)
+
+    async def dependency(request: Request) -> VerifiedToken:
+        try:
+            verified = await verify_async(
+                verifier, request.headers.items(), request.url.query or None, required, mode
+            )
+        except VeritokenError as e:
+            raise VeritokenHTTPException(e, realm) from None
+        request.state.veritoken = verified
+        return verified
+
+    return dependency
+
+
+async def _handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, VeritokenHTTPException)
+    return Response(
+        exc.body, status_code=exc.status_code, headers=exc.headers, media_type="application/json"
+    )
+
+
+def install(app) -> None:  # noqa: ANN001 (FastAPI or Starlette app)
+    """Registers the handler that answers refusals with veritoken's JSON body."""
+    app.add_exception_handler(VeritokenHTTPException, _handler)

@@ -1,0 +1,64 @@
+"""ASGI middleware (Starlette, FastAPI, any ASGI app).
+
+    from veritoken.starlette import VeritokenMiddleware
+    app.add_middleware(VeritokenMiddleware, verifier=verifier, scopes=["orders:read"])
+
+The verified token is at ``request.state.veritoken`` (``scope["state"]["veritoken"]``).
+Refusals are answered like every veritoken middleware: 401/403/503 with the RFC 6750
+``WWW-Authenticate`` challenge and ``{"error": {"code", "message"[, "claim"]}}``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Iterable, MutableMapping
+from typing import Any, Callable
+
+from ._integration import Scopes, error_response, scope_args, verify_async
+from ._veritoken import Verifier, VeritokenError
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class VeritokenMiddleware:
+    """Verifies every HTTP request except paths in ``exclude_paths`` (exact matches)."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        verifier: Verifier,
+        scopes: Scopes = None,
+        match: str = "all",
+        realm: str | None = None,
+        exclude_paths: Iterable[str] = (),
+    ) -> None:
+        self.app = app
+        self.verifier = verifier
+        self.scopes, self.match = scope_args(scopes, match)
+        self.realm = realm
+        self.exclude_paths = frozenset(exclude_paths)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("path") in self.exclude_paths:
+            await self.app(scope, receive, send)
+            return
+        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
+        query = scope.get("query_string", b"").decode("latin-1") or None
+        try:
+            verified = await verify_async(self.verifier, headers, query, self.scopes, self.match)
+        except VeritokenError as e:
+            status, response_headers, body = error_response(e, self.realm)
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": status,
+                    "headers": [(k.encode(), v.encode("latin-1")) for k, v in response_headers]
+                    + [(b"content-length", str(len(body)).encode())],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
+            return
+        scope.setdefault("state", {})["veritoken"] = verified
+        await self.app(scope, receive, send)

@@ -1,0 +1,18 @@
+//! veritoken for Python: converts types and maps errors; every rule lives in `veritoken`.
+//! The GIL is released while verifying (and so while waiting for a key fetch).
+
+mod errors;
+mod token;
+mod verifier;
+
+use pyo3::prelude::*;
+
+#[pymodule]
+fn _veritoken(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    errors::register(m)?;
+    m.add_class::<verifier::Verifier>()?;
+    m.add_class::<token::VerifiedToken>()?;
+    m.add_function(wrap_pyfunction!(verifier::error_response, m)?)?;
+    Ok(())
+}

@@ -1,0 +1,163 @@
+//! `VerifiedToken`: what a successful verification gives Python.
+
+use crate::errors::to_py;
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::PyString;
+use std::sync::OnceLock;
+use veritoken::ScopeMatch;
+
+/// A verified token: claims and header exactly as the engine accepted them.
+#[pyclass(frozen, module = "veritoken")]
+pub struct VerifiedToken {
+    inner: veritoken::VerifiedToken,
+    claims: OnceLock<Py<PyAny>>,
+    header: OnceLock<Py<PyAny>>,
+}
+
+impl VerifiedToken {
+    pub fn new(inner: veritoken::VerifiedToken) -> Self {
+        VerifiedToken {
+            inner,
+            claims: OnceLock::new(),
+            header: OnceLock::new(),
+        }
+    }
+}
+
+fn json_loads(py: Python<'_>, text: &str) -> PyResult<Py<PyAny>> {
+    Ok(py
+        .import("json")?
+        .getattr("loads")?
+        .call1((text,))?
+        .unbind())
+}
+
+fn cached(py: Python<'_>, cell: &OnceLock<Py<PyAny>>, text: &str) -> PyResult<Py<PyAny>> {
+    if let Some(v) = cell.get() {
+        return Ok(v.clone_ref(py));
+    }
+    let value = json_loads(py, text)?;
+    Ok(cell.get_or_init(|| value).clone_ref(py))
+}
+
+/// `"all"` or `"any"`.
+pub fn scope_match(name: &str) -> PyResult<ScopeMatch> {
+    ScopeMatch::from_name(name).ok_or_else(|| {
+        PyValueError::new_err(format!("match must be \"all\" or \"any\", not {name:?}"))
+    })
+}
+
+/// A scope list from Python: one string or an iterable of strings.
+pub fn scope_list(scopes: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
+    if let Ok(one) = scopes.downcast::<PyString>() {
+        return Ok(vec![one.extract::<String>()?]);
+    }
+    scopes.try_iter()?.map(|s| s?.extract::<String>()).collect()
+}
+
+#[pymethods]
+impl VerifiedToken {
+    /// The claims as a dict (decoded once; the same dict on every access).
+    #[getter]
+    fn claims(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        cached(py, &self.claims, self.inner.claims_json())
+    }
+
+    /// The protected header as a dict.
+    #[getter]
+    fn header(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        cached(py, &self.header, self.inner.header_json())
+    }
+
+    /// The claims as JSON text.
+    #[getter]
+    fn claims_json(&self) -> &str {
+        self.inner.claims_json()
+    }
+
+    /// The protected header as JSON text.
+    #[getter]
+    fn header_json(&self) -> &str {
+        self.inner.header_json()
+    }
+
+    /// The algorithm that verified the signature, e.g. "RS256".
+    #[getter]
+    fn algorithm(&self) -> &'static str {
+        self.inner.algorithm().name()
+    }
+
+    #[getter]
+    fn kid(&self) -> Option<&str> {
+        self.inner.kid()
+    }
+
+    #[getter]
+    fn issuer(&self) -> &str {
+        self.inner.issuer()
+    }
+
+    #[getter]
+    fn subject(&self) -> Option<&str> {
+        self.inner.subject()
+    }
+
+    #[getter]
+    fn jwt_id(&self) -> Option<&str> {
+        self.inner.jwt_id()
+    }
+
+    /// `aud` as a list (a single string becomes one element).
+    #[getter]
+    fn audiences(&self) -> Vec<&str> {
+        self.inner.audiences()
+    }
+
+    /// `exp` in Unix seconds, or None.
+    #[getter]
+    fn expires_at(&self) -> Option<i64> {
+        self.inner.expires_at()
+    }
+
+    #[getter]
+    fn not_before(&self) -> Option<i64> {
+        self.inner.not_before()
+    }
+
+    #[getter]
+    fn issued_at(&self) -> Option<i64> {
+        self.inner.issued_at()
+    }
+
+    /// Every scope granted by `scope`, `scp` and `permissions`.
+    fn granted_scopes(&self) -> PyResult<Vec<&str>> {
+        self.inner.granted_scopes().map_err(to_py)
+    }
+
+    /// Whether the token grants the scopes (all of them, or any one with match="any").
+    #[pyo3(signature = (scopes, r#match = "all"))]
+    fn has_scopes(&self, scopes: &Bound<'_, PyAny>, r#match: &str) -> PyResult<bool> {
+        Ok(self
+            .inner
+            .has_scopes(&scope_list(scopes)?, scope_match(r#match)?))
+    }
+
+    /// Raises ScopeInsufficient (or ClaimsInvalid for a malformed scope claim) unless the
+    /// token grants the scopes.
+    #[pyo3(signature = (scopes, r#match = "all"))]
+    pub fn require_scopes(&self, scopes: &Bound<'_, PyAny>, r#match: &str) -> PyResult<()> {
+        self.inner
+            .require_scopes(&scope_list(scopes)?, scope_match(r#match)?)
+            .map_err(to_py)
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "VerifiedToken(iss={:?}, sub={:?}, alg={})",
+            self.inner.issuer(),
+            self.inner.subject().unwrap_or(""),
+            self.inner.algorithm().name()
+        )
+    }
+}

@@ -1,0 +1,109 @@
+"""Shared fixtures: the repository's vectors, the test IdP binary, an HS256 verifier."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import pathlib
+import subprocess
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import veritoken
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+SECRET = "0123456789abcdef0123456789abcdef"
+ISSUER = "https://issuer.test"
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def mint(claims: dict[str, Any], header: dict[str, Any] | None = None) -> str:
+    """An HS256 token signed with SECRET (the tests' own minimal signer)."""
+    head = b64(json.dumps(header or {"alg": "HS256", "typ": "JWT"}).encode())
+    body = b64(json.dumps(claims).encode())
+    mac = hmac.new(SECRET.encode(), f"{head}.{body}".encode(), hashlib.sha256).digest()
+    return f"{head}.{body}.{b64(mac)}"
+
+
+def good_claims(**extra: Any) -> dict[str, Any]:
+    now = int(time.time())
+    claims = {"iss": ISSUER, "aud": "api", "sub": "alice", "iat": now, "exp": now + 300}
+    claims.update(scope="read write", **extra)
+    return claims
+
+
+def hs_config(**extra: Any) -> dict[str, Any]:
+    issuer = {
+        "issuer": ISSUER,
+        "audiences": ["api"],
+        "algorithms": ["HS256"],
+        "keys": [{"secret": {"value": SECRET, "alg": "HS256"}}],
+    }
+    return {"issuers": [issuer], **extra}
+
+
+@pytest.fixture
+def verifier() -> veritoken.Verifier:
+    return veritoken.Verifier(hs_config())
+
+
+class IdP:
+    """The repository's test identity provider (tests/idp), run as a process."""
+
+    def __init__(self, base: str, process: subprocess.Popen[str]) -> None:
+        self.base = base
+        self.process = process
+
+    def token(self, **form: str) -> str:
+        data = urllib.parse.urlencode({"grant_type": "client_credentials", **form}).encode()
+        req = urllib.request.Request(f"{self.base}/token", data=data)
+        basic = base64.b64encode(b"test-client:test-secret").decode()
+        req.add_header("Authorization", f"Basic {basic}")
+        with urllib.request.urlopen(req) as resp:
+            return json.load(resp)["access_token"]
+
+    def admin(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        data = json.dumps(body or {}).encode()
+        req = urllib.request.Request(f"{self.base}{path}", data=data, method=method)
+        req.add_header("Content-Type", "application/json")
+        with urllib.request.urlopen(req) as resp:
+            text = resp.read()
+        return json.loads(text) if text else None
+
+    def config(self, **cache: Any) -> dict[str, Any]:
+        issuer = {
+            "issuer": self.base,
+            "audiences": ["api://default"],
+            "algorithms": ["RS256", "ES256", "EdDSA"],
+            "discovery": True,
+            "jwks_cache": {"timeout_ms": 1000, **cache},
+        }
+        return {"issuers": [issuer]}
+
+
+@pytest.fixture
+def idp() -> Iterator[IdP]:
+    target = os.environ.get("CARGO_TARGET_DIR", str(ROOT / "target"))
+    binary = os.environ.get("VERITOKEN_TESTIDP_BIN", f"{target}/debug/veritoken-testidp")
+    if not os.path.exists(binary):
+        if os.environ.get("VERITOKEN_REQUIRE_IDP"):
+            pytest.fail(f"test IdP binary missing: {binary}")
+        pytest.skip("test IdP not built: cargo build -p veritoken-testidp")
+    process = subprocess.Popen([binary, "--port", "0"], stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    base = process.stdout.readline().strip()
+    try:
+        yield IdP(base, process)
+    finally:
+        process.kill()
+        process.wait()

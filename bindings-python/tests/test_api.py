@@ -1,0 +1,226 @@
+"""The Python API: exceptions, attributes, threads, asyncio, fork, extraction, metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import veritoken
+from conftest import ISSUER, good_claims, hs_config, mint
+
+
+def test_verify_and_accessors(verifier: veritoken.Verifier) -> None:
+    token = verifier.verify(mint(good_claims(jti="j1")))
+    assert token.subject == "alice" and token.issuer == ISSUER and token.jwt_id == "j1"
+    assert token.audiences == ["api"] and token.algorithm == "HS256" and token.kid is None
+    assert token.claims["scope"] == "read write"
+    assert token.claims is token.claims  # decoded once
+    assert token.header == {"alg": "HS256", "typ": "JWT"}
+    assert json.loads(token.claims_json) == token.claims
+    assert token.expires_at == token.claims["exp"]
+    assert token.granted_scopes() == ["read", "write"]
+    assert token.has_scopes(["read", "write"]) and token.has_scopes("read")
+    assert not token.has_scopes(["read", "admin"])
+    assert token.has_scopes(["admin", "read"], match="any")
+    with pytest.raises(veritoken.ScopeInsufficient) as info:
+        token.require_scopes(["admin"])
+    assert info.value.code == "scope_insufficient" and info.value.status == 403
+    with pytest.raises(ValueError):
+        token.has_scopes(["read"], match="some")
+    assert "alice" in repr(token) and "HS256" in repr(token)
+
+
+@pytest.mark.parametrize(
+    ("claims", "cls", "code", "claim"),
+    [
+        ({"exp": 1}, veritoken.TokenExpired, "token_expired", "exp"),
+        ({"aud": "other"}, veritoken.ClaimsInvalid, "audience_invalid", "aud"),
+        ({"iss": "https://evil"}, veritoken.ClaimsInvalid, "issuer_invalid", "iss"),
+        ({"nbf": 4102444800}, veritoken.ClaimsInvalid, "token_not_yet_valid", "nbf"),
+    ],
+)
+def test_rejections_map_to_classes(
+    verifier: veritoken.Verifier, claims: dict, cls: type, code: str, claim: str
+) -> None:
+    with pytest.raises(cls) as info:
+        verifier.verify(mint(good_claims(**claims)))
+    e = info.value
+    assert isinstance(e, veritoken.InvalidToken) and isinstance(e, veritoken.VeritokenError)
+    assert (e.code, e.claim, e.status) == (code, claim, 401)
+    assert str(e) == e.message
+
+
+def test_structure_and_signature_errors(verifier: veritoken.Verifier) -> None:
+    good = mint(good_claims())
+    with pytest.raises(veritoken.TokenMalformed):
+        verifier.verify("not-a-jwt")
+    with pytest.raises(veritoken.TokenMalformed):
+        verifier.verify(good + "\x00junk")
+    with pytest.raises(veritoken.SignatureInvalid) as info:
+        verifier.verify(good[:-4] + ("AAAA" if not good.endswith("AAAA") else "BBBB"))
+    assert info.value.code == "signature_invalid" and info.value.claim is None
+    with pytest.raises(veritoken.SignatureInvalid) as info:
+        verifier.verify(mint(good_claims(), {"alg": "HS512"}))
+    assert info.value.code == "algorithm_not_allowed"
+    with pytest.raises(TypeError):
+        verifier.verify(b"bytes")  # type: ignore[arg-type]
+
+
+def test_config_errors_name_the_path_and_hide_secrets() -> None:
+    with pytest.raises(veritoken.ConfigInvalid) as info:
+        veritoken.Verifier({"issuers": []})
+    assert info.value.code == "config_invalid" and "issuer" in info.value.message
+    bad = hs_config()
+    bad["issuers"][0]["keys"][0]["secret"]["value"] = "hunter2-xyzzy"
+    with pytest.raises(veritoken.ConfigInvalid) as info:
+        veritoken.Verifier(bad)
+    assert "xyzzy" not in str(info.value)
+    with pytest.raises(veritoken.ConfigInvalid) as info:
+        veritoken.Verifier({**hs_config(), "bogus": 1})
+    assert "bogus" in info.value.message
+    with pytest.raises(veritoken.ConfigInvalid):
+        veritoken.Verifier({"issuers": [object()]})
+    with pytest.raises(veritoken.ConfigInvalid):
+        veritoken.Verifier.from_file("/nonexistent/veritoken.toml")
+    assert veritoken.Verifier(json.dumps(hs_config())).verify(mint(good_claims()))
+
+
+def test_from_file(tmp_path) -> None:
+    path = tmp_path / "veritoken.json"
+    path.write_text(json.dumps(hs_config()))
+    assert veritoken.Verifier.from_file(path).verify(mint(good_claims())).subject == "alice"
+
+
+def test_extract_token() -> None:
+    sources = [{"cookie": {"name": "session"}}, {"query": {"name": "access_token"}}]
+    verifier = veritoken.Verifier(hs_config(token_sources=sources))
+    assert verifier.extract_token({"Cookie": "a=1; session=x.y.z"}) == "x.y.z"
+    assert verifier.extract_token([], "a=1&access_token=q.r.s") == "q.r.s"
+    with pytest.raises(veritoken.TokenMissing) as info:
+        verifier.extract_token([("Authorization", "Bearer a.b.c")])
+    assert info.value.status == 401
+    default = veritoken.Verifier(hs_config())
+    assert default.extract_token([("authorization", "Bearer a.b.c")]) == "a.b.c"
+    token = mint(good_claims())
+    assert (
+        default.verify_request({"Authorization": f"Bearer {token}"}, None, ["read"]).subject
+        == "alice"
+    )
+    with pytest.raises(veritoken.ScopeInsufficient):
+        default.verify_request({"Authorization": f"Bearer {token}"}, None, ["admin"])
+
+
+def test_error_response() -> None:
+    verifier = veritoken.Verifier(hs_config())
+    with pytest.raises(veritoken.VeritokenError) as info:
+        verifier.verify(mint(good_claims(exp=1)))
+    status, headers, body = veritoken.error_response(info.value, "orders")
+    headers = dict(headers)
+    assert status == 401
+    assert headers["www-authenticate"].startswith(
+        'Bearer realm="orders", error="invalid_token", error_description="'
+    )
+    assert headers["content-type"] == "application/json"
+    assert json.loads(body) == {
+        "error": {"code": "token_expired", "message": info.value.message, "claim": "exp"}
+    }
+
+
+def test_metrics(verifier: veritoken.Verifier) -> None:
+    verifier.verify(mint(good_claims()))
+    with pytest.raises(veritoken.TokenExpired):
+        verifier.verify(mint(good_claims(exp=1)))
+    m = verifier.metrics()
+    assert m["verified"] == 1 and m["rejected"] == {"token_expired": 1}
+    assert verifier.is_ready()
+
+
+def test_threads_hammer_one_verifier(verifier: veritoken.Verifier) -> None:
+    tokens = [mint(good_claims(sub=f"user{i}")) for i in range(8)]
+
+    def work(i: int) -> int:
+        ok = 0
+        for _ in range(500):
+            ok += verifier.verify(tokens[i % 8]).subject == f"user{i % 8}"
+        return ok
+
+    with ThreadPoolExecutor(8) as pool:
+        assert sum(pool.map(work, range(8))) == 4000
+    assert verifier.metrics()["verified"] == 4000
+
+
+def test_gil_is_released_while_waiting_for_keys() -> None:
+    """A verification waiting on a slow key fetch must not stop other Python threads."""
+    # A JWKS URL on a port that accepts but never answers: the fetch waits for its timeout.
+    import socket
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    port = server.getsockname()[1]
+    config = {
+        "issuers": [
+            {
+                "issuer": ISSUER,
+                "audiences": ["api"],
+                "algorithms": ["RS256"],
+                "jwks_uri": f"http://127.0.0.1:{port}/jwks",
+                "jwks_cache": {"timeout_ms": 800},
+            }
+        ]
+    }
+    verifier = veritoken.Verifier(config)
+    ticks = 0
+    done = threading.Event()
+
+    def ticker() -> None:
+        nonlocal ticks
+        while not done.is_set():
+            ticks += 1
+            time.sleep(0.001)
+
+    t = threading.Thread(target=ticker)
+    t.start()
+    started = time.monotonic()
+    with pytest.raises(veritoken.JwksUnavailable) as info:
+        verifier.verify(mint(good_claims(), {"alg": "RS256", "kid": "k"}))
+    elapsed = time.monotonic() - started
+    done.set()
+    t.join()
+    server.close()
+    assert info.value.status == 503 and isinstance(info.value, veritoken.Unavailable)
+    assert 0.5 < elapsed < 3
+    assert ticks > 100, f"the other thread ran only {ticks} times in {elapsed:.2f}s"
+
+
+def test_verify_async(verifier: veritoken.Verifier) -> None:
+    async def main() -> None:
+        token = await verifier.verify_async(mint(good_claims()))
+        assert token.subject == "alice"
+        with pytest.raises(veritoken.TokenExpired):
+            await verifier.verify_async(mint(good_claims(exp=1)))
+        calls = (verifier.verify_async(mint(good_claims())) for _ in range(50))
+        results = await asyncio.gather(*calls)
+        assert all(r.subject == "alice" for r in results)
+
+    asyncio.run(main())
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_verifier_made_before_fork_works_in_the_child(verifier: veritoken.Verifier) -> None:
+    token = mint(good_claims())
+    assert verifier.verify(token)
+    pid = os.fork()
+    if pid == 0:  # the child: exit code says whether it verified
+        try:
+            ok = verifier.verify(token).subject == "alice"
+            os._exit(0 if ok else 1)
+        except BaseException:
+            os._exit(2)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0

@@ -1,0 +1,181 @@
+"""FastAPI, Starlette (ASGI), Flask and Django, each through its own test client."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import veritoken
+from conftest import good_claims, hs_config, mint
+
+GOOD = f"Bearer {mint(good_claims())}"
+EXPIRED = f"Bearer {mint(good_claims(exp=1))}"
+
+
+def check_refusals(get) -> None:  # noqa: ANN001 (a client's GET with an Authorization value)
+    """The same refusals from every framework: codes, statuses, challenges, bodies."""
+    status, headers, body = get(None)
+    assert status == 401 and body["error"]["code"] == "token_missing"
+    assert headers["www-authenticate"] == 'Bearer realm="orders"'
+    assert headers["content-type"] == "application/json"
+    status, headers, body = get(EXPIRED)
+    assert status == 401 and body["error"] == {
+        "code": "token_expired",
+        "message": body["error"]["message"],
+        "claim": "exp",
+    }
+    assert 'error="invalid_token"' in headers["www-authenticate"]
+    status, headers, body = get(GOOD.replace("Bearer ", "Bearer x"))
+    assert status == 401 and body["error"]["code"] in ("token_malformed", "signature_invalid")
+
+
+def test_fastapi() -> None:
+    from fastapi import Depends, FastAPI
+    from fastapi.testclient import TestClient
+    from veritoken.fastapi import install, require_token
+
+    verifier = veritoken.Verifier(hs_config())
+    app = FastAPI()
+    install(app)
+    read = require_token(verifier, scopes=["read"], realm="orders")
+    admin = require_token(verifier, scopes="admin", realm="orders")
+
+    @app.get("/orders")
+    async def orders(token: veritoken.VerifiedToken = Depends(read)) -> dict:
+        return {"sub": token.subject}
+
+    @app.get("/admin")
+    async def admin_view(token: veritoken.VerifiedToken = Depends(admin)) -> dict:
+        return {}
+
+    client = TestClient(app)
+
+    def get(auth, path="/orders"):
+        r = client.get(path, headers={"Authorization": auth} if auth else {})
+        return r.status_code, r.headers, r.json()
+
+    assert get(GOOD) == (200, get(GOOD)[1], {"sub": "alice"})
+    check_refusals(get)
+    status, headers, body = get(GOOD, "/admin")
+    assert status == 403 and body["error"]["code"] == "scope_insufficient"
+    assert 'error="insufficient_scope"' in headers["www-authenticate"]
+
+
+def test_starlette_middleware() -> None:
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+    from starlette.testclient import TestClient
+    from veritoken.starlette import VeritokenMiddleware
+
+    async def orders(request: Request) -> JSONResponse:
+        return JSONResponse({"sub": request.state.veritoken.subject})
+
+    async def health(request: Request) -> JSONResponse:
+        return JSONResponse({"ok": True})
+
+    app = Starlette(routes=[Route("/orders", orders), Route("/healthz", health)])
+    verifier = veritoken.Verifier(hs_config())
+    app.add_middleware(
+        VeritokenMiddleware,
+        verifier=verifier,
+        scopes=["read"],
+        realm="orders",
+        exclude_paths=["/healthz"],
+    )
+    client = TestClient(app)
+
+    def get(auth):
+        r = client.get("/orders", headers={"Authorization": auth} if auth else {})
+        return r.status_code, r.headers, r.json()
+
+    assert get(GOOD)[0] == 200 and get(GOOD)[2] == {"sub": "alice"}
+    check_refusals(get)
+    assert client.get("/healthz").status_code == 200
+
+    strict = Starlette(routes=[Route("/orders", orders)])
+    strict.add_middleware(VeritokenMiddleware, verifier=verifier, scopes=["admin"])
+    r = TestClient(strict).get("/orders", headers={"Authorization": GOOD})
+    assert r.status_code == 403 and r.json()["error"]["code"] == "scope_insufficient"
+    with pytest.raises(ValueError):
+        VeritokenMiddleware(strict, verifier, match="most")
+
+
+def test_flask_decorator() -> None:
+    import flask
+    from veritoken.flask import require_token
+
+    verifier = veritoken.Verifier(hs_config())
+    app = flask.Flask(__name__)
+
+    @app.get("/orders")
+    @require_token(verifier, scopes=["read"], realm="orders")
+    def orders():
+        return {"sub": flask.g.veritoken.subject}
+
+    @app.get("/admin")
+    @require_token(verifier, scopes=["admin", "write"], match="any", realm="orders")
+    def admin():
+        return {"ok": True}
+
+    client = app.test_client()
+
+    def get(auth, path="/orders"):
+        r = client.get(path, headers={"Authorization": auth} if auth else {})
+        return r.status_code, {k.lower(): v for k, v in r.headers.items()}, r.get_json()
+
+    assert get(GOOD)[0] == 200 and get(GOOD)[2] == {"sub": "alice"}
+    check_refusals(get)
+    assert get(GOOD, "/admin")[0] == 200  # any-of: "write" is granted
+
+
+def test_django_middleware() -> None:
+    import django
+    from django.conf import settings
+
+    if not settings.configured:
+        settings.configure(
+            DEBUG=False,
+            ROOT_URLCONF=__name__,
+            ALLOWED_HOSTS=["testserver"],
+            MIDDLEWARE=["veritoken.django.VeritokenMiddleware"],
+            VERITOKEN={
+                "config": hs_config(),
+                "scopes": ["read"],
+                "realm": "orders",
+                "exempt_paths": ["/healthz"],
+            },
+        )
+        django.setup()
+    from django.test import Client
+
+    client = Client()
+
+    def get(auth, path="/orders"):
+        r = client.get(path, HTTP_AUTHORIZATION=auth) if auth else client.get(path)
+        return r.status_code, {k.lower(): v for k, v in r.headers.items()}, json.loads(r.content)
+
+    assert get(GOOD) == (200, get(GOOD)[1], {"sub": "alice"})
+    check_refusals(get)
+    assert get(None, "/healthz")[0] == 200
+
+
+def _django_orders(request):
+    from django.http import JsonResponse
+
+    return JsonResponse({"sub": request.veritoken.subject})
+
+
+def _django_health(request):
+    from django.http import JsonResponse
+
+    return JsonResponse({"ok": True})
+
+
+def __getattr__(name: str):  # Django's ROOT_URLCONF = this module
+    if name == "urlpatterns":
+        from django.urls import path
+
+        return [path("orders", _django_orders), path("healthz", _django_health)]
+    raise AttributeError(name)
