@@ -5,7 +5,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: all build demo test test-rust test-c test-go test-python c go python header lint bench bench-go bench-python vectors deps fmt clean
+.PHONY: all build demo test test-rust test-c test-go test-python test-node c go python node header lint bench bench-go bench-python bench-node vectors deps fmt clean
 
 # Where cargo puts its output (CARGO_TARGET_DIR is honoured).
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
@@ -33,12 +33,12 @@ deps:
 build:
 	$(CARGO) build --workspace --locked
 
-demo: deps build c python
+demo: deps build c python node
 	./scripts/demo.sh
 
 ## Every test: formatting, lints, unit tests, shared vectors, Wycheproof, remote keys,
 ## CLI and sidecar (behind nginx), and the C library under AddressSanitizer.
-test: deps lint test-rust test-c test-go test-python
+test: deps lint test-rust test-c test-go test-python test-node
 
 # The sidecar test drives a real nginx: here it must not be skipped.
 test-rust:
@@ -93,6 +93,21 @@ test-python: python
 	VERITOKEN_REQUIRE_IDP=1 VERITOKEN_TESTIDP_BIN=$(abspath $(TARGET_DIR))/debug/veritoken-testidp \
 	  $(VENV_BIN)/python -m pytest -q -p no:cacheprovider bindings-python/tests
 
+NODE_DIR := bindings-node
+
+## The Node addon: npm ci (pinned by package-lock.json), then the addon built by the
+## package's own install script from the workspace's debug build.
+node: build
+	cd $(NODE_DIR) && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	cd $(NODE_DIR) && CARGO_TARGET_DIR=$(abspath $(TARGET_DIR)) VERITOKEN_NODE_PROFILE=debug node scripts/install.js
+
+## tsc --noEmit on the public types, then node --test: every shared vector, the API and its
+## errors, ESM + CommonJS, worker_threads, cluster, the test IdP, Express and Fastify.
+test-node: node
+	cd $(NODE_DIR) && npx tsc --noEmit -p tsconfig.json
+	cd $(NODE_DIR) && VERITOKEN_REQUIRE_IDP=1 VERITOKEN_TESTIDP_BIN=$(abspath $(TARGET_DIR))/debug/veritoken-testidp \
+	  node --test test/*.test.js
+
 ## Regenerate bindings-c/include/veritoken.h (the test suite fails when it drifts).
 header:
 	VERITOKEN_WRITE_HEADER=1 $(CARGO) test -p veritoken-c --lib header_is_up_to_date
@@ -118,12 +133,18 @@ bench: deps
 	./scripts/bench_sidecar.sh
 	$(MAKE) bench-go
 	$(MAKE) bench-python
+	$(MAKE) bench-node
 
 ## Python next to PyJWT and joserfc, and 1 vs 2 threads, with a release build of the wheel.
 bench-python: $(VENV)/.installed
 	CARGO_TARGET_DIR=$(abspath $(TARGET_DIR)) $(VENV_BIN)/pip install -q --disable-pip-version-check \
 	  --force-reinstall --no-deps ./bindings-python
 	$(VENV_BIN)/python bindings-python/bench/bench.py
+
+## Node next to jose, fast-jwt and jsonwebtoken, with a release build of the addon.
+bench-node: node
+	cd $(NODE_DIR) && CARGO_TARGET_DIR=$(abspath $(TARGET_DIR)) VERITOKEN_NODE_PROFILE=release node scripts/install.js
+	cd $(NODE_DIR) && node bench/bench.mjs
 
 ## Go next to golang-jwt v5 (+ keyfunc v3), with libveritoken built in release mode.
 bench-go:

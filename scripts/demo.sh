@@ -121,6 +121,22 @@ except veritoken.SignatureInvalid as e:
     print(f"tampered: {type(e).__name__} code={e.code} status={e.status}: {e.message}")
 PY
 
+step "Node (the veritoken addon): the same token, the same verdicts"
+node - "$WORK/c.json" "$IDP_TOKEN" "$TAMPERED" <<'JS' | sed 's/^/    /'
+const { Verifier, VeritokenError } = require(process.cwd() + '/bindings-node')
+const [config, good, tampered] = process.argv.slice(2)
+const verifier = Verifier.fromFile(config)
+verifier.verify(good).then(async (token) => {
+  console.log(`accepted: sub=${token.subject} scopes=${token.grantedScopes()} alg=${token.algorithm}`)
+  try {
+    await verifier.verify(tampered)
+  } catch (e) {
+    if (!(e instanceof VeritokenError)) throw e
+    console.log(`tampered: err.code=${e.code} status=${e.status}: ${e.message}`)
+  }
+})
+JS
+
 step "veritoken serve: the nginx auth_request backend, one request each way"
 cat > "$WORK/serve.json" <<JSON
 {"listen": "127.0.0.1:0", "clients": [{"name": "orders", "paths": ["/auth/orders"], "required_scopes": ["orders:read"],
@@ -137,4 +153,4 @@ curl -s -D - -o /dev/null -H "Authorization: Bearer $IDP_TOKEN" "$SIDECAR/auth/o
 echo "  and without a token:"
 curl -s -D - "$SIDECAR/auth/orders" | grep -iE "^(HTTP|www-authenticate|\{)" | sed 's/^/    /'
 
-printf '\nDemo finished: 7 accepted, 14 rejected, each with its code.\n'
+printf '\nDemo finished: 8 accepted, 15 rejected, each with its code.\n'

@@ -1,0 +1,42 @@
+'use strict'
+// Express middleware: verifies the request's token, puts it on `req.auth`, and answers
+// refusals like every veritoken middleware (401/403/503, RFC 6750 challenge, JSON body).
+const { VeritokenError, errorResponse } = require('./index.js')
+
+function queryOf(url) {
+  const i = url.indexOf('?')
+  return i < 0 ? null : url.slice(i + 1)
+}
+
+function send(res, err, realm) {
+  const r = errorResponse(err, realm)
+  res.status(r.status).set(r.headers).send(r.body)
+}
+
+/** @param verifier a Verifier; options: { scopes, match: 'all' | 'any', realm } */
+function requireToken(verifier, options = {}) {
+  const { scopes, realm } = options
+  if (scopes !== undefined) new Set(typeof scopes === 'string' ? [scopes] : scopes) // validates iterability now
+  return function veritoken(req, res, next) {
+    let raw
+    try {
+      raw = verifier.extractToken(req.headers, queryOf(req.originalUrl ?? req.url))
+    } catch (e) {
+      return e instanceof VeritokenError ? send(res, e, realm) : next(e)
+    }
+    verifier.verify(raw).then(
+      (token) => {
+        try {
+          if (scopes) token.requireScopes(scopes, options)
+        } catch (e) {
+          return e instanceof VeritokenError ? send(res, e, realm) : next(e)
+        }
+        req.auth = token
+        next()
+      },
+      (e) => (e instanceof VeritokenError ? send(res, e, realm) : next(e)),
+    )
+  }
+}
+
+module.exports = { requireToken }

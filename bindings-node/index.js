@@ -1,0 +1,214 @@
+'use strict'
+// veritoken for Node: the public API over the native addon (veritoken.node). Every rule is
+// in the Rust engine; this file converts names and types and maps errors.
+
+const native = loadNative()
+
+/** The addon, built from source first if npm skipped the install script (npm 11 asks before running them). */
+function loadNative() {
+  const path = require('node:path')
+  const file = path.join(__dirname, 'veritoken.node')
+  if (!require('node:fs').existsSync(file)) {
+    process.stderr.write('veritoken: the native addon is not built yet; building it now with cargo (once)\n')
+    require('node:child_process').execFileSync(process.execPath, [path.join(__dirname, 'scripts', 'install.js')], {
+      stdio: ['ignore', 'inherit', 'inherit'],
+    })
+  }
+  return require(file)
+}
+
+/** The stable error codes (DESIGN §5), identical in every veritoken language. */
+const ERROR_CODES = Object.freeze(native.errorCodes())
+const STATUS = Object.fromEntries(ERROR_CODES.map((code) => [code, native.errorResponse(code, '', null, null).status]))
+
+/** Every rejection: `err.code` (e.g. "token_expired"), `err.claim` where one is concerned, `err.status`. */
+class VeritokenError extends Error {
+  constructor(code, message, claim) {
+    super(message)
+    this.name = 'VeritokenError'
+    this.code = code
+    this.claim = claim ?? undefined
+    this.status = STATUS[code] ?? 500
+  }
+}
+
+/** Turns a native failure into a VeritokenError; anything else (a TypeError) passes. */
+function mapped(e) {
+  if (e && typeof e.message === 'string' && e.message.startsWith('{"')) {
+    try {
+      const d = JSON.parse(e.message)
+      if (ERROR_CODES.includes(d.code)) return new VeritokenError(d.code, d.message, d.claim)
+    } catch {}
+  }
+  return e
+}
+
+function call(fn) {
+  try {
+    return fn()
+  } catch (e) {
+    throw mapped(e)
+  }
+}
+
+const snake = (key) => key.replace(/[A-Z]/g, (c) => '_' + c.toLowerCase())
+
+/** camelCase keys to the schema's snake_case; inline JWKS documents are left untouched. */
+function toSchema(value) {
+  if (Array.isArray(value)) return value.map(toSchema)
+  if (value === null || typeof value !== 'object') return value
+  const out = {}
+  for (const [k, v] of Object.entries(value)) {
+    out[snake(k)] = k === 'jwks' ? v : toSchema(v)
+  }
+  return out
+}
+
+function scopeList(scopes) {
+  return typeof scopes === 'string' ? [scopes] : Array.from(scopes ?? [])
+}
+
+function isAny(options) {
+  const match = options?.match ?? 'all'
+  if (match !== 'all' && match !== 'any') throw new TypeError(`match must be "all" or "any", not ${JSON.stringify(match)}`)
+  return match === 'any'
+}
+
+/** A verified token: claims and header exactly as the engine accepted them. */
+class VerifiedToken {
+  #native
+  #claims
+  #header
+  constructor(handle) {
+    this.#native = handle
+  }
+  /** The claims as a plain object (parsed once). */
+  get claims() {
+    return (this.#claims ??= JSON.parse(this.#native.claimsJson))
+  }
+  get header() {
+    return (this.#header ??= JSON.parse(this.#native.headerJson))
+  }
+  get claimsJson() {
+    return this.#native.claimsJson
+  }
+  get algorithm() {
+    return this.header.alg
+  }
+  get kid() {
+    return this.header.kid
+  }
+  get issuer() {
+    return this.claims.iss
+  }
+  get subject() {
+    return typeof this.claims.sub === 'string' ? this.claims.sub : undefined
+  }
+  get audiences() {
+    const aud = this.claims.aud
+    return typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud.slice() : []
+  }
+  get expiresAt() {
+    return typeof this.claims.exp === 'number' ? new Date(this.claims.exp * 1000) : undefined
+  }
+  grantedScopes() {
+    return call(() => this.#native.grantedScopes())
+  }
+  /** Throws a VeritokenError (scope_insufficient) unless the scopes are granted. */
+  requireScopes(scopes, options) {
+    const any = isAny(options)
+    call(() => this.#native.requireScopes(scopeList(scopes), any))
+  }
+  hasScopes(scopes, options) {
+    try {
+      this.requireScopes(scopes, options)
+      return true
+    } catch (e) {
+      if (e instanceof VeritokenError) return false
+      throw e
+    }
+  }
+  toJSON() {
+    return this.claims
+  }
+}
+
+function checkToken(token) {
+  if (typeof token !== 'string') throw new TypeError('token must be a string')
+  return token
+}
+
+const FROM_NATIVE = Symbol('veritoken.native')
+
+/** Verifies tokens with one configuration and one key cache. */
+class Verifier {
+  #native
+  /** @param config the shared schema (camelCase or snake_case keys), or its JSON text */
+  constructor(config) {
+    if (config && config[FROM_NATIVE]) {
+      this.#native = config[FROM_NATIVE]
+      return
+    }
+    const text = typeof config === 'string' ? config : JSON.stringify(toSchema(config))
+    if (text === undefined) throw new TypeError('config must be an object or JSON text')
+    this.#native = call(() => new native.NativeVerifier(text))
+  }
+  static fromFile(path) {
+    return new Verifier({ [FROM_NATIVE]: call(() => native.NativeVerifier.fromFile(String(path))) })
+  }
+  /** Verifies on this thread (waits for a key fetch if one is needed). */
+  verifySync(token, options) {
+    checkToken(token)
+    return new VerifiedToken(call(() => this.#native.verifySync(token, options?.now)))
+  }
+  /** Verifies without blocking the event loop: cached keys answer at once; a fetch is waited for on the libuv pool. */
+  async verify(token, options) {
+    checkToken(token)
+    const now = options?.now
+    const ready = call(() => this.#native.tryVerify(token, now))
+    if (ready) return new VerifiedToken(ready)
+    try {
+      return new VerifiedToken(await this.#native.verifyOnPool(token, now))
+    } catch (e) {
+      throw mapped(e)
+    }
+  }
+  /** The token of a request per `tokenSources`: `headers` as Node gives them (or pairs / a fetch Headers), `query` raw. */
+  extractToken(headers, query) {
+    const names = []
+    const values = []
+    const add = (k, v) => {
+      if (Array.isArray(v)) v.forEach((x) => add(k, x))
+      else if (v !== undefined && v !== null) {
+        names.push(String(k))
+        values.push(String(v))
+      }
+    }
+    if (headers && typeof headers.forEach === 'function' && !Array.isArray(headers)) headers.forEach((v, k) => add(k, v))
+    else if (Array.isArray(headers)) headers.forEach(([k, v]) => add(k, v))
+    else for (const [k, v] of Object.entries(headers ?? {})) add(k, v)
+    return call(() => this.#native.extractToken(names, values, query || null))
+  }
+  /** extractToken + verify + requireScopes, as the middlewares do it. */
+  async verifyRequest(headers, query, options) {
+    const token = await this.verify(this.extractToken(headers, query))
+    if (options?.scopes) token.requireScopes(options.scopes, options)
+    return token
+  }
+  metrics() {
+    return JSON.parse(this.#native.metricsJson())
+  }
+  isReady() {
+    return this.#native.isReady()
+  }
+}
+
+/** `{status, headers, body}` for a VeritokenError, as every veritoken middleware answers. */
+function errorResponse(err, realm) {
+  const r = native.errorResponse(err.code, err.message, err.claim ?? null, realm ?? null)
+  const headers = { 'content-type': 'application/json', 'cache-control': 'no-store' }
+  if (r.wwwAuthenticate) headers['www-authenticate'] = r.wwwAuthenticate
+  return { status: r.status, headers, body: r.body }
+}
+
+module.exports = { Verifier, VerifiedToken, VeritokenError, ERROR_CODES, errorResponse }

@@ -1,0 +1,209 @@
+//! veritoken for Node: the native half. It converts types and reports errors; every rule
+//! lives in `veritoken`. `index.js` wraps it into the public API (error classes, camelCase
+//! configuration, promises, middlewares).
+//!
+//! A rejection crosses into JS as an Error whose message is the JSON
+//! `{"code","message","claim"}`; `index.js` turns it into a `VeritokenError` with `err.code`.
+//! Panics are caught by napi-rs and surface as JS exceptions, never aborting the process.
+
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+use std::sync::Arc;
+use veritoken::{unix_now, Config, Format, ScopeMatch, SimpleRequest};
+
+fn js_error(e: veritoken::Error) -> napi::Error {
+    let detail = serde_json::json!({
+        "code": e.code().as_str(),
+        "message": e.message(),
+        "claim": e.claim(),
+    });
+    napi::Error::new(Status::GenericFailure, detail.to_string())
+}
+
+/// A verifier (shared by every call on this thread and by async work on the libuv pool).
+#[napi]
+pub struct NativeVerifier {
+    inner: Arc<veritoken::Verifier>,
+}
+
+/// A verified token; claims and header are read as JSON text and parsed in JS.
+#[napi]
+pub struct NativeToken {
+    inner: veritoken::VerifiedToken,
+}
+
+#[napi]
+impl NativeToken {
+    #[napi(getter)]
+    pub fn claims_json(&self) -> String {
+        self.inner.claims_json().to_owned()
+    }
+
+    #[napi(getter)]
+    pub fn header_json(&self) -> String {
+        self.inner.header_json().to_owned()
+    }
+
+    /// Throws unless the token grants the scopes (all, or any when `any` is true).
+    #[napi]
+    pub fn require_scopes(&self, scopes: Vec<String>, any: bool) -> Result<()> {
+        let mode = if any {
+            ScopeMatch::Any
+        } else {
+            ScopeMatch::All
+        };
+        self.inner.require_scopes(&scopes, mode).map_err(js_error)
+    }
+
+    #[napi]
+    pub fn granted_scopes(&self) -> Result<Vec<String>> {
+        Ok(self
+            .inner
+            .granted_scopes()
+            .map_err(js_error)?
+            .into_iter()
+            .map(str::to_owned)
+            .collect())
+    }
+}
+
+fn now_or(now: Option<i64>) -> i64 {
+    now.unwrap_or_else(unix_now)
+}
+
+/// The blocking verification, run on the libuv thread pool.
+pub struct VerifyTask {
+    verifier: Arc<veritoken::Verifier>,
+    token: String,
+    now: i64,
+}
+
+impl Task for VerifyTask {
+    type Output = veritoken::VerifiedToken;
+    type JsValue = NativeToken;
+
+    fn compute(&mut self) -> Result<Self::Output> {
+        self.verifier
+            .verify_at(&self.token, self.now)
+            .map_err(js_error)
+    }
+
+    fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
+        Ok(NativeToken { inner: output })
+    }
+}
+
+#[napi]
+impl NativeVerifier {
+    /// From the configuration as JSON text (snake_case keys; index.js converts camelCase).
+    #[napi(constructor)]
+    pub fn new(config_json: String) -> Result<Self> {
+        let config = Config::parse(&config_json, Format::Json).map_err(js_error)?;
+        let verifier = veritoken::Verifier::new(config).map_err(js_error)?;
+        Ok(NativeVerifier {
+            inner: Arc::new(verifier),
+        })
+    }
+
+    #[napi(factory)]
+    pub fn from_file(path: String) -> Result<Self> {
+        let verifier = veritoken::Verifier::from_file(&path).map_err(js_error)?;
+        Ok(NativeVerifier {
+            inner: Arc::new(verifier),
+        })
+    }
+
+    /// Verifies on this thread; waits for a key fetch if one is needed.
+    #[napi]
+    pub fn verify_sync(&self, token: String, now: Option<i64>) -> Result<NativeToken> {
+        self.inner
+            .verify_at(&token, now_or(now))
+            .map(|inner| NativeToken { inner })
+            .map_err(js_error)
+    }
+
+    /// Verifies without waiting: `null` when keys must be fetched first (the fetch is
+    /// started; `verifyOnPool` then waits for it off the event loop).
+    #[napi]
+    pub fn try_verify(&self, token: String, now: Option<i64>) -> Result<Option<NativeToken>> {
+        match self.inner.try_verify_at(&token, now_or(now)) {
+            None => Ok(None),
+            Some(result) => result
+                .map(|inner| Some(NativeToken { inner }))
+                .map_err(js_error),
+        }
+    }
+
+    /// Verifies on the libuv thread pool (for when keys must be fetched).
+    #[napi]
+    pub fn verify_on_pool(&self, token: String, now: Option<i64>) -> AsyncTask<VerifyTask> {
+        AsyncTask::new(VerifyTask {
+            verifier: self.inner.clone(),
+            token,
+            now: now_or(now),
+        })
+    }
+
+    /// The token of a request per the configured token sources.
+    #[napi]
+    pub fn extract_token(
+        &self,
+        names: Vec<String>,
+        values: Vec<String>,
+        query: Option<String>,
+    ) -> Result<String> {
+        let request = SimpleRequest {
+            headers: names.into_iter().zip(values).collect(),
+            query: query.filter(|q| !q.is_empty()),
+        };
+        self.inner.extract_token(&request).map_err(js_error)
+    }
+
+    #[napi]
+    pub fn metrics_json(&self) -> Result<String> {
+        serde_json::to_string(&self.inner.metrics())
+            .map_err(|e| napi::Error::from_reason(e.to_string()))
+    }
+
+    #[napi]
+    pub fn is_ready(&self) -> bool {
+        self.inner.is_ready()
+    }
+}
+
+/// What every veritoken middleware answers for a rejection.
+#[napi(object)]
+pub struct ErrorResponse {
+    pub status: u32,
+    pub www_authenticate: Option<String>,
+    pub body: String,
+}
+
+/// The status, RFC 6750 challenge and JSON body for an error code, message and claim.
+#[napi]
+pub fn error_response(
+    code: String,
+    message: String,
+    claim: Option<String>,
+    realm: Option<String>,
+) -> ErrorResponse {
+    let code = veritoken::ErrorCode::from_name(&code).unwrap_or(veritoken::ErrorCode::Internal);
+    let error = match claim {
+        Some(claim) => veritoken::Error::for_claim(code, &claim, message),
+        None => veritoken::Error::new(code, message),
+    };
+    ErrorResponse {
+        status: u32::from(veritoken::http::status(&error)),
+        www_authenticate: veritoken::http::www_authenticate(&error, realm.as_deref()),
+        body: veritoken::http::error_body(&error),
+    }
+}
+
+/// Every error code with its HTTP status, for the JS error classes.
+#[napi]
+pub fn error_codes() -> Vec<String> {
+    veritoken::ErrorCode::ALL
+        .iter()
+        .map(|c| c.as_str().to_owned())
+        .collect()
+}

@@ -1,0 +1,155 @@
+'use strict'
+// The JS API: errors with err.code, configuration, scopes, async, extraction, metrics,
+// ESM + CommonJS, worker_threads and cluster.
+const test = require('node:test')
+const assert = require('node:assert/strict')
+const path = require('node:path')
+const fs = require('node:fs')
+const os = require('node:os')
+const { execFileSync } = require('node:child_process')
+const { Worker } = require('node:worker_threads')
+const { Verifier, VeritokenError, ERROR_CODES, errorResponse } = require('..')
+const { ISSUER, mint, goodClaims, hsConfig } = require('./helpers')
+
+test('verify and accessors', async () => {
+  const v = new Verifier(hsConfig())
+  const t = v.verifySync(mint(goodClaims({ jti: 'j1' })))
+  assert.equal(t.subject, 'alice')
+  assert.equal(t.issuer, ISSUER)
+  assert.deepEqual(t.audiences, ['api'])
+  assert.equal(t.algorithm, 'HS256')
+  assert.equal(t.claims.jti, 'j1')
+  assert.equal(t.claims, t.claims) // parsed once
+  assert.deepEqual(t.header, { alg: 'HS256', typ: 'JWT' })
+  assert.ok(t.expiresAt instanceof Date)
+  assert.deepEqual(t.grantedScopes(), ['read', 'write'])
+  assert.ok(t.hasScopes(['read', 'write']) && t.hasScopes('read') && !t.hasScopes(['admin']))
+  assert.ok(t.hasScopes(['admin', 'write'], { match: 'any' }))
+  assert.throws(() => t.requireScopes(['admin']), (e) => e instanceof VeritokenError && e.code === 'scope_insufficient' && e.status === 403)
+  assert.throws(() => t.hasScopes(['read'], { match: 'most' }), TypeError)
+  assert.deepEqual(JSON.parse(JSON.stringify(t)), t.claims)
+  const async = await v.verify(mint(goodClaims()))
+  assert.equal(async.subject, 'alice')
+})
+
+test('rejections carry code, claim and status', async () => {
+  const v = new Verifier(hsConfig())
+  const cases = [
+    [mint(goodClaims({ exp: 1 })), 'token_expired', 'exp', 401],
+    [mint(goodClaims({ aud: 'other' })), 'audience_invalid', 'aud', 401],
+    [mint(goodClaims(), { alg: 'HS512' }), 'algorithm_not_allowed', undefined, 401],
+    ['not-a-jwt', 'token_malformed', undefined, 401],
+    [mint(goodClaims()) + '\u0000junk', 'token_malformed', undefined, 401],
+    [mint(goodClaims()).slice(0, -3) + 'AAA', 'signature_invalid', undefined, 401],
+  ]
+  for (const [token, code, claim, status] of cases) {
+    for (const attempt of [() => v.verifySync(token), () => v.verify(token)]) {
+      await assert.rejects(
+        async () => attempt(),
+        (e) => {
+          assert.ok(e instanceof VeritokenError && e instanceof Error, String(e))
+          assert.deepEqual([e.code, e.claim, e.status, e.name], [code, claim, status, 'VeritokenError'])
+          assert.ok(e.message && !e.message.startsWith('{'))
+          return true
+        },
+      )
+    }
+  }
+  assert.throws(() => v.verifySync(undefined), TypeError)
+  await assert.rejects(() => v.verify(42), TypeError)
+  assert.equal(ERROR_CODES.length, 22)
+})
+
+test('configuration: camelCase, errors, files', () => {
+  assert.throws(() => new Verifier({ issuers: [] }), (e) => e.code === 'config_invalid' && /issuer/.test(e.message))
+  assert.throws(() => new Verifier({ ...hsConfig(), bogusKey: 1 }), (e) => e.code === 'config_invalid' && /bogus_key/.test(e.message))
+  const weak = hsConfig()
+  weak.issuers[0].keys[0].secret.value = 'hunter2-xyzzy'
+  assert.throws(() => new Verifier(weak), (e) => e.code === 'config_invalid' && !/xyzzy/.test(e.message))
+  assert.throws(() => Verifier.fromFile('/nonexistent/veritoken.toml'), (e) => e.code === 'config_invalid')
+  const camel = hsConfig({ maxTokenSize: 256 })
+  camel.issuers[0].requiredClaims = ['jti']
+  const v = new Verifier(camel)
+  assert.throws(() => v.verifySync(mint(goodClaims())), (e) => e.code === 'claim_missing' && e.claim === 'jti')
+  assert.throws(() => v.verifySync(mint(goodClaims({ jti: 'x', pad: 'p'.repeat(300) }))), (e) => e.code === 'token_malformed')
+  assert.equal(v.verifySync(mint(goodClaims({ jti: 'x' }))).claims.jti, 'x')
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'veritoken-'))
+  fs.writeFileSync(path.join(dir, 'v.json'), JSON.stringify(hsConfig()))
+  assert.equal(Verifier.fromFile(path.join(dir, 'v.json')).verifySync(mint(goodClaims())).subject, 'alice')
+  assert.equal(new Verifier(JSON.stringify(hsConfig())).verifySync(mint(goodClaims())).subject, 'alice')
+})
+
+test('extraction, verifyRequest, metrics, errorResponse', async () => {
+  const v = new Verifier(hsConfig({ tokenSources: [{ cookie: { name: 'session' } }, { query: { name: 'access_token' } }] }))
+  assert.equal(v.extractToken({ cookie: 'a=1; session=x.y.z' }), 'x.y.z')
+  assert.equal(v.extractToken({}, 'a=1&access_token=q.r.s'), 'q.r.s')
+  assert.equal(v.extractToken(new Headers({ cookie: 'session=h.i.j' })), 'h.i.j')
+  assert.throws(() => v.extractToken({ authorization: 'Bearer a.b.c' }), (e) => e.code === 'token_missing')
+  const d = new Verifier(hsConfig())
+  const good = mint(goodClaims())
+  assert.equal((await d.verifyRequest({ authorization: [`Bearer ${good}`] }, null, { scopes: ['read'] })).subject, 'alice')
+  await assert.rejects(() => d.verifyRequest({ authorization: `Bearer ${good}` }, null, { scopes: 'admin' }), (e) => e.code === 'scope_insufficient')
+  await assert.rejects(() => d.verify(mint(goodClaims({ exp: 1 }))), (e) => {
+    const r = errorResponse(e, 'orders')
+    assert.equal(r.status, 401)
+    assert.match(r.headers['www-authenticate'], /^Bearer realm="orders", error="invalid_token", error_description="/)
+    assert.deepEqual(JSON.parse(r.body), { error: { code: 'token_expired', message: e.message, claim: 'exp' } })
+    return true
+  })
+  const m = d.metrics()
+  assert.equal(m.verified, 2)
+  assert.equal(m.rejected.token_expired, 1)
+  assert.equal(m.rejected.scope_insufficient, undefined) // scope checks are not verifications
+  assert.ok(d.isReady())
+})
+
+test('ESM and CommonJS both load', () => {
+  const dir = path.resolve(__dirname, '..')
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', "import { Verifier, VeritokenError } from 'veritoken'; import def from 'veritoken'; console.log(typeof Verifier, typeof VeritokenError, typeof def.Verifier)"], { cwd: dir, encoding: 'utf8' })
+  assert.equal(out.trim(), 'function function function')
+  const cjs = execFileSync(process.execPath, ['-e', "const v = require('veritoken'); const e = require('veritoken/express'); const f = require('veritoken/fastify'); console.log(typeof v.Verifier, typeof e.requireToken, typeof f)"], { cwd: dir, encoding: 'utf8' })
+  assert.equal(cjs.trim(), 'function function function')
+})
+
+test('worker_threads: each worker verifies with its own Verifier', async () => {
+  const script = `
+    const { parentPort, workerData } = require('node:worker_threads')
+    const { Verifier } = require(${JSON.stringify(path.resolve(__dirname, '..'))})
+    const v = new Verifier(workerData.config)
+    let ok = 0
+    for (let i = 0; i < 200; i++) ok += v.verifySync(workerData.token).subject === 'alice'
+    v.verify(workerData.token).then((t) => parentPort.postMessage(ok + (t.subject === 'alice')))
+  `
+  const token = mint(goodClaims())
+  const results = await Promise.all(
+    [0, 1, 2, 3].map(
+      () =>
+        new Promise((resolve, reject) => {
+          const w = new Worker(script, { eval: true, workerData: { config: hsConfig(), token } })
+          w.once('message', resolve)
+          w.once('error', reject)
+        }),
+    ),
+  )
+  assert.deepEqual(results, [201, 201, 201, 201])
+})
+
+test('cluster: forked workers verify', () => {
+  const script = `
+    const cluster = require('node:cluster')
+    const { Verifier } = require(${JSON.stringify(path.resolve(__dirname, '..'))})
+    const v = new Verifier(${JSON.stringify(hsConfig())})
+    const token = ${JSON.stringify(mint(goodClaims()))}
+    if (cluster.isPrimary) {
+      v.verifySync(token)
+      let done = 0, ok = 0
+      for (let i = 0; i < 2; i++) cluster.fork().on('message', (m) => { ok += m; if (++done === 2) { console.log(ok); process.exit(0) } })
+    } else {
+      v.verify(token).then((t) => { process.send(t.subject === 'alice' ? 1 : 0); process.disconnect() })
+    }
+  `
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'veritoken-')), 'cluster.js')
+  fs.writeFileSync(file, script)
+  const out = execFileSync(process.execPath, [file], { encoding: 'utf8', timeout: 20000 })
+  assert.equal(out.trim(), '2')
+})

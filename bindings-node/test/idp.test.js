@@ -1,0 +1,63 @@
+'use strict'
+// Against the repository's test IdP over real HTTP: discovery, rotation, unknown kid,
+// IdP down, and a fetch that never blocks the event loop.
+const test = require('node:test')
+const assert = require('node:assert/strict')
+const { Verifier } = require('..')
+const { b64, startIdp } = require('./helpers')
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+
+test('discovery, every algorithm, rotation, unknown kid', async (t) => {
+  const idp = await startIdp(t)
+  if (!idp) return
+  const v = new Verifier(idp.config({ waitAtStartup: true, cooldown: 1 }))
+  for (const alg of ['RS256', 'ES256', 'EdDSA']) {
+    const token = await v.verify(await idp.token({ alg, scope: 'orders:read' }))
+    assert.equal(token.algorithm, alg)
+    assert.ok(token.hasScopes('orders:read'))
+  }
+  const { kid } = await idp.admin('POST', '/admin/keys', { alg: 'ES256' })
+  assert.equal((await v.verify(await idp.token({ alg: 'ES256', kid }))).kid, kid)
+  await sleep(1100) // past the cooldown: the unknown kid causes one refetch
+  const payload = (await idp.token({ alg: 'RS256' })).split('.')[1]
+  const forged = `${b64(JSON.stringify({ alg: 'RS256', kid: 'no-such-kid' }))}.${payload}.AA`
+  await assert.rejects(() => v.verify(forged), (e) => e.code === 'key_not_found' && e.status === 401)
+  assert.ok(v.metrics().jwks_fetches >= 2)
+})
+
+test('IdP down: jwks_unavailable (503), then recovery', async (t) => {
+  const idp = await startIdp(t)
+  if (!idp) return
+  const token = await idp.token({ alg: 'RS256' })
+  await idp.admin('POST', '/admin/fault', { mode: 'down' })
+  const v = new Verifier(idp.config())
+  await assert.rejects(() => v.verify(token), (e) => e.code === 'jwks_unavailable' && e.status === 503)
+  await idp.admin('POST', '/admin/reset')
+  const deadline = Date.now() + 5000
+  for (;;) {
+    try {
+      assert.equal((await v.verify(token)).subject, 'test-client')
+      break
+    } catch (e) {
+      if (e.code !== 'jwks_unavailable' || Date.now() > deadline) throw e
+      await sleep(200)
+    }
+  }
+})
+
+test('a slow key fetch does not block the event loop', async (t) => {
+  const idp = await startIdp(t)
+  if (!idp) return
+  await idp.admin('POST', '/admin/fault', { mode: 'delay', delay_ms: 400 })
+  const v = new Verifier(idp.config())
+  const token = await idp.token({ alg: 'ES256' })
+  let ticks = 0
+  const timer = setInterval(() => ticks++, 5)
+  const started = Date.now()
+  const verified = await v.verify(token)
+  clearInterval(timer)
+  assert.equal(verified.subject, 'test-client')
+  assert.ok(Date.now() - started >= 350, 'it waited for the slow IdP')
+  assert.ok(ticks >= 20, `the event loop ticked only ${ticks} times during the fetch`)
+})

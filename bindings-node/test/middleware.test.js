@@ -1,0 +1,73 @@
+'use strict'
+// Express and Fastify over real HTTP: the same refusals as every veritoken middleware.
+const test = require('node:test')
+const assert = require('node:assert/strict')
+const express = require('express')
+const Fastify = require('fastify')
+const { Verifier } = require('..')
+const { requireToken } = require('../express')
+const veritoken = require('../fastify')
+const { verifyRequest } = require('../fastify')
+const { mint, goodClaims, hsConfig } = require('./helpers')
+
+const GOOD = `Bearer ${mint(goodClaims())}`
+const EXPIRED = `Bearer ${mint(goodClaims({ exp: 1 }))}`
+
+async function get(base, path, authorization) {
+  const r = await fetch(base + path, { headers: authorization ? { authorization } : {} })
+  const text = await r.text()
+  return { status: r.status, headers: r.headers, body: text ? JSON.parse(text) : null }
+}
+
+/** The refusals every framework must give identically. */
+async function checkRefusals(base) {
+  let r = await get(base, '/orders')
+  assert.equal(r.status, 401)
+  assert.equal(r.body.error.code, 'token_missing')
+  assert.equal(r.headers.get('www-authenticate'), 'Bearer realm="orders"')
+  assert.equal(r.headers.get('content-type').split(';')[0], 'application/json')
+  assert.equal(r.headers.get('cache-control'), 'no-store')
+  r = await get(base, '/orders', EXPIRED)
+  assert.equal(r.status, 401)
+  assert.deepEqual(Object.keys(r.body.error), ['code', 'message', 'claim'])
+  assert.equal(r.body.error.code, 'token_expired')
+  assert.equal(r.body.error.claim, 'exp')
+  assert.match(r.headers.get('www-authenticate'), /error="invalid_token"/)
+  r = await get(base, '/orders', 'Bearer x.y')
+  assert.equal(r.status, 401)
+  assert.equal(r.body.error.code, 'token_malformed')
+  r = await get(base, '/admin', GOOD)
+  assert.equal(r.status, 403)
+  assert.equal(r.body.error.code, 'scope_insufficient')
+  assert.match(r.headers.get('www-authenticate'), /error="insufficient_scope"/)
+  r = await get(base, '/orders', GOOD)
+  assert.equal(r.status, 200)
+  assert.deepEqual(r.body, { sub: 'alice' })
+}
+
+test('express middleware', async (t) => {
+  const v = new Verifier(hsConfig())
+  const app = express()
+  app.get('/orders', requireToken(v, { scopes: ['read'], realm: 'orders' }), (req, res) => res.json({ sub: req.auth.subject }))
+  app.get('/admin', requireToken(v, { scopes: 'admin', realm: 'orders' }), (req, res) => res.json({}))
+  const server = app.listen(0, '127.0.0.1')
+  await new Promise((r) => server.once('listening', r))
+  t.after(() => server.close())
+  await checkRefusals(`http://127.0.0.1:${server.address().port}`)
+})
+
+test('fastify plugin and route hook', async (t) => {
+  const v = new Verifier(hsConfig())
+  const app = Fastify()
+  app.register(async (scoped) => {
+    scoped.register(veritoken, { verifier: v, scopes: ['read'], realm: 'orders' })
+    scoped.get('/orders', async (request) => ({ sub: request.auth.subject }))
+  })
+  app.get('/admin', { onRequest: verifyRequest(v, { scopes: ['admin', 'delete'], match: 'any', realm: 'orders' }) }, async () => ({}))
+  app.get('/public', async () => ({ open: true }))
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  t.after(() => app.close())
+  const base = `http://127.0.0.1:${app.server.address().port}`
+  await checkRefusals(base)
+  assert.equal((await get(base, '/public')).status, 200) // outside the plugin's scope
+})

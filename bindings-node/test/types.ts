@@ -1,0 +1,34 @@
+// Compiled by `tsc --noEmit` (never run): the public types as a TypeScript user sees them.
+import express from 'express'
+import Fastify from 'fastify'
+import { Verifier, VeritokenError, type ErrorCode, type VerifiedToken } from 'veritoken'
+import { requireToken } from 'veritoken/express'
+import veritoken, { verifyRequest } from 'veritoken/fastify'
+
+const verifier = new Verifier({
+  issuers: [{ issuer: 'https://idp', audiences: ['api'], algorithms: ['RS256'], discovery: true, jwksCache: { timeoutMs: 800 } }],
+  tokenSources: [{ header: { name: 'authorization', scheme: 'Bearer' } }, { cookie: { name: 'session' } }],
+})
+
+export async function check(raw: string): Promise<string | undefined> {
+  try {
+    const token: VerifiedToken = await verifier.verify(raw, { now: 1 })
+    token.requireScopes(['orders:read'], { match: 'any' })
+    return token.subject
+  } catch (e) {
+    if (e instanceof VeritokenError) {
+      const code: ErrorCode = e.code
+      return `${code} ${e.claim ?? ''} ${e.status}`
+    }
+    throw e
+  }
+}
+
+const app = express()
+app.get('/orders', requireToken(verifier, { scopes: 'orders:read', realm: 'orders' }), (req, res) => {
+  res.json({ sub: req.auth?.subject })
+})
+
+const server = Fastify()
+server.register(veritoken, { verifier, scopes: ['orders:read'] })
+server.get('/x', { onRequest: verifyRequest(verifier) }, async (request) => ({ sub: request.auth?.subject }))

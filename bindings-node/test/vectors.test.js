@@ -1,0 +1,42 @@
+'use strict'
+// Every shared conformance case gives the same verdict, code and claim as Rust.
+const test = require('node:test')
+const assert = require('node:assert/strict')
+const fs = require('node:fs')
+const path = require('node:path')
+const { Verifier, VeritokenError } = require('..')
+const { ROOT } = require('./helpers')
+
+const dir = path.join(ROOT, 'tests', 'vectors')
+const cases = fs
+  .readdirSync(dir)
+  .filter((f) => f.endsWith('.json'))
+  .flatMap((f) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')).cases)
+
+function run(c) {
+  const verifier = new Verifier(c.config) // snake_case keys pass through unchanged
+  const raw = c.token ?? verifier.extractToken(c.request.headers, c.request.query ?? null)
+  const token = verifier.verifySync(raw, { now: c.now })
+  if (c.require_scopes) token.requireScopes(c.require_scopes.scopes, { match: c.require_scopes.match ?? 'all' })
+  return token
+}
+
+test('there are enough cases', () => assert.ok(cases.length >= 150, `${cases.length} cases`))
+
+test('every shared vector', () => {
+  const failures = []
+  for (const c of cases) {
+    try {
+      const token = run(c)
+      if (!c.expect.valid) failures.push(`${c.name}: accepted, want ${c.expect.error}`)
+      else assert.deepStrictEqual(token.claims, c.expect.claims, c.name)
+    } catch (e) {
+      if (!(e instanceof VeritokenError)) failures.push(`${c.name}: ${e.stack}`)
+      else if (c.expect.valid) failures.push(`${c.name}: rejected ${e.code}: ${e.message}`)
+      else if (e.code !== c.expect.error) failures.push(`${c.name}: ${e.code}, want ${c.expect.error}`)
+      else if (c.expect.claim && e.claim !== c.expect.claim) failures.push(`${c.name}: claim ${e.claim}, want ${c.expect.claim}`)
+      else if (!e.message) failures.push(`${c.name}: empty message`)
+    }
+  }
+  assert.deepStrictEqual(failures, [])
+})
