@@ -127,34 +127,19 @@ unsafe fn write_message(err: *mut c_char, err_len: usize, message: &str) {
     }
 }
 
-/// A caller's text buffer for one part of a failure (NULL/0 to skip).
-#[derive(Clone, Copy)]
-struct Sink {
-    buf: *mut c_char,
-    len: usize,
-}
-
-impl Sink {
-    const NONE: Sink = Sink {
-        buf: std::ptr::null_mut(),
-        len: 0,
-    };
-}
-
 /// Runs one entry point: catches panics, maps failures to a result and a message.
 fn guard(err: *mut c_char, err_len: usize, body: impl FnOnce() -> Result<(), Fail>) -> vt_result {
-    guard_claim(
-        Sink {
-            buf: err,
-            len: err_len,
-        },
-        Sink::NONE,
-        body,
-    )
+    guard_claim(err, err_len, std::ptr::null_mut(), 0, body)
 }
 
 /// `guard` that also writes the claim a rejection names ("" when none) into `claim`.
-fn guard_claim(err: Sink, claim: Sink, body: impl FnOnce() -> Result<(), Fail>) -> vt_result {
+fn guard_claim(
+    err: *mut c_char,
+    err_len: usize,
+    claim: *mut c_char,
+    claim_len: usize,
+    body: impl FnOnce() -> Result<(), Fail>,
+) -> vt_result {
     let (result, message, claim_name) = match catch_unwind(AssertUnwindSafe(body)) {
         Ok(Ok(())) => return vt_result::VT_OK,
         Ok(Err(Fail::Engine(e))) => (
@@ -180,8 +165,8 @@ fn guard_claim(err: Sink, claim: Sink, body: impl FnOnce() -> Result<(), Fail>) 
     };
     // SAFETY: the buffer contract is the caller's, as documented on every function.
     unsafe {
-        write_message(err.buf, err.len, &message);
-        write_message(claim.buf, claim.len, &claim_name);
+        write_message(err, err_len, &message);
+        write_message(claim, claim_len, &claim_name);
     }
     result
 }
@@ -344,18 +329,8 @@ pub unsafe extern "C" fn vt_verify(
     claim: *mut c_char,
     claim_len: usize,
 ) -> vt_result {
-    let (err, claim) = (
-        Sink {
-            buf: err,
-            len: err_len,
-        },
-        Sink {
-            buf: claim,
-            len: claim_len,
-        },
-    );
     // SAFETY: forwarded caller contract.
-    guard_claim(err, claim, || unsafe {
+    guard_claim(err, err_len, claim, claim_len, || unsafe {
         verify_with(verifier, token, None, out)
     })
 }
@@ -372,18 +347,8 @@ pub unsafe extern "C" fn vt_verify_at(
     claim: *mut c_char,
     claim_len: usize,
 ) -> vt_result {
-    let (err, claim) = (
-        Sink {
-            buf: err,
-            len: err_len,
-        },
-        Sink {
-            buf: claim,
-            len: claim_len,
-        },
-    );
     // SAFETY: forwarded caller contract.
-    guard_claim(err, claim, || unsafe {
+    guard_claim(err, err_len, claim, claim_len, || unsafe {
         verify_with(verifier, token, Some(now_unix), out)
     })
 }
@@ -416,17 +381,7 @@ pub unsafe extern "C" fn vt_token_require_scopes(
     claim: *mut c_char,
     claim_len: usize,
 ) -> vt_result {
-    let (err, claim) = (
-        Sink {
-            buf: err,
-            len: err_len,
-        },
-        Sink {
-            buf: claim,
-            len: claim_len,
-        },
-    );
-    guard_claim(err, claim, || {
+    guard_claim(err, err_len, claim, claim_len, || {
         // SAFETY: NULL or a token made by vt_verify.
         let token = unsafe { token.as_ref() }.ok_or(Fail::Argument("token is NULL"))?;
         // SAFETY: the caller's array contract.
@@ -451,17 +406,7 @@ pub unsafe extern "C" fn vt_claims_require_scopes(
     claim: *mut c_char,
     claim_len: usize,
 ) -> vt_result {
-    let (err, claim) = (
-        Sink {
-            buf: err,
-            len: err_len,
-        },
-        Sink {
-            buf: claim,
-            len: claim_len,
-        },
-    );
-    guard_claim(err, claim, || {
+    guard_claim(err, err_len, claim, claim_len, || {
         // SAFETY: the caller's string and array contracts.
         let (json, required) = unsafe {
             (
