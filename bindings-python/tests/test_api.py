@@ -224,3 +224,17 @@ def test_verifier_made_before_fork_works_in_the_child(verifier: veritoken.Verifi
             os._exit(2)
     _, status = os.waitpid(pid, 0)
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+
+
+def test_claims_convert_every_json_type(verifier: veritoken.Verifier) -> None:
+    extra = {
+        "nested": {"a": [1, 2.5, True, False, None, "x"], "b": {}},
+        "big": 2**63 + 5,
+        "neg": -(2**62),
+        "ratio": 0.125,
+        "unicode": "zoë ☃",
+    }
+    token = verifier.verify(mint(good_claims(**extra)))
+    assert token.claims == json.loads(token.claims_json)
+    assert token.claims["big"] == 2**63 + 5 and isinstance(token.claims["big"], int)
+    assert token.claims["nested"]["a"][2] is True and token.claims["nested"]["a"][4] is None

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Union
 
 from ._veritoken import VerifiedToken, Verifier, error_response
 
-Scopes = Union[str, Iterable[str], None]
+Scopes = str | Iterable[str] | None
 
 
 def scope_args(scopes: Scopes, match: str) -> tuple[list[str] | None, str]:

@@ -15,7 +15,8 @@ RFC 6750 challenge and veritoken's JSON error body.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured

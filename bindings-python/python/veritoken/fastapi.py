@@ -15,8 +15,7 @@ FastAPI wraps the body as ``{"detail": {"error": ...}}``.
 from __future__ import annotations
 
 import json
-from collections.abc import Coroutine
-from typing import Callable
+from collections.abc import Callable, Coroutine
 
 from fastapi import HTTPException, Request
 from fastapi.responses import Response

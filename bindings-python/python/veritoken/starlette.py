@@ -10,8 +10,8 @@ Refusals are answered like every veritoken middleware: 401/403/503 with the RFC 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Iterable, MutableMapping
-from typing import Any, Callable
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from typing import Any
 
 from ._integration import Scopes, error_response, scope_args, verify_async
 from ._veritoken import Verifier, VeritokenError
