@@ -107,6 +107,12 @@ test-node: node
 	cd $(NODE_DIR) && npx tsc --noEmit -p tsconfig.json
 	cd $(NODE_DIR) && VERITOKEN_REQUIRE_IDP=1 VERITOKEN_TESTIDP_BIN=$(abspath $(TARGET_DIR))/debug/veritoken-testidp \
 	  node --test test/*.test.js
+	# What a user does: `npm install ./bindings-node` in another project, then require/import it.
+	rm -rf build/node-user && mkdir -p build/node-user && echo '{"name": "user", "private": true}' > build/node-user/package.json
+	cd build/node-user && CARGO_TARGET_DIR=$(abspath $(TARGET_DIR)) VERITOKEN_NODE_PROFILE=debug \
+	  npm install --no-audit --no-fund --loglevel=error $(abspath $(NODE_DIR)) && \
+	  node -e "const {Verifier}=require('veritoken'); require('veritoken/express'); console.log('require ok:', typeof Verifier)" && \
+	  node --input-type=module -e "import {VeritokenError} from 'veritoken'; console.log('import ok:', typeof VeritokenError)"
 
 ## Regenerate bindings-c/include/veritoken.h (the test suite fails when it drifts).
 header:

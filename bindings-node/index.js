@@ -76,21 +76,23 @@ function isAny(options) {
 
 /** A verified token: claims and header exactly as the engine accepted them. */
 class VerifiedToken {
-  #native
+  #claimsJson
+  #headerJson
   #claims
   #header
-  constructor(handle) {
-    this.#native = handle
+  constructor([claimsJson, headerJson]) {
+    this.#claimsJson = claimsJson
+    this.#headerJson = headerJson
   }
   /** The claims as a plain object (parsed once). */
   get claims() {
-    return (this.#claims ??= JSON.parse(this.#native.claimsJson))
+    return (this.#claims ??= JSON.parse(this.#claimsJson))
   }
   get header() {
-    return (this.#header ??= JSON.parse(this.#native.headerJson))
+    return (this.#header ??= JSON.parse(this.#headerJson))
   }
   get claimsJson() {
-    return this.#native.claimsJson
+    return this.#claimsJson
   }
   get algorithm() {
     return this.header.alg
@@ -112,12 +114,12 @@ class VerifiedToken {
     return typeof this.claims.exp === 'number' ? new Date(this.claims.exp * 1000) : undefined
   }
   grantedScopes() {
-    return call(() => this.#native.grantedScopes())
+    return call(() => native.grantedScopes(this.#claimsJson))
   }
   /** Throws a VeritokenError (scope_insufficient) unless the scopes are granted. */
   requireScopes(scopes, options) {
     const any = isAny(options)
-    call(() => this.#native.requireScopes(scopeList(scopes), any))
+    call(() => native.requireScopes(this.#claimsJson, scopeList(scopes), any))
   }
   hasScopes(scopes, options) {
     try {

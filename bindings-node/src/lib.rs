@@ -26,45 +26,40 @@ pub struct NativeVerifier {
     inner: Arc<veritoken::Verifier>,
 }
 
-/// A verified token; claims and header are read as JSON text and parsed in JS.
-#[napi]
-pub struct NativeToken {
-    inner: veritoken::VerifiedToken,
+/// A verified token as `[claimsJson, headerJson]`: two strings cross into JS faster than
+/// any object, and JS parses them only when they are read.
+fn verified(token: veritoken::VerifiedToken) -> Vec<String> {
+    vec![
+        token.claims_json().to_owned(),
+        token.header_json().to_owned(),
+    ]
 }
 
+fn claims_map(claims_json: &str) -> Result<serde_json::Map<String, serde_json::Value>> {
+    serde_json::from_str(claims_json)
+        .map_err(|_| napi::Error::new(Status::InvalidArg, "claimsJson is not a JSON object"))
+}
+
+/// Throws unless the claims grant the scopes (all, or any when `any` is true).
 #[napi]
-impl NativeToken {
-    #[napi(getter)]
-    pub fn claims_json(&self) -> String {
-        self.inner.claims_json().to_owned()
-    }
+pub fn require_scopes(claims_json: String, scopes: Vec<String>, any: bool) -> Result<()> {
+    let mode = if any {
+        ScopeMatch::Any
+    } else {
+        ScopeMatch::All
+    };
+    veritoken::require_scopes(&claims_map(&claims_json)?, &scopes, mode).map_err(js_error)
+}
 
-    #[napi(getter)]
-    pub fn header_json(&self) -> String {
-        self.inner.header_json().to_owned()
-    }
-
-    /// Throws unless the token grants the scopes (all, or any when `any` is true).
-    #[napi]
-    pub fn require_scopes(&self, scopes: Vec<String>, any: bool) -> Result<()> {
-        let mode = if any {
-            ScopeMatch::Any
-        } else {
-            ScopeMatch::All
-        };
-        self.inner.require_scopes(&scopes, mode).map_err(js_error)
-    }
-
-    #[napi]
-    pub fn granted_scopes(&self) -> Result<Vec<String>> {
-        Ok(self
-            .inner
-            .granted_scopes()
-            .map_err(js_error)?
-            .into_iter()
-            .map(str::to_owned)
-            .collect())
-    }
+/// Every scope the claims grant (`scope`, `scp`, `permissions`).
+#[napi]
+pub fn granted_scopes(claims_json: String) -> Result<Vec<String>> {
+    let claims = claims_map(&claims_json)?;
+    Ok(veritoken::granted_scopes(&claims)
+        .map_err(js_error)?
+        .into_iter()
+        .map(str::to_owned)
+        .collect())
 }
 
 fn now_or(now: Option<i64>) -> i64 {
@@ -80,7 +75,7 @@ pub struct VerifyTask {
 
 impl Task for VerifyTask {
     type Output = veritoken::VerifiedToken;
-    type JsValue = NativeToken;
+    type JsValue = Vec<String>;
 
     fn compute(&mut self) -> Result<Self::Output> {
         self.verifier
@@ -89,7 +84,7 @@ impl Task for VerifyTask {
     }
 
     fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
-        Ok(NativeToken { inner: output })
+        Ok(verified(output))
     }
 }
 
@@ -115,22 +110,20 @@ impl NativeVerifier {
 
     /// Verifies on this thread; waits for a key fetch if one is needed.
     #[napi]
-    pub fn verify_sync(&self, token: String, now: Option<i64>) -> Result<NativeToken> {
+    pub fn verify_sync(&self, token: String, now: Option<i64>) -> Result<Vec<String>> {
         self.inner
             .verify_at(&token, now_or(now))
-            .map(|inner| NativeToken { inner })
+            .map(verified)
             .map_err(js_error)
     }
 
     /// Verifies without waiting: `null` when keys must be fetched first (the fetch is
     /// started; `verifyOnPool` then waits for it off the event loop).
     #[napi]
-    pub fn try_verify(&self, token: String, now: Option<i64>) -> Result<Option<NativeToken>> {
+    pub fn try_verify(&self, token: String, now: Option<i64>) -> Result<Option<Vec<String>>> {
         match self.inner.try_verify_at(&token, now_or(now)) {
             None => Ok(None),
-            Some(result) => result
-                .map(|inner| Some(NativeToken { inner }))
-                .map_err(js_error),
+            Some(result) => result.map(|v| Some(verified(v))).map_err(js_error),
         }
     }
 
