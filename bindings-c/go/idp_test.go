@@ -173,3 +173,33 @@ func TestIdPDown(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 }
+
+// A caller's deadline is honoured while keys are fetched; the fetch still completes and
+// later calls use its keys.
+func TestContextCancelsTheWaitForKeys(t *testing.T) {
+	idp := startIdP(t)
+	good := idp.token(t, url.Values{"alg": {"ES256"}})
+	idp.admin(t, "POST", "/admin/fault", `{"mode": "delay", "delay_ms": 600}`, nil)
+	cfg := idp.config()
+	cfg.Issuers[0].JWKSCache.WaitAtStartup = false
+	cfg.Issuers[0].JWKSCache.TimeoutMs = 3000
+	v, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	started := time.Now()
+	if _, err := v.Verify(ctx, good); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("deadline: %v", err)
+	}
+	if waited := time.Since(started); waited > 400*time.Millisecond {
+		t.Fatalf("returned after %v, the deadline was 100ms", waited)
+	}
+	// Without a deadline the call waits for the (slow) fetch and succeeds.
+	tok, err := v.Verify(context.Background(), good)
+	if err != nil || tok.Subject() != "test-client" {
+		t.Fatalf("after the fetch: %v", err)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"time"
 	"unsafe"
 )
 
@@ -93,7 +94,7 @@ func (m *middleware) authorize(r *http.Request) (*Token, error) {
 	if err != nil {
 		return nil, err
 	}
-	return m.v.verify(r.Context(), raw, nil, m.scopes, m.matchAny)
+	return m.v.verify(r.Context(), raw, time.Now().Unix(), m.scopes, m.matchAny)
 }
 
 // WriteError answers a request with err the way Middleware does (status, RFC 6750

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unsafe"
 )
 
@@ -83,16 +84,16 @@ func (v *Verifier) Close() error {
 }
 
 // Verify checks token now. On success it returns the verified token; otherwise an *Error
-// whose Code says why (errors.Is(err, ErrTokenExpired), ...). When keys must be fetched it
-// waits at most the issuer's jwks_cache.timeout_ms; ctx is checked before starting (a
-// call already under way is not interrupted).
+// whose Code says why (errors.Is(err, ErrTokenExpired), ...). Cached keys answer at once;
+// when keys must be fetched, Verify waits for the fetch (at most the issuer's
+// jwks_cache.timeout_ms) or until ctx is done, whichever comes first.
 func (v *Verifier) Verify(ctx context.Context, token string) (*Token, error) {
-	return v.verify(ctx, token, nil, nil, false)
+	return v.verify(ctx, token, time.Now().Unix(), nil, false)
 }
 
 // VerifyAt is Verify as if the time were now (Unix seconds); for tests and replays.
 func (v *Verifier) VerifyAt(ctx context.Context, token string, now int64) (*Token, error) {
-	return v.verify(ctx, token, &now, nil, false)
+	return v.verify(ctx, token, now, nil, false)
 }
 
 // cText is s as a NUL-terminated C string in Go memory (no C allocation), or false when s
@@ -108,9 +109,16 @@ func cText(s string) ([]byte, bool) {
 
 func cPtr(b []byte) *C.char { return (*C.char)(unsafe.Pointer(&b[0])) }
 
-// verify runs one verification and, when scopes are given, the scope check on the same
-// token handle, then copies the claims out and frees the handle.
-func (v *Verifier) verify(ctx context.Context, token string, now *int64, scopes []string, matchAny bool) (*Token, error) {
+// verification is one C verify call's outcome: a token handle or a failure.
+type verification struct {
+	handle *C.vt_token
+	err    error
+}
+
+// verify runs one verification: a non-waiting try first; only when keys must be fetched a
+// waiting call, in a goroutine when ctx can be cancelled. Scopes, when given, are checked
+// on the same handle; the claims are copied out and the handle freed.
+func (v *Verifier) verify(ctx context.Context, token string, now int64, scopes []string, matchAny bool) (*Token, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -118,36 +126,66 @@ func (v *Verifier) verify(ctx context.Context, token string, now *int64, scopes 
 	if !ok {
 		return nil, &Error{Code: CodeTokenMalformed, Message: "the token contains a NUL byte"}
 	}
-	v.mu.RLock()
-	defer v.mu.RUnlock()
-	if v.ptr == nil {
-		return nil, ErrClosed
+	res, ok := v.call(text, now, false)
+	if !ok { // keys are being fetched
+		if ctx.Done() == nil {
+			res, _ = v.call(text, now, true)
+		} else {
+			done := make(chan verification, 1)
+			go func() { r, _ := v.call(text, now, true); done <- r }()
+			select {
+			case res = <-done:
+			case <-ctx.Done():
+				go func() { // the call finishes on its own; its token is not wanted
+					if r := <-done; r.handle != nil {
+						C.vt_token_free(r.handle)
+					}
+				}()
+				return nil, ctx.Err()
+			}
+		}
 	}
-	var msg [errBufSize]C.char
-	var claim [128]C.char
-	var handle *C.vt_token
-	var r C.vt_result
-	if now != nil {
-		r = C.vt_verify_at(v.ptr, cPtr(text), C.int64_t(*now), &handle, &msg[0], errBufSize, &claim[0], C.size_t(len(claim)))
-	} else {
-		r = C.vt_verify(v.ptr, cPtr(text), &handle, &msg[0], errBufSize, &claim[0], C.size_t(len(claim)))
+	if res.err != nil {
+		return nil, res.err
 	}
-	runtime.KeepAlive(v)
-	if r != C.VT_OK {
-		return nil, callError(r, msg[:], claim[:], CodeTokenMalformed)
-	}
-	defer C.vt_token_free(handle)
+	defer C.vt_token_free(res.handle)
 	if len(scopes) > 0 {
 		if err := requireScopes(scopes, matchAny, func(list **C.char, n C.size_t, any C.int32_t, m *C.char, c *C.char, cn C.size_t) C.vt_result {
-			return C.vt_token_require_scopes(handle, list, n, any, m, errBufSize, c, cn)
+			return C.vt_token_require_scopes(res.handle, list, n, any, m, errBufSize, c, cn)
 		}); err != nil {
 			return nil, err
 		}
 	}
 	return &Token{
-		claimsJSON: C.GoString(C.vt_token_claims_json(handle)),
-		headerJSON: C.GoString(C.vt_token_header_json(handle)),
+		claimsJSON: C.GoString(C.vt_token_claims_json(res.handle)),
+		headerJSON: C.GoString(C.vt_token_header_json(res.handle)),
 	}, nil
+}
+
+// call makes one C verify call (waiting for a key fetch or not). ok is false only when a
+// non-waiting call found that keys must be fetched first.
+func (v *Verifier) call(text []byte, now int64, wait bool) (res verification, ok bool) {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	if v.ptr == nil {
+		return verification{err: ErrClosed}, true
+	}
+	var msg [errBufSize]C.char
+	var claim [128]C.char
+	var r C.vt_result
+	if wait {
+		r = C.vt_verify_at(v.ptr, cPtr(text), C.int64_t(now), &res.handle, &msg[0], errBufSize, &claim[0], C.size_t(len(claim)))
+	} else {
+		r = C.vt_try_verify_at(v.ptr, cPtr(text), C.int64_t(now), &res.handle, &msg[0], errBufSize, &claim[0], C.size_t(len(claim)))
+	}
+	runtime.KeepAlive(v)
+	switch r {
+	case C.VT_OK:
+		return res, true
+	case C.VT_WOULD_BLOCK:
+		return res, false
+	}
+	return verification{err: callError(r, msg[:], claim[:], CodeTokenMalformed)}, true
 }
 
 // ExtractToken finds the token in headers and a raw query string the way the engine's

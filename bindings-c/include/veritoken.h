@@ -59,6 +59,11 @@ typedef enum {
    An output buffer was too small; nothing was written to it.
    */
   VT_BUFFER_TOO_SMALL = 101,
+  /*
+   `vt_try_verify_at` only: keys must be fetched first (the fetch has started); call
+   `vt_verify_at` to wait for it. Not an error and not a verdict.
+   */
+  VT_WOULD_BLOCK = 102,
 } vt_result;
 
 /*
@@ -116,6 +121,20 @@ vt_result vt_verify_at(const vt_verifier *verifier,
                        uintptr_t err_len,
                        char *claim,
                        uintptr_t claim_len);
+
+/*
+ `vt_verify_at` that never waits: VT_WOULD_BLOCK when keys must be fetched first (the
+ fetch has started). Lets a caller answer at once from cached keys and move only the rare
+ waiting call elsewhere (the Go package does so to honour context cancellation).
+ */
+vt_result vt_try_verify_at(const vt_verifier *verifier,
+                           const char *token,
+                           int64_t now_unix,
+                           vt_token **out,
+                           char *err,
+                           uintptr_t err_len,
+                           char *claim,
+                           uintptr_t claim_len);
 
 /*
  The verified claims as JSON text, valid until `vt_token_free`; NULL for a NULL token.

@@ -46,6 +46,9 @@ pub enum vt_result {
     VT_INVALID_ARGUMENT = 100,
     /// An output buffer was too small; nothing was written to it.
     VT_BUFFER_TOO_SMALL = 101,
+    /// `vt_try_verify_at` only: keys must be fetched first (the fetch has started); call
+    /// `vt_verify_at` to wait for it. Not an error and not a verdict.
+    VT_WOULD_BLOCK = 102,
 }
 
 const BY_CODE: [vt_result; 22] = [
@@ -103,6 +106,7 @@ enum Fail {
     Engine(Error),
     Argument(&'static str),
     TooSmall,
+    WouldBlock,
 }
 
 impl From<Error> for Fail {
@@ -150,6 +154,11 @@ fn guard_claim(
         Ok(Err(Fail::Argument(what))) => (
             vt_result::VT_INVALID_ARGUMENT,
             what.to_owned(),
+            String::new(),
+        ),
+        Ok(Err(Fail::WouldBlock)) => (
+            vt_result::VT_WOULD_BLOCK,
+            "keys are being fetched; call vt_verify_at to wait".to_owned(),
             String::new(),
         ),
         Ok(Err(Fail::TooSmall)) => (
@@ -290,10 +299,19 @@ pub unsafe extern "C" fn vt_verifier_free(verifier: *mut vt_verifier) {
     unsafe { free_boxed(verifier) }
 }
 
+/// How a verification may treat a key fetch.
+enum Wait {
+    /// Wait for it (at most the fetch timeout), now or at a given time.
+    Now,
+    At(i64),
+    /// Never wait: VT_WOULD_BLOCK instead.
+    Never(i64),
+}
+
 unsafe fn verify_with(
     verifier: *const vt_verifier,
     token: *const c_char,
-    now: Option<i64>,
+    wait: Wait,
     out: *mut *mut vt_token,
 ) -> Result<(), Fail> {
     if verifier.is_null() || out.is_null() {
@@ -301,9 +319,12 @@ unsafe fn verify_with(
     }
     // SAFETY: non-null and made by vt_verifier_new; the caller's string contract.
     let (verifier, token) = unsafe { (&(*verifier).0, text(token, "token is NULL or not UTF-8")?) };
-    let verified = match now {
-        Some(now) => verifier.verify_at(token, now)?,
-        None => verifier.verify(token)?,
+    let verified = match wait {
+        Wait::Now => verifier.verify(token)?,
+        Wait::At(now) => verifier.verify_at(token, now)?,
+        Wait::Never(now) => verifier
+            .try_verify_at(token, now)
+            .ok_or(Fail::WouldBlock)??,
     };
     let handle = vt_token {
         claims_json: c_string(verified.claims_json()),
@@ -331,7 +352,7 @@ pub unsafe extern "C" fn vt_verify(
 ) -> vt_result {
     // SAFETY: forwarded caller contract.
     guard_claim(err, err_len, claim, claim_len, || unsafe {
-        verify_with(verifier, token, None, out)
+        verify_with(verifier, token, Wait::Now, out)
     })
 }
 
@@ -349,7 +370,27 @@ pub unsafe extern "C" fn vt_verify_at(
 ) -> vt_result {
     // SAFETY: forwarded caller contract.
     guard_claim(err, err_len, claim, claim_len, || unsafe {
-        verify_with(verifier, token, Some(now_unix), out)
+        verify_with(verifier, token, Wait::At(now_unix), out)
+    })
+}
+
+/// `vt_verify_at` that never waits: VT_WOULD_BLOCK when keys must be fetched first (the
+/// fetch has started). Lets a caller answer at once from cached keys and move only the rare
+/// waiting call elsewhere (the Go package does so to honour context cancellation).
+#[no_mangle]
+pub unsafe extern "C" fn vt_try_verify_at(
+    verifier: *const vt_verifier,
+    token: *const c_char,
+    now_unix: i64,
+    out: *mut *mut vt_token,
+    err: *mut c_char,
+    err_len: usize,
+    claim: *mut c_char,
+    claim_len: usize,
+) -> vt_result {
+    // SAFETY: forwarded caller contract.
+    guard_claim(err, err_len, claim, claim_len, || unsafe {
+        verify_with(verifier, token, Wait::Never(now_unix), out)
     })
 }
 
@@ -572,6 +613,7 @@ pub extern "C" fn vt_result_name(result: vt_result) -> *const c_char {
         vt_result::VT_OK => c"ok",
         vt_result::VT_INVALID_ARGUMENT => c"invalid_argument",
         vt_result::VT_BUFFER_TOO_SMALL => c"buffer_too_small",
+        vt_result::VT_WOULD_BLOCK => c"would_block",
         other => match other.code() {
             Some(code) => NAMES[code.as_int() as usize - 1],
             None => c"unknown",
