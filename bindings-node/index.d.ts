@@ -51,7 +51,8 @@ export declare class VerifiedToken {
   readonly claims: Claims
   readonly header: Record<string, unknown>
   readonly claimsJson: string
-  readonly algorithm: string
+  /** The signature algorithm; undefined for an opaque token accepted by introspection. */
+  readonly algorithm?: string
   readonly kid?: string
   readonly issuer: string
   readonly subject?: string
@@ -80,6 +81,21 @@ export interface JwksCacheConfig {
   waitAtStartup?: boolean
 }
 
+export interface IntrospectionConfig {
+  /** Default: `introspection_endpoint` from discovery (the issuer needs `discovery: true`). */
+  endpoint?: string
+  tokens?: 'opaque' | 'all'
+  auth?: 'basic' | 'client_secret_post' | 'bearer'
+  clientId?: string
+  clientSecret?: string
+  clientSecretEnv?: string
+  cacheTtl?: number
+  negativeTtl?: number
+  maxEntries?: number
+  timeoutMs?: number
+  allowHttp?: boolean
+}
+
 export type KeySource =
   | { jwks: object | string }
   | { jwksFile: string }
@@ -94,6 +110,8 @@ export interface IssuerConfig {
   jwksUri?: string
   discovery?: boolean
   jwksCache?: JwksCacheConfig
+  /** RFC 7662 introspection of this issuer's opaque tokens (at most one issuer). */
+  introspection?: IntrospectionConfig
   requireExp?: boolean
   requiredClaims?: string[]
   maxAge?: number
@@ -134,6 +152,9 @@ export interface Metrics {
   cooldown_rejections: number
   key_cache_hits: number
   key_cache_misses: number
+  introspection_requests: number
+  introspection_failures: number
+  introspection_cache_hits: number
 }
 
 /** Verifies tokens with one configuration and one key cache. */

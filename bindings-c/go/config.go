@@ -38,6 +38,28 @@ type IssuerConfig struct {
 	MaxLifetime *uint64 `json:"max_lifetime,omitempty"`
 	// Required typ header, such as "at+jwt".
 	Typ string `json:"typ,omitempty"`
+	// RFC 7662 introspection of this issuer's opaque tokens (at most one issuer).
+	Introspection *IntrospectionConfig `json:"introspection,omitempty"`
+}
+
+// IntrospectionConfig calls an RFC 7662 endpoint for opaque tokens (Tokens "all": for
+// every token) and caches its answers by the token's SHA-256. Zero fields take the
+// engine's defaults.
+type IntrospectionConfig struct {
+	// Default: introspection_endpoint from discovery (the issuer needs Discovery).
+	Endpoint string `json:"endpoint,omitempty"`
+	// "opaque" (default) or "all".
+	Tokens string `json:"tokens,omitempty"`
+	// "basic" (default), "client_secret_post" or "bearer".
+	Auth            string `json:"auth,omitempty"`
+	ClientID        string `json:"client_id,omitempty"`
+	ClientSecret    string `json:"client_secret,omitempty"`
+	ClientSecretEnv string `json:"client_secret_env,omitempty"`
+	CacheTTL        uint64 `json:"cache_ttl,omitempty"`
+	NegativeTTL     uint64 `json:"negative_ttl,omitempty"`
+	MaxEntries      uint64 `json:"max_entries,omitempty"`
+	TimeoutMs       uint64 `json:"timeout_ms,omitempty"`
+	AllowHTTP       bool   `json:"allow_http,omitempty"`
 }
 
 // JWKSCacheConfig is the remote key set policy (DESIGN §4). Seconds unless named Ms; zero

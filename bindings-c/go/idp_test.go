@@ -203,3 +203,31 @@ func TestContextCancelsTheWaitForKeys(t *testing.T) {
 		t.Fatalf("after the fetch: %v", err)
 	}
 }
+
+// Opaque tokens go to the IdP's introspection endpoint (found through discovery).
+func TestOpaqueTokensThroughIntrospection(t *testing.T) {
+	idp := startIdP(t)
+	cfg := idp.config()
+	cfg.Issuers[0].Introspection = &IntrospectionConfig{ClientID: "test-client", ClientSecret: "test-secret"}
+	v, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	ctx := context.Background()
+	token := idp.token(t, url.Values{"format": {"opaque"}, "scope": {"orders:read"}})
+	tok, err := v.Verify(ctx, token)
+	if err != nil || tok.Subject() != "test-client" || !tok.HasScopes("orders:read") || tok.HeaderJSON() != "{}" {
+		t.Fatalf("opaque: %v", err)
+	}
+	if _, err := v.Verify(ctx, "opaque-never-issued"); !errors.Is(err, ErrTokenInactive) {
+		t.Fatalf("unknown: %v", err)
+	}
+	resp, body, _ := call(t, Middleware(v)(whoami), "Bearer "+token)
+	if resp.StatusCode != 200 {
+		t.Fatalf("middleware: %d %+v", resp.StatusCode, body)
+	}
+	if m, _ := v.Metrics(); m.IntrospectionRequests != 2 || m.IntrospectionCacheHits != 1 {
+		t.Fatalf("metrics %+v", m)
+	}
+}

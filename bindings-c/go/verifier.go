@@ -258,6 +258,10 @@ type Metrics struct {
 	CooldownRejections uint64            `json:"cooldown_rejections"`
 	KeyCacheHits       uint64            `json:"key_cache_hits"`
 	KeyCacheMisses     uint64            `json:"key_cache_misses"`
+	// Introspection (RFC 7662) requests sent, failed, and answered from the cache.
+	IntrospectionRequests  uint64 `json:"introspection_requests"`
+	IntrospectionFailures  uint64 `json:"introspection_failures"`
+	IntrospectionCacheHits uint64 `json:"introspection_cache_hits"`
 }
 
 // Metrics returns the verifier's counters (accepted, rejected per code, JWKS fetches, ...).

@@ -61,3 +61,24 @@ test('a slow key fetch does not block the event loop', async (t) => {
   assert.ok(Date.now() - started >= 350, 'it waited for the slow IdP')
   assert.ok(ticks >= 20, `the event loop ticked only ${ticks} times during the fetch`)
 })
+
+test('opaque tokens through introspection (endpoint from discovery)', async (t) => {
+  const idp = await startIdp(t)
+  if (!idp) return
+  const config = idp.config()
+  config.issuers[0].introspection = { clientId: 'test-client', clientSecret: 'test-secret' }
+  const v = new Verifier(config)
+  const token = await idp.token({ format: 'opaque', scope: 'orders:read' })
+  const verified = await v.verify(token)
+  assert.equal(verified.subject, 'test-client')
+  assert.equal(verified.algorithm, undefined)
+  assert.ok(verified.hasScopes('orders:read'))
+  assert.equal(v.verifySync(token).subject, 'test-client') // from the cache
+  await assert.rejects(() => v.verify('opaque-never-issued'), (e) => e.code === 'token_inactive' && e.status === 401)
+  await idp.admin('POST', '/admin/fault', { mode: 'down' })
+  const another = await idp.token({ format: 'opaque' })
+  await assert.rejects(() => v.verify(another), (e) => e.code === 'introspection_unavailable' && e.status === 503)
+  const m = v.metrics()
+  assert.equal(m.introspection_cache_hits, 1)
+  assert.equal(m.introspection_failures, 1)
+})

@@ -115,8 +115,8 @@ impl VerifiedToken {
 
     /// The algorithm that verified the signature, e.g. "RS256".
     #[getter]
-    fn algorithm(&self) -> &'static str {
-        self.inner.algorithm().name()
+    fn algorithm(&self) -> Option<&'static str> {
+        self.inner.algorithm().map(|a| a.name())
     }
 
     #[getter]
@@ -188,7 +188,7 @@ impl VerifiedToken {
             "VerifiedToken(iss={:?}, sub={:?}, alg={})",
             self.inner.issuer(),
             self.inner.subject().unwrap_or(""),
-            self.inner.algorithm().name()
+            self.inner.algorithm().map_or("introspected", |a| a.name())
         )
     }
 }

@@ -95,3 +95,25 @@ def test_fork_after_keys_were_fetched(idp: IdP) -> None:
             os._exit(2)
     _, status = os.waitpid(pid, 0)
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+
+
+def test_opaque_tokens_through_introspection(idp: IdP) -> None:
+    config = idp.config(wait_at_startup=True)
+    config["issuers"][0]["introspection"] = {
+        "client_id": "test-client",
+        "client_secret": "test-secret",
+    }  # endpoint from discovery
+    verifier = veritoken.Verifier(config)
+    token = idp.token(format="opaque", scope="orders:read")
+    verified = verifier.verify(token)
+    assert verified.algorithm is None and verified.header == {}
+    assert verified.subject == "test-client" and verified.has_scopes("orders:read")
+    verifier.verify(token)
+    assert verifier.metrics()["introspection_cache_hits"] == 1
+    with pytest.raises(veritoken.TokenInactive) as info:
+        verifier.verify("opaque-never-issued")
+    assert info.value.code == "token_inactive" and info.value.status == 401
+    idp.admin("POST", "/admin/fault", {"mode": "down"})
+    with pytest.raises(veritoken.IntrospectionUnavailable) as down:
+        verifier.verify(idp.token(format="opaque"))
+    assert down.value.status == 503

@@ -101,6 +101,7 @@ fn config_from_flags(args: &Args) -> Result<Config, String> {
         max_age: None,
         max_lifetime: None,
         typ: None,
+        introspection: None,
     });
     Ok(config)
 }

@@ -230,6 +230,46 @@ fn answers_auth_requests_directly() {
 }
 
 #[test]
+fn introspects_opaque_tokens() {
+    let idp = TestIdp::start();
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_config(dir.path(), &idp);
+    let mut config: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    config["clients"][0]["verifier"]["issuers"][0]["introspection"] = json!({
+        "endpoint": format!("{}/introspect", idp.url()),
+        "client_id": "test-client",
+        "client_secret": "test-secret",
+    });
+    std::fs::write(&path, config.to_string()).unwrap();
+    let (_sidecar, base) = start_sidecar(&path);
+    let http = reqwest::blocking::Client::new();
+    wait_ready(&http, &base);
+    let auth = format!("{base}/auth/orders");
+    let opaque = idp.token(&TokenRequest {
+        opaque: true,
+        scope: Some("orders:read".into()),
+        ..Default::default()
+    });
+    let r = http.get(&auth).bearer_auth(&opaque).send().unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["x-auth-subject"], "test-client");
+    let r = http
+        .get(&auth)
+        .bearer_auth("opaque-never-issued")
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert!(r.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .contains("error=\"invalid_token\""));
+    assert_eq!(
+        r.json::<Value>().unwrap()["error"]["code"],
+        "token_inactive"
+    );
+}
+
+#[test]
 fn stops_gracefully_on_sigterm() {
     let idp = TestIdp::start();
     let dir = tempfile::tempdir().unwrap();

@@ -112,6 +112,11 @@ impl ClaimRules {
         now: i64,
     ) -> Result<(), Error> {
         self.check_typ(header_typ)?;
+        self.check_claims(claims, now)
+    }
+
+    /// Every rule but `typ` (a header rule): for claims from an introspection answer.
+    pub fn check_claims(&self, claims: &PayloadClaims, now: i64) -> Result<(), Error> {
         self.check_audience(claims)?;
         self.check_times(claims, now)?;
         for (name, bit) in &self.required_claims {

@@ -81,6 +81,105 @@ pub struct IssuerConfig {
     /// Required `typ` header, such as `at+jwt` (RFC 9068). Default: not checked.
     #[serde(default)]
     pub typ: Option<String>,
+    /// RFC 7662 introspection for this issuer's opaque tokens. At most one issuer.
+    #[serde(default)]
+    pub introspection: Option<IntrospectionConfig>,
+}
+
+/// How the introspection endpoint is called and its answers cached.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntrospectionConfig {
+    /// The endpoint. Default: `introspection_endpoint` from OIDC discovery (the issuer must
+    /// then have `discovery: true`).
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    /// Which tokens are introspected. Default `opaque`.
+    #[serde(default)]
+    pub tokens: IntrospectedTokens,
+    /// How veritoken authenticates to the endpoint. Default `basic`.
+    #[serde(default)]
+    pub auth: ClientAuth,
+    /// The client id (`basic`, `client_secret_post`).
+    #[serde(default)]
+    pub client_id: Option<String>,
+    /// The client secret, or for `bearer` the token sent; inline or from the environment.
+    #[serde(default)]
+    pub client_secret: Option<String>,
+    #[serde(default)]
+    pub client_secret_env: Option<String>,
+    /// Longest an active answer is reused, in seconds; never past the token's `exp`.
+    /// Default 60.
+    #[serde(default = "default_introspection_ttl")]
+    pub cache_ttl: u64,
+    /// How long an inactive answer is reused, in seconds. Default 10.
+    #[serde(default = "default_negative_ttl")]
+    pub negative_ttl: u64,
+    /// Most answers kept. Default 10000.
+    #[serde(default = "default_cache_entries")]
+    pub max_entries: usize,
+    /// Whole-request timeout. Default 2000.
+    #[serde(default = "default_introspection_timeout")]
+    pub timeout_ms: u64,
+    /// Allow plain http to hosts other than loopback. Default false.
+    #[serde(default)]
+    pub allow_http: bool,
+}
+
+impl fmt::Debug for IntrospectionConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IntrospectionConfig")
+            .field("endpoint", &self.endpoint)
+            .field("tokens", &self.tokens)
+            .field("auth", &self.auth)
+            .field("client_id", &self.client_id)
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .field("client_secret_env", &self.client_secret_env)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Which tokens go to the introspection endpoint.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IntrospectedTokens {
+    /// Opaque tokens are introspected; JWTs are verified locally.
+    #[default]
+    Opaque,
+    /// Every token is introspected, JWTs too (for revocation checks).
+    All,
+}
+
+/// Client authentication at the introspection endpoint.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientAuth {
+    /// HTTP Basic with `client_id` and `client_secret`.
+    #[default]
+    Basic,
+    /// `client_id` and `client_secret` in the form body.
+    ClientSecretPost,
+    /// `Authorization: Bearer <client_secret>`.
+    Bearer,
+}
+
+fn default_introspection_ttl() -> u64 {
+    60
+}
+
+fn default_negative_ttl() -> u64 {
+    10
+}
+
+fn default_cache_entries() -> usize {
+    10_000
+}
+
+fn default_introspection_timeout() -> u64 {
+    2_000
 }
 
 /// The remote key set policy (DESIGN §4). Durations are in seconds unless named `_ms`.

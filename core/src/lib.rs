@@ -19,6 +19,7 @@ pub mod error;
 pub mod extract;
 mod fetch;
 pub mod http;
+mod introspect;
 mod json;
 pub mod jws;
 pub mod key;

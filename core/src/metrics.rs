@@ -17,9 +17,12 @@ pub(crate) enum Counter {
     CooldownRejections,
     KeyCacheHits,
     KeyCacheMisses,
+    IntrospectionRequests,
+    IntrospectionFailures,
+    IntrospectionCacheHits,
 }
 
-const COUNTERS: usize = 8;
+const COUNTERS: usize = 11;
 const SLOTS: usize = COUNTERS + 32;
 const SHARDS: usize = 8;
 
@@ -76,6 +79,9 @@ impl Metrics {
             cooldown_rejections: c(Counter::CooldownRejections),
             key_cache_hits: c(Counter::KeyCacheHits),
             key_cache_misses: c(Counter::KeyCacheMisses),
+            introspection_requests: c(Counter::IntrospectionRequests),
+            introspection_failures: c(Counter::IntrospectionFailures),
+            introspection_cache_hits: c(Counter::IntrospectionCacheHits),
         }
     }
 }
@@ -101,6 +107,12 @@ pub struct MetricsSnapshot {
     pub key_cache_hits: u64,
     /// Key lookups that found no key for the `kid` in the cached set.
     pub key_cache_misses: u64,
+    /// Requests sent to an introspection endpoint.
+    pub introspection_requests: u64,
+    /// Introspection requests that failed (network, status, answer).
+    pub introspection_failures: u64,
+    /// Introspection answers reused from the cache.
+    pub introspection_cache_hits: u64,
 }
 
 #[cfg(test)]

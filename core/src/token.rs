@@ -33,7 +33,8 @@ impl ScopeMatch {
 /// hand [`VerifiedToken::claims_json`] straight to their own JSON parser.
 #[derive(Clone, Debug)]
 pub struct VerifiedToken {
-    algorithm: Algorithm,
+    /// `None` for an opaque token accepted by introspection.
+    algorithm: Option<Algorithm>,
     header_json: String,
     claims_json: String,
     header: OnceLock<Map<String, Value>>,
@@ -52,7 +53,7 @@ fn object(text: &str) -> Map<String, Value> {
 impl VerifiedToken {
     pub(crate) fn new(algorithm: Algorithm, header_json: Vec<u8>, claims_json: Vec<u8>) -> Self {
         VerifiedToken {
-            algorithm,
+            algorithm: Some(algorithm),
             header_json: validated_text(header_json),
             claims_json: validated_text(claims_json),
             header: OnceLock::new(),
@@ -70,8 +71,20 @@ impl VerifiedToken {
         &self.header_json
     }
 
-    pub fn algorithm(&self) -> Algorithm {
+    /// The algorithm that verified the signature; `None` for a token the introspection
+    /// endpoint vouched for (its header is then `{}` and its claims are the answer's).
+    pub fn algorithm(&self) -> Option<Algorithm> {
         self.algorithm
+    }
+
+    pub(crate) fn introspected(claims_json: Vec<u8>) -> Self {
+        VerifiedToken {
+            algorithm: None,
+            header_json: "{}".to_owned(),
+            claims_json: validated_text(claims_json),
+            header: OnceLock::new(),
+            claims: OnceLock::new(),
+        }
     }
 
     pub fn kid(&self) -> Option<&str> {

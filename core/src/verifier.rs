@@ -7,8 +7,9 @@
 use crate::algorithm::{Algorithm, AlgorithmSet, KeyFamily};
 use crate::claims::{self, normalize_typ, ClaimRules};
 use crate::config::{read_small_file, Config, IssuerConfig, KeySource, SecretEncoding, SecretKey};
-use crate::error::Error;
+use crate::error::{Error, ErrorCode};
 use crate::extract::{extract_token, RequestView};
+use crate::introspect::{Answer, Introspector};
 use crate::jws;
 use crate::key::{material_from_pem, parse_jwks, Key, KeySet, Material, Origin};
 use crate::metrics::{Counter, Metrics, MetricsSnapshot};
@@ -44,6 +45,8 @@ struct Issuer {
 struct Inner {
     config: Config,
     issuers: Vec<Issuer>,
+    /// The one issuer whose opaque tokens are introspected (its index) and its client.
+    introspector: Option<(usize, Arc<Introspector>)>,
     /// Every issuer's required claim names, deduplicated: one payload scan notes them all.
     presence_names: Vec<String>,
     metrics: Arc<Metrics>,
@@ -56,10 +59,12 @@ enum Outcome {
     Wait(Arc<Flight>, Duration),
 }
 
-/// One try at a verification: a verdict, or a key fetch to wait for before trying again.
+/// One try at a verification: a verdict, a key fetch to wait for before trying again, or
+/// an introspection request to make.
 enum Step {
     Done(Result<VerifiedToken, Error>),
     Wait(Arc<Flight>, Duration),
+    Introspect(Arc<Introspector>),
 }
 
 /// A JWT verifier. Cheap to clone (clones share everything) and `Send + Sync`: build one per
@@ -99,6 +104,19 @@ impl Verifier {
             )));
         }
         let metrics = Arc::new(Metrics::new());
+        let mut introspector = None;
+        for (i, ic) in config.issuers.iter().enumerate() {
+            let built = Introspector::from_config(ic, &metrics)
+                .map_err(|e| e.context(format!("issuers[{i}]")))?;
+            if let Some(built) = built {
+                if introspector.is_some() {
+                    return Err(Error::config(
+                        "introspection: at most one issuer may introspect (an opaque token names no issuer)",
+                    ));
+                }
+                introspector = Some((i, built));
+            }
+        }
         let mut issuers = Vec::with_capacity(config.issuers.len());
         for (i, ic) in config.issuers.iter().enumerate() {
             let label = format!("issuers[{i}]");
@@ -115,6 +133,7 @@ impl Verifier {
         let inner = Inner {
             config,
             issuers,
+            introspector,
             presence_names,
             metrics,
         };
@@ -154,6 +173,10 @@ impl Verifier {
                     flight.wait_blocking(limit);
                     waited = true;
                 }
+                Step::Introspect(intro) => {
+                    let answer = intro.introspect_blocking(token);
+                    return self.counted(answer.and_then(|a| self.judge_introspected(a, now)));
+                }
             }
         }
     }
@@ -164,7 +187,7 @@ impl Verifier {
     pub fn try_verify_at(&self, token: &str, now: i64) -> Option<Result<VerifiedToken, Error>> {
         match self.attempt(token, now, false) {
             Step::Done(result) => Some(self.counted(result)),
-            Step::Wait(..) => None,
+            Step::Wait(..) | Step::Introspect(_) => None,
         }
     }
 
@@ -184,6 +207,10 @@ impl Verifier {
                     flight.wait(limit).await;
                     waited = true;
                 }
+                Step::Introspect(intro) => {
+                    let answer = intro.introspect(token.to_owned()).await;
+                    return self.counted(answer.and_then(|a| self.judge_introspected(a, now)));
+                }
             }
         }
     }
@@ -198,6 +225,17 @@ impl Verifier {
 
     /// One non-blocking try. After a wait (`waited`) it never asks to wait again.
     fn attempt(&self, token: &str, now: i64, waited: bool) -> Step {
+        if let Some((_, intro)) = &self.inner.introspector {
+            if intro.wants(token) {
+                if let Err(e) = check_opaque(token, self.inner.config.max_token_size) {
+                    return Step::Done(Err(e));
+                }
+                return match intro.cached(token) {
+                    Some(answer) => Step::Done(self.judge_introspected(answer, now)),
+                    None => Step::Introspect(intro.clone()),
+                };
+            }
+        }
         let decoded = match jws::decode(token, self.inner.config.max_token_size) {
             Ok(d) => d,
             Err(e) => return Step::Done(Err(e)),
@@ -209,6 +247,45 @@ impl Verifier {
             Ok(Outcome::Wait(flight, limit)) => Step::Wait(flight, limit),
             Err(e) => Step::Done(Err(e)),
         }
+    }
+
+    /// An introspection answer judged like a JWT's claims: `active`, then `iss` (the
+    /// introspecting issuer's, when the answer names one), `aud`, times, required claims.
+    fn judge_introspected(&self, answer: Answer, now: i64) -> Result<VerifiedToken, Error> {
+        let Some((index, intro)) = &self.inner.introspector else {
+            return Err(Error::new(ErrorCode::Internal, "no introspector"));
+        };
+        let mut claims = match answer {
+            Answer::Inactive => {
+                return Err(Error::new(
+                    ErrorCode::TokenInactive,
+                    "the token is not active",
+                ))
+            }
+            Answer::Active(claims) => (*claims).clone(),
+        };
+        claims.remove("active");
+        match claims.get("iss") {
+            None => {
+                claims.insert("iss".into(), Value::String(intro.issuer().to_owned()));
+            }
+            Some(Value::String(iss)) if iss == intro.issuer() => {}
+            Some(Value::String(iss)) => return Err(claims::unknown_issuer(iss)),
+            Some(_) => {
+                return Err(Error::for_claim(
+                    ErrorCode::ClaimInvalid,
+                    "iss",
+                    "\"iss\" is not a string",
+                ))
+            }
+        }
+        let bytes = serde_json::to_vec(&claims)
+            .map_err(|e| Error::new(ErrorCode::Internal, e.to_string()))?;
+        let scanned = claims::scan_claims(&bytes, &self.inner.presence_names)?;
+        self.inner.issuers[*index]
+            .rules
+            .check_claims(&scanned, now)?;
+        Ok(VerifiedToken::introspected(bytes))
     }
 
     /// Every rule, in the documented order, on a decoded token.
@@ -260,6 +337,23 @@ impl Verifier {
     pub fn verify_request(&self, request: &impl RequestView) -> Result<VerifiedToken, Error> {
         self.verify(&self.extract_token(request)?)
     }
+}
+
+/// An opaque token must fit the size cap and be one word of visible ASCII.
+fn check_opaque(token: &str, max_size: usize) -> Result<(), Error> {
+    if token.is_empty() || token.len() > max_size {
+        return Err(Error::new(
+            ErrorCode::TokenMalformed,
+            format!("the token is empty or longer than {max_size} bytes"),
+        ));
+    }
+    if !token.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(Error::new(
+            ErrorCode::TokenMalformed,
+            "the token holds characters other than visible ASCII",
+        ));
+    }
+    Ok(())
 }
 
 fn validate_shared(config: &Config) -> Result<(), Error> {

@@ -49,7 +49,8 @@ class VerifiedToken:
     @property
     def header_json(self) -> str: ...
     @property
-    def algorithm(self) -> str: ...
+    def algorithm(self) -> str | None:
+        """The signature algorithm; None for an opaque token accepted by introspection."""
     @property
     def kid(self) -> str | None: ...
     @property

@@ -10,7 +10,7 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -86,6 +86,9 @@ pub struct TokenRequest {
     /// Extra or overriding claims.
     #[serde(default)]
     pub claims: Map<String, Value>,
+    /// Issue an opaque token (a random handle that only introspection resolves).
+    #[serde(default)]
+    pub opaque: bool,
 }
 
 enum KeyPair {
@@ -135,6 +138,8 @@ struct Idp {
     stats: Stats,
     issued: HashSet<String>,
     revoked: HashSet<String>,
+    /// Opaque tokens and the JWT each stands for.
+    opaque: HashMap<String, String>,
 }
 
 type Shared = Arc<Mutex<Idp>>;
@@ -164,6 +169,7 @@ impl Idp {
             stats: Stats::default(),
             issued: HashSet::new(),
             revoked: HashSet::new(),
+            opaque: HashMap::new(),
         };
         for alg in ["RS256", "ES256", "EdDSA"] {
             idp.add_key(alg)?;
@@ -236,7 +242,15 @@ impl Idp {
         if let Some(jti) = claims["jti"].as_str() {
             self.issued.insert(jti.to_owned());
         }
-        Ok(format!("{input}.{}", b64u(sig)))
+        let jwt = format!("{input}.{}", b64u(sig));
+        if !req.opaque {
+            return Ok(jwt);
+        }
+        let mut handle = [0u8; 24];
+        aws_lc_rs::rand::fill(&mut handle).map_err(|_| "no randomness")?;
+        let opaque = format!("opaque-{}", b64u(handle));
+        self.opaque.insert(opaque.clone(), jwt);
+        Ok(opaque)
     }
 }
 
@@ -460,6 +474,7 @@ async fn token(
             .and_then(Value::as_object)
             .cloned()
             .unwrap_or_default(),
+        opaque: s("format").as_deref() == Some("opaque"),
     };
     let lifetime = req.lifetime.unwrap_or(300);
     match lock(&state).mint(&req, &client) {
@@ -477,6 +492,9 @@ async fn introspect(
     body: axum::body::Bytes,
 ) -> Response {
     lock(&state).stats.introspection_requests += 1;
+    if let Some(r) = faulted(&state, "/introspect").await {
+        return r;
+    }
     let Some(form) = body_object(&headers, &body) else {
         return oauth_error(
             StatusCode::BAD_REQUEST,
@@ -494,6 +512,8 @@ async fn introspect(
     let Some(token) = form.get("token").and_then(Value::as_str) else {
         return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "no token");
     };
+    let jwt = lock(&state).opaque.get(token).cloned();
+    let token = jwt.as_deref().unwrap_or(token);
     let claims = token
         .split('.')
         .nth(1)
@@ -681,6 +701,27 @@ impl TestIdp {
             .iter()
             .map(|k| k.kid.clone())
             .collect()
+    }
+
+    /// Makes introspection call the token with this `jti` inactive from now on.
+    pub fn revoke(&self, jti: &str) {
+        lock(&self.state).revoked.insert(jti.to_owned());
+    }
+
+    /// The `jti` behind a token this IdP issued (JWT or opaque).
+    pub fn jti_of(&self, token: &str) -> Option<String> {
+        use base64::Engine;
+        let jwt = lock(&self.state)
+            .opaque
+            .get(token)
+            .cloned()
+            .unwrap_or_else(|| token.to_owned());
+        let payload = jwt.split('.').nth(1)?;
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .ok()?;
+        let claims: Map<String, Value> = serde_json::from_slice(&bytes).ok()?;
+        claims.get("jti")?.as_str().map(str::to_owned)
     }
 
     pub fn set_fault(&self, fault: Fault) {

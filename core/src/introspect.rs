@@ -1,0 +1,375 @@
+//! RFC 7662 token introspection for one issuer's opaque tokens (or all its tokens): the
+//! endpoint from the configuration or OIDC discovery, client authentication, an answer cache
+//! keyed by the token's SHA-256 (the token itself is never stored or logged), and one
+//! request in flight per token however many callers ask at once.
+
+use crate::config::{ClientAuth, IntrospectedTokens, IntrospectionConfig, IssuerConfig};
+use crate::error::{Error, ErrorCode};
+use crate::fetch;
+use crate::metrics::{Counter, Metrics};
+use crate::runtime;
+use crate::verifier::unix_now;
+use reqwest::{header, Client, Url};
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::time::{Duration, Instant};
+use tokio::sync::OnceCell;
+
+/// Largest introspection or discovery answer read.
+const MAX_ANSWER: usize = 256 * 1024;
+
+type Key = [u8; 32];
+
+/// The one request in flight for a token; every caller awaits the same result.
+type InFlight = Arc<OnceCell<Result<Answer, Error>>>;
+
+/// What the endpoint said.
+#[derive(Clone, Debug)]
+pub(crate) enum Answer {
+    Active(Arc<Map<String, Value>>),
+    Inactive,
+}
+
+struct Cached {
+    answer: Answer,
+    until: Instant,
+}
+
+enum Endpoint {
+    Fixed(Url),
+    /// Read from the discovery document on first use.
+    Discovered {
+        discovery: Url,
+        url: OnceLock<Url>,
+    },
+}
+
+/// Credentials as the configuration resolved them.
+enum Credentials {
+    Basic { id: String, secret: String },
+    Post { id: String, secret: String },
+    Bearer(String),
+}
+
+pub(crate) struct Introspector {
+    issuer: String,
+    endpoint: Endpoint,
+    tokens: IntrospectedTokens,
+    credentials: Credentials,
+    client: Client,
+    allow_http: bool,
+    cache_ttl: u64,
+    negative_ttl: u64,
+    max_entries: usize,
+    timeout: Duration,
+    cache: Mutex<HashMap<Key, Cached>>,
+    inflight: Mutex<HashMap<Key, InFlight>>,
+    metrics: Arc<Metrics>,
+}
+
+fn unavailable(message: impl Into<String>) -> Error {
+    Error::new(ErrorCode::IntrospectionUnavailable, message)
+}
+
+fn key(token: &str) -> Key {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes());
+    let mut key = [0u8; 32];
+    key.copy_from_slice(digest.as_ref());
+    key
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A JWT has exactly three dot-separated parts; anything else is opaque.
+pub(crate) fn looks_like_jwt(token: &str) -> bool {
+    token.bytes().filter(|b| *b == b'.').count() == 2
+}
+
+fn secret(c: &IntrospectionConfig) -> Result<String, Error> {
+    match (&c.client_secret, &c.client_secret_env) {
+        (Some(value), None) => Ok(value.clone()),
+        (None, Some(var)) => std::env::var(var).map_err(|_| {
+            Error::config(format!("introspection.client_secret_env: {var} is not set"))
+        }),
+        (None, None) => Err(Error::config(
+            "introspection: client_secret or client_secret_env is required",
+        )),
+        (Some(_), Some(_)) => Err(Error::config(
+            "introspection: give client_secret or client_secret_env, not both",
+        )),
+    }
+}
+
+impl Introspector {
+    pub fn from_config(
+        ic: &IssuerConfig,
+        metrics: &Arc<Metrics>,
+    ) -> Result<Option<Arc<Introspector>>, Error> {
+        let Some(c) = &ic.introspection else {
+            return Ok(None);
+        };
+        let context = |e: String| Error::config(format!("introspection: {e}"));
+        let endpoint = match (&c.endpoint, ic.discovery) {
+            (Some(url), _) => {
+                Endpoint::Fixed(fetch::parse_url(url, c.allow_http).map_err(context)?)
+            }
+            (None, true) => {
+                let base = ic.issuer.trim_end_matches('/');
+                let discovery = format!("{base}/.well-known/openid-configuration");
+                Endpoint::Discovered {
+                    discovery: fetch::parse_url(&discovery, c.allow_http).map_err(context)?,
+                    url: OnceLock::new(),
+                }
+            }
+            (None, false) => {
+                return Err(Error::config(
+                    "introspection.endpoint: required unless the issuer uses discovery",
+                ))
+            }
+        };
+        let id = || {
+            c.client_id
+                .clone()
+                .filter(|id| !id.is_empty())
+                .ok_or_else(|| Error::config("introspection.client_id: required for this auth"))
+        };
+        let credentials = match c.auth {
+            ClientAuth::Basic => Credentials::Basic {
+                id: id()?,
+                secret: secret(c)?,
+            },
+            ClientAuth::ClientSecretPost => Credentials::Post {
+                id: id()?,
+                secret: secret(c)?,
+            },
+            ClientAuth::Bearer => Credentials::Bearer(secret(c)?),
+        };
+        if c.timeout_ms == 0 || c.max_entries == 0 {
+            return Err(Error::config(
+                "introspection: timeout_ms and max_entries must be positive",
+            ));
+        }
+        let timeout = Duration::from_millis(c.timeout_ms);
+        let client = Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("veritoken/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| {
+                Error::config(format!("introspection: cannot build the HTTP client: {e}"))
+            })?;
+        Ok(Some(Arc::new(Introspector {
+            issuer: ic.issuer.clone(),
+            endpoint,
+            tokens: c.tokens,
+            credentials,
+            client,
+            allow_http: c.allow_http,
+            cache_ttl: c.cache_ttl,
+            negative_ttl: c.negative_ttl,
+            max_entries: c.max_entries,
+            timeout,
+            cache: Mutex::new(HashMap::new()),
+            inflight: Mutex::new(HashMap::new()),
+            metrics: metrics.clone(),
+        })))
+    }
+
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// Whether this token goes to the endpoint rather than through local verification.
+    pub fn wants(&self, token: &str) -> bool {
+        self.tokens == IntrospectedTokens::All || !looks_like_jwt(token)
+    }
+
+    /// A cached answer, without asking the endpoint.
+    pub fn cached(&self, token: &str) -> Option<Answer> {
+        self.cached_key(&key(token))
+    }
+
+    fn cached_key(&self, key: &Key) -> Option<Answer> {
+        let cache = lock(&self.cache);
+        let entry = cache.get(key)?;
+        if entry.until <= Instant::now() {
+            return None;
+        }
+        self.metrics.add(Counter::IntrospectionCacheHits);
+        Some(entry.answer.clone())
+    }
+
+    fn store(&self, key: Key, answer: &Answer) {
+        let seconds = match answer {
+            Answer::Inactive => self.negative_ttl,
+            Answer::Active(claims) => {
+                let exp = claims.get("exp").and_then(Value::as_f64).map(|e| e as i64);
+                let left = exp.map_or(i64::MAX, |exp| exp - unix_now());
+                self.cache_ttl.min(left.max(0) as u64)
+            }
+        };
+        if seconds == 0 {
+            return;
+        }
+        let now = Instant::now();
+        let mut cache = lock(&self.cache);
+        if cache.len() >= self.max_entries {
+            cache.retain(|_, e| e.until > now);
+            if cache.len() >= self.max_entries {
+                return; // full of live answers: serve this one uncached
+            }
+        }
+        let until = now + Duration::from_secs(seconds);
+        cache.insert(
+            key,
+            Cached {
+                answer: answer.clone(),
+                until,
+            },
+        );
+    }
+
+    /// The answer for `token`: from the cache, from the request another caller already has
+    /// in flight, or from a new request.
+    pub async fn introspect(self: Arc<Self>, token: String) -> Result<Answer, Error> {
+        let key = key(&token);
+        if let Some(answer) = self.cached_key(&key) {
+            return Ok(answer);
+        }
+        let cell = lock(&self.inflight)
+            .entry(key)
+            .or_insert_with(|| Arc::new(OnceCell::new()))
+            .clone();
+        let result = cell
+            .get_or_init(|| async {
+                let result = self.request(&token).await;
+                match &result {
+                    Ok(answer) => self.store(key, answer),
+                    Err(_) => self.metrics.add(Counter::IntrospectionFailures),
+                }
+                result
+            })
+            .await
+            .clone();
+        let mut inflight = lock(&self.inflight);
+        if inflight.get(&key).is_some_and(|c| Arc::ptr_eq(c, &cell)) {
+            inflight.remove(&key);
+        }
+        result
+    }
+
+    /// [`Introspector::introspect`] for a thread outside the runtime: it waits at most the
+    /// request timeout (plus a margin for discovery).
+    pub fn introspect_blocking(self: &Arc<Self>, token: &str) -> Result<Answer, Error> {
+        let handle = runtime::handle()?;
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        let task = self.clone().introspect(token.to_owned());
+        handle.spawn(async move {
+            let _ = tx.send(task.await);
+        });
+        rx.recv_timeout(self.timeout * 2 + Duration::from_millis(500))
+            .unwrap_or_else(|_| {
+                Err(unavailable(
+                    "the introspection endpoint did not answer in time",
+                ))
+            })
+    }
+
+    async fn endpoint(&self) -> Result<Url, Error> {
+        match &self.endpoint {
+            Endpoint::Fixed(url) => Ok(url.clone()),
+            Endpoint::Discovered { discovery, url } => {
+                if let Some(url) = url.get() {
+                    return Ok(url.clone());
+                }
+                let doc = self.get_json(self.client.get(discovery.clone())).await?;
+                let found = doc
+                    .get("introspection_endpoint")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| {
+                        unavailable("the discovery document names no introspection_endpoint")
+                    })?;
+                let found = fetch::parse_url(found, self.allow_http)
+                    .map_err(|e| unavailable(format!("introspection_endpoint: {e}")))?;
+                Ok(url.get_or_init(|| found).clone())
+            }
+        }
+    }
+
+    async fn request(&self, token: &str) -> Result<Answer, Error> {
+        let endpoint = self.endpoint().await?;
+        self.metrics.add(Counter::IntrospectionRequests);
+        let mut form = vec![("token", token), ("token_type_hint", "access_token")];
+        let mut request = self.client.post(endpoint);
+        match &self.credentials {
+            Credentials::Basic { id, secret } => request = request.basic_auth(id, Some(secret)),
+            Credentials::Post { id, secret } => {
+                form.push(("client_id", id));
+                form.push(("client_secret", secret));
+            }
+            Credentials::Bearer(token) => request = request.bearer_auth(token),
+        }
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(&form)
+            .finish();
+        let request = request
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(body);
+        let answer = self.get_json(request).await?;
+        match answer.get("active") {
+            Some(Value::Bool(true)) => Ok(Answer::Active(Arc::new(answer))),
+            Some(Value::Bool(false)) => Ok(Answer::Inactive),
+            _ => Err(unavailable(
+                "the introspection answer has no boolean \"active\"",
+            )),
+        }
+    }
+
+    /// Sends `request` and reads a JSON object of at most [`MAX_ANSWER`] bytes.
+    async fn get_json(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<Map<String, Value>, Error> {
+        let mut response = request
+            .header(header::ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(|e| {
+                let why = if e.is_timeout() {
+                    "timed out"
+                } else {
+                    "request failed"
+                };
+                unavailable(format!("introspection endpoint: {why}"))
+            })?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(unavailable(format!(
+                "introspection endpoint answered {status}"
+            )));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|_| unavailable("introspection endpoint: the answer was cut off"))?
+        {
+            if body.len() + chunk.len() > MAX_ANSWER {
+                return Err(unavailable(
+                    "introspection endpoint: the answer is too large",
+                ));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        match crate::json::parse(&body) {
+            Ok(Value::Object(map)) => Ok(map),
+            _ => Err(unavailable(
+                "introspection endpoint: the answer is not a JSON object",
+            )),
+        }
+    }
+}
