@@ -270,6 +270,37 @@ fn introspects_opaque_tokens() {
 }
 
 #[test]
+fn slow_header_clients_are_cut_off() {
+    use std::io::{Read, Write};
+    let idp = TestIdp::start();
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_config(dir.path(), &idp);
+    let mut config: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    config["header_read_timeout_ms"] = json!(300);
+    std::fs::write(&path, config.to_string()).unwrap();
+    let (_sidecar, base) = start_sidecar(&path);
+    let addr = base.trim_start_matches("http://");
+    let mut slow = std::net::TcpStream::connect(addr).unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .unwrap(); // never finished
+    slow.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+    let started = std::time::Instant::now();
+    let mut buf = Vec::new();
+    let _ = slow.read_to_end(&mut buf); // returns when the sidecar closes the connection
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(250) && waited < Duration::from_secs(2),
+        "closed after {waited:?}"
+    );
+    // A normal client is still served.
+    let http = reqwest::blocking::Client::new();
+    assert_eq!(
+        http.get(format!("{base}/healthz")).send().unwrap().status(),
+        200
+    );
+}
+
+#[test]
 fn stops_gracefully_on_sigterm() {
     let idp = TestIdp::start();
     let dir = tempfile::tempdir().unwrap();

@@ -23,6 +23,14 @@ pub struct ServeConfig {
     /// Requests whose headers add up to more than this are refused with 431. Default 16384.
     #[serde(default = "default_max_header_bytes")]
     pub max_header_bytes: usize,
+    /// A connection that has not sent a request's complete headers this long after it
+    /// started one is closed (slow-header clients cannot hold connections). Default 5000.
+    #[serde(default = "default_header_read_timeout")]
+    pub header_read_timeout_ms: u64,
+}
+
+fn default_header_read_timeout() -> u64 {
+    5_000
 }
 
 /// One protected client (an upstream service, or a group of locations).
@@ -96,9 +104,12 @@ impl ServeConfig {
         if self.clients.is_empty() {
             return bad("clients: at least one client is required".into());
         }
-        if self.request_timeout_ms == 0 || self.max_header_bytes < 1024 {
+        if self.request_timeout_ms == 0
+            || self.header_read_timeout_ms == 0
+            || self.max_header_bytes < 1024
+        {
             return bad(
-                "request_timeout_ms must be positive and max_header_bytes at least 1024".into(),
+                "request_timeout_ms and header_read_timeout_ms must be positive, max_header_bytes at least 1024".into(),
             );
         }
         let mut names = HashSet::new();

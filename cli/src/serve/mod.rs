@@ -10,6 +10,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -35,6 +36,7 @@ pub fn run(args: Args) -> ExitCode {
         Err(e) => return fail(format!("invalid configuration: {}", e.message())),
     };
     let listen = args.listen.clone().unwrap_or_else(|| config.listen.clone());
+    let header_timeout = Duration::from_millis(config.header_read_timeout_ms);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -70,16 +72,61 @@ pub fn run(args: Args) -> ExitCode {
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         println!("veritoken serve: listening on http://{addr}");
         let _ = std::io::stdout().flush();
-        axum::serve(listener, app::router(app, routes))
-            .with_graceful_shutdown(shutdown_signal())
-            .await
-            .map_err(|e| e.to_string())
+        serve(listener, app::router(app, routes), header_timeout).await;
+        Ok::<(), String>(())
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("veritoken serve: {e}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// Serves HTTP/1.1 until SIGTERM or Ctrl-C, then lets requests in flight finish (at most
+/// 10 s). Unlike `axum::serve`, a connection must send complete request headers within
+/// `header_timeout` (hyper's timer), so slow-header clients cannot pile up connections.
+async fn serve(listener: tokio::net::TcpListener, router: axum::Router, header_timeout: Duration) {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use hyper_util::server::graceful::GracefulShutdown;
+    use hyper_util::service::TowerToHyperService;
+
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown_signal());
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let connection = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(header_timeout)
+            .serve_connection(
+                TokioIo::new(stream),
+                TowerToHyperService::new(router.clone()),
+            );
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "connection closed with an error");
+            }
+        });
+    }
+    drop(listener);
+    tokio::select! {
+        _ = graceful.shutdown() => {}
+        _ = tokio::time::sleep(Duration::from_secs(10)) => {
+            tracing::warn!("connections still open after 10 s; exiting anyway");
         }
     }
 }
