@@ -145,23 +145,74 @@ pub(crate) async fn get(
             "{shown} answered with a content type that is not JSON"
         ));
     }
-    if response
-        .content_length()
-        .is_some_and(|n| n > max_size as u64)
-    {
-        return Err(format!("{shown} answered more than {max_size} bytes"));
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| describe(&shown, &e))? {
-        if body.len() + chunk.len() > max_size {
-            return Err(format!("{shown} answered more than {max_size} bytes"));
-        }
-        body.extend_from_slice(&chunk);
-    }
+    let body = read_body(&mut response, &shown, max_size).await?;
     Ok(Fetched {
         body: Some(body),
         ..cache
     })
+}
+
+/// The body of `response`, refused once it passes `max_size` bytes (declared or streamed).
+pub(crate) async fn read_body(
+    response: &mut reqwest::Response,
+    shown: &str,
+    max_size: usize,
+) -> Result<Vec<u8>, String> {
+    let too_large = || format!("{shown} answered more than {max_size} bytes");
+    if response
+        .content_length()
+        .is_some_and(|n| n > max_size as u64)
+    {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| describe(shown, &e))? {
+        if body.len() + chunk.len() > max_size {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// `{issuer}/.well-known/openid-configuration`, checked like any fetched URL.
+pub(crate) fn discovery_url(issuer: &str, allow_http: bool) -> Result<Url, String> {
+    let base = issuer.trim_end_matches('/');
+    parse_url(
+        &format!("{base}/.well-known/openid-configuration"),
+        allow_http,
+    )
+}
+
+/// Fetches the discovery document at `url`, checks that it names `issuer` exactly, and
+/// returns the URL it gives for `member` (`jwks_uri`, `introspection_endpoint`).
+pub(crate) async fn discover(
+    client: &Client,
+    url: &Url,
+    issuer: &str,
+    member: &str,
+    max_size: usize,
+    allow_http: bool,
+) -> Result<Url, String> {
+    let fetched = get(client, url, None, max_size).await?;
+    let body = fetched.body.unwrap_or_default();
+    let doc =
+        crate::json::parse_object(&body).map_err(|e| format!("the discovery document {e}"))?;
+    match doc.get("issuer").and_then(|v| v.as_str()) {
+        Some(iss) if iss == issuer => {}
+        Some(iss) => {
+            return Err(format!(
+                "the discovery document names issuer {:?}, not the configured one",
+                crate::text::clip(iss, 100)
+            ))
+        }
+        None => return Err("the discovery document has no \"issuer\"".into()),
+    }
+    let found = doc
+        .get(member)
+        .and_then(|v| v.as_str())
+        .ok_or_else(|| format!("the discovery document has no \"{member}\""))?;
+    parse_url(found, allow_http)
 }
 
 fn describe(shown: &str, e: &reqwest::Error) -> String {

@@ -27,8 +27,18 @@ type InFlight = Arc<OnceCell<Result<Answer, Error>>>;
 /// What the endpoint said.
 #[derive(Clone, Debug)]
 pub(crate) enum Answer {
-    Active(Arc<Map<String, Value>>),
+    Active(Arc<ActiveClaims>),
     Inactive,
+}
+
+/// An active answer, prepared once when it arrives so that every cache hit only checks it.
+#[derive(Debug)]
+pub(crate) struct ActiveClaims {
+    /// The answer's members but `active`, with `iss` set to the issuer when it had none, as
+    /// JSON text (what the verifier scans and checks like a JWT's payload).
+    pub json: Vec<u8>,
+    /// `exp`, which bounds how long the answer is cached.
+    exp: Option<i64>,
 }
 
 struct Cached {
@@ -116,14 +126,10 @@ impl Introspector {
             (Some(url), _) => {
                 Endpoint::Fixed(fetch::parse_url(url, c.allow_http).map_err(context)?)
             }
-            (None, true) => {
-                let base = ic.issuer.trim_end_matches('/');
-                let discovery = format!("{base}/.well-known/openid-configuration");
-                Endpoint::Discovered {
-                    discovery: fetch::parse_url(&discovery, c.allow_http).map_err(context)?,
-                    url: OnceLock::new(),
-                }
-            }
+            (None, true) => Endpoint::Discovered {
+                discovery: fetch::discovery_url(&ic.issuer, c.allow_http).map_err(context)?,
+                url: OnceLock::new(),
+            },
             (None, false) => {
                 return Err(Error::config(
                     "introspection.endpoint: required unless the issuer uses discovery",
@@ -207,8 +213,7 @@ impl Introspector {
         let seconds = match answer {
             Answer::Inactive => self.negative_ttl,
             Answer::Active(claims) => {
-                let exp = claims.get("exp").and_then(Value::as_f64).map(|e| e as i64);
-                let left = exp.map_or(i64::MAX, |exp| exp - unix_now());
+                let left = claims.exp.map_or(i64::MAX, |exp| exp - unix_now());
                 self.cache_ttl.min(left.max(0) as u64)
             }
         };
@@ -286,15 +291,16 @@ impl Introspector {
                 if let Some(url) = url.get() {
                     return Ok(url.clone());
                 }
-                let doc = self.get_json(self.client.get(discovery.clone())).await?;
-                let found = doc
-                    .get("introspection_endpoint")
-                    .and_then(Value::as_str)
-                    .ok_or_else(|| {
-                        unavailable("the discovery document names no introspection_endpoint")
-                    })?;
-                let found = fetch::parse_url(found, self.allow_http)
-                    .map_err(|e| unavailable(format!("introspection_endpoint: {e}")))?;
+                let found = fetch::discover(
+                    &self.client,
+                    discovery,
+                    &self.issuer,
+                    "introspection_endpoint",
+                    MAX_ANSWER,
+                    self.allow_http,
+                )
+                .await
+                .map_err(unavailable)?;
                 Ok(url.get_or_init(|| found).clone())
             }
         }
@@ -319,18 +325,28 @@ impl Introspector {
         let request = request
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .body(body);
-        let answer = self.get_json(request).await?;
-        match answer.get("active") {
-            Some(Value::Bool(true)) => Ok(Answer::Active(Arc::new(answer))),
-            Some(Value::Bool(false)) => Ok(Answer::Inactive),
-            _ => Err(unavailable(
-                "the introspection answer has no boolean \"active\"",
-            )),
+        let mut answer = self.post_json(request).await?;
+        match answer.remove("active") {
+            Some(Value::Bool(true)) => {}
+            Some(Value::Bool(false)) => return Ok(Answer::Inactive),
+            _ => {
+                return Err(unavailable(
+                    "the introspection answer has no boolean \"active\"",
+                ))
+            }
         }
+        answer
+            .entry("iss")
+            .or_insert_with(|| Value::String(self.issuer.clone()));
+        let exp = answer.get("exp").and_then(Value::as_f64).map(|e| e as i64);
+        let json = serde_json::to_vec(&answer)
+            .map_err(|e| Error::new(ErrorCode::Internal, e.to_string()))?;
+        Ok(Answer::Active(Arc::new(ActiveClaims { json, exp })))
     }
 
-    /// Sends `request` and reads a JSON object of at most [`MAX_ANSWER`] bytes.
-    async fn get_json(
+    /// Sends the introspection `request` and reads a JSON object of at most [`MAX_ANSWER`]
+    /// bytes.
+    async fn post_json(
         &self,
         request: reqwest::RequestBuilder,
     ) -> Result<Map<String, Value>, Error> {
@@ -352,19 +368,9 @@ impl Introspector {
                 "introspection endpoint answered {status}"
             )));
         }
-        let mut body = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
+        let body = fetch::read_body(&mut response, "introspection endpoint", MAX_ANSWER)
             .await
-            .map_err(|_| unavailable("introspection endpoint: the answer was cut off"))?
-        {
-            if body.len() + chunk.len() > MAX_ANSWER {
-                return Err(unavailable(
-                    "introspection endpoint: the answer is too large",
-                ));
-            }
-            body.extend_from_slice(&chunk);
-        }
+            .map_err(unavailable)?;
         match crate::json::parse(&body) {
             Ok(Value::Object(map)) => Ok(map),
             _ => Err(unavailable(

@@ -164,14 +164,10 @@ impl RemoteKeys {
                 fetch::parse_url(uri, policy.allow_http)
                     .map_err(|e| Error::config(format!("jwks_uri: {e}")))?,
             ),
-            (None, true) => {
-                let base = ic.issuer.trim_end_matches('/');
-                let url = format!("{base}/.well-known/openid-configuration");
-                Target::Discovery(
-                    fetch::parse_url(&url, policy.allow_http)
-                        .map_err(|e| Error::config(format!("discovery: {e}")))?,
-                )
-            }
+            (None, true) => Target::Discovery(
+                fetch::discovery_url(&ic.issuer, policy.allow_http)
+                    .map_err(|e| Error::config(format!("discovery: {e}")))?,
+            ),
         };
         if !ic.keys.is_empty() {
             return Err(Error::config(
@@ -447,25 +443,16 @@ impl RemoteKeys {
         if let Some(url) = lock(&self.state).jwks_url.clone() {
             return Ok(url);
         }
-        let fetched = fetch::get(client, discovery, None, self.policy.max_response_size).await?;
-        let body = fetched.body.unwrap_or_default();
-        let doc =
-            crate::json::parse_object(&body).map_err(|e| format!("the discovery document {e}"))?;
-        match doc.get("issuer").and_then(|v| v.as_str()) {
-            Some(iss) if iss == self.issuer => {}
-            Some(iss) => {
-                return Err(format!(
-                    "the discovery document names issuer {:?}, not the configured one",
-                    clip(iss, 100)
-                ))
-            }
-            None => return Err("the discovery document has no \"issuer\"".into()),
-        }
-        let uri = doc
-            .get("jwks_uri")
-            .and_then(|v| v.as_str())
-            .ok_or("the discovery document has no \"jwks_uri\"")?;
-        let url = fetch::parse_url(uri, self.policy.allow_http)?;
+        let p = &self.policy;
+        let url = fetch::discover(
+            client,
+            discovery,
+            &self.issuer,
+            "jwks_uri",
+            p.max_response_size,
+            p.allow_http,
+        )
+        .await?;
         lock(&self.state).jwks_url = Some(url.clone());
         Ok(url)
     }

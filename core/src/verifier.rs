@@ -255,37 +255,24 @@ impl Verifier {
         let Some((index, intro)) = &self.inner.introspector else {
             return Err(Error::new(ErrorCode::Internal, "no introspector"));
         };
-        let mut claims = match answer {
+        let claims = match answer {
             Answer::Inactive => {
                 return Err(Error::new(
                     ErrorCode::TokenInactive,
                     "the token is not active",
                 ))
             }
-            Answer::Active(claims) => (*claims).clone(),
+            Answer::Active(claims) => claims,
         };
-        claims.remove("active");
-        match claims.get("iss") {
-            None => {
-                claims.insert("iss".into(), Value::String(intro.issuer().to_owned()));
-            }
-            Some(Value::String(iss)) if iss == intro.issuer() => {}
-            Some(Value::String(iss)) => return Err(claims::unknown_issuer(iss)),
-            Some(_) => {
-                return Err(Error::for_claim(
-                    ErrorCode::ClaimInvalid,
-                    "iss",
-                    "\"iss\" is not a string",
-                ))
-            }
+        let scanned = claims::scan_claims(&claims.json, &self.inner.presence_names)?;
+        let iss = scanned.issuer()?;
+        if iss != intro.issuer() {
+            return Err(claims::unknown_issuer(iss));
         }
-        let bytes = serde_json::to_vec(&claims)
-            .map_err(|e| Error::new(ErrorCode::Internal, e.to_string()))?;
-        let scanned = claims::scan_claims(&bytes, &self.inner.presence_names)?;
         self.inner.issuers[*index]
             .rules
             .check_claims(&scanned, now)?;
-        Ok(VerifiedToken::introspected(bytes))
+        Ok(VerifiedToken::introspected(claims.json.clone()))
     }
 
     /// Every rule, in the documented order, on a decoded token.
