@@ -207,10 +207,7 @@ class Verifier {
 
 /** `{status, headers, body}` for a VeritokenError, as every veritoken middleware answers. */
 function errorResponse(err, realm) {
-  const r = native.errorResponse(err.code, err.message, err.claim ?? null, realm ?? null)
-  const headers = { 'content-type': 'application/json', 'cache-control': 'no-store' }
-  if (r.wwwAuthenticate) headers['www-authenticate'] = r.wwwAuthenticate
-  return { status: r.status, headers, body: r.body }
+  return native.errorResponse(err.code, err.message, err.claim ?? null, realm ?? null)
 }
 
 module.exports = { Verifier, VerifiedToken, VeritokenError, ERROR_CODES, errorResponse }

@@ -30,7 +30,7 @@ export declare function errorResponse(code: string, message: string, claim?: str
 /** What every veritoken middleware answers for a rejection. */
 export interface ErrorResponse {
   status: number
-  wwwAuthenticate?: string
+  headers: Record<string, string>
   body: string
 }
 

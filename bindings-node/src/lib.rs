@@ -8,6 +8,7 @@
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
+use std::collections::HashMap;
 use std::sync::Arc;
 use veritoken::{unix_now, Config, Format, ScopeMatch, SimpleRequest};
 
@@ -168,7 +169,7 @@ impl NativeVerifier {
 #[napi(object)]
 pub struct ErrorResponse {
     pub status: u32,
-    pub www_authenticate: Option<String>,
+    pub headers: HashMap<String, String>,
     pub body: String,
 }
 
@@ -187,7 +188,10 @@ pub fn error_response(
     };
     ErrorResponse {
         status: u32::from(veritoken::http::status(&error)),
-        www_authenticate: veritoken::http::www_authenticate(&error, realm.as_deref()),
+        headers: veritoken::http::error_headers(&error, realm.as_deref())
+            .into_iter()
+            .map(|(name, value)| (name.to_owned(), value))
+            .collect(),
         body: veritoken::http::error_body(&error),
     }
 }

@@ -177,16 +177,9 @@ pub fn error_response(
     realm: Option<&str>,
 ) -> (u16, Vec<(&'static str, String)>, Vec<u8>) {
     let e = from_py(error);
-    let mut headers = vec![
-        ("content-type", "application/json".to_owned()),
-        ("cache-control", "no-store".to_owned()),
-    ];
-    if let Some(challenge) = veritoken::http::www_authenticate(&e, realm) {
-        headers.push(("www-authenticate", challenge));
-    }
     (
         veritoken::http::status(&e),
-        headers,
+        veritoken::http::error_headers(&e, realm),
         veritoken::http::error_body(&e).into_bytes(),
     )
 }

@@ -66,6 +66,18 @@ pub fn header_value(claim: &serde_json::Value) -> String {
         .collect()
 }
 
+/// The headers of a refusal: JSON, not to be cached, and the challenge where one applies.
+pub fn error_headers(error: &Error, realm: Option<&str>) -> Vec<(&'static str, String)> {
+    let mut headers = vec![
+        ("content-type", "application/json".to_owned()),
+        ("cache-control", "no-store".to_owned()),
+    ];
+    if let Some(challenge) = www_authenticate(error, realm) {
+        headers.push(("www-authenticate", challenge));
+    }
+    headers
+}
+
 /// `{"error": {"code": "...", "message": "...", "claim": "..."}}` (`claim` only when set).
 /// Fields keep this order (code first) so the body reads well in logs.
 pub fn error_body(error: &Error) -> String {
@@ -136,6 +148,20 @@ mod tests {
         assert_eq!(header_value(&json!(42)), "42");
         assert_eq!(header_value(&json!({"k": "v\n"})), r#"{"k":"v\n"}"#);
         assert_eq!(header_value(&json!("Zoë")), "Zoë");
+    }
+
+    #[test]
+    fn headers() {
+        let expired = Error::new(ErrorCode::TokenExpired, "expired");
+        let h = error_headers(&expired, Some("api"));
+        assert_eq!(h[0], ("content-type", "application/json".to_owned()));
+        assert_eq!(h[1], ("cache-control", "no-store".to_owned()));
+        assert_eq!(h[2].0, "www-authenticate");
+        assert!(h[2]
+            .1
+            .starts_with("Bearer realm=\"api\", error=\"invalid_token\""));
+        let down = Error::new(ErrorCode::JwksUnavailable, "down");
+        assert_eq!(error_headers(&down, None).len(), 2, "no challenge on a 503");
     }
 
     #[test]
