@@ -267,3 +267,18 @@ func TestExtractToken(t *testing.T) {
 }
 
 func b64(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+
+// A registered claim of an unexpected shape reads as absent; the others still read.
+func TestRegisteredClaimsOfAnotherShape(t *testing.T) {
+	v := newHS(t)
+	claims := goodClaims()
+	claims["sub"] = 42
+	claims["jti"] = []string{"x"}
+	tok, err := v.Verify(context.Background(), mintHS256(t, claims))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.Subject() != "" || tok.ID() != "" || tok.Issuer() != "https://issuer.test" || tok.ExpiresAt().IsZero() {
+		t.Fatalf("sub %q jti %q iss %q exp %v", tok.Subject(), tok.ID(), tok.Issuer(), tok.ExpiresAt())
+	}
+}

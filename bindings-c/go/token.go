@@ -29,14 +29,12 @@ type Token struct {
 
 // registeredClaims are decoded into a struct on their own: far cheaper than the full map
 // when a handler only needs the subject or the expiry.
+// Members are untyped so that one decode always succeeds; a member of another shape than
+// expected reads as absent.
 type registeredClaims struct {
-	Iss string          `json:"iss"`
-	Sub string          `json:"sub"`
-	Jti string          `json:"jti"`
-	Aud json.RawMessage `json:"aud"`
-	Exp json.Number     `json:"exp"`
-	Nbf json.Number     `json:"nbf"`
-	Iat json.Number     `json:"iat"`
+	Iss, Sub, Jti any
+	Exp, Nbf, Iat any
+	Aud           json.RawMessage
 }
 
 // ClaimsJSON is the verified claims as JSON text.
@@ -77,37 +75,30 @@ func decodeObject(text string) map[string]any {
 // iss/sub/jti, numbers for dates) for every claim it enforces; anything it let through in
 // another shape reads as absent here.
 func (t *Token) reg() *registeredClaims {
-	t.registeredOnce.Do(func() {
-		if json.Unmarshal([]byte(t.claimsJSON), &t.registered) != nil {
-			var lenient struct {
-				Iss, Sub, Jti any
-				Aud           json.RawMessage
-			}
-			_ = json.Unmarshal([]byte(t.claimsJSON), &lenient)
-			t.registered = registeredClaims{Aud: lenient.Aud}
-			t.registered.Iss, _ = lenient.Iss.(string)
-			t.registered.Sub, _ = lenient.Sub.(string)
-			t.registered.Jti, _ = lenient.Jti.(string)
-		}
-	})
+	t.registeredOnce.Do(func() { _ = json.Unmarshal([]byte(t.claimsJSON), &t.registered) })
 	return &t.registered
 }
 
-func date(n json.Number) time.Time {
-	if f, err := n.Float64(); err == nil && n != "" {
+func str(v any) string {
+	s, _ := v.(string)
+	return s
+}
+
+func date(v any) time.Time {
+	if f, ok := v.(float64); ok {
 		return time.Unix(int64(f), 0)
 	}
 	return time.Time{}
 }
 
 // Issuer is "iss".
-func (t *Token) Issuer() string { return t.reg().Iss }
+func (t *Token) Issuer() string { return str(t.reg().Iss) }
 
 // Subject is "sub" ("" when absent).
-func (t *Token) Subject() string { return t.reg().Sub }
+func (t *Token) Subject() string { return str(t.reg().Sub) }
 
 // ID is "jti" ("" when absent).
-func (t *Token) ID() string { return t.reg().Jti }
+func (t *Token) ID() string { return str(t.reg().Jti) }
 
 // Audiences is "aud" as a list (a single string becomes one element).
 func (t *Token) Audiences() []string {
