@@ -24,7 +24,12 @@ fn examples() -> PathBuf {
 
 /// The sidecar config for one client "orders" at /auth/orders, keys from `idp`.
 fn write_config(dir: &Path, idp: &TestIdp) -> PathBuf {
-    let config = json!({
+    write_config_with(dir, idp, |_| {})
+}
+
+/// [`write_config`] with `edit` applied to the JSON first.
+fn write_config_with(dir: &Path, idp: &TestIdp, edit: impl FnOnce(&mut Value)) -> PathBuf {
+    let mut config = json!({
         "listen": "127.0.0.1:0",
         "max_header_bytes": 4096,
         "clients": [{
@@ -43,6 +48,7 @@ fn write_config(dir: &Path, idp: &TestIdp) -> PathBuf {
             }
         }]
     });
+    edit(&mut config);
     let path = dir.join("serve.json");
     std::fs::write(&path, config.to_string()).unwrap();
     path
@@ -233,14 +239,13 @@ fn answers_auth_requests_directly() {
 fn introspects_opaque_tokens() {
     let idp = TestIdp::start();
     let dir = tempfile::tempdir().unwrap();
-    let path = write_config(dir.path(), &idp);
-    let mut config: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    config["clients"][0]["verifier"]["issuers"][0]["introspection"] = json!({
-        "endpoint": format!("{}/introspect", idp.url()),
-        "client_id": "test-client",
-        "client_secret": "test-secret",
+    let path = write_config_with(dir.path(), &idp, |config| {
+        config["clients"][0]["verifier"]["issuers"][0]["introspection"] = json!({
+            "endpoint": format!("{}/introspect", idp.url()),
+            "client_id": "test-client",
+            "client_secret": "test-secret",
+        });
     });
-    std::fs::write(&path, config.to_string()).unwrap();
     let (_sidecar, base) = start_sidecar(&path);
     let http = reqwest::blocking::Client::new();
     wait_ready(&http, &base);
@@ -274,10 +279,9 @@ fn slow_header_clients_are_cut_off() {
     use std::io::{Read, Write};
     let idp = TestIdp::start();
     let dir = tempfile::tempdir().unwrap();
-    let path = write_config(dir.path(), &idp);
-    let mut config: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    config["header_read_timeout_ms"] = json!(300);
-    std::fs::write(&path, config.to_string()).unwrap();
+    let path = write_config_with(dir.path(), &idp, |config| {
+        config["header_read_timeout_ms"] = json!(300);
+    });
     let (_sidecar, base) = start_sidecar(&path);
     let addr = base.trim_start_matches("http://");
     let mut slow = std::net::TcpStream::connect(addr).unwrap();
