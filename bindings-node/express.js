@@ -15,22 +15,13 @@ function send(res, err, realm) {
 
 /** @param verifier a Verifier; options: { scopes, match: 'all' | 'any', realm } */
 function requireToken(verifier, options = {}) {
-  const { scopes, realm } = options
-  if (scopes !== undefined) new Set(typeof scopes === 'string' ? [scopes] : scopes) // validates iterability now
+  const { scopes, match, realm } = options
+  if (scopes !== undefined && typeof scopes !== 'string' && typeof scopes?.[Symbol.iterator] !== 'function') {
+    throw new TypeError('scopes must be a string or an iterable of strings')
+  }
   return function veritoken(req, res, next) {
-    let raw
-    try {
-      raw = verifier.extractToken(req.headers, queryOf(req.originalUrl ?? req.url))
-    } catch (e) {
-      return e instanceof VeritokenError ? send(res, e, realm) : next(e)
-    }
-    verifier.verify(raw).then(
+    verifier.verifyRequest(req.headers, queryOf(req.originalUrl ?? req.url), { scopes, match }).then(
       (token) => {
-        try {
-          if (scopes) token.requireScopes(scopes, options)
-        } catch (e) {
-          return e instanceof VeritokenError ? send(res, e, realm) : next(e)
-        }
         req.auth = token
         next()
       },
