@@ -31,7 +31,6 @@ pub fn decode_into(input: &str, out: &mut [u8]) -> Result<usize, IntoError> {
         .map_err(|_| IntoError::Invalid)
 }
 
-#[cfg(test)]
 pub fn encode(input: impl AsRef<[u8]>) -> String {
     URL_SAFE_NO_PAD.encode(input)
 }

@@ -29,6 +29,11 @@ impl PayloadClaims<'_> {
         self.0.members[i].as_ref()
     }
 
+    /// Whether presence name number `bit` is present with a non-null value.
+    pub fn has(&self, bit: u32) -> bool {
+        self.0.present & (1 << bit) != 0
+    }
+
     /// `iss`: present and a string (which issuer it names is the caller's question).
     pub fn issuer(&self) -> Result<&str, Error> {
         match self.get("iss") {

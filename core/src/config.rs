@@ -40,6 +40,84 @@ pub struct Config {
     /// Where middlewares look for the token, in order. Default: `Authorization: Bearer`.
     #[serde(default = "default_token_sources")]
     pub token_sources: Vec<TokenSource>,
+    /// DPoP (RFC 9449) sender-constrained tokens. Default: disabled (a DPoP-bound token
+    /// presented as a bearer token is still refused).
+    #[serde(default)]
+    pub dpop: DpopConfig,
+}
+
+/// Whether requests may, or must, prove possession of the token's key with a DPoP proof.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DpopMode {
+    /// Only bearer tokens are accepted; `Authorization: DPoP` counts as no token.
+    #[default]
+    Disabled,
+    /// Bearer tokens and DPoP-bound tokens with their proofs are both accepted.
+    Allowed,
+    /// Every token must be DPoP-bound and come with a valid proof.
+    Required,
+}
+
+/// How DPoP proofs are checked (RFC 9449 §4.3). Durations are in seconds.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DpopConfig {
+    /// Default `disabled`.
+    pub mode: DpopMode,
+    /// Algorithms a proof may be signed with; asymmetric only. Default: ES256, ES384,
+    /// ES512, EdDSA, RS256, RS384, RS512, PS256, PS384, PS512.
+    pub algorithms: Vec<Algorithm>,
+    /// A proof whose `iat` is older than this (plus `leeway`) is refused, and its `jti`
+    /// is remembered this long. Default 300.
+    pub max_age: u64,
+    /// Most proof `jti`s remembered for replay detection; when full of live entries, new
+    /// proofs are refused (fail closed). Default 100000.
+    pub replay_cache_size: usize,
+    /// Require a server nonce (`DPoP-Nonce`, error `use_dpop_nonce`). Default false.
+    pub nonce: bool,
+    /// How long one nonce is issued; it is accepted for twice this. Default 300.
+    pub nonce_lifetime: u64,
+    /// Key for the stateless nonces (at least 32 bytes), inline or from the environment,
+    /// so that several processes accept each other's nonces. Default: random per verifier.
+    pub nonce_secret: Option<String>,
+    pub nonce_secret_env: Option<String>,
+}
+
+impl Default for DpopConfig {
+    fn default() -> Self {
+        DpopConfig {
+            mode: DpopMode::Disabled,
+            algorithms: Algorithm::ALL
+                .into_iter()
+                .filter(|a| a.family() != crate::algorithm::KeyFamily::Oct)
+                .collect(),
+            max_age: 300,
+            replay_cache_size: 100_000,
+            nonce: false,
+            nonce_lifetime: 300,
+            nonce_secret: None,
+            nonce_secret_env: None,
+        }
+    }
+}
+
+impl fmt::Debug for DpopConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DpopConfig")
+            .field("mode", &self.mode)
+            .field("algorithms", &self.algorithms)
+            .field("max_age", &self.max_age)
+            .field("replay_cache_size", &self.replay_cache_size)
+            .field("nonce", &self.nonce)
+            .field("nonce_lifetime", &self.nonce_lifetime)
+            .field(
+                "nonce_secret",
+                &self.nonce_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .field("nonce_secret_env", &self.nonce_secret_env)
+            .finish()
+    }
 }
 
 /// One trusted issuer: its keys and the rules its tokens must meet.

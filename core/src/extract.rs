@@ -76,6 +76,15 @@ pub trait RequestView {
     fn header_values(&self, name: &str) -> Vec<&str>;
     /// The raw query string, without the leading `?`.
     fn query(&self) -> Option<&str>;
+    /// The request method (`GET`, ...): needed only to check a DPoP proof's `htm`.
+    fn method(&self) -> Option<&str> {
+        None
+    }
+    /// The absolute URL the client called (`https://host/path`): needed only to check a
+    /// DPoP proof's `htu`. Behind a proxy, the public URL, not the internal one.
+    fn url(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// A request given as header pairs and a query string (what bindings pass in).
@@ -83,6 +92,10 @@ pub trait RequestView {
 pub struct SimpleRequest {
     pub headers: Vec<(String, String)>,
     pub query: Option<String>,
+    /// For DPoP only (see [`RequestView::method`]).
+    pub method: Option<String>,
+    /// For DPoP only (see [`RequestView::url`]).
+    pub url: Option<String>,
 }
 
 impl RequestView for SimpleRequest {
@@ -96,6 +109,68 @@ impl RequestView for SimpleRequest {
     fn query(&self) -> Option<&str> {
         self.query.as_deref()
     }
+    fn method(&self) -> Option<&str> {
+        self.method.as_deref()
+    }
+    fn url(&self) -> Option<&str> {
+        self.url.as_deref()
+    }
+}
+
+/// A token and, when it was sent with the DPoP scheme, the request's DPoP proof.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Credential {
+    pub token: String,
+    /// The `DPoP` header (`None`: a bearer token).
+    pub proof: Option<String>,
+}
+
+impl Credential {
+    /// The DPoP proof with `request`'s method and URL, which the integration must have
+    /// passed (`internal` otherwise); `None` for a bearer token.
+    pub fn dpop_proof<'a>(
+        &'a self,
+        request: &'a impl RequestView,
+    ) -> Result<Option<crate::DpopProof<'a>>, Error> {
+        let Some(proof) = self.proof.as_deref() else {
+            return Ok(None);
+        };
+        match (request.method(), request.url()) {
+            (Some(method), Some(url)) => Ok(Some(crate::DpopProof { proof, method, url })),
+            _ => Err(Error::new(
+                ErrorCode::Internal,
+                "a DPoP proof came without the request's method and URL; the integration must pass them",
+            )),
+        }
+    }
+}
+
+/// `Authorization: DPoP <token>` and the one `DPoP` header that must come with it, or
+/// `None` when the request does not use the DPoP scheme.
+pub(crate) fn dpop_credential(req: &impl RequestView) -> Result<Option<Credential>, Error> {
+    let Some(token) = from_header(req, "authorization", Some("DPoP"), None)? else {
+        return Ok(None);
+    };
+    let proofs = req.header_values("dpop");
+    let proof = match proofs.as_slice() {
+        [one] if !one.trim().is_empty() => one.trim(),
+        [] | [_] => {
+            return Err(crate::dpop::invalid(
+                None,
+                "the request uses the DPoP scheme but has no DPoP proof header",
+            ))
+        }
+        _ => {
+            return Err(crate::dpop::invalid(
+                None,
+                format!("the request has {} DPoP headers", proofs.len()),
+            ))
+        }
+    };
+    Ok(Some(Credential {
+        token,
+        proof: Some(proof.to_owned()),
+    }))
 }
 
 fn malformed(why: String) -> Error {
@@ -252,6 +327,7 @@ mod tests {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
             query: query.map(str::to_owned),
+            ..SimpleRequest::default()
         }
     }
 

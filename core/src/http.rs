@@ -1,6 +1,7 @@
 //! The HTTP face of an error, shared by every middleware and the sidecar: RFC 6750
 //! `WWW-Authenticate` challenges and the JSON body `{"error": {"code", "message"}}`.
 
+use crate::config::DpopMode;
 use crate::error::{Error, ErrorCode};
 
 /// The status to answer with (`config_invalid` never reaches a request; 500 if it did).
@@ -22,28 +23,64 @@ fn quoted(text: &str) -> String {
 }
 
 /// The `WWW-Authenticate` value for an error, or `None` where no challenge applies (5xx).
+/// A `dpop_invalid` error gets a DPoP challenge (RFC 9449 §7.1), any other a Bearer one
+/// (RFC 6750 §3); [`crate::Verifier::error_headers`] also knows the verifier's DPoP mode.
 pub fn www_authenticate(error: &Error, realm: Option<&str>) -> Option<String> {
-    let mut value = String::from("Bearer");
-    let mut attrs = Vec::new();
-    if let Some(realm) = realm {
-        attrs.push(format!("realm=\"{}\"", quoted(realm)));
+    challenge(error, realm, DpopMode::Disabled, None)
+}
+
+/// The RFC 6750 / RFC 9449 `error` attribute for a refusal (`None`: no token was sent).
+fn error_attribute(error: &Error) -> Option<&'static str> {
+    Some(match error.code() {
+        ErrorCode::TokenMissing => return None,
+        ErrorCode::ScopeInsufficient => "insufficient_scope",
+        ErrorCode::DpopInvalid if error.claim() == Some("nonce") => "use_dpop_nonce",
+        ErrorCode::DpopInvalid => "invalid_dpop_proof",
+        _ => "invalid_token",
+    })
+}
+
+/// The challenge for `error` from a verifier whose DPoP mode is `mode`; `algs` lists the
+/// proof algorithms it accepts. DPoP required: every challenge is DPoP. DPoP allowed: a
+/// request without a token is offered both schemes.
+pub(crate) fn challenge(
+    error: &Error,
+    realm: Option<&str>,
+    mode: DpopMode,
+    algs: Option<&str>,
+) -> Option<String> {
+    if !matches!(error.code().http_status(), Some(401 | 403)) {
+        return None;
     }
-    match error.code() {
-        ErrorCode::TokenMissing => {}
-        ErrorCode::ScopeInsufficient => {
-            attrs.push("error=\"insufficient_scope\"".into());
+    let one = |scheme: &str, with_error: bool, with_algs: bool| {
+        let mut attrs = Vec::new();
+        if let Some(realm) = realm {
+            attrs.push(format!("realm=\"{}\"", quoted(realm)));
+        }
+        if let Some(attr) = error_attribute(error).filter(|_| with_error) {
+            attrs.push(format!("error=\"{attr}\""));
             attrs.push(format!("error_description=\"{}\"", quoted(error.message())));
         }
-        code if code.http_status() == Some(401) => {
-            attrs.push("error=\"invalid_token\"".into());
-            attrs.push(format!("error_description=\"{}\"", quoted(error.message())));
+        if let Some(algs) = algs.filter(|_| with_algs) {
+            attrs.push(format!("algs=\"{}\"", quoted(algs)));
         }
-        _ => return None,
-    }
-    if !attrs.is_empty() {
-        value.push(' ');
-        value.push_str(&attrs.join(", "));
-    }
+        if attrs.is_empty() {
+            scheme.to_owned()
+        } else {
+            format!("{scheme} {}", attrs.join(", "))
+        }
+    };
+    let value = match (error.code(), mode) {
+        (ErrorCode::DpopInvalid, _) | (_, DpopMode::Required) => one("DPoP", true, true),
+        (ErrorCode::TokenMissing, DpopMode::Allowed) => {
+            format!(
+                "{}, {}",
+                one("Bearer", false, false),
+                one("DPoP", false, true)
+            )
+        }
+        _ => one("Bearer", true, false),
+    };
     Some(value)
 }
 
@@ -67,12 +104,19 @@ pub fn header_value(claim: &serde_json::Value) -> String {
 }
 
 /// The headers of a refusal: JSON, not to be cached, and the challenge where one applies.
+/// Middlewares holding a verifier use [`crate::Verifier::error_headers`], which adds what
+/// its DPoP policy needs (the DPoP challenge, a `DPoP-Nonce`).
 pub fn error_headers(error: &Error, realm: Option<&str>) -> Vec<(&'static str, String)> {
+    headers_with(www_authenticate(error, realm))
+}
+
+/// The refusal headers around a given challenge.
+pub(crate) fn headers_with(challenge: Option<String>) -> Vec<(&'static str, String)> {
     let mut headers = vec![
         ("content-type", "application/json".to_owned()),
         ("cache-control", "no-store".to_owned()),
     ];
-    if let Some(challenge) = www_authenticate(error, realm) {
+    if let Some(challenge) = challenge {
         headers.push(("www-authenticate", challenge));
     }
     headers
@@ -148,6 +192,40 @@ mod tests {
         assert_eq!(header_value(&json!(42)), "42");
         assert_eq!(header_value(&json!({"k": "v\n"})), r#"{"k":"v\n"}"#);
         assert_eq!(header_value(&json!("Zoë")), "Zoë");
+    }
+
+    #[test]
+    fn dpop_challenges() {
+        let proof = Error::for_claim(ErrorCode::DpopInvalid, "htm", "wrong method");
+        assert_eq!(
+            www_authenticate(&proof, None).unwrap(),
+            "DPoP error=\"invalid_dpop_proof\", error_description=\"wrong method\""
+        );
+        let nonce = Error::for_claim(ErrorCode::DpopInvalid, "nonce", "need a nonce");
+        assert!(
+            challenge(&nonce, Some("api"), DpopMode::Allowed, Some("ES256"))
+                .unwrap()
+                .starts_with("DPoP realm=\"api\", error=\"use_dpop_nonce\"")
+        );
+        let missing = Error::new(ErrorCode::TokenMissing, "no token");
+        assert_eq!(
+            challenge(
+                &missing,
+                Some("api"),
+                DpopMode::Allowed,
+                Some("ES256 EdDSA")
+            )
+            .unwrap(),
+            "Bearer realm=\"api\", DPoP realm=\"api\", algs=\"ES256 EdDSA\""
+        );
+        let expired = Error::new(ErrorCode::TokenExpired, "expired");
+        assert_eq!(
+            challenge(&expired, None, DpopMode::Required, Some("ES256")).unwrap(),
+            "DPoP error=\"invalid_token\", error_description=\"expired\", algs=\"ES256\""
+        );
+        assert!(challenge(&expired, None, DpopMode::Allowed, Some("ES256"))
+            .unwrap()
+            .starts_with("Bearer error=\"invalid_token\""));
     }
 
     #[test]

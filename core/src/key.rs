@@ -419,6 +419,25 @@ fn parse_jwk(
     Key::new(material, kid, declared, allowed).map_err(JwkProblem::Invalid)
 }
 
+/// A key from one public JWK a client sent (a DPoP proof's `jwk`): no private members, no
+/// symmetric key, usable with `allowed` only.
+pub(crate) fn client_jwk_key(
+    jwk: &Map<String, Value>,
+    allowed: AlgorithmSet,
+) -> Result<Key, String> {
+    if let Some(member) = PRIVATE_MEMBERS
+        .iter()
+        .chain(&["k"])
+        .find(|m| jwk.contains_key(**m))
+    {
+        return Err(format!("carries the private member \"{member}\""));
+    }
+    match parse_jwk(jwk, Origin::Remote, allowed) {
+        Ok(key) => Ok(key),
+        Err(JwkProblem::Skip(why) | JwkProblem::Invalid(why)) => Err(why),
+    }
+}
+
 /// The outcome of reading a JWKS document: the usable keys and, for each key left out, why.
 #[derive(Debug)]
 pub struct ParsedJwks {

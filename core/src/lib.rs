@@ -15,6 +15,7 @@ pub mod algorithm;
 mod b64;
 mod claims;
 pub mod config;
+mod dpop;
 pub mod error;
 pub mod extract;
 mod fetch;
@@ -33,10 +34,12 @@ mod verifier;
 
 pub use algorithm::{Algorithm, AlgorithmSet, Curve};
 pub use config::{
-    Config, Format, IssuerConfig, JwksCacheConfig, KeySource, PemKey, SecretEncoding, SecretKey,
+    Config, DpopConfig, DpopMode, Format, IssuerConfig, JwksCacheConfig, KeySource, PemKey,
+    SecretEncoding, SecretKey,
 };
+pub use dpop::{thumbprint, DpopProof};
 pub use error::{Error, ErrorCode};
-pub use extract::{RequestView, SimpleRequest, TokenSource};
+pub use extract::{Credential, RequestView, SimpleRequest, TokenSource};
 pub use jws::{decode_unverified, verify_jws, Unverified, VerifiedJws, DEFAULT_MAX_TOKEN_SIZE};
 pub use key::{parse_jwks, KeySet, Origin};
 pub use metrics::MetricsSnapshot;

@@ -35,6 +35,8 @@ impl ScopeMatch {
 pub struct VerifiedToken {
     /// `None` for an opaque token accepted by introspection.
     algorithm: Option<Algorithm>,
+    /// Whether the claims hold a `cnf` member (a possible DPoP binding to look at).
+    has_cnf: bool,
     header_json: String,
     claims_json: String,
     header: OnceLock<Map<String, Value>>,
@@ -51,9 +53,15 @@ fn object(text: &str) -> Map<String, Value> {
 }
 
 impl VerifiedToken {
-    pub(crate) fn new(algorithm: Algorithm, header_json: Vec<u8>, claims_json: Vec<u8>) -> Self {
+    pub(crate) fn new(
+        algorithm: Algorithm,
+        header_json: Vec<u8>,
+        claims_json: Vec<u8>,
+        has_cnf: bool,
+    ) -> Self {
         VerifiedToken {
             algorithm: Some(algorithm),
+            has_cnf,
             header_json: validated_text(header_json),
             claims_json: validated_text(claims_json),
             header: OnceLock::new(),
@@ -77,14 +85,27 @@ impl VerifiedToken {
         self.algorithm
     }
 
-    pub(crate) fn introspected(claims_json: Vec<u8>) -> Self {
+    pub(crate) fn introspected(claims_json: Vec<u8>, has_cnf: bool) -> Self {
         VerifiedToken {
             algorithm: None,
+            has_cnf,
             header_json: "{}".to_owned(),
             claims_json: validated_text(claims_json),
             header: OnceLock::new(),
             claims: OnceLock::new(),
         }
+    }
+
+    pub(crate) fn has_cnf(&self) -> bool {
+        self.has_cnf
+    }
+
+    /// The RFC 7638 thumbprint of the key this token is bound to (`cnf.jkt`, RFC 9449).
+    pub fn dpop_jkt(&self) -> Option<&str> {
+        self.claims()
+            .get("cnf")
+            .and_then(|c| c.get("jkt"))
+            .and_then(Value::as_str)
     }
 
     pub fn kid(&self) -> Option<&str> {

@@ -6,9 +6,11 @@
 
 use crate::algorithm::{Algorithm, AlgorithmSet, KeyFamily};
 use crate::claims::{self, normalize_typ, ClaimRules};
+use crate::config::DpopMode;
 use crate::config::{read_small_file, Config, IssuerConfig, KeySource, SecretEncoding, SecretKey};
+use crate::dpop::{self, Dpop, DpopProof};
 use crate::error::{Error, ErrorCode};
-use crate::extract::{extract_token, RequestView};
+use crate::extract::{dpop_credential, extract_token, Credential, RequestView};
 use crate::introspect::{Answer, Introspector};
 use crate::jws;
 use crate::key::{material_from_pem, parse_jwks, Key, KeySet, Material, Origin};
@@ -24,6 +26,9 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 const MAX_LEEWAY: u64 = 86_400;
+/// The presence bit of `cnf` (first in every verifier's presence list): a token with one may
+/// be DPoP-bound.
+const CNF_BIT: u32 = 0;
 const TOKEN_SIZE_RANGE: std::ops::RangeInclusive<usize> = 256..=1024 * 1024;
 
 /// Where an issuer's keys live.
@@ -47,14 +52,17 @@ struct Inner {
     issuers: Vec<Issuer>,
     /// The one issuer whose opaque tokens are introspected (its index) and its client.
     introspector: Option<(usize, Arc<Introspector>)>,
-    /// Every issuer's required claim names, deduplicated: one payload scan notes them all.
+    /// `cnf`, then every issuer's required claim names, deduplicated: one payload scan
+    /// notes them all.
     presence_names: Vec<String>,
+    dpop: Dpop,
     metrics: Arc<Metrics>,
 }
 
 /// What the rules concluded about a token whose structure was sound.
 enum Outcome {
-    Accepted(Algorithm),
+    /// With whether the claims hold a `cnf`.
+    Accepted(Algorithm, bool),
     /// Keys are being fetched: wait (at most this long), then judge once more.
     Wait(Arc<Flight>, Duration),
 }
@@ -92,7 +100,8 @@ impl Verifier {
     /// Validates `config` and loads every static key (parsing each once).
     pub fn new(config: Config) -> Result<Verifier, Error> {
         validate_shared(&config)?;
-        let mut presence_names: Vec<String> = Vec::new();
+        let dpop = Dpop::from_config(&config)?;
+        let mut presence_names: Vec<String> = vec!["cnf".to_owned()];
         for name in config.issuers.iter().flat_map(|i| &i.required_claims) {
             if !presence_names.contains(name) {
                 presence_names.push(name.clone());
@@ -135,6 +144,7 @@ impl Verifier {
             issuers,
             introspector,
             presence_names,
+            dpop,
             metrics,
         };
         for issuer in &inner.issuers {
@@ -161,21 +171,47 @@ impl Verifier {
         self.verify_at(token, unix_now())
     }
 
-    /// Verifies `token` as if the time were `now` (seconds since the epoch). With cached
-    /// keys this never blocks; on a cold cache or an unknown `kid` it waits for the one
-    /// shared fetch, at most the fetch timeout (`jwks_cache.timeout_ms`).
+    /// Verifies a bearer `token` as if the time were `now` (seconds since the epoch). With
+    /// cached keys this never blocks; on a cold cache or an unknown `kid` it waits for the
+    /// one shared fetch, at most the fetch timeout (`jwks_cache.timeout_ms`). A DPoP-bound
+    /// token is refused here: it needs [`Verifier::verify_dpop_at`].
     pub fn verify_at(&self, token: &str, now: i64) -> Result<VerifiedToken, Error> {
+        self.run_blocking(token, None, now)
+    }
+
+    /// Verifies a token sent with the DPoP scheme and its proof (RFC 9449), at `now`.
+    pub fn verify_dpop_at(
+        &self,
+        token: &str,
+        proof: &DpopProof,
+        now: i64,
+    ) -> Result<VerifiedToken, Error> {
+        self.run_blocking(token, Some(proof), now)
+    }
+
+    /// [`Verifier::verify_dpop_at`] at the current time.
+    pub fn verify_dpop(&self, token: &str, proof: &DpopProof) -> Result<VerifiedToken, Error> {
+        self.verify_dpop_at(token, proof, unix_now())
+    }
+
+    fn run_blocking(
+        &self,
+        token: &str,
+        proof: Option<&DpopProof>,
+        now: i64,
+    ) -> Result<VerifiedToken, Error> {
         let mut waited = false;
         loop {
             match self.attempt(token, now, waited) {
-                Step::Done(result) => return self.counted(result),
+                Step::Done(result) => return self.finish(token, proof, now, result),
                 Step::Wait(flight, limit) => {
                     flight.wait_blocking(limit);
                     waited = true;
                 }
                 Step::Introspect(intro) => {
                     let answer = intro.introspect_blocking(token);
-                    return self.counted(answer.and_then(|a| self.judge_introspected(a, now)));
+                    let result = answer.and_then(|a| self.judge_introspected(a, now));
+                    return self.finish(token, proof, now, result);
                 }
             }
         }
@@ -183,10 +219,16 @@ impl Verifier {
 
     /// Verifies without ever waiting: `None` when keys must be fetched first (the fetch is
     /// started; a later `verify_at` or `verify_at_async` joins it). Lets a binding answer
-    /// on its event loop and move only the rare waiting call to a worker thread.
-    pub fn try_verify_at(&self, token: &str, now: i64) -> Option<Result<VerifiedToken, Error>> {
+    /// on its event loop and move only the rare waiting call to a worker thread. `proof`:
+    /// the DPoP proof when the token came with the DPoP scheme.
+    pub fn try_verify_at(
+        &self,
+        token: &str,
+        proof: Option<&DpopProof>,
+        now: i64,
+    ) -> Option<Result<VerifiedToken, Error>> {
         match self.attempt(token, now, false) {
-            Step::Done(result) => Some(self.counted(result)),
+            Step::Done(result) => Some(self.finish(token, proof, now, result)),
             Step::Wait(..) | Step::Introspect(_) => None,
         }
     }
@@ -194,25 +236,52 @@ impl Verifier {
     /// [`Verifier::verify`] for async callers: a key fetch is awaited, never blocking the
     /// thread (the event loop keeps running).
     pub async fn verify_async(&self, token: &str) -> Result<VerifiedToken, Error> {
-        self.verify_at_async(token, unix_now()).await
+        self.verify_at_async(token, None, unix_now()).await
     }
 
-    /// [`Verifier::verify_at`] for async callers.
-    pub async fn verify_at_async(&self, token: &str, now: i64) -> Result<VerifiedToken, Error> {
+    /// [`Verifier::verify_at`] (`proof` `None`) or [`Verifier::verify_dpop_at`] for async
+    /// callers.
+    pub async fn verify_at_async(
+        &self,
+        token: &str,
+        proof: Option<&DpopProof<'_>>,
+        now: i64,
+    ) -> Result<VerifiedToken, Error> {
         let mut waited = false;
         loop {
             match self.attempt(token, now, waited) {
-                Step::Done(result) => return self.counted(result),
+                Step::Done(result) => return self.finish(token, proof, now, result),
                 Step::Wait(flight, limit) => {
                     flight.wait(limit).await;
                     waited = true;
                 }
                 Step::Introspect(intro) => {
                     let answer = intro.introspect(token.to_owned()).await;
-                    return self.counted(answer.and_then(|a| self.judge_introspected(a, now)));
+                    let result = answer.and_then(|a| self.judge_introspected(a, now));
+                    return self.finish(token, proof, now, result);
                 }
             }
         }
+    }
+
+    /// The last rule, on a token that passed all others: how it was presented (bearer or
+    /// DPoP, and the proof), then the verdict is counted.
+    fn finish(
+        &self,
+        token: &str,
+        proof: Option<&DpopProof>,
+        now: i64,
+        result: Result<VerifiedToken, Error>,
+    ) -> Result<VerifiedToken, Error> {
+        let result = result.and_then(|verified| {
+            let bound = match verified.has_cnf() {
+                true => dpop::bound_key(&verified)?,
+                false => None,
+            };
+            self.inner.dpop.check(token, bound.as_deref(), proof, now)?;
+            Ok(verified)
+        });
+        self.counted(result)
     }
 
     fn counted(&self, result: Result<VerifiedToken, Error>) -> Result<VerifiedToken, Error> {
@@ -241,9 +310,12 @@ impl Verifier {
             Err(e) => return Step::Done(Err(e)),
         };
         match self.judge(&decoded, now, waited) {
-            Ok(Outcome::Accepted(alg)) => {
-                Step::Done(Ok(VerifiedToken::new(alg, decoded.header, decoded.payload)))
-            }
+            Ok(Outcome::Accepted(alg, has_cnf)) => Step::Done(Ok(VerifiedToken::new(
+                alg,
+                decoded.header,
+                decoded.payload,
+                has_cnf,
+            ))),
             Ok(Outcome::Wait(flight, limit)) => Step::Wait(flight, limit),
             Err(e) => Step::Done(Err(e)),
         }
@@ -272,7 +344,10 @@ impl Verifier {
         self.inner.issuers[*index]
             .rules
             .check_claims(&scanned, now)?;
-        Ok(VerifiedToken::introspected(claims.json.clone()))
+        Ok(VerifiedToken::introspected(
+            claims.json.clone(),
+            scanned.has(CNF_BIT),
+        ))
     }
 
     /// Every rule, in the documented order, on a decoded token.
@@ -298,7 +373,7 @@ impl Verifier {
             },
         }
         issuer.rules.check(header.typ.as_deref(), &claims, now)?;
-        Ok(Outcome::Accepted(header.alg))
+        Ok(Outcome::Accepted(header.alg, claims.has(CNF_BIT)))
     }
 
     /// Whether every issuer has usable keys (static ones always; remote ones once fetched
@@ -320,9 +395,73 @@ impl Verifier {
         extract_token(&self.inner.config.token_sources, request)
     }
 
-    /// [`Verifier::extract_token`] then [`Verifier::verify`].
+    /// The token of a request and its DPoP proof: with DPoP allowed or required,
+    /// `Authorization: DPoP <token>` plus exactly one `DPoP` header; otherwise (and
+    /// always when DPoP is disabled) the configured `token_sources`, without a proof.
+    pub fn extract_credential(&self, request: &impl RequestView) -> Result<Credential, Error> {
+        if self.inner.dpop.mode() != DpopMode::Disabled {
+            if let Some(credential) = dpop_credential(request)? {
+                return Ok(credential);
+            }
+        }
+        Ok(Credential {
+            token: self.extract_token(request)?,
+            proof: None,
+        })
+    }
+
+    /// [`Verifier::extract_credential`], then the verification its scheme calls for.
     pub fn verify_request(&self, request: &impl RequestView) -> Result<VerifiedToken, Error> {
-        self.verify(&self.extract_token(request)?)
+        self.verify_request_at(request, unix_now())
+    }
+
+    /// [`Verifier::verify_request`] as if the time were `now`.
+    pub fn verify_request_at(
+        &self,
+        request: &impl RequestView,
+        now: i64,
+    ) -> Result<VerifiedToken, Error> {
+        let credential = self.extract_credential(request)?;
+        let proof = credential.dpop_proof(request)?;
+        self.run_blocking(&credential.token, proof.as_ref(), now)
+    }
+
+    /// [`Verifier::verify_request`] for async callers.
+    pub async fn verify_request_async(
+        &self,
+        request: &impl RequestView,
+    ) -> Result<VerifiedToken, Error> {
+        let credential = self.extract_credential(request)?;
+        let proof = credential.dpop_proof(request)?;
+        self.verify_at_async(&credential.token, proof.as_ref(), unix_now())
+            .await
+    }
+
+    /// The headers a middleware answers `error` with: JSON, `no-store`, the challenge of
+    /// this verifier's DPoP mode (Bearer, DPoP or both, with `algs`), and a fresh
+    /// `DPoP-Nonce` when the error asks the client to use one.
+    pub fn error_headers(&self, error: &Error, realm: Option<&str>) -> Vec<(&'static str, String)> {
+        let dpop = &self.inner.dpop;
+        let algs = (dpop.mode() != DpopMode::Disabled).then(|| dpop.algs());
+        let mut headers =
+            crate::http::headers_with(crate::http::challenge(error, realm, dpop.mode(), algs));
+        if error.code() == ErrorCode::DpopInvalid && error.claim() == Some("nonce") {
+            if let Some(nonce) = self.dpop_nonce() {
+                headers.push(("dpop-nonce", nonce));
+            }
+        }
+        headers
+    }
+
+    /// The DPoP nonce clients must use now (`None` unless `dpop.nonce` is on). Servers
+    /// may also send it on successful responses as `DPoP-Nonce`.
+    pub fn dpop_nonce(&self) -> Option<String> {
+        self.inner.dpop.nonce(unix_now())
+    }
+
+    /// [`Verifier::dpop_nonce`] as of `now`.
+    pub fn dpop_nonce_at(&self, now: i64) -> Option<String> {
+        self.inner.dpop.nonce(now)
     }
 }
 

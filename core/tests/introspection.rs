@@ -218,7 +218,9 @@ fn discovery_post_auth_and_async() {
     cfg.issuers[0].jwks_uri = None;
     let v = Verifier::new(cfg).unwrap();
     let token = opaque(&idp, "a");
-    assert!(v.try_verify_at(&token, veritoken::unix_now()).is_none());
+    assert!(v
+        .try_verify_at(&token, None, veritoken::unix_now())
+        .is_none());
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -226,7 +228,7 @@ fn discovery_post_auth_and_async() {
     let t = rt.block_on(v.verify_async(&token)).unwrap();
     assert_eq!(t.issuer(), idp.url());
     assert!(v
-        .try_verify_at(&token, veritoken::unix_now())
+        .try_verify_at(&token, None, veritoken::unix_now())
         .unwrap()
         .is_ok()); // cached now
 }

@@ -478,7 +478,7 @@ fn try_verify_never_waits_and_starts_the_fetch() {
     let v = verifier(&idp, json!({}));
     let t = token(&idp, "ES256");
     let started = Instant::now();
-    assert!(v.try_verify_at(&t, veritoken::unix_now()).is_none());
+    assert!(v.try_verify_at(&t, None, veritoken::unix_now()).is_none());
     assert!(
         started.elapsed() < Duration::from_millis(100),
         "try_verify_at waited"
@@ -487,7 +487,7 @@ fn try_verify_never_waits_and_starts_the_fetch() {
     v.verify(&t).unwrap();
     assert_eq!(v.metrics().jwks_fetches, 1);
     let again = v
-        .try_verify_at(&t, veritoken::unix_now())
+        .try_verify_at(&t, None, veritoken::unix_now())
         .expect("keys are cached now");
     assert!(again.is_ok());
     assert_eq!(v.metrics().verified, 2);

@@ -41,17 +41,19 @@ fn request(case: &Value) -> SimpleRequest {
             })
             .collect(),
         query: r["query"].as_str().map(str::to_owned),
+        method: r["method"].as_str().map(str::to_owned),
+        url: r["url"].as_str().map(str::to_owned),
     }
 }
 
 /// The engine's verdict for one case: the claims, or the error.
 fn run(case: &Value) -> Result<Value, Error> {
     let verifier = Verifier::new(Config::from_value(case["config"].clone())?)?;
-    let token = match case["token"].as_str() {
-        Some(t) => t.to_owned(),
-        None => verifier.extract_token(&request(case))?,
+    let now = case["now"].as_i64().unwrap();
+    let verified = match case["token"].as_str() {
+        Some(token) => verifier.verify_at(token, now)?,
+        None => verifier.verify_request_at(&request(case), now)?,
     };
-    let verified = verifier.verify_at(&token, case["now"].as_i64().unwrap())?;
     if let Some(req) = case.get("require_scopes") {
         let scopes: Vec<&str> = req["scopes"]
             .as_array()
@@ -116,10 +118,9 @@ fn vectors_cover_every_static_error_code() {
         .iter()
         .filter_map(|c| c["expect"]["error"].as_str().map(str::to_owned))
         .collect();
-    // Codes that need a network or a later feature (JWKS, introspection, DPoP) or a bug.
+    // Codes that need a network (JWKS, introspection) or a bug.
     let later = [
         ErrorCode::TokenInactive,
-        ErrorCode::DpopInvalid,
         ErrorCode::JwksUnavailable,
         ErrorCode::IntrospectionUnavailable,
         ErrorCode::Internal,

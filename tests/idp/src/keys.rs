@@ -193,3 +193,40 @@ pub fn public_pem(signer: &Signer) -> String {
     };
     der::pem::encode_string("PUBLIC KEY", der::pem::LineEnding::LF, der.as_ref()).unwrap()
 }
+
+/// The RFC 7638 SHA-256 thumbprint of a public JWK (written apart from the engine's, so
+/// the two cross-check each other).
+pub fn jwk_thumbprint(jwk: &Value) -> String {
+    let s = |name: &str| jwk[name].as_str().unwrap_or_default().to_owned();
+    let canonical = match jwk["kty"].as_str() {
+        Some("EC") => format!(
+            r#"{{"crv":"{}","kty":"EC","x":"{}","y":"{}"}}"#,
+            s("crv"),
+            s("x"),
+            s("y")
+        ),
+        Some("RSA") => format!(r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#, s("e"), s("n")),
+        _ => format!(r#"{{"crv":"{}","kty":"OKP","x":"{}"}}"#, s("crv"), s("x")),
+    };
+    b64u(aws_lc_rs::digest::digest(
+        &aws_lc_rs::digest::SHA256,
+        canonical.as_bytes(),
+    ))
+}
+
+/// `ath`: the base64url SHA-256 of an access token (RFC 9449 §4.2).
+pub fn access_token_hash(token: &str) -> String {
+    b64u(aws_lc_rs::digest::digest(
+        &aws_lc_rs::digest::SHA256,
+        token.as_bytes(),
+    ))
+}
+
+/// A DPoP proof (RFC 9449 §4.2) signed by `signer` with `alg`, its public JWK in the header;
+/// `claims` are the payload as given (so tests can leave members out or break them).
+pub fn dpop_proof(signer: &Signer, alg: &str, claims: &Value) -> String {
+    let header = json!({"typ": "dpop+jwt", "alg": alg, "jwk": public_jwk(signer, None, None)});
+    let input = format!("{}.{}", b64u(header.to_string()), b64u(claims.to_string()));
+    let sig = signer.sign(alg, input.as_bytes());
+    format!("{input}.{}", b64u(sig))
+}

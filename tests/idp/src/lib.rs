@@ -15,4 +15,6 @@
 pub mod keys;
 mod server;
 
-pub use server::{run_binary, CachePolicy, Fault, FaultMode, Stats, TestIdp, TokenRequest};
+pub use server::{
+    run_binary, CachePolicy, Fault, FaultMode, ProofRequest, Stats, TestIdp, TokenRequest,
+};

@@ -1,6 +1,6 @@
 //! The IdP's state, HTTP routes and in-process handle.
 
-use crate::keys::{b64u, public_jwk, Signer};
+use crate::keys::{access_token_hash, b64u, dpop_proof, jwk_thumbprint, public_jwk, Signer};
 use aws_lc_rs::rsa::{KeyPair as RsaKeyPair, KeySize};
 use aws_lc_rs::signature::{self, EcdsaKeyPair, Ed25519KeyPair};
 use axum::extract::{Path, State};
@@ -89,6 +89,28 @@ pub struct TokenRequest {
     /// Issue an opaque token (a random handle that only introspection resolves).
     #[serde(default)]
     pub opaque: bool,
+    /// Bind the token to this DPoP key thumbprint (`cnf.jkt`, RFC 9449).
+    #[serde(default)]
+    pub dpop_jkt: Option<String>,
+}
+
+/// What `POST /dpop/proof` signs with the IdP's test client key.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProofRequest {
+    pub htm: String,
+    pub htu: String,
+    /// The access token the proof goes with (gives `ath`).
+    #[serde(default)]
+    pub access_token: Option<String>,
+    #[serde(default)]
+    pub nonce: Option<String>,
+    /// Default: now.
+    #[serde(default)]
+    pub iat: Option<i64>,
+    /// Default: random.
+    #[serde(default)]
+    pub jti: Option<String>,
 }
 
 enum KeyPair {
@@ -140,6 +162,8 @@ struct Idp {
     revoked: HashSet<String>,
     /// Opaque tokens and the JWT each stands for.
     opaque: HashMap<String, String>,
+    /// The test client's DPoP key (ES256), for `POST /dpop/proof`.
+    client_key: EcdsaKeyPair,
 }
 
 type Shared = Arc<Mutex<Idp>>;
@@ -170,6 +194,8 @@ impl Idp {
             issued: HashSet::new(),
             revoked: HashSet::new(),
             opaque: HashMap::new(),
+            client_key: EcdsaKeyPair::generate(&signature::ECDSA_P256_SHA256_FIXED_SIGNING)
+                .map_err(|_| "key generation failed")?,
         };
         for alg in ["RS256", "ES256", "EdDSA"] {
             idp.add_key(alg)?;
@@ -233,6 +259,9 @@ impl Idp {
         if let Some(scope) = &req.scope {
             claims["scope"] = scope.clone().into();
         }
+        if let Some(jkt) = &req.dpop_jkt {
+            claims["cnf"] = json!({ "jkt": jkt });
+        }
         for (k, v) in &req.claims {
             claims[k] = v.clone();
         }
@@ -252,6 +281,43 @@ impl Idp {
         self.opaque.insert(opaque.clone(), jwt);
         Ok(opaque)
     }
+}
+
+impl Idp {
+    fn client_jkt(&self) -> String {
+        jwk_thumbprint(&public_jwk(&Signer::Ec(&self.client_key), None, None))
+    }
+
+    /// A DPoP proof by the test client's key.
+    fn proof(&self, req: &ProofRequest) -> String {
+        let mut jti = [0u8; 12];
+        let _ = aws_lc_rs::rand::fill(&mut jti);
+        let mut claims = json!({
+            "jti": req.jti.clone().unwrap_or_else(|| b64u(jti)),
+            "htm": req.htm,
+            "htu": req.htu,
+            "iat": req.iat.unwrap_or_else(now),
+        });
+        if let Some(token) = &req.access_token {
+            claims["ath"] = access_token_hash(token).into();
+        }
+        if let Some(nonce) = &req.nonce {
+            claims["nonce"] = nonce.clone().into();
+        }
+        dpop_proof(&Signer::Ec(&self.client_key), "ES256", &claims)
+    }
+}
+
+/// The thumbprint of the `jwk` in a DPoP proof's header. The test IdP binds the token to
+/// it without checking the proof further; the engine is what tests check proofs with.
+fn proof_jkt(proof: &str) -> Option<String> {
+    use base64::Engine;
+    let header = proof.split('.').next()?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(header)
+        .ok()?;
+    let header: Value = serde_json::from_slice(&bytes).ok()?;
+    header.get("jwk").map(jwk_thumbprint)
 }
 
 /// The faulted answer for discovery/JWKS, if a fault is on.
@@ -475,15 +541,42 @@ async fn token(
             .cloned()
             .unwrap_or_default(),
         opaque: s("format").as_deref() == Some("opaque"),
+        dpop_jkt: s("dpop_jkt"),
+    };
+    let mut req = req;
+    let dpop = headers.get("dpop").and_then(|v| v.to_str().ok());
+    if let Some(proof) = dpop {
+        match proof_jkt(proof) {
+            Some(jkt) => req.dpop_jkt = Some(jkt),
+            None => {
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_dpop_proof",
+                    "the DPoP header holds no readable jwk",
+                )
+            }
+        }
+    }
+    let token_type = if req.dpop_jkt.is_some() {
+        "DPoP"
+    } else {
+        "Bearer"
     };
     let lifetime = req.lifetime.unwrap_or(300);
     match lock(&state).mint(&req, &client) {
         Ok(token) => {
-            Json(json!({"access_token": token, "token_type": "Bearer", "expires_in": lifetime}))
+            Json(json!({"access_token": token, "token_type": token_type, "expires_in": lifetime}))
                 .into_response()
         }
         Err(e) => oauth_error(StatusCode::BAD_REQUEST, "invalid_request", &e),
     }
+}
+
+/// `POST /dpop/proof`: a proof signed by the test client's DPoP key, and that key's
+/// thumbprint (what `dpop_jkt` binds a token to).
+async fn make_proof(State(state): State<Shared>, Json(req): Json<ProofRequest>) -> Response {
+    let idp = lock(&state);
+    Json(json!({"proof": idp.proof(&req), "jkt": idp.client_jkt()})).into_response()
 }
 
 async fn introspect(
@@ -598,6 +691,7 @@ fn router(state: Shared) -> Router {
         .route("/jwks", get(jwks))
         .route("/token", post(token))
         .route("/introspect", post(introspect))
+        .route("/dpop/proof", post(make_proof))
         .route("/admin/keys", post(add_key))
         .route("/admin/keys/{kid}", delete(retire_key))
         .route("/admin/fault", post(set_fault))
@@ -680,6 +774,16 @@ impl TestIdp {
         lock(&self.state)
             .mint(req, CLIENT_ID)
             .expect("the IdP has a key for the algorithm")
+    }
+
+    /// A DPoP proof signed by the test client's key.
+    pub fn dpop_proof(&self, req: &ProofRequest) -> String {
+        lock(&self.state).proof(req)
+    }
+
+    /// The thumbprint of the test client's DPoP key (for [`TokenRequest::dpop_jkt`]).
+    pub fn dpop_jkt(&self) -> String {
+        lock(&self.state).client_jkt()
     }
 
     /// Adds a key (published in the JWKS from now on) and returns its kid.

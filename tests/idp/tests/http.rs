@@ -184,3 +184,75 @@ fn the_binary_prints_its_url_and_serves_the_protocol() {
     assert_eq!(stats["jwks_not_modified"], 1);
     assert_eq!(stats["token_requests"], 0, "reset cleared the counters");
 }
+
+/// The DPoP flow as a client in any language runs it over HTTP: a proof for the token
+/// endpoint binds the token (token_type DPoP, cnf.jkt), and a proof from `/dpop/proof` for
+/// the API call makes the engine accept it.
+#[test]
+fn dpop_bound_tokens_over_http() {
+    let (_idp, base) = start_binary();
+    let http = reqwest::blocking::Client::new();
+    let token_url = format!("{base}/token");
+    let proof = |body: Value| -> Value {
+        http.post(format!("{base}/dpop/proof"))
+            .json(&body)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap()
+    };
+    let for_token = proof(json!({"htm": "POST", "htu": token_url}));
+    let answer: Value = http
+        .post(&token_url)
+        .basic_auth("test-client", Some("test-secret"))
+        .header("DPoP", for_token["proof"].as_str().unwrap())
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(answer["token_type"], "DPoP");
+    let token = answer["access_token"].as_str().unwrap();
+    let api = "https://api.example.com/orders";
+    let for_api = proof(json!({"htm": "GET", "htu": api, "access_token": token}));
+    let v = veritoken::Verifier::new(
+        veritoken::Config::from_value(json!({
+            "issuers": [{"issuer": base, "audiences": ["api://default"], "algorithms": ["RS256"],
+                         "jwks_uri": format!("{base}/jwks")}],
+            "dpop": {"mode": "required"},
+        }))
+        .unwrap(),
+    )
+    .unwrap();
+    let proof_text = for_api["proof"].as_str().unwrap();
+    let verified = v
+        .verify_dpop(
+            token,
+            &veritoken::DpopProof {
+                proof: proof_text,
+                method: "GET",
+                url: api,
+            },
+        )
+        .unwrap();
+    assert_eq!(verified.dpop_jkt(), for_api["jkt"].as_str());
+    // A bad DPoP header at the token endpoint is refused, like a real AS would.
+    let refused = http
+        .post(&token_url)
+        .basic_auth("test-client", Some("test-secret"))
+        .header("DPoP", "nonsense")
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .unwrap();
+    assert_eq!(refused.status(), 400);
+    // `dpop_jkt` binds without a proof (for clients that hold the key elsewhere).
+    let by_param: Value = http
+        .post(&token_url)
+        .basic_auth("test-client", Some("test-secret"))
+        .form(&[("grant_type", "client_credentials"), ("dpop_jkt", "abc")])
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(by_param["token_type"], "DPoP");
+}
