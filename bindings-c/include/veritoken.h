@@ -60,8 +60,8 @@ typedef enum {
    */
   VT_BUFFER_TOO_SMALL = 101,
   /*
-   `vt_try_verify_at` only: keys must be fetched first (the fetch has started); call
-   `vt_verify_at` to wait for it. Not an error and not a verdict.
+   A non-waiting call (`vt_try_verify_at`, `may_wait` 0): keys must be fetched first
+   (the fetch has started); call again allowing the wait. Not an error, not a verdict.
    */
   VT_WOULD_BLOCK = 102,
 } vt_result;
@@ -75,6 +75,31 @@ typedef struct vt_token vt_token;
  A verifier: built once, used from any thread.
  */
 typedef struct vt_verifier vt_verifier;
+
+/*
+ An HTTP request as a middleware sees it, for `vt_extract_token` and
+ `vt_verify_request_at`. `method` and `url` are needed only for DPoP (NULL otherwise).
+ */
+typedef struct {
+  /*
+   `header_count` header names and, at the same index, their values.
+   */
+  const char *const *header_names;
+  const char *const *header_values;
+  uintptr_t header_count;
+  /*
+   The raw query string without `?`, or NULL.
+   */
+  const char *query;
+  /*
+   The request method ("GET", ...), or NULL.
+   */
+  const char *method;
+  /*
+   The absolute URL the client called ("https://api.example.com/orders"), or NULL.
+   */
+  const char *url;
+} vt_request;
 
 #ifdef __cplusplus
 extern "C" {
@@ -135,6 +160,41 @@ vt_result vt_try_verify_at(const vt_verifier *verifier,
                            uintptr_t err_len,
                            char *claim,
                            uintptr_t claim_len);
+
+/*
+ A token sent with the DPoP scheme and its proof (RFC 9449): `proof` is the request's
+ `DPoP` header, `method` its method and `url` the absolute URL the client called (query
+ and fragment are ignored). Otherwise like `vt_verify_at`; with `may_wait` 0 it never
+ waits for a key fetch (VT_WOULD_BLOCK, like `vt_try_verify_at`).
+ */
+vt_result vt_verify_dpop_at(const vt_verifier *verifier,
+                            const char *token,
+                            const char *proof,
+                            const char *method,
+                            const char *url,
+                            int64_t now_unix,
+                            int32_t may_wait,
+                            vt_token **out,
+                            char *err,
+                            uintptr_t err_len,
+                            char *claim,
+                            uintptr_t claim_len);
+
+/*
+ Everything a middleware does for one request: finds the token per `token_sources` (or,
+ with DPoP enabled, `Authorization: DPoP` plus the `DPoP` proof header), then verifies it
+ as `vt_verify_at` / `vt_verify_dpop_at` would. Missing-token and extraction errors are
+ verdicts like any other. `may_wait` 0: VT_WOULD_BLOCK instead of waiting for keys.
+ */
+vt_result vt_verify_request_at(const vt_verifier *verifier,
+                               const vt_request *request,
+                               int64_t now_unix,
+                               int32_t may_wait,
+                               vt_token **out,
+                               char *err,
+                               uintptr_t err_len,
+                               char *claim,
+                               uintptr_t claim_len);
 
 /*
  The verified claims as JSON text, valid until `vt_token_free`; NULL for a NULL token.
@@ -222,6 +282,20 @@ vt_result vt_error_challenge(vt_result result,
                              const char *realm,
                              char *out,
                              uintptr_t out_len);
+
+/*
+ The response headers for a rejection by this verifier, as "name: value\r\n" lines
+ copied NUL-terminated into `out`: content type, `cache-control`, the challenge of the
+ verifier's DPoP mode (Bearer or DPoP) and, when the client must use one, `dpop-nonce`.
+ `claim` (NULL or "" for none) is what the failed verify reported.
+ */
+vt_result vt_verifier_error_headers(const vt_verifier *verifier,
+                                    vt_result result,
+                                    const char *message,
+                                    const char *claim,
+                                    const char *realm,
+                                    char *out,
+                                    uintptr_t out_len);
 
 /*
  The snake_case name of a result ("ok", "token_expired", "invalid_argument", ...);

@@ -11,7 +11,7 @@
 use std::ffi::{c_char, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use veritoken::{
-    Config, Error, ErrorCode, Format, ScopeMatch, SimpleRequest, VerifiedToken, Verifier,
+    Config, DpopProof, Error, ErrorCode, Format, ScopeMatch, SimpleRequest, VerifiedToken, Verifier,
 };
 
 /// Every outcome of a libveritoken call. 1 to 22 are the veritoken error codes (identical
@@ -46,8 +46,8 @@ pub enum vt_result {
     VT_INVALID_ARGUMENT = 100,
     /// An output buffer was too small; nothing was written to it.
     VT_BUFFER_TOO_SMALL = 101,
-    /// `vt_try_verify_at` only: keys must be fetched first (the fetch has started); call
-    /// `vt_verify_at` to wait for it. Not an error and not a verdict.
+    /// A non-waiting call (`vt_try_verify_at`, `may_wait` 0): keys must be fetched first
+    /// (the fetch has started); call again allowing the wait. Not an error, not a verdict.
     VT_WOULD_BLOCK = 102,
 }
 
@@ -300,6 +300,7 @@ pub unsafe extern "C" fn vt_verifier_free(verifier: *mut vt_verifier) {
 }
 
 /// How a verification may treat a key fetch.
+#[derive(Copy, Clone)]
 enum Wait {
     /// Wait for it (at most the fetch timeout), now or at a given time.
     Now,
@@ -308,32 +309,76 @@ enum Wait {
     Never(i64),
 }
 
+impl Wait {
+    fn new(now: i64, may_wait: i32) -> Wait {
+        if may_wait != 0 {
+            Wait::At(now)
+        } else {
+            Wait::Never(now)
+        }
+    }
+
+    /// Verifies `token` (with `proof` when it came with the DPoP scheme) as this allows.
+    fn verify(
+        self,
+        verifier: &Verifier,
+        token: &str,
+        proof: Option<&DpopProof>,
+    ) -> Result<VerifiedToken, Fail> {
+        let now = match self {
+            Wait::Now => veritoken::unix_now(),
+            Wait::At(now) | Wait::Never(now) => now,
+        };
+        Ok(match (self, proof) {
+            (Wait::Never(_), _) => verifier
+                .try_verify_at(token, proof, now)
+                .ok_or(Fail::WouldBlock)??,
+            (_, Some(proof)) => verifier.verify_dpop_at(token, proof, now)?,
+            (_, None) => verifier.verify_at(token, now)?,
+        })
+    }
+}
+
+/// The verifier and output pointer every verify entry point takes, checked non-null.
+unsafe fn verifier_and_out<'a>(
+    verifier: *const vt_verifier,
+    out: *mut *mut vt_token,
+) -> Result<&'a Verifier, Fail> {
+    if verifier.is_null() || out.is_null() {
+        return Err(Fail::Argument("verifier or out is NULL"));
+    }
+    // SAFETY: non-null and made by vt_verifier_new.
+    Ok(unsafe { &(*verifier).0 })
+}
+
 unsafe fn verify_with(
     verifier: *const vt_verifier,
     token: *const c_char,
     wait: Wait,
     out: *mut *mut vt_token,
 ) -> Result<(), Fail> {
-    if verifier.is_null() || out.is_null() {
-        return Err(Fail::Argument("verifier or out is NULL"));
-    }
-    // SAFETY: non-null and made by vt_verifier_new; the caller's string contract.
-    let (verifier, token) = unsafe { (&(*verifier).0, text(token, "token is NULL or not UTF-8")?) };
-    let verified = match wait {
-        Wait::Now => verifier.verify(token)?,
-        Wait::At(now) => verifier.verify_at(token, now)?,
-        Wait::Never(now) => verifier
-            .try_verify_at(token, now)
-            .ok_or(Fail::WouldBlock)??,
+    // SAFETY: the caller's pointer and string contracts.
+    let (verifier, token) = unsafe {
+        (
+            verifier_and_out(verifier, out)?,
+            text(token, "token is NULL or not UTF-8")?,
+        )
     };
+    let verified = wait.verify(verifier, token, None)?;
+    // SAFETY: `out` checked non-null above.
+    unsafe { hand_out(verified, out) };
+    Ok(())
+}
+
+/// Gives the caller a token handle for `verified` through `out` (non-null).
+unsafe fn hand_out(verified: VerifiedToken, out: *mut *mut vt_token) {
     let handle = vt_token {
         claims_json: c_string(verified.claims_json()),
         header_json: c_string(verified.header_json()),
         token: verified,
     };
-    // SAFETY: checked non-null above.
+    // SAFETY: the caller checked `out`.
     unsafe { give(out, handle) };
-    Ok(())
 }
 
 /// Verifies `token` now. On VT_OK `*out` owns the verified token (free with
@@ -391,6 +436,131 @@ pub unsafe extern "C" fn vt_try_verify_at(
     // SAFETY: forwarded caller contract.
     guard_claim(err, err_len, claim, claim_len, || unsafe {
         verify_with(verifier, token, Wait::Never(now_unix), out)
+    })
+}
+
+/// A token sent with the DPoP scheme and its proof (RFC 9449): `proof` is the request's
+/// `DPoP` header, `method` its method and `url` the absolute URL the client called (query
+/// and fragment are ignored). Otherwise like `vt_verify_at`; with `may_wait` 0 it never
+/// waits for a key fetch (VT_WOULD_BLOCK, like `vt_try_verify_at`).
+#[no_mangle]
+pub unsafe extern "C" fn vt_verify_dpop_at(
+    verifier: *const vt_verifier,
+    token: *const c_char,
+    proof: *const c_char,
+    method: *const c_char,
+    url: *const c_char,
+    now_unix: i64,
+    may_wait: i32,
+    out: *mut *mut vt_token,
+    err: *mut c_char,
+    err_len: usize,
+    claim: *mut c_char,
+    claim_len: usize,
+) -> vt_result {
+    guard_claim(err, err_len, claim, claim_len, || {
+        // SAFETY: the caller's pointer and string contracts.
+        let (verifier, token, proof) = unsafe {
+            (
+                verifier_and_out(verifier, out)?,
+                text(token, "token is NULL or not UTF-8")?,
+                DpopProof {
+                    proof: text(proof, "proof is NULL or not UTF-8")?,
+                    method: text(method, "method is NULL or not UTF-8")?,
+                    url: text(url, "url is NULL or not UTF-8")?,
+                },
+            )
+        };
+        let verified = Wait::new(now_unix, may_wait).verify(verifier, token, Some(&proof))?;
+        // SAFETY: `out` checked non-null above.
+        unsafe { hand_out(verified, out) };
+        Ok(())
+    })
+}
+
+/// An HTTP request as a middleware sees it, for `vt_extract_token` and
+/// `vt_verify_request_at`. `method` and `url` are needed only for DPoP (NULL otherwise).
+#[repr(C)]
+pub struct vt_request {
+    /// `header_count` header names and, at the same index, their values.
+    pub header_names: *const *const c_char,
+    pub header_values: *const *const c_char,
+    pub header_count: usize,
+    /// The raw query string without `?`, or NULL.
+    pub query: *const c_char,
+    /// The request method ("GET", ...), or NULL.
+    pub method: *const c_char,
+    /// The absolute URL the client called ("https://api.example.com/orders"), or NULL.
+    pub url: *const c_char,
+}
+
+/// An optional NUL-terminated UTF-8 string argument (NULL is `None`).
+unsafe fn optional_text<'a>(p: *const c_char, what: &'static str) -> Result<Option<&'a str>, Fail> {
+    if p.is_null() {
+        Ok(None)
+    } else {
+        // SAFETY: non-null; the caller's string contract.
+        unsafe { text(p, what) }.map(Some)
+    }
+}
+
+/// The engine's view of a C request.
+unsafe fn simple_request(request: *const vt_request) -> Result<SimpleRequest, Fail> {
+    // SAFETY: NULL or a valid vt_request, per the contract.
+    let r = unsafe { request.as_ref() }.ok_or(Fail::Argument("request is NULL"))?;
+    // SAFETY: the caller's array and string contracts.
+    unsafe {
+        let names = strings(
+            r.header_names,
+            r.header_count,
+            "a header name is NULL or not UTF-8",
+        )?;
+        let values = strings(
+            r.header_values,
+            r.header_count,
+            "a header value is NULL or not UTF-8",
+        )?;
+        let owned = |s: Option<&str>| s.map(str::to_owned);
+        Ok(SimpleRequest {
+            headers: names
+                .into_iter()
+                .zip(values)
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+            query: owned(optional_text(r.query, "query is not UTF-8")?),
+            method: owned(optional_text(r.method, "method is not UTF-8")?),
+            url: owned(optional_text(r.url, "url is not UTF-8")?),
+        })
+    }
+}
+
+/// Everything a middleware does for one request: finds the token per `token_sources` (or,
+/// with DPoP enabled, `Authorization: DPoP` plus the `DPoP` proof header), then verifies it
+/// as `vt_verify_at` / `vt_verify_dpop_at` would. Missing-token and extraction errors are
+/// verdicts like any other. `may_wait` 0: VT_WOULD_BLOCK instead of waiting for keys.
+#[no_mangle]
+pub unsafe extern "C" fn vt_verify_request_at(
+    verifier: *const vt_verifier,
+    request: *const vt_request,
+    now_unix: i64,
+    may_wait: i32,
+    out: *mut *mut vt_token,
+    err: *mut c_char,
+    err_len: usize,
+    claim: *mut c_char,
+    claim_len: usize,
+) -> vt_result {
+    guard_claim(err, err_len, claim, claim_len, || {
+        // SAFETY: the caller's pointer contracts.
+        let (verifier, request) =
+            unsafe { (verifier_and_out(verifier, out)?, simple_request(request)?) };
+        let credential = verifier.extract_credential(&request)?;
+        let proof = credential.dpop_proof(&request)?;
+        let verified =
+            Wait::new(now_unix, may_wait).verify(verifier, &credential.token, proof.as_ref())?;
+        // SAFETY: `out` checked non-null above.
+        unsafe { hand_out(verified, out) };
+        Ok(())
     })
 }
 
@@ -509,7 +679,7 @@ pub unsafe extern "C" fn vt_extract_token(
             .collect();
         let mut request = SimpleRequest {
             headers,
-            query: None,
+            ..SimpleRequest::default()
         };
         if !query.is_null() {
             // SAFETY: non-null NUL-terminated string, per the contract.
@@ -581,6 +751,41 @@ pub unsafe extern "C" fn vt_error_challenge(
         let value = veritoken::http::www_authenticate(&error, realm).unwrap_or_default();
         // SAFETY: the caller's buffer contract.
         unsafe { copy_out(&value, out, out_len) }
+    })
+}
+
+/// The response headers for a rejection by this verifier, as "name: value\r\n" lines
+/// copied NUL-terminated into `out`: content type, `cache-control`, the challenge of the
+/// verifier's DPoP mode (Bearer or DPoP) and, when the client must use one, `dpop-nonce`.
+/// `claim` (NULL or "" for none) is what the failed verify reported.
+#[no_mangle]
+pub unsafe extern "C" fn vt_verifier_error_headers(
+    verifier: *const vt_verifier,
+    result: vt_result,
+    message: *const c_char,
+    claim: *const c_char,
+    realm: *const c_char,
+    out: *mut c_char,
+    out_len: usize,
+) -> vt_result {
+    guard(std::ptr::null_mut(), 0, || {
+        // SAFETY: NULL or a verifier made by vt_verifier_new.
+        let verifier = unsafe { verifier.as_ref() }.ok_or(Fail::Argument("verifier is NULL"))?;
+        // SAFETY: the caller's string contracts.
+        let (error, realm) = unsafe {
+            (
+                rebuild_error(result, message, claim)?,
+                optional_text(realm, "realm is not UTF-8")?,
+            )
+        };
+        let lines: String = verifier
+            .0
+            .error_headers(&error, realm)
+            .into_iter()
+            .map(|(name, value)| format!("{name}: {value}\r\n"))
+            .collect();
+        // SAFETY: the caller's buffer contract.
+        unsafe { copy_out(&lines, out, out_len) }
     })
 }
 

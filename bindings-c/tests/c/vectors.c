@@ -39,10 +39,15 @@ static vt_result run_case(const cJSON *c, char **claims, char *err, size_t err_l
   vt_result r = vt_verifier_new(config, &v, err, err_len);
   free(config);
   if (r != VT_OK) return r;
-  char token[65536];
+  vt_token *tok = NULL;
+  int64_t now = (int64_t)cJSON_GetObjectItem(c, "now")->valuedouble;
+  /* Every other case goes through the non-waiting entry points: same verdicts with static keys. */
+  static int alternate;
+  int may_wait = alternate++ % 2;
   const cJSON *t = cJSON_GetObjectItem(c, "token");
   if (cJSON_IsString(t)) {
-    snprintf(token, sizeof token, "%s", t->valuestring);
+    if (may_wait) r = vt_verify_at(v, t->valuestring, now, &tok, err, err_len, claim, claim_len);
+    else r = vt_try_verify_at(v, t->valuestring, now, &tok, err, err_len, claim, claim_len);
   } else {
     const cJSON *req = cJSON_GetObjectItem(c, "request");
     const cJSON *headers = cJSON_GetObjectItem(req, "headers");
@@ -55,17 +60,14 @@ static vt_result run_case(const cJSON *c, char **claims, char *err, size_t err_l
       values[i] = cJSON_GetArrayItem(h, 1)->valuestring;
     }
     const cJSON *q = cJSON_GetObjectItem(req, "query");
-    r = vt_extract_token(v, names, values, (size_t)n, cJSON_IsString(q) ? q->valuestring : NULL, token, sizeof token, err, err_len);
+    const cJSON *m = cJSON_GetObjectItem(req, "method");
+    const cJSON *u = cJSON_GetObjectItem(req, "url");
+    vt_request request = {names, values, (size_t)n, cJSON_IsString(q) ? q->valuestring : NULL,
+                          cJSON_IsString(m) ? m->valuestring : NULL, cJSON_IsString(u) ? u->valuestring : NULL};
+    r = vt_verify_request_at(v, &request, now, may_wait, &tok, err, err_len, claim, claim_len);
     free(names);
     free(values);
-    if (r != VT_OK) { vt_verifier_free(v); return r; }
   }
-  vt_token *tok = NULL;
-  int64_t now = (int64_t)cJSON_GetObjectItem(c, "now")->valuedouble;
-  /* Every other case goes through the non-waiting entry point: same verdicts with static keys. */
-  static int alternate;
-  if (alternate++ % 2) r = vt_try_verify_at(v, token, now, &tok, err, err_len, claim, claim_len);
-  else r = vt_verify_at(v, token, now, &tok, err, err_len, claim, claim_len);
   const cJSON *req_scopes = cJSON_GetObjectItem(c, "require_scopes");
   if (r == VT_OK && req_scopes) {
     const cJSON *list = cJSON_GetObjectItem(req_scopes, "scopes");
@@ -176,8 +178,22 @@ static void api_misuse(void) {
   /* The non-waiting verify gives the same verdicts as vt_verify when keys are static. */
   CHECK(vt_try_verify_at(v, "a.b.c", 0, &tok, err, sizeof err, NULL, 0) == VT_TOKEN_MALFORMED && tok == (vt_token *)0x1);
   CHECK(vt_try_verify_at(v, "a.b.c", 0, NULL, err, sizeof err, NULL, 0) == VT_INVALID_ARGUMENT);
+  /* DPoP entry points: NULL arguments are misuse, never a crash; a bound token needs a proof. */
+  CHECK(vt_verify_dpop_at(v, "a.b.c", NULL, "GET", "https://h/", 0, 1, &tok, err, sizeof err, NULL, 0) == VT_INVALID_ARGUMENT && tok == (vt_token *)0x1);
+  CHECK(vt_verify_dpop_at(v, "a.b.c", "p.r.f", "GET", "https://h/", 0, 1, &tok, err, sizeof err, NULL, 0) == VT_TOKEN_MALFORMED);
+  CHECK(vt_verify_request_at(v, NULL, 0, 1, &tok, err, sizeof err, NULL, 0) == VT_INVALID_ARGUMENT);
+  vt_request empty = {NULL, NULL, 0, NULL, NULL, NULL};
+  CHECK(vt_verify_request_at(v, &empty, 0, 1, &tok, err, sizeof err, claim, sizeof claim) == VT_TOKEN_MISSING && tok == (vt_token *)0x1);
+  char headers[512];
+  CHECK(vt_verifier_error_headers(v, VT_TOKEN_EXPIRED, "expired", "exp", "api", headers, sizeof headers) == VT_OK &&
+        strstr(headers, "content-type: application/json\r\n") != NULL &&
+        strstr(headers, "www-authenticate: Bearer realm=\"api\", error=\"invalid_token\"") != NULL);
+  CHECK(vt_verifier_error_headers(v, VT_DPOP_INVALID, "bad proof", "htm", NULL, headers, sizeof headers) == VT_OK &&
+        strstr(headers, "www-authenticate: DPoP error=\"invalid_dpop_proof\"") != NULL);
+  CHECK(vt_verifier_error_headers(NULL, VT_TOKEN_EXPIRED, "x", NULL, NULL, headers, sizeof headers) == VT_INVALID_ARGUMENT);
+  CHECK(vt_verifier_error_headers(v, VT_TOKEN_EXPIRED, "x", NULL, NULL, small, sizeof small) == VT_BUFFER_TOO_SMALL);
   char metrics[1024];
-  CHECK(vt_verifier_metrics_json(v, metrics, sizeof metrics, err, sizeof err) == VT_OK && strstr(metrics, "\"token_malformed\":2") != NULL);
+  CHECK(vt_verifier_metrics_json(v, metrics, sizeof metrics, err, sizeof err) == VT_OK && strstr(metrics, "\"token_malformed\":3") != NULL);
   vt_verifier_free(v);
 }
 
