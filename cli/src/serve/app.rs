@@ -125,13 +125,27 @@ async fn metrics(State(app): State<Arc<App>>) -> Response {
 }
 
 /// The request the token is read from: every header, and the query of the ORIGINAL request
-/// (nginx passes it as `X-Original-URI`), falling back to this subrequest's own.
+/// (nginx passes it as `X-Original-URI`), falling back to this subrequest's own. For DPoP,
+/// the original method and absolute URL, as the proxy states them: `X-Original-Method` and
+/// `X-Original-URL` (nginx), or Traefik's `X-Forwarded-Method`, `-Proto`, `-Host`, `-Uri`.
 fn forwarded_request(uri: &Uri, headers: &HeaderMap) -> SimpleRequest {
-    let original = headers.get("x-original-uri").and_then(|v| v.to_str().ok());
+    let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let original = get("x-original-uri").or(get("x-forwarded-uri"));
     let query = match original {
         Some(o) => o.split_once('?').map(|(_, q)| q.to_owned()),
         None => uri.query().map(str::to_owned),
     };
+    let method = get("x-original-method")
+        .or(get("x-forwarded-method"))
+        .map(str::to_owned);
+    let url = get("x-original-url").map(str::to_owned).or_else(|| {
+        let (proto, host, path) = (
+            get("x-forwarded-proto")?,
+            get("x-forwarded-host")?,
+            get("x-forwarded-uri")?,
+        );
+        Some(format!("{proto}://{host}{path}"))
+    });
     let headers = headers
         .iter()
         .map(|(k, v)| {
@@ -141,7 +155,12 @@ fn forwarded_request(uri: &Uri, headers: &HeaderMap) -> SimpleRequest {
             )
         })
         .collect();
-    SimpleRequest { headers, query }
+    SimpleRequest {
+        headers,
+        query,
+        method,
+        url,
+    }
 }
 
 /// The path of the original request without its query (which may hold a token), for logs.
@@ -166,10 +185,10 @@ async fn judge(
     uri: &Uri,
     headers: &HeaderMap,
 ) -> Result<veritoken::VerifiedToken, Error> {
-    let token = client
+    let verified = client
         .verifier
-        .extract_token(&forwarded_request(uri, headers))?;
-    let verified = client.verifier.verify_async(&token).await?;
+        .verify_request_async(&forwarded_request(uri, headers))
+        .await?;
     verified.require_scopes(&client.required_scopes, client.scope_match)?;
     Ok(verified)
 }
@@ -220,7 +239,12 @@ async fn authorize(
             }
             r
         }
-        Err(e) => denial(e, &client.realm, header_bytes > app.max_header_bytes),
+        Err(e) => denial(
+            &client.verifier,
+            e,
+            &client.realm,
+            header_bytes > app.max_header_bytes,
+        ),
     };
     if method == Method::HEAD {
         *response.body_mut() = Body::empty();
@@ -246,23 +270,21 @@ async fn authorize(
     response
 }
 
-/// A rejection: the engine's status, RFC 6750 challenge and JSON body.
-fn denial(error: &Error, realm: &str, headers_too_large: bool) -> Response {
+/// A rejection: the engine's status, headers (RFC 6750 / RFC 9449 challenge, DPoP-Nonce)
+/// and JSON body.
+fn denial(verifier: &Verifier, error: &Error, realm: &str, headers_too_large: bool) -> Response {
     let status = if headers_too_large {
         StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE
     } else {
         StatusCode::from_u16(veritoken::http::status(error))
             .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     };
-    let mut response = (
-        status,
-        [(header::CONTENT_TYPE, "application/json")],
-        veritoken::http::error_body(error),
-    )
-        .into_response();
-    if let Some(challenge) = veritoken::http::www_authenticate(error, Some(realm)) {
-        if let Ok(v) = HeaderValue::from_str(&challenge) {
-            response.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+    let mut response = (status, veritoken::http::error_body(error)).into_response();
+    for (name, value) in verifier.error_headers(error, Some(realm)) {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            response
+                .headers_mut()
+                .insert(HeaderName::from_static(name), v);
         }
     }
     response
