@@ -139,6 +139,12 @@ impl VerifiedToken {
         self.inner.jwt_id()
     }
 
+    /// The thumbprint of the key a DPoP-bound token is bound to (`cnf.jkt`), else None.
+    #[getter]
+    fn dpop_jkt(&self) -> Option<&str> {
+        self.inner.dpop_jkt()
+    }
+
     /// `aud` as a list (a single string becomes one element).
     #[getter]
     fn audiences(&self) -> Vec<&str> {

@@ -3,9 +3,9 @@
 use crate::errors::{from_py, to_py};
 use crate::token::VerifiedToken;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyString};
+use pyo3::types::PyString;
 use std::sync::Arc;
-use veritoken::{unix_now, Config, Format, SimpleRequest};
+use veritoken::{unix_now, Config, DpopProof, Format, SimpleRequest};
 
 /// Verifies tokens with one configuration and one key cache. Thread-safe: make one per
 /// configuration (at import time is fine, also before a pre-fork server forks).
@@ -46,6 +46,125 @@ fn header_pairs(headers: &Bound<'_, PyAny>) -> PyResult<Vec<(String, String)>> {
         .collect()
 }
 
+/// A DPoP proof with the request's method and URL, owned (to cross into a worker thread).
+#[derive(Clone)]
+struct Dpop {
+    proof: String,
+    method: String,
+    url: String,
+}
+
+impl Dpop {
+    /// From the `dpop_proof`, `method`, `url` keyword arguments: all or none of them.
+    fn from_args(
+        proof: Option<String>,
+        method: Option<String>,
+        url: Option<String>,
+    ) -> PyResult<Option<Dpop>> {
+        match (proof, method, url) {
+            (None, _, _) => Ok(None),
+            (Some(proof), Some(method), Some(url)) => Ok(Some(Dpop { proof, method, url })),
+            _ => Err(pyo3::exceptions::PyTypeError::new_err(
+                "dpop_proof needs method and url",
+            )),
+        }
+    }
+
+    fn proof(&self) -> DpopProof<'_> {
+        DpopProof {
+            proof: &self.proof,
+            method: &self.method,
+            url: &self.url,
+        }
+    }
+}
+
+impl Verifier {
+    fn verify_blocking(
+        &self,
+        py: Python<'_>,
+        token: &str,
+        dpop: Option<&Dpop>,
+        now: i64,
+    ) -> PyResult<VerifiedToken> {
+        let inner = &self.inner;
+        py.detach(|| match dpop {
+            Some(d) => inner.verify_dpop_at(token, &d.proof(), now),
+            None => inner.verify_at(token, now),
+        })
+        .map(VerifiedToken::new)
+        .map_err(to_py)
+    }
+
+    /// Cached keys answer on the loop at once; a key fetch waits in the default executor.
+    fn verify_on_loop<'py>(
+        slf: &Bound<'py, Self>,
+        token: String,
+        dpop: Option<Dpop>,
+        now: i64,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        let event_loop = py.import("asyncio")?.call_method0("get_running_loop")?;
+        let this = slf.get();
+        let proof = dpop.as_ref().map(Dpop::proof);
+        let ready = py.detach(|| this.inner.try_verify_at(&token, proof.as_ref(), now));
+        let future = event_loop.call_method0("create_future")?;
+        match ready {
+            Some(Ok(verified)) => {
+                future.call_method1("set_result", (VerifiedToken::new(verified),))?;
+            }
+            Some(Err(e)) => {
+                future.call_method1("set_exception", (to_py(e).value(py),))?;
+            }
+            None => {
+                let verifier = this.inner.clone();
+                let call = pyo3::types::PyCFunction::new_closure(
+                    py,
+                    None,
+                    None,
+                    move |args, _kwargs| -> PyResult<VerifiedToken> {
+                        let py = args.py();
+                        py.detach(|| match &dpop {
+                            Some(d) => verifier.verify_dpop_at(&token, &d.proof(), now),
+                            None => verifier.verify_at(&token, now),
+                        })
+                        .map(VerifiedToken::new)
+                        .map_err(to_py)
+                    },
+                )?;
+                return event_loop.call_method1("run_in_executor", (py.None(), call));
+            }
+        }
+        Ok(future)
+    }
+
+    /// A request's token and DPoP proof (with its method and URL).
+    fn credential(
+        &self,
+        headers: &Bound<'_, PyAny>,
+        query: Option<String>,
+        method: Option<String>,
+        url: Option<String>,
+    ) -> PyResult<(String, Option<Dpop>)> {
+        let request = SimpleRequest {
+            headers: header_pairs(headers)?,
+            query: query.filter(|q| !q.is_empty()),
+            method,
+            url,
+        };
+        let credential = self.inner.extract_credential(&request).map_err(to_py)?;
+        let dpop = credential
+            .dpop_proof(&request)
+            .map_err(to_py)?
+            .map(|p| Dpop {
+                proof: p.proof.to_owned(),
+                method: p.method.to_owned(),
+                url: p.url.to_owned(),
+            });
+        Ok((credential.token.clone(), dpop))
+    }
+}
+
 #[pymethods]
 impl Verifier {
     /// `Verifier(config)`: the configuration as a dict or JSON text (the schema every
@@ -74,51 +193,36 @@ impl Verifier {
 
     /// Verifies `token`; returns a VerifiedToken or raises a VeritokenError subclass. The
     /// GIL is released meanwhile (a cold key cache waits at most `jwks_cache.timeout_ms`).
-    /// `now` (Unix seconds) verifies as of another time.
-    #[pyo3(signature = (token, *, now = None))]
-    fn verify(&self, py: Python<'_>, token: String, now: Option<i64>) -> PyResult<VerifiedToken> {
-        let inner = &self.inner;
-        py.detach(|| inner.verify_at(&token, now.unwrap_or_else(unix_now)))
-            .map(VerifiedToken::new)
-            .map_err(to_py)
+    /// `now` (Unix seconds) verifies as of another time. For a token sent with the DPoP
+    /// scheme, `dpop_proof` is the request's `DPoP` header and `method` / `url` the request.
+    #[pyo3(signature = (token, *, now = None, dpop_proof = None, method = None, url = None))]
+    fn verify(
+        &self,
+        py: Python<'_>,
+        token: String,
+        now: Option<i64>,
+        dpop_proof: Option<String>,
+        method: Option<String>,
+        url: Option<String>,
+    ) -> PyResult<VerifiedToken> {
+        let dpop = Dpop::from_args(dpop_proof, method, url)?;
+        self.verify_blocking(py, &token, dpop.as_ref(), now.unwrap_or_else(unix_now))
     }
 
     /// `await verifier.verify_async(token)`: never blocks the event loop. With cached keys
     /// it answers at once; when keys must be fetched the wait runs in the loop's default
-    /// executor.
-    #[pyo3(signature = (token, *, now = None))]
+    /// executor. Same arguments as `verify`.
+    #[pyo3(signature = (token, *, now = None, dpop_proof = None, method = None, url = None))]
     fn verify_async<'py>(
         slf: &Bound<'py, Self>,
         token: String,
         now: Option<i64>,
+        dpop_proof: Option<String>,
+        method: Option<String>,
+        url: Option<String>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let py = slf.py();
-        let asyncio = py.import("asyncio")?;
-        let event_loop = asyncio.call_method0("get_running_loop")?;
-        let at = now.unwrap_or_else(unix_now);
-        let this = slf.get();
-        let ready = py.detach(|| this.inner.try_verify_at(&token, at));
-        let future = event_loop.call_method0("create_future")?;
-        match ready {
-            Some(Ok(verified)) => {
-                future.call_method1("set_result", (VerifiedToken::new(verified),))?;
-            }
-            Some(Err(e)) => {
-                future.call_method1("set_exception", (to_py(e).value(py),))?;
-            }
-            None => {
-                let kwargs = PyDict::new(py);
-                kwargs.set_item("now", at)?;
-                let functools = py.import("functools")?;
-                let call = functools.call_method(
-                    "partial",
-                    (slf.getattr("verify")?, token),
-                    Some(&kwargs),
-                )?;
-                return event_loop.call_method1("run_in_executor", (py.None(), call));
-            }
-        }
-        Ok(future)
+        let dpop = Dpop::from_args(dpop_proof, method, url)?;
+        Verifier::verify_on_loop(slf, token, dpop, now.unwrap_or_else(unix_now))
     }
 
     /// The token of a request, per the configured `token_sources` (Authorization: Bearer by
@@ -129,12 +233,16 @@ impl Verifier {
         let request = SimpleRequest {
             headers: header_pairs(headers)?,
             query: query.filter(|q| !q.is_empty()),
+            ..SimpleRequest::default()
         };
         self.inner.extract_token(&request).map_err(to_py)
     }
 
-    /// extract_token + verify + require_scopes, as every integration does it.
-    #[pyo3(signature = (headers, query = None, scopes = None, r#match = "all"))]
+    /// What every integration does: find the token (with DPoP enabled, also
+    /// `Authorization: DPoP` and its `DPoP` proof, checked against `method` and `url`, the
+    /// absolute URL the client called), verify it, then require `scopes`.
+    #[pyo3(signature = (headers, query = None, scopes = None, r#match = "all", *, method = None, url = None, now = None))]
+    #[allow(clippy::too_many_arguments)]
     fn verify_request(
         &self,
         py: Python<'_>,
@@ -142,13 +250,48 @@ impl Verifier {
         query: Option<String>,
         scopes: Option<&Bound<'_, PyAny>>,
         r#match: &str,
+        method: Option<String>,
+        url: Option<String>,
+        now: Option<i64>,
     ) -> PyResult<VerifiedToken> {
-        let token = self.extract_token(headers, query)?;
-        let verified = self.verify(py, token, None)?;
+        let (token, dpop) = self.credential(headers, query, method, url)?;
+        let verified =
+            self.verify_blocking(py, &token, dpop.as_ref(), now.unwrap_or_else(unix_now))?;
         if let Some(scopes) = scopes {
             verified.require_scopes(scopes, r#match)?;
         }
         Ok(verified)
+    }
+
+    /// `verify_request` for async code: the token and proof are read at once, then the
+    /// verification never blocks the loop (as `verify_async`). Scopes are the caller's.
+    #[pyo3(signature = (headers, query = None, *, method = None, url = None, now = None))]
+    fn verify_request_async<'py>(
+        slf: &Bound<'py, Self>,
+        headers: &Bound<'py, PyAny>,
+        query: Option<String>,
+        method: Option<String>,
+        url: Option<String>,
+        now: Option<i64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let (token, dpop) = slf.get().credential(headers, query, method, url)?;
+        Verifier::verify_on_loop(slf, token, dpop, now.unwrap_or_else(unix_now))
+    }
+
+    /// `(status, headers, body)` for this verifier's refusal: like `error_response`, plus
+    /// its DPoP challenge and `DPoP-Nonce` where they apply.
+    #[pyo3(signature = (error, realm = None))]
+    fn error_response(
+        &self,
+        error: &Bound<'_, PyAny>,
+        realm: Option<&str>,
+    ) -> (u16, Vec<(&'static str, String)>, Vec<u8>) {
+        let e = from_py(error);
+        (
+            veritoken::http::status(&e),
+            self.inner.error_headers(&e, realm),
+            veritoken::http::error_body(&e).into_bytes(),
+        )
     }
 
     /// The counters: verified, rejected per code, JWKS fetches and failures, ...

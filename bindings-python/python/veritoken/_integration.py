@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ._veritoken import VerifiedToken, Verifier, error_response
+from ._veritoken import VerifiedToken, Verifier
 
 Scopes = str | Iterable[str] | None
 
@@ -24,13 +24,14 @@ async def verify_async(
     query: str | None,
     scopes: list[str] | None,
     match: str,
+    method: str,
+    url: str,
 ) -> VerifiedToken:
-    """extract + verify (never blocking the loop) + scopes."""
-    token = verifier.extract_token(headers, query)
-    verified = await verifier.verify_async(token)
+    """extract (Bearer, or DPoP with its proof) + verify (never blocking the loop) + scopes."""
+    verified = await verifier.verify_request_async(headers, query, method=method, url=url)
     if scopes:
         verified.require_scopes(scopes, match)
     return verified
 
 
-__all__ = ["Scopes", "error_response", "scope_args", "verify_async"]
+__all__ = ["Scopes", "scope_args", "verify_async"]

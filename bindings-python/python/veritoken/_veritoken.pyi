@@ -60,6 +60,9 @@ class VerifiedToken:
     @property
     def jwt_id(self) -> str | None: ...
     @property
+    def dpop_jkt(self) -> str | None:
+        """The thumbprint of the key a DPoP-bound token is bound to (``cnf.jkt``)."""
+    @property
     def audiences(self) -> list[str]: ...
     @property
     def expires_at(self) -> int | None: ...
@@ -77,8 +80,25 @@ class Verifier:
     def __init__(self, config: Mapping[str, Any] | str) -> None: ...
     @staticmethod
     def from_file(path: str | PathLike[str]) -> Verifier: ...
-    def verify(self, token: str, *, now: int | None = None) -> VerifiedToken: ...
-    async def verify_async(self, token: str, *, now: int | None = None) -> VerifiedToken: ...
+    def verify(
+        self,
+        token: str,
+        *,
+        now: int | None = None,
+        dpop_proof: str | None = None,
+        method: str | None = None,
+        url: str | None = None,
+    ) -> VerifiedToken:
+        """A DPoP token also needs ``dpop_proof`` (the ``DPoP`` header), ``method`` and ``url``."""
+    async def verify_async(
+        self,
+        token: str,
+        *,
+        now: int | None = None,
+        dpop_proof: str | None = None,
+        method: str | None = None,
+        url: str | None = None,
+    ) -> VerifiedToken: ...
     def extract_token(self, headers: Headers, query: str | None = None) -> str: ...
     def verify_request(
         self,
@@ -86,7 +106,25 @@ class Verifier:
         query: str | None = None,
         scopes: Scopes | None = None,
         match: Match = "all",
+        *,
+        method: str | None = None,
+        url: str | None = None,
+        now: int | None = None,
+    ) -> VerifiedToken:
+        """Bearer or DPoP; ``method`` and ``url`` (absolute) are needed for DPoP proofs."""
+    async def verify_request_async(
+        self,
+        headers: Headers,
+        query: str | None = None,
+        *,
+        method: str | None = None,
+        url: str | None = None,
+        now: int | None = None,
     ) -> VerifiedToken: ...
+    def error_response(
+        self, error: VeritokenError, realm: str | None = None
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
+        """Like ``error_response``, plus this verifier's DPoP challenge and ``DPoP-Nonce``."""
     def metrics(self) -> dict[str, Any]: ...
     def is_ready(self) -> bool: ...
 

@@ -22,7 +22,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse
 
-from ._integration import error_response, scope_args
+from ._integration import scope_args
 from ._veritoken import Verifier, VeritokenError
 
 
@@ -54,9 +54,11 @@ class VeritokenMiddleware:
                 request.META.get("QUERY_STRING") or None,
                 self.scopes,
                 self.match,
+                method=request.method,
+                url=request.build_absolute_uri(),
             )
         except VeritokenError as e:
-            status, headers, body = error_response(e, self.realm)
+            status, headers, body = self.verifier.error_response(e, self.realm)
             response = HttpResponse(body, status=status, content_type="application/json")
             for name, value in headers:
                 response[name] = value

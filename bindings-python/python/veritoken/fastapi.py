@@ -20,15 +20,15 @@ from collections.abc import Callable, Coroutine
 from fastapi import HTTPException, Request
 from fastapi.responses import Response
 
-from ._integration import Scopes, error_response, scope_args, verify_async
+from ._integration import Scopes, scope_args, verify_async
 from ._veritoken import VerifiedToken, Verifier, VeritokenError
 
 
 class VeritokenHTTPException(HTTPException):
     """A refusal, carrying veritoken's body and headers."""
 
-    def __init__(self, error: VeritokenError, realm: str | None) -> None:
-        status, headers, body = error_response(error, realm)
+    def __init__(self, error: VeritokenError, realm: str | None, verifier: Verifier) -> None:
+        status, headers, body = verifier.error_response(error, realm)
         super().__init__(status_code=status, detail=json.loads(body), headers=dict(headers))
         self.error = error
         self.body = body
@@ -46,10 +46,16 @@ def require_token(
     async def dependency(request: Request) -> VerifiedToken:
         try:
             verified = await verify_async(
-                verifier, request.headers.items(), request.url.query or None, required, mode
+                verifier,
+                request.headers.items(),
+                request.url.query or None,
+                required,
+                mode,
+                request.method,
+                str(request.url),
             )
         except VeritokenError as e:
-            raise VeritokenHTTPException(e, realm) from None
+            raise VeritokenHTTPException(e, realm, verifier) from None
         request.state.veritoken = verified
         return verified
 

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from flask import Response, g, request
 
-from ._integration import Scopes, error_response, scope_args
+from ._integration import Scopes, scope_args
 from ._veritoken import Verifier, VeritokenError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -36,9 +36,11 @@ def require_token(
                     request.query_string.decode("latin-1") or None,
                     required,
                     mode,
+                    method=request.method,
+                    url=request.url,
                 )
             except VeritokenError as e:
-                status, headers, body = error_response(e, realm)
+                status, headers, body = verifier.error_response(e, realm)
                 return Response(body, status=status, headers=headers)
             return view(*args, **kwargs)
 

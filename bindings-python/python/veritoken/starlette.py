@@ -13,7 +13,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 
-from ._integration import Scopes, error_response, scope_args, verify_async
+from starlette.datastructures import URL
+
+from ._integration import Scopes, scope_args, verify_async
 from ._veritoken import Verifier, VeritokenError
 
 Scope = MutableMapping[str, Any]
@@ -46,10 +48,13 @@ class VeritokenMiddleware:
             return
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
         query = scope.get("query_string", b"").decode("latin-1") or None
+        url = str(URL(scope=scope))
         try:
-            verified = await verify_async(self.verifier, headers, query, self.scopes, self.match)
+            verified = await verify_async(
+                self.verifier, headers, query, self.scopes, self.match, scope["method"], url
+            )
         except VeritokenError as e:
-            status, response_headers, body = error_response(e, self.realm)
+            status, response_headers, body = self.verifier.error_response(e, self.realm)
             await send(
                 {
                     "type": "http.response.start",
