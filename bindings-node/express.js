@@ -1,16 +1,21 @@
 'use strict'
 // Express middleware: verifies the request's token, puts it on `req.auth`, and answers
 // refusals like every veritoken middleware (401/403/503, RFC 6750 challenge, JSON body).
-const { VeritokenError, errorResponse } = require('./index.js')
+const { VeritokenError } = require('./index.js')
 
 function queryOf(url) {
   const i = url.indexOf('?')
   return i < 0 ? null : url.slice(i + 1)
 }
 
-function send(res, err, realm) {
-  const r = errorResponse(err, realm)
+function send(res, verifier, err, realm) {
+  const r = verifier.errorResponse(err, realm)
   res.status(r.status).set(r.headers).send(r.body)
+}
+
+/** The absolute URL the client called (behind a proxy, set Express's `trust proxy`). */
+function publicUrl(req) {
+  return `${req.protocol}://${req.get('host')}${req.originalUrl ?? req.url}`
 }
 
 /** @param verifier a Verifier; options: { scopes, match: 'all' | 'any', realm } */
@@ -20,12 +25,13 @@ function requireToken(verifier, options = {}) {
     throw new TypeError('scopes must be a string or an iterable of strings')
   }
   return function veritoken(req, res, next) {
-    verifier.verifyRequest(req.headers, queryOf(req.originalUrl ?? req.url), { scopes, match }).then(
+    const options = { scopes, match, method: req.method, url: publicUrl(req) }
+    verifier.verifyRequest(req.headers, queryOf(req.originalUrl ?? req.url), options).then(
       (token) => {
         req.auth = token
         next()
       },
-      (e) => (e instanceof VeritokenError ? send(res, e, realm) : next(e)),
+      (e) => (e instanceof VeritokenError ? send(res, verifier, e, realm) : next(e)),
     )
   }
 }

@@ -2,7 +2,7 @@
 // Fastify: an onRequest hook (per route or global) and a plugin registering it for every
 // route. The verified token is `request.auth`; refusals are answered like every veritoken
 // middleware (401/403/503, RFC 6750 challenge, JSON body).
-const { VeritokenError, errorResponse } = require('./index.js')
+const { VeritokenError } = require('./index.js')
 
 /** An onRequest hook. options: { scopes, match: 'all' | 'any', realm } */
 function verifyRequest(verifier, options = {}) {
@@ -13,10 +13,13 @@ function verifyRequest(verifier, options = {}) {
       request.auth = await verifier.verifyRequest(request.headers, i < 0 ? null : request.url.slice(i + 1), {
         scopes,
         match: options.match,
+        method: request.method,
+        // The URL the client called (behind a proxy, set Fastify's trustProxy).
+        url: `${request.protocol}://${request.host}${request.url}`,
       })
     } catch (e) {
       if (!(e instanceof VeritokenError)) throw e
-      const r = errorResponse(e, realm)
+      const r = verifier.errorResponse(e, realm)
       return reply.code(r.status).headers(r.headers).send(r.body)
     }
   }

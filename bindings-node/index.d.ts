@@ -58,6 +58,8 @@ export declare class VerifiedToken {
   readonly subject?: string
   readonly audiences: string[]
   readonly expiresAt?: Date
+  /** The thumbprint of the key a DPoP-bound token is bound to (`cnf.jkt`). */
+  readonly dpopJkt?: string
   grantedScopes(): string[]
   hasScopes(scopes: string | Iterable<string>, options?: ScopeOptions): boolean
   /** Throws a VeritokenError (scope_insufficient, or claim_invalid for a malformed scope claim). */
@@ -124,16 +126,46 @@ export type TokenSource =
   | { cookie: { name: string } }
   | { query: { name: string } }
 
+/** DPoP (RFC 9449) proof checks; every default is the engine's (see the README). */
+export interface DpopConfig {
+  /** Default 'disabled'. */
+  mode?: 'disabled' | 'allowed' | 'required'
+  algorithms?: string[]
+  /** Seconds a proof stays acceptable after its iat (default 300). */
+  maxAge?: number
+  replayCacheSize?: number
+  /** Require server nonces (DPoP-Nonce, use_dpop_nonce). */
+  nonce?: boolean
+  nonceLifetime?: number
+  nonceSecret?: string
+  nonceSecretEnv?: string
+}
+
 /** The schema every veritoken language shares, with camelCase keys (snake_case works too). */
 export interface Config {
   issuers: IssuerConfig[]
   leeway?: number
   maxTokenSize?: number
   tokenSources?: TokenSource[]
+  dpop?: DpopConfig
 }
 
 export interface VerifyOptions {
   /** Verify as of this time (Unix seconds). */
+  now?: number
+  /** The request's `DPoP` header, for a token sent with the DPoP scheme; needs `method` and `url`. */
+  dpopProof?: string
+  /** The request method the proof's `htm` must name. */
+  method?: string
+  /** The absolute URL the client called, which the proof's `htu` must name. */
+  url?: string
+}
+
+export interface RequestOptions extends ScopeOptions {
+  scopes?: string | Iterable<string>
+  /** The request method and absolute URL; needed when the request carries a DPoP proof. */
+  method?: string
+  url?: string
   now?: number
 }
 
@@ -168,11 +200,10 @@ export declare class Verifier {
   verify(token: string, options?: VerifyOptions): Promise<VerifiedToken>
   /** The request's token per `tokenSources` (Authorization: Bearer by default). */
   extractToken(headers: Headers, query?: string | null): string
-  verifyRequest(
-    headers: Headers,
-    query?: string | null,
-    options?: ScopeOptions & { scopes?: string | Iterable<string> },
-  ): Promise<VerifiedToken>
+  /** Token extraction (Bearer, or DPoP scheme plus proof), verification and scopes, as the middlewares do it. */
+  verifyRequest(headers: Headers, query?: string | null, options?: RequestOptions): Promise<VerifiedToken>
+  /** Like `errorResponse`, plus this verifier's DPoP challenge and `DPoP-Nonce` where they apply. */
+  errorResponse(err: VeritokenError, realm?: string): ErrorResponseParts
   metrics(): Metrics
   isReady(): boolean
 }

@@ -110,6 +110,10 @@ class VerifiedToken {
     const aud = this.claims.aud
     return typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud.slice() : []
   }
+  get dpopJkt() {
+    const jkt = this.claims.cnf?.jkt
+    return typeof jkt === 'string' ? jkt : undefined
+  }
   get expiresAt() {
     return typeof this.claims.exp === 'number' ? new Date(this.claims.exp * 1000) : undefined
   }
@@ -142,6 +146,34 @@ function checkToken(token) {
 
 const FROM_NATIVE = Symbol('veritoken.native')
 
+/** `{ dpopProof, method, url }` of verify options as the addon takes them (undefined: a bearer token). */
+function dpopArgs(options) {
+  const proof = options?.dpopProof
+  if (proof === undefined || proof === null) return undefined
+  const { method, url } = options
+  if (typeof proof !== 'string' || typeof method !== 'string' || typeof url !== 'string') {
+    throw new TypeError('dpopProof, method and url must all be strings')
+  }
+  return { proof, method, url }
+}
+
+/** Header names and values from Node's headers object, [name, value] pairs or a fetch Headers. */
+function headerLists(headers) {
+  const names = []
+  const values = []
+  const add = (k, v) => {
+    if (Array.isArray(v)) v.forEach((x) => add(k, x))
+    else if (v !== undefined && v !== null) {
+      names.push(String(k))
+      values.push(String(v))
+    }
+  }
+  if (headers && typeof headers.forEach === 'function' && !Array.isArray(headers)) headers.forEach((v, k) => add(k, v))
+  else if (Array.isArray(headers)) headers.forEach(([k, v]) => add(k, v))
+  else for (const [k, v] of Object.entries(headers ?? {})) add(k, v)
+  return [names, values]
+}
+
 /** Verifies tokens with one configuration and one key cache. */
 class Verifier {
   #native
@@ -158,44 +190,47 @@ class Verifier {
   static fromFile(path) {
     return new Verifier({ [FROM_NATIVE]: call(() => native.NativeVerifier.fromFile(String(path))) })
   }
-  /** Verifies on this thread (waits for a key fetch if one is needed). */
+  /** Verifies on this thread (waits for a key fetch if one is needed). Options: `now`; `dpopProof`, `method`, `url` for a DPoP token. */
   verifySync(token, options) {
     checkToken(token)
-    return new VerifiedToken(call(() => this.#native.verifySync(token, options?.now)))
+    const dpop = dpopArgs(options)
+    return new VerifiedToken(call(() => this.#native.verifySync(token, options?.now, dpop)))
   }
   /** Verifies without blocking the event loop: cached keys answer at once; a fetch is waited for on the libuv pool. */
   async verify(token, options) {
     checkToken(token)
-    const now = options?.now
-    const ready = call(() => this.#native.tryVerify(token, now))
+    return this.#verify(token, options?.now, dpopArgs(options))
+  }
+  async #verify(token, now, dpop) {
+    const ready = call(() => this.#native.tryVerify(token, now, dpop))
     if (ready) return new VerifiedToken(ready)
     try {
-      return new VerifiedToken(await this.#native.verifyOnPool(token, now))
+      return new VerifiedToken(await this.#native.verifyOnPool(token, now, dpop))
     } catch (e) {
       throw mapped(e)
     }
   }
   /** The token of a request per `tokenSources`: `headers` as Node gives them (or pairs / a fetch Headers), `query` raw. */
   extractToken(headers, query) {
-    const names = []
-    const values = []
-    const add = (k, v) => {
-      if (Array.isArray(v)) v.forEach((x) => add(k, x))
-      else if (v !== undefined && v !== null) {
-        names.push(String(k))
-        values.push(String(v))
-      }
-    }
-    if (headers && typeof headers.forEach === 'function' && !Array.isArray(headers)) headers.forEach((v, k) => add(k, v))
-    else if (Array.isArray(headers)) headers.forEach(([k, v]) => add(k, v))
-    else for (const [k, v] of Object.entries(headers ?? {})) add(k, v)
+    const [names, values] = headerLists(headers)
     return call(() => this.#native.extractToken(names, values, query || null))
   }
-  /** extractToken + verify + requireScopes, as the middlewares do it. */
+  /**
+   * What the middlewares do: find the token (with DPoP enabled, also `Authorization: DPoP` and its `DPoP` proof,
+   * checked against `options.method` and `options.url`), verify it, then `requireScopes`.
+   */
   async verifyRequest(headers, query, options) {
-    const token = await this.verify(this.extractToken(headers, query))
+    const [names, values] = headerLists(headers)
+    const method = options?.method ?? null
+    const url = options?.url ?? null
+    const credential = call(() => this.#native.extractCredential(names, values, query || null, method, url))
+    const token = await this.#verify(credential.token, options?.now, credential.dpop ?? undefined)
     if (options?.scopes) token.requireScopes(options.scopes, options)
     return token
+  }
+  /** `{status, headers, body}` for this verifier's rejection: like `errorResponse`, plus its DPoP challenge and nonce. */
+  errorResponse(err, realm) {
+    return this.#native.errorResponse(err.code, err.message, err.claim ?? null, realm ?? null)
   }
   metrics() {
     return JSON.parse(this.#native.metricsJson())

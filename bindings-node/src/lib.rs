@@ -10,7 +10,7 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use std::collections::HashMap;
 use std::sync::Arc;
-use veritoken::{unix_now, Config, Format, ScopeMatch, SimpleRequest};
+use veritoken::{unix_now, Config, DpopProof, Format, ScopeMatch, SimpleRequest};
 
 fn js_error(e: veritoken::Error) -> napi::Error {
     let detail = serde_json::json!({
@@ -67,10 +67,50 @@ fn now_or(now: Option<i64>) -> i64 {
     now.unwrap_or_else(unix_now)
 }
 
+/// A DPoP proof (the request's `DPoP` header) with the request's method and absolute URL.
+#[napi(object)]
+#[derive(Clone)]
+pub struct DpopArgs {
+    pub proof: String,
+    pub method: String,
+    pub url: String,
+}
+
+impl DpopArgs {
+    fn proof(&self) -> DpopProof<'_> {
+        DpopProof {
+            proof: &self.proof,
+            method: &self.method,
+            url: &self.url,
+        }
+    }
+}
+
+/// A request's token and, when it came with the DPoP scheme, its proof.
+#[napi(object)]
+pub struct NativeCredential {
+    pub token: String,
+    pub dpop: Option<DpopArgs>,
+}
+
+fn verify_blocking(
+    verifier: &veritoken::Verifier,
+    token: &str,
+    dpop: Option<&DpopArgs>,
+    now: i64,
+) -> Result<veritoken::VerifiedToken> {
+    match dpop {
+        Some(d) => verifier.verify_dpop_at(token, &d.proof(), now),
+        None => verifier.verify_at(token, now),
+    }
+    .map_err(js_error)
+}
+
 /// The blocking verification, run on the libuv thread pool.
 pub struct VerifyTask {
     verifier: Arc<veritoken::Verifier>,
     token: String,
+    dpop: Option<DpopArgs>,
     now: i64,
 }
 
@@ -79,9 +119,7 @@ impl Task for VerifyTask {
     type JsValue = Vec<String>;
 
     fn compute(&mut self) -> Result<Self::Output> {
-        self.verifier
-            .verify_at(&self.token, self.now)
-            .map_err(js_error)
+        verify_blocking(&self.verifier, &self.token, self.dpop.as_ref(), self.now)
     }
 
     fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
@@ -109,20 +147,32 @@ impl NativeVerifier {
         })
     }
 
-    /// Verifies on this thread; waits for a key fetch if one is needed.
+    /// Verifies on this thread; waits for a key fetch if one is needed. `dpop`: the proof
+    /// of a token sent with the DPoP scheme.
     #[napi]
-    pub fn verify_sync(&self, token: String, now: Option<i64>) -> Result<Vec<String>> {
-        self.inner
-            .verify_at(&token, now_or(now))
-            .map(verified)
-            .map_err(js_error)
+    pub fn verify_sync(
+        &self,
+        token: String,
+        now: Option<i64>,
+        dpop: Option<DpopArgs>,
+    ) -> Result<Vec<String>> {
+        verify_blocking(&self.inner, &token, dpop.as_ref(), now_or(now)).map(verified)
     }
 
     /// Verifies without waiting: `null` when keys must be fetched first (the fetch is
     /// started; `verifyOnPool` then waits for it off the event loop).
     #[napi]
-    pub fn try_verify(&self, token: String, now: Option<i64>) -> Result<Option<Vec<String>>> {
-        match self.inner.try_verify_at(&token, now_or(now)) {
+    pub fn try_verify(
+        &self,
+        token: String,
+        now: Option<i64>,
+        dpop: Option<DpopArgs>,
+    ) -> Result<Option<Vec<String>>> {
+        let proof = dpop.as_ref().map(DpopArgs::proof);
+        match self
+            .inner
+            .try_verify_at(&token, proof.as_ref(), now_or(now))
+        {
             None => Ok(None),
             Some(result) => result.map(|v| Some(verified(v))).map_err(js_error),
         }
@@ -130,10 +180,16 @@ impl NativeVerifier {
 
     /// Verifies on the libuv thread pool (for when keys must be fetched).
     #[napi]
-    pub fn verify_on_pool(&self, token: String, now: Option<i64>) -> AsyncTask<VerifyTask> {
+    pub fn verify_on_pool(
+        &self,
+        token: String,
+        now: Option<i64>,
+        dpop: Option<DpopArgs>,
+    ) -> AsyncTask<VerifyTask> {
         AsyncTask::new(VerifyTask {
             verifier: self.inner.clone(),
             token,
+            dpop,
             now: now_or(now),
         })
     }
@@ -149,8 +205,56 @@ impl NativeVerifier {
         let request = SimpleRequest {
             headers: names.into_iter().zip(values).collect(),
             query: query.filter(|q| !q.is_empty()),
+            ..SimpleRequest::default()
         };
         self.inner.extract_token(&request).map_err(js_error)
+    }
+
+    /// The token of a request and, with the DPoP scheme, its proof with the request's
+    /// method and URL (which must then be given).
+    #[napi]
+    pub fn extract_credential(
+        &self,
+        names: Vec<String>,
+        values: Vec<String>,
+        query: Option<String>,
+        method: Option<String>,
+        url: Option<String>,
+    ) -> Result<NativeCredential> {
+        let request = SimpleRequest {
+            headers: names.into_iter().zip(values).collect(),
+            query: query.filter(|q| !q.is_empty()),
+            method,
+            url,
+        };
+        let credential = self.inner.extract_credential(&request).map_err(js_error)?;
+        let dpop = credential
+            .dpop_proof(&request)
+            .map_err(js_error)?
+            .map(|p| DpopArgs {
+                proof: p.proof.to_owned(),
+                method: p.method.to_owned(),
+                url: p.url.to_owned(),
+            });
+        Ok(NativeCredential {
+            token: credential.token.clone(),
+            dpop,
+        })
+    }
+
+    /// What a middleware answers this verifier's rejection with (its DPoP challenge and
+    /// nonce included).
+    #[napi]
+    pub fn error_response(
+        &self,
+        code: String,
+        message: String,
+        claim: Option<String>,
+        realm: Option<String>,
+    ) -> ErrorResponse {
+        let error = rebuild(code, message, claim);
+        let headers = self.inner.error_headers(&error, realm.as_deref());
+        response(&error, headers)
     }
 
     #[napi]
@@ -181,18 +285,28 @@ pub fn error_response(
     claim: Option<String>,
     realm: Option<String>,
 ) -> ErrorResponse {
+    let error = rebuild(code, message, claim);
+    let headers = veritoken::http::error_headers(&error, realm.as_deref());
+    response(&error, headers)
+}
+
+/// An engine error from what a `VeritokenError` carries.
+fn rebuild(code: String, message: String, claim: Option<String>) -> veritoken::Error {
     let code = veritoken::ErrorCode::from_name(&code).unwrap_or(veritoken::ErrorCode::Internal);
-    let error = match claim {
+    match claim {
         Some(claim) => veritoken::Error::for_claim(code, &claim, message),
         None => veritoken::Error::new(code, message),
-    };
+    }
+}
+
+fn response(error: &veritoken::Error, headers: Vec<(&'static str, String)>) -> ErrorResponse {
     ErrorResponse {
-        status: u32::from(veritoken::http::status(&error)),
-        headers: veritoken::http::error_headers(&error, realm.as_deref())
+        status: u32::from(veritoken::http::status(error)),
+        headers: headers
             .into_iter()
             .map(|(name, value)| (name.to_owned(), value))
             .collect(),
-        body: veritoken::http::error_body(&error),
+        body: veritoken::http::error_body(error),
     }
 }
 
