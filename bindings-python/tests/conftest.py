@@ -57,6 +57,52 @@ def verifier() -> veritoken.Verifier:
     return veritoken.Verifier(hs_config())
 
 
+class DPoPClient:
+    """A DPoP client key (P-256) that signs proofs; its RFC 7638 thumbprint is computed here,
+    independently of the engine."""
+
+    def __init__(self) -> None:
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        self.key = ec.generate_private_key(ec.SECP256R1())
+        numbers = self.key.public_key().public_numbers()
+        self.jwk = {
+            "kty": "EC",
+            "crv": "P-256",
+            "x": b64(numbers.x.to_bytes(32, "big")),
+            "y": b64(numbers.y.to_bytes(32, "big")),
+        }
+        canonical = json.dumps(self.jwk, sort_keys=True, separators=(",", ":"))
+        self.jkt = b64(hashlib.sha256(canonical.encode()).digest())
+        self._count = 0
+
+    def proof(self, htm: str, htu: str, token: str, nonce: str | None = None) -> str:
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
+        self._count += 1
+        claims: dict[str, Any] = {
+            "jti": f"proof-{self._count}-{time.time_ns()}",
+            "htm": htm,
+            "htu": htu,
+            "iat": int(time.time()),
+            "ath": b64(hashlib.sha256(token.encode()).digest()),
+        }
+        if nonce is not None:
+            claims["nonce"] = nonce
+        header = {"typ": "dpop+jwt", "alg": "ES256", "jwk": self.jwk}
+        signing_input = f"{b64(json.dumps(header).encode())}.{b64(json.dumps(claims).encode())}"
+        der = self.key.sign(signing_input.encode(), ec.ECDSA(hashes.SHA256()))
+        r, s = decode_dss_signature(der)
+        return f"{signing_input}.{b64(r.to_bytes(32, 'big') + s.to_bytes(32, 'big'))}"
+
+
+@pytest.fixture
+def dpop_client() -> DPoPClient:
+    return DPoPClient()
+
+
 class IdP:
     """The repository's test identity provider (tests/idp), run as a process."""
 
@@ -71,6 +117,25 @@ class IdP:
         req.add_header("Authorization", f"Basic {basic}")
         with urllib.request.urlopen(req) as resp:
             return json.load(resp)["access_token"]
+
+    def dpop_token(self) -> tuple[str, str]:
+        """A token the IdP bound to its test client's DPoP key (the proof sent to the token
+        endpoint names the key), and that key's thumbprint."""
+        made = self.admin("POST", "/dpop/proof", {"htm": "POST", "htu": f"{self.base}/token"})
+        data = urllib.parse.urlencode({"grant_type": "client_credentials"}).encode()
+        req = urllib.request.Request(f"{self.base}/token", data=data)
+        basic = base64.b64encode(b"test-client:test-secret").decode()
+        req.add_header("Authorization", f"Basic {basic}")
+        req.add_header("DPoP", made["proof"])
+        with urllib.request.urlopen(req) as resp:
+            answer = json.load(resp)
+        assert answer["token_type"] == "DPoP"
+        return answer["access_token"], made["jkt"]
+
+    def dpop_proof(self, htm: str, htu: str, token: str) -> str:
+        """A proof by the IdP's test client key for a request with this token."""
+        body = {"htm": htm, "htu": htu, "access_token": token}
+        return self.admin("POST", "/dpop/proof", body)["proof"]
 
     def admin(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         data = json.dumps(body or {}).encode()

@@ -6,17 +6,22 @@ import json
 
 import pytest
 import veritoken
-from conftest import good_claims, hs_config, mint
+from conftest import DPoPClient, good_claims, hs_config, mint
 
 GOOD = f"Bearer {mint(good_claims())}"
 EXPIRED = f"Bearer {mint(good_claims(exp=1))}"
+DPOP_CLIENT = DPoPClient()
+# Every app accepts bearer tokens and DPoP-bound tokens with their proofs.
+CONFIG = hs_config(dpop={"mode": "allowed"})
+ALGS = "RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA"
+BOTH = f'Bearer realm="orders", DPoP realm="orders", algs="{ALGS}"'
 
 
 def check_refusals(get) -> None:  # noqa: ANN001 (a client's GET with an Authorization value)
     """The same refusals from every framework: codes, statuses, challenges, bodies."""
     status, headers, body = get(None)
     assert status == 401 and body["error"]["code"] == "token_missing"
-    assert headers["www-authenticate"] == 'Bearer realm="orders"'
+    assert headers["www-authenticate"] == BOTH
     assert headers["content-type"] == "application/json"
     status, headers, body = get(EXPIRED)
     assert status == 401 and body["error"] == {
@@ -29,12 +34,34 @@ def check_refusals(get) -> None:  # noqa: ANN001 (a client's GET with an Authori
     assert status == 401 and body["error"]["code"] in ("token_malformed", "signature_invalid")
 
 
+def check_dpop(get, url: str) -> None:  # noqa: ANN001 (a client's GET with headers)
+    """DPoP through every framework: the middleware passes the method and the URL."""
+    token = mint(good_claims(cnf={"jkt": DPOP_CLIENT.jkt}))
+    proof = DPOP_CLIENT.proof("GET", url, token)
+    dpop = {"Authorization": f"DPoP {token}", "DPoP": proof}
+    status, _, body = get(dpop)
+    assert (status, body) == (200, {"sub": "alice"})
+    status, headers, body = get(dpop)
+    assert status == 401 and body["error"] == {
+        "code": "dpop_invalid",
+        "message": body["error"]["message"],
+        "claim": "jti",
+    }
+    assert headers["www-authenticate"].startswith('DPoP realm="orders", error="invalid_dpop_proof"')
+    other = {"Authorization": f"DPoP {token}", "DPoP": DPOP_CLIENT.proof("GET", url + "x", token)}
+    assert get(other)[2]["error"]["claim"] == "htu"
+    post = {"Authorization": f"DPoP {token}", "DPoP": DPOP_CLIENT.proof("POST", url, token)}
+    assert get(post)[2]["error"]["claim"] == "htm"
+    status, _, body = get({"Authorization": f"Bearer {token}"})
+    assert status == 401 and body["error"]["claim"] == "cnf"
+
+
 def test_fastapi() -> None:
     from fastapi import Depends, FastAPI
     from fastapi.testclient import TestClient
     from veritoken.fastapi import install, require_token
 
-    verifier = veritoken.Verifier(hs_config())
+    verifier = veritoken.Verifier(CONFIG)
     app = FastAPI()
     install(app)
     read = require_token(verifier, scopes=["read"], realm="orders")
@@ -56,6 +83,12 @@ def test_fastapi() -> None:
 
     assert get(GOOD) == (200, get(GOOD)[1], {"sub": "alice"})
     check_refusals(get)
+
+    def get_with(headers):
+        r = client.get("/orders", headers=headers)
+        return r.status_code, r.headers, r.json()
+
+    check_dpop(get_with, "http://testserver/orders")
     status, headers, body = get(GOOD, "/admin")
     assert status == 403 and body["error"]["code"] == "scope_insufficient"
     assert 'error="insufficient_scope"' in headers["www-authenticate"]
@@ -76,7 +109,7 @@ def test_starlette_middleware() -> None:
         return JSONResponse({"ok": True})
 
     app = Starlette(routes=[Route("/orders", orders), Route("/healthz", health)])
-    verifier = veritoken.Verifier(hs_config())
+    verifier = veritoken.Verifier(CONFIG)
     app.add_middleware(
         VeritokenMiddleware,
         verifier=verifier,
@@ -94,6 +127,12 @@ def test_starlette_middleware() -> None:
     check_refusals(get)
     assert client.get("/healthz").status_code == 200
 
+    def get_with(headers):
+        r = client.get("/orders", headers=headers)
+        return r.status_code, r.headers, r.json()
+
+    check_dpop(get_with, "http://testserver/orders")
+
     strict = Starlette(routes=[Route("/orders", orders)])
     strict.add_middleware(VeritokenMiddleware, verifier=verifier, scopes=["admin"])
     r = TestClient(strict).get("/orders", headers={"Authorization": GOOD})
@@ -106,7 +145,7 @@ def test_flask_decorator() -> None:
     import flask
     from veritoken.flask import require_token
 
-    verifier = veritoken.Verifier(hs_config())
+    verifier = veritoken.Verifier(CONFIG)
     app = flask.Flask(__name__)
 
     @app.get("/orders")
@@ -129,6 +168,12 @@ def test_flask_decorator() -> None:
     check_refusals(get)
     assert get(GOOD, "/admin")[0] == 200  # any-of: "write" is granted
 
+    def get_with(headers):
+        r = client.get("/orders", headers=headers)
+        return r.status_code, {k.lower(): v for k, v in r.headers.items()}, r.get_json()
+
+    check_dpop(get_with, "http://localhost/orders")
+
 
 def test_django_middleware() -> None:
     import django
@@ -141,7 +186,7 @@ def test_django_middleware() -> None:
             ALLOWED_HOSTS=["testserver"],
             MIDDLEWARE=["veritoken.django.VeritokenMiddleware"],
             VERITOKEN={
-                "config": hs_config(),
+                "config": CONFIG,
                 "scopes": ["read"],
                 "realm": "orders",
                 "exempt_paths": ["/healthz"],
@@ -159,6 +204,12 @@ def test_django_middleware() -> None:
     assert get(GOOD) == (200, get(GOOD)[1], {"sub": "alice"})
     check_refusals(get)
     assert get(None, "/healthz")[0] == 200
+
+    def get_with(headers):
+        r = client.get("/orders", headers=headers)
+        return r.status_code, {k.lower(): v for k, v in r.headers.items()}, json.loads(r.content)
+
+    check_dpop(get_with, "http://testserver/orders")
 
 
 def _django_orders(request):

@@ -19,11 +19,16 @@ CASES = [
 def run(case: dict[str, Any]) -> veritoken.VerifiedToken:
     verifier = veritoken.Verifier(case["config"])
     if "token" in case:
-        token = case["token"]
+        verified = verifier.verify(case["token"], now=case["now"])
     else:
         request = case["request"]
-        token = verifier.extract_token([tuple(h) for h in request["headers"]], request.get("query"))
-    verified = verifier.verify(token, now=case["now"])
+        verified = verifier.verify_request(
+            [tuple(h) for h in request["headers"]],
+            request.get("query"),
+            method=request.get("method"),
+            url=request.get("url"),
+            now=case["now"],
+        )
     if "require_scopes" in case:
         spec = case["require_scopes"]
         verified.require_scopes(spec["scopes"], spec.get("match", "all"))
