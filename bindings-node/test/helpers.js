@@ -5,6 +5,7 @@ const path = require('node:path')
 const fs = require('node:fs')
 const { spawn } = require('node:child_process')
 const readline = require('node:readline')
+const assert = require('node:assert/strict')
 
 const ROOT = path.resolve(__dirname, '..', '..')
 const SECRET = '0123456789abcdef0123456789abcdef'
@@ -26,6 +27,27 @@ function hsConfig(extra = {}) {
   return {
     issuers: [{ issuer: ISSUER, audiences: ['api'], algorithms: ['HS256'], keys: [{ secret: { value: SECRET, alg: 'HS256' } }] }],
     ...extra,
+  }
+}
+
+/** A DPoP client key (P-256) signing proofs; its RFC 7638 thumbprint is computed here, apart from the engine. */
+function dpopClient() {
+  const { privateKey, publicKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  const { kty, crv, x, y } = publicKey.export({ format: 'jwk' })
+  const jwk = { kty, crv, x, y }
+  const jkt = crypto.createHash('sha256').update(JSON.stringify({ crv, kty, x, y })).digest('base64url')
+  let count = 0
+  return {
+    jwk,
+    jkt,
+    proof(htm, htu, token, nonce) {
+      const claims = { jti: `p${++count}-${process.hrtime.bigint()}`, htm, htu, iat: Math.floor(Date.now() / 1000) }
+      claims.ath = crypto.createHash('sha256').update(token).digest('base64url')
+      if (nonce) claims.nonce = nonce
+      const input = `${b64(JSON.stringify({ typ: 'dpop+jwt', alg: 'ES256', jwk }))}.${b64(JSON.stringify(claims))}`
+      const sig = crypto.sign('sha256', Buffer.from(input), { key: privateKey, dsaEncoding: 'ieee-p1363' })
+      return `${input}.${sig.toString('base64url')}`
+    },
   }
 }
 
@@ -53,6 +75,19 @@ async function startIdp(t) {
       if (!r.ok) throw new Error(`token: ${r.status}`)
       return (await r.json()).access_token
     },
+    /** A token the IdP bound to its test client's DPoP key, from a proof sent to the token endpoint. */
+    async dpopToken() {
+      const made = await this.admin('POST', '/dpop/proof', { htm: 'POST', htu: `${base}/token` })
+      const body = new URLSearchParams({ grant_type: 'client_credentials' })
+      const r = await fetch(`${base}/token`, { method: 'POST', body, headers: { authorization: basic, dpop: made.proof } })
+      const answer = await r.json()
+      assert.equal(answer.token_type, 'DPoP')
+      return { token: answer.access_token, jkt: made.jkt }
+    },
+    /** A proof by the IdP's test client key. */
+    async dpopProof(htm, htu, token) {
+      return (await this.admin('POST', '/dpop/proof', { htm, htu, access_token: token })).proof
+    },
     async admin(method, p, body = {}) {
       const r = await fetch(`${base}${p}`, { method, body: JSON.stringify(body), headers: { 'content-type': 'application/json' } })
       if (!r.ok) throw new Error(`${method} ${p}: ${r.status}`)
@@ -75,4 +110,4 @@ async function startIdp(t) {
   }
 }
 
-module.exports = { ROOT, SECRET, ISSUER, b64, mint, goodClaims, hsConfig, startIdp }
+module.exports = { ROOT, SECRET, ISSUER, b64, mint, goodClaims, hsConfig, startIdp, dpopClient }

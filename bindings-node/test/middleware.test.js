@@ -8,15 +8,39 @@ const { Verifier } = require('..')
 const { requireToken } = require('../express')
 const veritoken = require('../fastify')
 const { verifyRequest } = require('../fastify')
-const { mint, goodClaims, hsConfig } = require('./helpers')
+const { mint, goodClaims, hsConfig, dpopClient } = require('./helpers')
 
 const GOOD = `Bearer ${mint(goodClaims())}`
 const EXPIRED = `Bearer ${mint(goodClaims({ exp: 1 }))}`
+// Every app accepts bearer tokens and DPoP-bound tokens with their proofs.
+const CONFIG = hsConfig({ dpop: { mode: 'allowed' } })
+const BOTH = 'Bearer realm="orders", DPoP realm="orders", algs="RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA"'
+const CLIENT = dpopClient()
 
-async function get(base, path, authorization) {
-  const r = await fetch(base + path, { headers: authorization ? { authorization } : {} })
+async function get(base, path, authorization, extra = {}) {
+  const r = await fetch(base + path, { headers: { ...(authorization ? { authorization } : {}), ...extra } })
   const text = await r.text()
   return { status: r.status, headers: r.headers, body: text ? JSON.parse(text) : null }
+}
+
+/** DPoP through the middleware: it passes the method and the URL the client called. */
+async function checkDpop(base) {
+  const token = mint(goodClaims({ cnf: { jkt: CLIENT.jkt } }))
+  const url = `${base}/orders`
+  const proof = CLIENT.proof('GET', url, token)
+  let r = await get(base, '/orders', `DPoP ${token}`, { dpop: proof })
+  assert.equal(r.status, 200, JSON.stringify(r.body))
+  assert.deepEqual(r.body, { sub: 'alice' })
+  r = await get(base, '/orders', `DPoP ${token}`, { dpop: proof })
+  assert.equal(r.status, 401)
+  assert.deepEqual([r.body.error.code, r.body.error.claim], ['dpop_invalid', 'jti'])
+  assert.match(r.headers.get('www-authenticate'), /^DPoP realm="orders", error="invalid_dpop_proof"/)
+  r = await get(base, '/orders', `DPoP ${token}`, { dpop: CLIENT.proof('GET', `${url}x`, token) })
+  assert.equal(r.body.error.claim, 'htu')
+  r = await get(base, '/orders', `DPoP ${token}`, { dpop: CLIENT.proof('POST', url, token) })
+  assert.equal(r.body.error.claim, 'htm')
+  r = await get(base, '/orders', `Bearer ${token}`)
+  assert.deepEqual([r.status, r.body.error.claim], [401, 'cnf'])
 }
 
 /** The refusals every framework must give identically. */
@@ -24,7 +48,7 @@ async function checkRefusals(base) {
   let r = await get(base, '/orders')
   assert.equal(r.status, 401)
   assert.equal(r.body.error.code, 'token_missing')
-  assert.equal(r.headers.get('www-authenticate'), 'Bearer realm="orders"')
+  assert.equal(r.headers.get('www-authenticate'), BOTH)
   assert.equal(r.headers.get('content-type').split(';')[0], 'application/json')
   assert.equal(r.headers.get('cache-control'), 'no-store')
   r = await get(base, '/orders', EXPIRED)
@@ -46,7 +70,7 @@ async function checkRefusals(base) {
 }
 
 test('express middleware', async (t) => {
-  const v = new Verifier(hsConfig())
+  const v = new Verifier(CONFIG)
   const app = express()
   app.get('/orders', requireToken(v, { scopes: ['read'], realm: 'orders' }), (req, res) => res.json({ sub: req.auth.subject }))
   app.get('/admin', requireToken(v, { scopes: 'admin', realm: 'orders' }), (req, res) => res.json({}))
@@ -54,10 +78,11 @@ test('express middleware', async (t) => {
   await new Promise((r) => server.once('listening', r))
   t.after(() => server.close())
   await checkRefusals(`http://127.0.0.1:${server.address().port}`)
+  await checkDpop(`http://127.0.0.1:${server.address().port}`)
 })
 
 test('fastify plugin and route hook', async (t) => {
-  const v = new Verifier(hsConfig())
+  const v = new Verifier(CONFIG)
   const app = Fastify()
   app.register(async (scoped) => {
     scoped.register(veritoken, { verifier: v, scopes: ['read'], realm: 'orders' })
@@ -69,5 +94,6 @@ test('fastify plugin and route hook', async (t) => {
   t.after(() => app.close())
   const base = `http://127.0.0.1:${app.server.address().port}`
   await checkRefusals(base)
+  await checkDpop(base)
   assert.equal((await get(base, '/public')).status, 200) // outside the plugin's scope
 })
