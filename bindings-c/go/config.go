@@ -15,6 +15,23 @@ type Config struct {
 	MaxTokenSize uint64 `json:"max_token_size,omitempty"`
 	// Where Middleware looks for the token, in order. Default: Authorization: Bearer.
 	TokenSources []TokenSource `json:"token_sources,omitempty"`
+	// DPoP (RFC 9449) sender-constrained tokens; nil for the default (disabled).
+	DPoP *DPoPConfig `json:"dpop,omitempty"`
+}
+
+// DPoPConfig is how DPoP proofs are checked. Zero fields take the engine's defaults.
+type DPoPConfig struct {
+	// "disabled" (default), "allowed" or "required".
+	Mode       string   `json:"mode,omitempty"`
+	Algorithms []string `json:"algorithms,omitempty"`
+	// Seconds a proof stays acceptable after its iat (default 300).
+	MaxAge          uint64 `json:"max_age,omitempty"`
+	ReplayCacheSize uint64 `json:"replay_cache_size,omitempty"`
+	// Require server nonces (DPoP-Nonce, use_dpop_nonce).
+	Nonce          bool   `json:"nonce,omitempty"`
+	NonceLifetime  uint64 `json:"nonce_lifetime,omitempty"`
+	NonceSecret    string `json:"nonce_secret,omitempty"`
+	NonceSecretEnv string `json:"nonce_secret_env,omitempty"`
 }
 
 // IssuerConfig is one trusted issuer: its keys and the rules its tokens must meet.

@@ -10,6 +10,8 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"runtime"
+	"strings"
 	"time"
 	"unsafe"
 )
@@ -45,6 +47,13 @@ func Realm(realm string) Option {
 	return func(m *middleware) { m.realm = realm }
 }
 
+// PublicURL gives the absolute URL the client called, for DPoP proofs (htu). The default,
+// RequestURL, suits a server reached directly; behind a proxy, build it from what the
+// proxy vouches for (a configured host, X-Forwarded-Proto, ...).
+func PublicURL(f func(*http.Request) string) Option {
+	return func(m *middleware) { m.publicURL = f }
+}
+
 // ErrorHandler replaces the RFC 6750 response (for custom logging or bodies); it receives
 // the *Error the engine gave.
 func ErrorHandler(h func(http.ResponseWriter, *http.Request, *Error)) Option {
@@ -52,21 +61,24 @@ func ErrorHandler(h func(http.ResponseWriter, *http.Request, *Error)) Option {
 }
 
 type middleware struct {
-	v        *Verifier
-	scopes   []string
-	matchAny bool
-	realm    string
-	onError  func(http.ResponseWriter, *http.Request, *Error)
+	v         *Verifier
+	scopes    []string
+	matchAny  bool
+	realm     string
+	publicURL func(*http.Request) string
+	onError   func(http.ResponseWriter, *http.Request, *Error)
 }
 
 // Middleware protects a handler: it finds the token where the configuration's
-// token_sources say (Authorization: Bearer by default), verifies it, checks the required
-// scopes, and puts the token on the request context (FromContext). Otherwise it answers
-// like every veritoken middleware: 401 with a WWW-Authenticate Bearer challenge, 403 for
-// insufficient scope, 503 when keys are unavailable, each with the JSON body
-// {"error":{"code","message"[,"claim"]}}.
+// token_sources say (Authorization: Bearer by default; with DPoP enabled also
+// Authorization: DPoP and its proof, checked against the method and PublicURL), verifies
+// it, checks the required scopes, and puts the token on the request context
+// (FromContext). Otherwise it answers like every veritoken middleware: 401 with a
+// WWW-Authenticate challenge (Bearer, or DPoP per the configuration, with DPoP-Nonce when
+// a nonce is needed), 403 for insufficient scope, 503 when keys are unavailable, each with
+// the JSON body {"error":{"code","message"[,"claim"]}}.
 func Middleware(v *Verifier, opts ...Option) func(http.Handler) http.Handler {
-	m := &middleware{v: v}
+	m := &middleware{v: v, publicURL: RequestURL}
 	for _, o := range opts {
 		o(m)
 	}
@@ -90,11 +102,7 @@ func Middleware(v *Verifier, opts ...Option) func(http.Handler) http.Handler {
 }
 
 func (m *middleware) authorize(r *http.Request) (*Token, error) {
-	raw, err := m.v.ExtractToken(r.Header, r.URL.RawQuery)
-	if err != nil {
-		return nil, err
-	}
-	return m.v.verify(r.Context(), raw, time.Now().Unix(), m.scopes, m.matchAny)
+	return m.v.verifyRequest(r.Context(), r, m.publicURL(r), time.Now().Unix(), m.scopes, m.matchAny)
 }
 
 // WriteError answers a request with err the way Middleware does (status, RFC 6750
@@ -111,7 +119,48 @@ func WriteError(w http.ResponseWriter, err *Error, realm string) {
 }
 
 func (m *middleware) writeError(w http.ResponseWriter, _ *http.Request, err *Error) {
-	WriteError(w, err, m.realm)
+	m.v.WriteError(w, err, m.realm)
+}
+
+// WriteError answers a request with err as Middleware does with this verifier: like the
+// package-level WriteError, plus the verifier's DPoP challenge and DPoP-Nonce.
+func (v *Verifier) WriteError(w http.ResponseWriter, err *Error, realm string) {
+	code := err.Code
+	if code < CodeTokenMissing || code > CodeInternal {
+		code = CodeInternal
+	}
+	headers, ok := v.errorHeaders(code, err, realm)
+	if !ok {
+		WriteError(w, err, realm)
+		return
+	}
+	for _, line := range strings.Split(strings.TrimSuffix(headers, "\r\n"), "\r\n") {
+		if name, value, found := strings.Cut(line, ": "); found {
+			w.Header().Set(name, value)
+		}
+	}
+	w.WriteHeader(code.HTTPStatus())
+	_, _ = w.Write([]byte(errorText(err, realm, false)))
+}
+
+// errorHeaders is the engine's "name: value\r\n" header lines for err from this verifier.
+func (v *Verifier) errorHeaders(code Code, err *Error, realm string) (string, bool) {
+	msg, claim, crealm := C.CString(err.Message), C.CString(err.Claim), (*C.char)(nil)
+	defer C.free(unsafe.Pointer(msg))
+	defer C.free(unsafe.Pointer(claim))
+	if realm != "" {
+		crealm = C.CString(realm)
+		defer C.free(unsafe.Pointer(crealm))
+	}
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	if v.ptr == nil {
+		return "", false
+	}
+	var out [4096]C.char
+	r := C.vt_verifier_error_headers(v.ptr, C.vt_result(code), msg, claim, crealm, &out[0], C.size_t(len(out)))
+	runtime.KeepAlive(v)
+	return C.GoString(&out[0]), r == C.VT_OK
 }
 
 // errorText is the engine's challenge (challenge=true) or JSON body for err.

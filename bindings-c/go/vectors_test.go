@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -20,6 +22,8 @@ type vectorCase struct {
 	Request *struct {
 		Headers [][2]string `json:"headers"`
 		Query   string      `json:"query"`
+		Method  string      `json:"method"`
+		URL     string      `json:"url"`
 	} `json:"request"`
 	RequireScopes *struct {
 		Scopes []string `json:"scopes"`
@@ -62,19 +66,17 @@ func runCase(c vectorCase) (*Token, error) {
 		return nil, err
 	}
 	defer v.Close()
-	var raw string
+	var tok *Token
 	if c.Token != nil {
-		raw = *c.Token
+		tok, err = v.VerifyAt(context.Background(), *c.Token, c.Now)
 	} else {
-		header := map[string][]string{}
+		// The request as net/http would hand it to Middleware (header names canonicalized).
+		r := &http.Request{Method: c.Request.Method, Header: http.Header{}, URL: &url.URL{RawQuery: c.Request.Query}}
 		for _, h := range c.Request.Headers {
-			header[h[0]] = append(header[h[0]], h[1])
+			r.Header.Add(h[0], h[1])
 		}
-		if raw, err = v.ExtractToken(header, c.Request.Query); err != nil {
-			return nil, err
-		}
+		tok, err = v.verifyRequest(context.Background(), r, c.Request.URL, c.Now, nil, false)
 	}
-	tok, err := v.VerifyAt(context.Background(), raw, c.Now)
 	if err != nil || c.RequireScopes == nil {
 		return tok, err
 	}

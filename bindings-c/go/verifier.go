@@ -9,6 +9,7 @@ import "C"
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"runtime"
 	"strings"
 	"sync"
@@ -88,12 +89,73 @@ func (v *Verifier) Close() error {
 // when keys must be fetched, Verify waits for the fetch (at most the issuer's
 // jwks_cache.timeout_ms) or until ctx is done, whichever comes first.
 func (v *Verifier) Verify(ctx context.Context, token string) (*Token, error) {
-	return v.verify(ctx, token, time.Now().Unix(), nil, false)
+	return v.VerifyAt(ctx, token, time.Now().Unix())
 }
 
 // VerifyAt is Verify as if the time were now (Unix seconds); for tests and replays.
 func (v *Verifier) VerifyAt(ctx context.Context, token string, now int64) (*Token, error) {
-	return v.verify(ctx, token, now, nil, false)
+	text, ok := cText(token)
+	if !ok {
+		return nil, errNUL("token")
+	}
+	return v.verify(ctx, now, nil, false, func(p *C.vt_verifier, now C.int64_t, wait C.int32_t, out **C.vt_token, m, c *C.char, cn C.size_t) C.vt_result {
+		if wait != 0 {
+			return C.vt_verify_at(p, cPtr(text), now, out, m, errBufSize, c, cn)
+		}
+		return C.vt_try_verify_at(p, cPtr(text), now, out, m, errBufSize, c, cn)
+	})
+}
+
+// VerifyDPoP checks a token sent with the DPoP scheme (RFC 9449): proof is the request's
+// DPoP header, method and url the request (url absolute: the one the client called; query
+// and fragment are ignored). Otherwise like Verify; a replayed proof is refused.
+func (v *Verifier) VerifyDPoP(ctx context.Context, token, proof, method, url string) (*Token, error) {
+	return v.VerifyDPoPAt(ctx, token, proof, method, url, time.Now().Unix())
+}
+
+// VerifyDPoPAt is VerifyDPoP as if the time were now (Unix seconds).
+func (v *Verifier) VerifyDPoPAt(ctx context.Context, token, proof, method, url string, now int64) (*Token, error) {
+	args := make([][]byte, 4)
+	for i, s := range []string{token, proof, method, url} {
+		text, ok := cText(s)
+		if !ok {
+			return nil, errNUL("token or proof")
+		}
+		args[i] = text
+	}
+	return v.verify(ctx, now, nil, false, func(p *C.vt_verifier, now C.int64_t, wait C.int32_t, out **C.vt_token, m, c *C.char, cn C.size_t) C.vt_result {
+		return C.vt_verify_dpop_at(p, cPtr(args[0]), cPtr(args[1]), cPtr(args[2]), cPtr(args[3]), now, wait, out, m, errBufSize, c, cn)
+	})
+}
+
+// VerifyRequest does what Middleware does for one request: it finds the token per the
+// configured token_sources (with DPoP enabled, also Authorization: DPoP and its DPoP proof
+// header) and verifies it. url is the absolute URL the client called, needed for DPoP
+// (RequestURL gives it for a request served directly, without a proxy).
+func (v *Verifier) VerifyRequest(ctx context.Context, r *http.Request, url string) (*Token, error) {
+	return v.verifyRequest(ctx, r, url, time.Now().Unix(), nil, false)
+}
+
+func (v *Verifier) verifyRequest(ctx context.Context, r *http.Request, url string, now int64, scopes []string, matchAny bool) (*Token, error) {
+	req := newCRequest(r.Header, r.URL.RawQuery, r.Method, url)
+	defer req.free()
+	return v.verify(ctx, now, scopes, matchAny, func(p *C.vt_verifier, now C.int64_t, wait C.int32_t, out **C.vt_token, m, c *C.char, cn C.size_t) C.vt_result {
+		return C.vt_verify_request_at(p, &req.c, now, wait, out, m, errBufSize, c, cn)
+	})
+}
+
+// RequestURL is the absolute URL of a request served directly: https when it came over
+// TLS, the Host header, and the request URI. Behind a proxy, give the public URL instead.
+func RequestURL(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host + r.URL.RequestURI()
+}
+
+func errNUL(what string) error {
+	return &Error{Code: CodeTokenMalformed, Message: "the " + what + " contains a NUL byte"}
 }
 
 // cText is s as a NUL-terminated C string in Go memory (no C allocation), or false when s
@@ -115,24 +177,23 @@ type verification struct {
 	err    error
 }
 
+// verifyCall is one C verify entry point: wait 0 never waits for a key fetch.
+type verifyCall func(p *C.vt_verifier, now C.int64_t, wait C.int32_t, out **C.vt_token, msg, claim *C.char, claimLen C.size_t) C.vt_result
+
 // verify runs one verification: a non-waiting try first; only when keys must be fetched a
 // waiting call, in a goroutine when ctx can be cancelled. Scopes, when given, are checked
 // on the same handle; the claims are copied out and the handle freed.
-func (v *Verifier) verify(ctx context.Context, token string, now int64, scopes []string, matchAny bool) (*Token, error) {
+func (v *Verifier) verify(ctx context.Context, now int64, scopes []string, matchAny bool, invoke verifyCall) (*Token, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	text, ok := cText(token)
-	if !ok {
-		return nil, &Error{Code: CodeTokenMalformed, Message: "the token contains a NUL byte"}
-	}
-	res, ok := v.call(text, now, false)
+	res, ok := v.call(invoke, now, false)
 	if !ok { // keys are being fetched
 		if ctx.Done() == nil {
-			res, _ = v.call(text, now, true)
+			res, _ = v.call(invoke, now, true)
 		} else {
 			done := make(chan verification, 1)
-			go func() { r, _ := v.call(text, now, true); done <- r }()
+			go func() { r, _ := v.call(invoke, now, true); done <- r }()
 			select {
 			case res = <-done:
 			case <-ctx.Done():
@@ -164,7 +225,7 @@ func (v *Verifier) verify(ctx context.Context, token string, now int64, scopes [
 
 // call makes one C verify call (waiting for a key fetch or not). ok is false only when a
 // non-waiting call found that keys must be fetched first.
-func (v *Verifier) call(text []byte, now int64, wait bool) (res verification, ok bool) {
+func (v *Verifier) call(invoke verifyCall, now int64, wait bool) (res verification, ok bool) {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
 	if v.ptr == nil {
@@ -172,12 +233,11 @@ func (v *Verifier) call(text []byte, now int64, wait bool) (res verification, ok
 	}
 	var msg [errBufSize]C.char
 	var claim [128]C.char
-	var r C.vt_result
+	var w C.int32_t
 	if wait {
-		r = C.vt_verify_at(v.ptr, cPtr(text), C.int64_t(now), &res.handle, &msg[0], errBufSize, &claim[0], C.size_t(len(claim)))
-	} else {
-		r = C.vt_try_verify_at(v.ptr, cPtr(text), C.int64_t(now), &res.handle, &msg[0], errBufSize, &claim[0], C.size_t(len(claim)))
+		w = 1
 	}
+	r := invoke(v.ptr, C.int64_t(now), w, &res.handle, &msg[0], &claim[0], C.size_t(len(claim)))
 	runtime.KeepAlive(v)
 	switch r {
 	case C.VT_OK:
@@ -192,34 +252,8 @@ func (v *Verifier) call(text []byte, now int64, wait bool) (res verification, ok
 // configured token_sources say (Authorization: Bearer by default). Errors with
 // CodeTokenMissing when there is none.
 func (v *Verifier) ExtractToken(header map[string][]string, rawQuery string) (string, error) {
-	var names, values []*C.char
-	for name, vals := range header {
-		cn, ok := cText(name)
-		if !ok {
-			continue
-		}
-		for _, val := range vals {
-			cv, ok := cText(val)
-			if !ok {
-				continue // a NUL-bearing header cannot hold a token the engine would accept
-			}
-			names = append(names, (*C.char)(C.CBytes(cn)))
-			values = append(values, (*C.char)(C.CBytes(cv)))
-		}
-	}
-	defer func() {
-		for i := range names {
-			C.free(unsafe.Pointer(names[i]))
-			C.free(unsafe.Pointer(values[i]))
-		}
-	}()
-	var query *C.char
-	if rawQuery != "" {
-		if q, ok := cText(rawQuery); ok {
-			query = (*C.char)(C.CBytes(q))
-			defer C.free(unsafe.Pointer(query))
-		}
-	}
+	req := newCRequest(header, rawQuery, "", "")
+	defer req.free()
 	v.mu.RLock()
 	defer v.mu.RUnlock()
 	if v.ptr == nil {
@@ -229,17 +263,8 @@ func (v *Verifier) ExtractToken(header map[string][]string, rawQuery string) (st
 	size := 1 << 16
 	out := C.malloc(C.size_t(size))
 	defer C.free(out)
-	var pn, pv **C.char
-	if len(names) > 0 {
-		// C arrays of C pointers: Go memory may not hold pointers handed to C.
-		arr := C.malloc(C.size_t(2*len(names)) * C.size_t(unsafe.Sizeof(uintptr(0))))
-		defer C.free(arr)
-		slots := unsafe.Slice((**C.char)(arr), 2*len(names))
-		copy(slots, names)
-		copy(slots[len(names):], values)
-		pn, pv = &slots[0], &slots[len(names)]
-	}
-	r := C.vt_extract_token(v.ptr, pn, pv, C.size_t(len(names)), query, (*C.char)(out), C.size_t(size), &msg[0], errBufSize)
+	c := &req.c
+	r := C.vt_extract_token(v.ptr, c.header_names, c.header_values, c.header_count, c.query, (*C.char)(out), C.size_t(size), &msg[0], errBufSize)
 	runtime.KeepAlive(v)
 	if r != C.VT_OK {
 		return "", callError(r, msg[:], nil, CodeTokenMalformed)
@@ -281,4 +306,60 @@ func (v *Verifier) Metrics() (Metrics, error) {
 	}
 	err := json.Unmarshal([]byte(C.GoString(&out[0])), &m)
 	return m, err
+}
+
+// cRequest is a request in C memory (the engine's vt_request); free releases it.
+type cRequest struct {
+	c     C.vt_request
+	owned []unsafe.Pointer
+}
+
+// newCRequest copies headers, the raw query and, for DPoP, the method and URL into C
+// memory: the C side may hold no Go pointers. Strings holding a NUL byte are left out
+// (they cannot carry a token the engine would accept).
+func newCRequest(header map[string][]string, rawQuery, method, url string) *cRequest {
+	req := &cRequest{}
+	cstr := func(s string) *C.char {
+		b, ok := cText(s)
+		if !ok || s == "" {
+			return nil
+		}
+		p := C.CBytes(b)
+		req.owned = append(req.owned, p)
+		return (*C.char)(p)
+	}
+	var names, values []*C.char
+	for name, vals := range header {
+		if strings.IndexByte(name, 0) >= 0 {
+			continue
+		}
+		for _, val := range vals {
+			if strings.IndexByte(val, 0) >= 0 {
+				continue
+			}
+			names = append(names, cstr(name))
+			values = append(values, cstr(val))
+		}
+	}
+	if len(names) > 0 {
+		arr := C.malloc(C.size_t(2*len(names)) * C.size_t(unsafe.Sizeof(uintptr(0))))
+		req.owned = append(req.owned, arr)
+		slots := unsafe.Slice((**C.char)(arr), 2*len(names))
+		copy(slots, names)
+		copy(slots[len(names):], values)
+		req.c.header_names = &slots[0]
+		req.c.header_values = &slots[len(names)]
+		req.c.header_count = C.size_t(len(names))
+	}
+	req.c.query = cstr(rawQuery)
+	req.c.method = cstr(method)
+	req.c.url = cstr(url)
+	return req
+}
+
+func (r *cRequest) free() {
+	for _, p := range r.owned {
+		C.free(p)
+	}
+	r.owned = nil
 }
