@@ -7,7 +7,7 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
-use veritoken_testidp::{TestIdp, TokenRequest};
+use veritoken_testidp::{ProofRequest, TestIdp, TokenRequest};
 
 struct Running(Child);
 
@@ -275,6 +275,85 @@ fn introspects_opaque_tokens() {
 }
 
 #[test]
+fn dpop_proofs_and_nonces_directly() {
+    let idp = TestIdp::start();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config_with(dir.path(), &idp, |c| {
+        c["clients"][0]["verifier"]["dpop"] = json!({"mode": "required", "nonce": true});
+    });
+    let (_sidecar, base) = start_sidecar(&config);
+    let http = reqwest::blocking::Client::new();
+    wait_ready(&http, &base);
+    let public = "https://api.example.com/orders?page=1";
+    let bound = idp.token(&TokenRequest {
+        scope: Some("orders:read".into()),
+        dpop_jkt: Some(idp.dpop_jkt()),
+        ..Default::default()
+    });
+    let proof = |nonce: Option<String>| {
+        idp.dpop_proof(&ProofRequest {
+            htm: "POST".into(),
+            htu: "https://api.example.com/orders".into(),
+            access_token: Some(bound.clone()),
+            nonce,
+            ..Default::default()
+        })
+    };
+    // nginx style: X-Original-Method and X-Original-URL.
+    let ask = |proof: &str| {
+        http.get(format!("{base}/auth/orders"))
+            .header("Authorization", format!("DPoP {bound}"))
+            .header("DPoP", proof)
+            .header("X-Original-Method", "POST")
+            .header("X-Original-URL", public)
+            .send()
+            .unwrap()
+    };
+    let first = ask(&proof(None));
+    assert_eq!(first.status(), 401);
+    let challenge = first.headers()["www-authenticate"].to_str().unwrap();
+    assert!(
+        challenge.starts_with("DPoP realm=\"orders\", error=\"use_dpop_nonce\""),
+        "{challenge}"
+    );
+    let nonce = first.headers()["dpop-nonce"].to_str().unwrap().to_owned();
+    let second = ask(&proof(Some(nonce.clone())));
+    assert_eq!(second.status(), 200);
+    assert_eq!(second.headers()["x-auth-subject"], "test-client");
+    // Traefik style: X-Forwarded-Method, -Proto, -Host, -Uri.
+    let traefik = http
+        .get(format!("{base}/auth/orders"))
+        .header("Authorization", format!("DPoP {bound}"))
+        .header("DPoP", proof(Some(nonce)))
+        .header("X-Forwarded-Method", "POST")
+        .header("X-Forwarded-Proto", "https")
+        .header("X-Forwarded-Host", "api.example.com")
+        .header("X-Forwarded-Uri", "/orders?page=1")
+        .send()
+        .unwrap();
+    assert_eq!(traefik.status(), 200);
+    // Without the original method and URL a DPoP request cannot be judged: 500, not a pass.
+    let blind = http
+        .get(format!("{base}/auth/orders"))
+        .header("Authorization", format!("DPoP {bound}"))
+        .header("DPoP", proof(None))
+        .send()
+        .unwrap();
+    assert_eq!(blind.status(), 500);
+    // Required mode: a bearer token is refused with a DPoP challenge.
+    let bearer = http
+        .get(format!("{base}/auth/orders"))
+        .bearer_auth(token(&idp, "orders:read", 300, json!({})))
+        .send()
+        .unwrap();
+    assert_eq!(bearer.status(), 401);
+    assert!(bearer.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .starts_with("DPoP "));
+}
+
+#[test]
 fn slow_header_clients_are_cut_off() {
     use std::io::{Read, Write};
     let idp = TestIdp::start();
@@ -410,7 +489,10 @@ fn behind_a_real_nginx() {
     };
     let mut idp = TestIdp::start();
     let dir = tempfile::tempdir().unwrap();
-    let (_sidecar, sidecar) = start_sidecar(&write_config(dir.path(), &idp));
+    let config = write_config_with(dir.path(), &idp, |c| {
+        c["clients"][0]["verifier"]["dpop"] = json!({"mode": "allowed"});
+    });
+    let (_sidecar, sidecar) = start_sidecar(&config);
     let (front, app) = (free_port(), free_port());
     let conf = nginx_config(dir.path(), &sidecar, front, app);
     let prefix = format!("{}/", dir.path().display());
@@ -477,6 +559,33 @@ fn behind_a_real_nginx() {
         200,
         "query token via X-Original-URI"
     );
+
+    // DPoP through nginx: the proof names the URL the client called, which nginx passes.
+    let bound = idp.token(&TokenRequest {
+        scope: Some("orders:read".into()),
+        dpop_jkt: Some(idp.dpop_jkt()),
+        ..Default::default()
+    });
+    let proof = idp.dpop_proof(&ProofRequest {
+        htm: "GET".into(),
+        htu: url.clone(),
+        access_token: Some(bound.clone()),
+        ..Default::default()
+    });
+    let dpop = |proof: &str| {
+        http.get(&url)
+            .header("Authorization", format!("DPoP {bound}"))
+            .header("DPoP", proof)
+            .send()
+            .unwrap()
+    };
+    assert_eq!(dpop(&proof).status(), 200, "{}", log());
+    let replayed = dpop(&proof);
+    assert_eq!(replayed.status(), 401);
+    assert!(replayed.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .starts_with("DPoP realm=\"orders\", error=\"invalid_dpop_proof\""));
 
     idp.stop();
     std::thread::sleep(Duration::from_millis(1500));
