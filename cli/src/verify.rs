@@ -45,6 +45,16 @@ pub struct Args {
     /// One of the --scope values is enough.
     #[arg(long, requires = "scope")]
     any_scope: bool,
+    /// The DPoP proof (the request's DPoP header) of a token sent with the DPoP scheme;
+    /// without --config, this also turns DPoP on (mode "allowed").
+    #[arg(long, value_name = "PROOF", requires_all = ["method", "url"])]
+    dpop_proof: Option<String>,
+    /// The request method the DPoP proof must name (htm).
+    #[arg(long, value_name = "METHOD", requires = "dpop_proof")]
+    method: Option<String>,
+    /// The absolute URL the DPoP proof must name (htu).
+    #[arg(long, value_name = "URL", requires = "dpop_proof")]
+    url: Option<String>,
 }
 
 fn config_from_flags(args: &Args) -> Result<Config, String> {
@@ -103,6 +113,9 @@ fn config_from_flags(args: &Args) -> Result<Config, String> {
         typ: None,
         introspection: None,
     });
+    if args.dpop_proof.is_some() {
+        config.dpop.mode = veritoken::DpopMode::Allowed;
+    }
     Ok(config)
 }
 
@@ -118,9 +131,13 @@ fn build(args: &Args) -> Result<Verifier, String> {
 }
 
 fn verdict(verifier: &Verifier, token: &str, args: &Args) -> Result<serde_json::Value, Error> {
-    let verified = match args.now {
-        Some(now) => verifier.verify_at(token, now)?,
-        None => verifier.verify(token)?,
+    let now = args.now.unwrap_or_else(veritoken::unix_now);
+    let verified = match (&args.dpop_proof, &args.method, &args.url) {
+        (Some(proof), Some(method), Some(url)) => {
+            let proof = veritoken::DpopProof { proof, method, url };
+            verifier.verify_dpop_at(token, &proof, now)?
+        }
+        _ => verifier.verify_at(token, now)?,
     };
     let mode = if args.any_scope {
         ScopeMatch::Any

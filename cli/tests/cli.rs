@@ -285,3 +285,57 @@ fn inspect_shows_unverified_contents() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(stdout_json(&out)["error"]["code"], "token_malformed");
 }
+
+/// `verify --dpop-proof --method --url` on DPoP vectors: the proof is checked against the
+/// given method and URL, and a token presented as bearer without its proof is refused.
+#[test]
+fn verify_checks_a_dpop_proof() {
+    let run = |name: &str, method: Option<&str>| {
+        let c = case("dpop.json", name);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("veritoken.json");
+        std::fs::write(&path, c["config"].to_string()).unwrap();
+        let header = |n: &str| {
+            c["request"]["headers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|h| h[0] == n)
+                .and_then(|h| h[1].as_str())
+                .unwrap()
+                .to_owned()
+        };
+        let token = header("Authorization")
+            .trim_start_matches("DPoP ")
+            .to_owned();
+        let (proof, url, now) = (
+            header("DPoP"),
+            c["request"]["url"].clone(),
+            c["now"].to_string(),
+        );
+        let mut args = vec!["verify", "--config", path.to_str().unwrap(), "--now", &now];
+        let method = method.unwrap_or("GET");
+        if !proof.is_empty() {
+            args.extend(["--dpop-proof", &proof, "--method", method]);
+            args.extend(["--url", url.as_str().unwrap()]);
+        }
+        args.push(&token);
+        let out = veritoken(&args, None);
+        (out.status.code(), stdout_json(&out))
+    };
+    let (code, claims) = run("dpop_valid_es256", None);
+    assert_eq!(code, Some(0), "{claims}");
+    assert_eq!(claims["sub"], "user-123");
+    let (code, body) = run("dpop_valid_es256", Some("POST"));
+    assert_eq!(code, Some(1));
+    assert_eq!(body["error"]["code"], "dpop_invalid");
+    assert_eq!(body["error"]["claim"], "htm");
+    let (code, body) = run("dpop_proof_ath_mismatch", None);
+    assert_eq!(
+        (code, body["error"]["claim"].as_str()),
+        (Some(1), Some("ath"))
+    );
+    // --method without --dpop-proof is a usage error.
+    let out = veritoken(&["verify", "--method", "GET", "a.b.c"], None);
+    assert_eq!(out.status.code(), Some(2));
+}
