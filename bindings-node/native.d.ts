@@ -6,19 +6,39 @@ export declare class NativeVerifier {
   /** From the configuration as JSON text (snake_case keys; index.js converts camelCase). */
   constructor(configJson: string)
   static fromFile(path: string): NativeVerifier
-  /** Verifies on this thread; waits for a key fetch if one is needed. */
-  verifySync(token: string, now?: number | undefined | null): Array<string>
+  /**
+   * Verifies on this thread; waits for a key fetch if one is needed. `dpop`: the proof
+   * of a token sent with the DPoP scheme.
+   */
+  verifySync(token: string, now?: number | undefined | null, dpop?: DpopArgs | undefined | null): Array<string>
   /**
    * Verifies without waiting: `null` when keys must be fetched first (the fetch is
    * started; `verifyOnPool` then waits for it off the event loop).
    */
-  tryVerify(token: string, now?: number | undefined | null): Array<string> | null
+  tryVerify(token: string, now?: number | undefined | null, dpop?: DpopArgs | undefined | null): Array<string> | null
   /** Verifies on the libuv thread pool (for when keys must be fetched). */
-  verifyOnPool(token: string, now?: number | undefined | null): Promise<unknown>
+  verifyOnPool(token: string, now?: number | undefined | null, dpop?: DpopArgs | undefined | null): Promise<unknown>
   /** The token of a request per the configured token sources. */
   extractToken(names: Array<string>, values: Array<string>, query?: string | undefined | null): string
+  /**
+   * The token of a request and, with the DPoP scheme, its proof with the request's
+   * method and URL (which must then be given).
+   */
+  extractCredential(names: Array<string>, values: Array<string>, query?: string | undefined | null, method?: string | undefined | null, url?: string | undefined | null): NativeCredential
+  /**
+   * What a middleware answers this verifier's rejection with (its DPoP challenge and
+   * nonce included).
+   */
+  errorResponse(code: string, message: string, claim?: string | undefined | null, realm?: string | undefined | null): ErrorResponse
   metricsJson(): string
   isReady(): boolean
+}
+
+/** A DPoP proof (the request's `DPoP` header) with the request's method and absolute URL. */
+export interface DpopArgs {
+  proof: string
+  method: string
+  url: string
 }
 
 /** Every error code with its HTTP status, for the JS error classes. */
@@ -36,6 +56,12 @@ export interface ErrorResponse {
 
 /** Every scope the claims grant (`scope`, `scp`, `permissions`). */
 export declare function grantedScopes(claimsJson: string): Array<string>
+
+/** A request's token and, when it came with the DPoP scheme, its proof. */
+export interface NativeCredential {
+  token: string
+  dpop?: DpopArgs
+}
 
 /** Throws unless the claims grant the scopes (all, or any when `any` is true). */
 export declare function requireScopes(claimsJson: string, scopes: Array<string>, any: boolean): void
