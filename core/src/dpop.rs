@@ -157,7 +157,8 @@ impl Dpop {
 
     /// Every check of RFC 9449 §4.3 on the proof itself (the key binding is the caller's).
     fn check_proof(&self, p: &DpopProof, token: &str, now: i64) -> Result<Checked, Error> {
-        let decoded = jws::decode(p.proof, self.max_size)
+        let mut buf = [0u8; jws::STACK_SIGNATURE];
+        let decoded = jws::decode(p.proof, self.max_size, &mut buf)
             .map_err(|e| invalid(None, format!("DPoP proof: {}", e.message())))?;
         let header = json::parse_object(&decoded.header)
             .map_err(|e| invalid(None, format!("DPoP proof header {e}")))?;
@@ -199,11 +200,7 @@ impl Dpop {
                 format!("DPoP proof alg {alg} does not match its jwk"),
             ));
         }
-        if !key.verify(
-            alg,
-            decoded.signing_input.as_bytes(),
-            decoded.signature.as_bytes(),
-        ) {
+        if !key.verify(alg, decoded.signing_input.as_bytes(), &decoded.signature) {
             return Err(invalid(None, "DPoP proof signature does not verify"));
         }
         let jkt = thumbprint(jwk).map_err(|why| invalid(Some("jwk"), why))?;

@@ -305,7 +305,8 @@ impl Verifier {
                 };
             }
         }
-        let decoded = match jws::decode(token, self.inner.config.max_token_size) {
+        let mut buf = [0u8; jws::STACK_SIGNATURE];
+        let decoded = match jws::decode(token, self.inner.config.max_token_size, &mut buf) {
             Ok(d) => d,
             Err(e) => return Step::Done(Err(e)),
         };
@@ -361,7 +362,7 @@ impl Verifier {
             .iter()
             .find(|i| i.name == iss)
             .ok_or_else(|| claims::unknown_issuer(iss))?;
-        let (input, signature) = (decoded.signing_input, decoded.signature.as_bytes());
+        let (input, signature) = (decoded.signing_input, &*decoded.signature);
         match &issuer.keys {
             IssuerKeys::Static(keys) => {
                 jws::verify_signature(keys, issuer.algorithms, &header, input, signature)?
@@ -689,7 +690,9 @@ fn secret_bytes(secret: &SecretKey) -> Result<Vec<u8>, Error> {
             .or_else(|_| {
                 base64::engine::general_purpose::STANDARD_NO_PAD.decode(text.trim_end_matches('='))
             }),
-        SecretEncoding::Base64url => crate::b64::decode(&text),
+        SecretEncoding::Base64url => {
+            crate::b64::decode(&text).map_err(|_| base64::DecodeError::InvalidPadding)
+        }
     };
     decoded.map_err(|_| {
         Error::config(format!("secret: not valid {:?} text", secret.encoding).to_lowercase())
