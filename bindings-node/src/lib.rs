@@ -202,11 +202,7 @@ impl NativeVerifier {
         values: Vec<String>,
         query: Option<String>,
     ) -> Result<String> {
-        let request = SimpleRequest {
-            headers: names.into_iter().zip(values).collect(),
-            query: query.filter(|q| !q.is_empty()),
-            ..SimpleRequest::default()
-        };
+        let request = request(names, values, query, None, None);
         self.inner.extract_token(&request).map_err(js_error)
     }
 
@@ -221,12 +217,7 @@ impl NativeVerifier {
         method: Option<String>,
         url: Option<String>,
     ) -> Result<NativeCredential> {
-        let request = SimpleRequest {
-            headers: names.into_iter().zip(values).collect(),
-            query: query.filter(|q| !q.is_empty()),
-            method,
-            url,
-        };
+        let request = request(names, values, query, method, url);
         let credential = self.inner.extract_credential(&request).map_err(js_error)?;
         let dpop = credential
             .dpop_proof(&request)
@@ -266,6 +257,22 @@ impl NativeVerifier {
     #[napi]
     pub fn is_ready(&self) -> bool {
         self.inner.is_ready()
+    }
+}
+
+/// A request from the header lists, raw query, method and URL the JS side passes.
+fn request(
+    names: Vec<String>,
+    values: Vec<String>,
+    query: Option<String>,
+    method: Option<String>,
+    url: Option<String>,
+) -> SimpleRequest {
+    SimpleRequest {
+        headers: names.into_iter().zip(values).collect(),
+        query: query.filter(|q| !q.is_empty()),
+        method,
+        url,
     }
 }
 
