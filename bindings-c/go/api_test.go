@@ -282,3 +282,20 @@ func TestRegisteredClaimsOfAnotherShape(t *testing.T) {
 		t.Fatalf("sub %q jti %q iss %q exp %v", tok.Subject(), tok.ID(), tok.Issuer(), tok.ExpiresAt())
 	}
 }
+
+// member finds top-level members only, past strings and containers that look like them.
+func TestMemberReadsTopLevelOnly(t *testing.T) {
+	obj := ` { "n": {"sub": "inner", "x": ["}", "\"sub\""]}, "s\u0075b": "outer\"q", "exp": 1.5e3 , "aud": ["a", "b"], "z": null }`
+	for name, want := range map[string]string{
+		"sub": `"outer\"q"`, "exp": "1.5e3", "aud": `["a", "b"]`, "z": "null",
+		"n": `{"sub": "inner", "x": ["}", "\"sub\""]}`, "x": "", "missing": "",
+	} {
+		if got := member(obj, name); got != want {
+			t.Errorf("member(%q) = %q, want %q", name, got, want)
+		}
+	}
+	tok := &Token{claimsJSON: obj}
+	if tok.Subject() != `outer"q` || tok.ExpiresAt().Unix() != 1500 || len(tok.Audiences()) != 2 {
+		t.Fatalf("accessors: %q %v %v", tok.Subject(), tok.ExpiresAt(), tok.Audiences())
+	}
+}

@@ -8,6 +8,7 @@ import "C"
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -20,21 +21,10 @@ type Token struct {
 	claimsJSON string
 	headerJSON string
 
-	claimsOnce, headerOnce, registeredOnce sync.Once
+	claimsOnce, headerOnce sync.Once
 
-	claims     map[string]any
-	header     map[string]any
-	registered registeredClaims
-}
-
-// registeredClaims are decoded into a struct on their own: far cheaper than the full map
-// when a handler only needs the subject or the expiry.
-// Members are untyped so that one decode always succeeds; a member of another shape than
-// expected reads as absent.
-type registeredClaims struct {
-	Iss, Sub, Jti any
-	Exp, Nbf, Iat any
-	Aud           json.RawMessage
+	claims map[string]any
+	header map[string]any
 }
 
 // ClaimsJSON is the verified claims as JSON text.
@@ -71,38 +61,46 @@ func decodeObject(text string) map[string]any {
 	return m
 }
 
-// reg decodes the registered claims. The engine has checked their types (strings for
-// iss/sub/jti, numbers for dates) for every claim it enforces; anything it let through in
+// The registered-claim accessors read one member's JSON text (see member) instead of
+// decoding the claims with reflection, which costs more than the verification itself. The
+// engine has checked the types of every claim it enforces; anything it let through in
 // another shape reads as absent here.
-func (t *Token) reg() *registeredClaims {
-	t.registeredOnce.Do(func() { _ = json.Unmarshal([]byte(t.claimsJSON), &t.registered) })
-	return &t.registered
-}
 
-func str(v any) string {
-	s, _ := v.(string)
+// str is a JSON string member's value ("" when absent or not a string).
+func (t *Token) str(name string) string {
+	raw := member(t.claimsJSON, name)
+	if len(raw) < 2 || raw[0] != '"' {
+		return ""
+	}
+	if !strings.ContainsRune(raw, '\\') {
+		return raw[1 : len(raw)-1]
+	}
+	var s string
+	_ = json.Unmarshal([]byte(raw), &s)
 	return s
 }
 
-func date(v any) time.Time {
-	if f, ok := v.(float64); ok {
-		return time.Unix(int64(f), 0)
+// date is a NumericDate member (the zero Time when absent or not a number).
+func (t *Token) date(name string) time.Time {
+	f, err := strconv.ParseFloat(member(t.claimsJSON, name), 64)
+	if err != nil {
+		return time.Time{}
 	}
-	return time.Time{}
+	return time.Unix(int64(f), 0)
 }
 
 // Issuer is "iss".
-func (t *Token) Issuer() string { return str(t.reg().Iss) }
+func (t *Token) Issuer() string { return t.str("iss") }
 
 // Subject is "sub" ("" when absent).
-func (t *Token) Subject() string { return str(t.reg().Sub) }
+func (t *Token) Subject() string { return t.str("sub") }
 
 // ID is "jti" ("" when absent).
-func (t *Token) ID() string { return str(t.reg().Jti) }
+func (t *Token) ID() string { return t.str("jti") }
 
 // Audiences is "aud" as a list (a single string becomes one element).
 func (t *Token) Audiences() []string {
-	raw := t.reg().Aud
+	raw := []byte(member(t.claimsJSON, "aud"))
 	var one string
 	if json.Unmarshal(raw, &one) == nil {
 		return []string{one}
@@ -115,13 +113,104 @@ func (t *Token) Audiences() []string {
 }
 
 // ExpiresAt is "exp" (the zero Time when absent).
-func (t *Token) ExpiresAt() time.Time { return date(t.reg().Exp) }
+func (t *Token) ExpiresAt() time.Time { return t.date("exp") }
 
 // NotBefore is "nbf" (the zero Time when absent).
-func (t *Token) NotBefore() time.Time { return date(t.reg().Nbf) }
+func (t *Token) NotBefore() time.Time { return t.date("nbf") }
 
 // IssuedAt is "iat" (the zero Time when absent).
-func (t *Token) IssuedAt() time.Time { return date(t.reg().Iat) }
+func (t *Token) IssuedAt() time.Time { return t.date("iat") }
+
+// member is the JSON text of the top-level member name of obj, an object the engine
+// validated (well formed, no duplicate names), or "" when it is absent.
+func member(obj, name string) string {
+	i := skipSpace(obj, 0)
+	if i >= len(obj) || obj[i] != '{' {
+		return ""
+	}
+	for i = skipSpace(obj, i+1); i < len(obj) && obj[i] == '"'; {
+		keyEnd := skipString(obj, i)
+		key := obj[i:keyEnd]
+		i = skipSpace(obj, keyEnd)
+		if i >= len(obj) || obj[i] != ':' {
+			return ""
+		}
+		i = skipSpace(obj, i+1)
+		end := skipValue(obj, i)
+		if keyIs(key, name) {
+			return obj[i:end]
+		}
+		i = skipSpace(obj, end)
+		if i >= len(obj) || obj[i] != ',' {
+			return ""
+		}
+		i = skipSpace(obj, i+1)
+	}
+	return ""
+}
+
+// keyIs reports whether the quoted member name key is name (escapes decoded).
+func keyIs(key, name string) bool {
+	if !strings.ContainsRune(key, '\\') {
+		return len(key) == len(name)+2 && key[1:len(key)-1] == name
+	}
+	var k string
+	return json.Unmarshal([]byte(key), &k) == nil && k == name
+}
+
+func skipSpace(s string, i int) int {
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipString returns the index after the string starting at s[i] (a quote).
+func skipString(s string, i int) int {
+	for j := i + 1; j < len(s); j++ {
+		switch s[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1
+		}
+	}
+	return len(s)
+}
+
+// skipValue returns the index after the value starting at s[i].
+func skipValue(s string, i int) int {
+	if i >= len(s) {
+		return i
+	}
+	switch s[i] {
+	case '"':
+		return skipString(s, i)
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(s); j++ {
+			switch s[j] {
+			case '"':
+				j = skipString(s, j) - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return j + 1
+				}
+			}
+		}
+		return len(s)
+	}
+	j := i
+	for ; j < len(s); j++ {
+		switch s[j] {
+		case ',', '}', ']', ' ', '\t', '\r', '\n':
+			return j
+		}
+	}
+	return j
+}
 
 // RequireScopes returns nil when the token grants every scope given (from "scope", "scp"
 // and "permissions"); otherwise an *Error with CodeScopeInsufficient (or CodeClaimInvalid

@@ -231,13 +231,13 @@ func (v *Verifier) call(invoke verifyCall, now int64, wait bool) (res verificati
 	if v.ptr == nil {
 		return verification{err: ErrClosed}, true
 	}
-	var msg [errBufSize]C.char
-	var claim [128]C.char
+	bufs := errBufPool.Get().(*errBufs)
+	defer errBufPool.Put(bufs)
 	var w C.int32_t
 	if wait {
 		w = 1
 	}
-	r := invoke(v.ptr, C.int64_t(now), w, &res.handle, &msg[0], &claim[0], C.size_t(len(claim)))
+	r := invoke(v.ptr, C.int64_t(now), w, &res.handle, &bufs.msg[0], &bufs.claim[0], C.size_t(len(bufs.claim)))
 	runtime.KeepAlive(v)
 	switch r {
 	case C.VT_OK:
@@ -245,8 +245,18 @@ func (v *Verifier) call(invoke verifyCall, now int64, wait bool) (res verificati
 	case C.VT_WOULD_BLOCK:
 		return res, false
 	}
-	return verification{err: callError(r, msg[:], claim[:], CodeTokenMalformed)}, true
+	return verification{err: callError(r, bufs.msg[:], bufs.claim[:], CodeTokenMalformed)}, true
 }
+
+// errBufs are the message and claim buffers of one verify call, reused: passed to C they
+// would otherwise be allocated (and zeroed) on every call. C writes them, NUL-terminated,
+// only on failure, which is also the only time they are read.
+type errBufs struct {
+	msg   [errBufSize]C.char
+	claim [128]C.char
+}
+
+var errBufPool = sync.Pool{New: func() any { return new(errBufs) }}
 
 // ExtractToken finds the token in headers and a raw query string the way the engine's
 // configured token_sources say (Authorization: Bearer by default). Errors with
