@@ -1,7 +1,7 @@
 // Compiled by `tsc --noEmit` (never run): the public types as a TypeScript user sees them.
 import express from 'express'
 import Fastify from 'fastify'
-import { Verifier, VeritokenError, type ErrorCode, type VerifiedToken } from 'veritoken'
+import { Verifier, VeritokenError, type ErrorCode, type ErrorResponseParts, type VerifiedToken } from 'veritoken'
 import { requireToken } from 'veritoken/express'
 import veritoken, { verifyRequest } from 'veritoken/fastify'
 
@@ -32,3 +32,21 @@ app.get('/orders', requireToken(verifier, { scopes: 'orders:read', realm: 'order
 const server = Fastify()
 server.register(veritoken, { verifier, scopes: ['orders:read'] })
 server.get('/x', { onRequest: verifyRequest(verifier) }, async (request) => ({ sub: request.auth?.subject }))
+
+// DPoP: the configuration, the verify options, the request options and the verifier's answer.
+const dpopVerifier = new Verifier({
+  issuers: [{ issuer: 'https://idp', audiences: ['api'], algorithms: ['ES256'], discovery: true }],
+  dpop: { mode: 'required', nonce: true, maxAge: 120 },
+})
+async function dpop(raw: string, proof: string): Promise<string | undefined> {
+  const url = 'https://api.example.com/orders'
+  const token = await dpopVerifier.verify(raw, { dpopProof: proof, method: 'GET', url })
+  const viaRequest = await dpopVerifier.verifyRequest({ authorization: `DPoP ${raw}`, dpop: proof }, null, { method: 'GET', url, scopes: 'orders:read' })
+  try {
+    return token.dpopJkt ?? viaRequest.dpopJkt
+  } catch (e) {
+    const answer: ErrorResponseParts = dpopVerifier.errorResponse(e as VeritokenError, 'orders')
+    return answer.headers['dpop-nonce']
+  }
+}
+void dpop
