@@ -38,17 +38,20 @@ fn decode_slice(input: &[u8], out: &mut [u8]) -> Result<usize, Invalid> {
     let out = out.get_mut(..len).ok_or(Invalid)?;
     let quads = input.chunks_exact(4);
     let tail = quads.remainder();
-    let mut o = 0;
-    for quad in quads {
+    let whole = input.len() / 4 * 3;
+    // Errors are collected over the whole input, not branched on per quad.
+    let mut bad = 0u8;
+    for (quad, dst) in quads.zip(out[..whole].chunks_exact_mut(3)) {
         let [a, b, c, d] = [quad[0], quad[1], quad[2], quad[3]].map(|x| VALUES[x as usize]);
         // Values are 6 bits; BAD has the top bits set.
-        if (a | b | c | d) & 0xc0 != 0 {
-            return Err(Invalid);
-        }
+        bad |= a | b | c | d;
         let v = (a as u32) << 18 | (b as u32) << 12 | (c as u32) << 6 | d as u32;
-        out[o..o + 3].copy_from_slice(&v.to_be_bytes()[1..]);
-        o += 3;
+        dst.copy_from_slice(&v.to_be_bytes()[1..]);
     }
+    if bad & 0xc0 != 0 {
+        return Err(Invalid);
+    }
+    let o = whole;
     match *tail {
         [] => {}
         [a, b] | [a, b, _] if (VALUES[a as usize] | VALUES[b as usize]) & 0xc0 != 0 => {
