@@ -329,12 +329,11 @@ impl Wait {
             Wait::Now => veritoken::unix_now(),
             Wait::At(now) | Wait::Never(now) => now,
         };
-        Ok(match (self, proof) {
-            (Wait::Never(_), _) => verifier
+        Ok(match self {
+            Wait::Never(_) => verifier
                 .try_verify_at(token, proof, now)
                 .ok_or(Fail::WouldBlock)??,
-            (_, Some(proof)) => verifier.verify_dpop_at(token, proof, now)?,
-            (_, None) => verifier.verify_at(token, now)?,
+            Wait::Now | Wait::At(_) => verifier.verify_presented_at(token, proof, now)?,
         })
     }
 }

@@ -99,11 +99,10 @@ fn verify_blocking(
     dpop: Option<&DpopArgs>,
     now: i64,
 ) -> Result<veritoken::VerifiedToken> {
-    match dpop {
-        Some(d) => verifier.verify_dpop_at(token, &d.proof(), now),
-        None => verifier.verify_at(token, now),
-    }
-    .map_err(js_error)
+    let proof = dpop.map(DpopArgs::proof);
+    verifier
+        .verify_presented_at(token, proof.as_ref(), now)
+        .map_err(js_error)
 }
 
 /// The blocking verification, run on the libuv thread pool.

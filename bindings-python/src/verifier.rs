@@ -88,12 +88,10 @@ impl Verifier {
         now: i64,
     ) -> PyResult<VerifiedToken> {
         let inner = &self.inner;
-        py.detach(|| match dpop {
-            Some(d) => inner.verify_dpop_at(token, &d.proof(), now),
-            None => inner.verify_at(token, now),
-        })
-        .map(VerifiedToken::new)
-        .map_err(to_py)
+        let proof = dpop.map(Dpop::proof);
+        py.detach(|| inner.verify_presented_at(token, proof.as_ref(), now))
+            .map(VerifiedToken::new)
+            .map_err(to_py)
     }
 
     /// Cached keys answer on the loop at once; a key fetch waits in the default executor.
@@ -123,13 +121,11 @@ impl Verifier {
                     None,
                     None,
                     move |args, _kwargs| -> PyResult<VerifiedToken> {
-                        let py = args.py();
-                        py.detach(|| match &dpop {
-                            Some(d) => verifier.verify_dpop_at(&token, &d.proof(), now),
-                            None => verifier.verify_at(&token, now),
-                        })
-                        .map(VerifiedToken::new)
-                        .map_err(to_py)
+                        let proof = dpop.as_ref().map(Dpop::proof);
+                        args.py()
+                            .detach(|| verifier.verify_presented_at(&token, proof.as_ref(), now))
+                            .map(VerifiedToken::new)
+                            .map_err(to_py)
                     },
                 )?;
                 return event_loop.call_method1("run_in_executor", (py.None(), call));
@@ -146,12 +142,7 @@ impl Verifier {
         method: Option<String>,
         url: Option<String>,
     ) -> PyResult<(String, Option<Dpop>)> {
-        let request = SimpleRequest {
-            headers: header_pairs(headers)?,
-            query: query.filter(|q| !q.is_empty()),
-            method,
-            url,
-        };
+        let request = request(headers, query, method, url)?;
         let credential = self.inner.extract_credential(&request).map_err(to_py)?;
         let dpop = credential
             .dpop_proof(&request)
@@ -163,6 +154,22 @@ impl Verifier {
             });
         Ok((credential.token.clone(), dpop))
     }
+}
+
+/// The engine's view of a request from Python: headers as a mapping or pairs, the raw
+/// query (empty is none), and for DPoP the method and absolute URL.
+fn request(
+    headers: &Bound<'_, PyAny>,
+    query: Option<String>,
+    method: Option<String>,
+    url: Option<String>,
+) -> PyResult<SimpleRequest> {
+    Ok(SimpleRequest {
+        headers: header_pairs(headers)?,
+        query: query.filter(|q| !q.is_empty()),
+        method,
+        url,
+    })
 }
 
 #[pymethods]
@@ -230,11 +237,7 @@ impl Verifier {
     /// Raises TokenMissing when there is none.
     #[pyo3(signature = (headers, query = None))]
     fn extract_token(&self, headers: &Bound<'_, PyAny>, query: Option<String>) -> PyResult<String> {
-        let request = SimpleRequest {
-            headers: header_pairs(headers)?,
-            query: query.filter(|q| !q.is_empty()),
-            ..SimpleRequest::default()
-        };
+        let request = request(headers, query, None, None)?;
         self.inner.extract_token(&request).map_err(to_py)
     }
 
@@ -254,9 +257,12 @@ impl Verifier {
         url: Option<String>,
         now: Option<i64>,
     ) -> PyResult<VerifiedToken> {
-        let (token, dpop) = self.credential(headers, query, method, url)?;
-        let verified =
-            self.verify_blocking(py, &token, dpop.as_ref(), now.unwrap_or_else(unix_now))?;
+        let request = request(headers, query, method, url)?;
+        let inner = &self.inner;
+        let verified = py
+            .detach(|| inner.verify_request_at(&request, now.unwrap_or_else(unix_now)))
+            .map(VerifiedToken::new)
+            .map_err(to_py)?;
         if let Some(scopes) = scopes {
             verified.require_scopes(scopes, r#match)?;
         }

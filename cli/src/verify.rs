@@ -132,13 +132,11 @@ fn build(args: &Args) -> Result<Verifier, String> {
 
 fn verdict(verifier: &Verifier, token: &str, args: &Args) -> Result<serde_json::Value, Error> {
     let now = args.now.unwrap_or_else(veritoken::unix_now);
-    let verified = match (&args.dpop_proof, &args.method, &args.url) {
-        (Some(proof), Some(method), Some(url)) => {
-            let proof = veritoken::DpopProof { proof, method, url };
-            verifier.verify_dpop_at(token, &proof, now)?
-        }
-        _ => verifier.verify_at(token, now)?,
+    let proof = match (&args.dpop_proof, &args.method, &args.url) {
+        (Some(proof), Some(method), Some(url)) => Some(veritoken::DpopProof { proof, method, url }),
+        _ => None,
     };
+    let verified = verifier.verify_presented_at(token, proof.as_ref(), now)?;
     let mode = if args.any_scope {
         ScopeMatch::Any
     } else {

@@ -176,7 +176,7 @@ impl Verifier {
     /// one shared fetch, at most the fetch timeout (`jwks_cache.timeout_ms`). A DPoP-bound
     /// token is refused here: it needs [`Verifier::verify_dpop_at`].
     pub fn verify_at(&self, token: &str, now: i64) -> Result<VerifiedToken, Error> {
-        self.run_blocking(token, None, now)
+        self.verify_presented_at(token, None, now)
     }
 
     /// Verifies a token sent with the DPoP scheme and its proof (RFC 9449), at `now`.
@@ -186,7 +186,7 @@ impl Verifier {
         proof: &DpopProof,
         now: i64,
     ) -> Result<VerifiedToken, Error> {
-        self.run_blocking(token, Some(proof), now)
+        self.verify_presented_at(token, Some(proof), now)
     }
 
     /// [`Verifier::verify_dpop_at`] at the current time.
@@ -194,7 +194,10 @@ impl Verifier {
         self.verify_dpop_at(token, proof, unix_now())
     }
 
-    fn run_blocking(
+    /// [`Verifier::verify_at`] (`proof` `None`) or [`Verifier::verify_dpop_at`]: for callers
+    /// that hold an optional proof, like [`Verifier::try_verify_at`] and
+    /// [`Verifier::verify_at_async`].
+    pub fn verify_presented_at(
         &self,
         token: &str,
         proof: Option<&DpopProof>,
@@ -424,7 +427,7 @@ impl Verifier {
     ) -> Result<VerifiedToken, Error> {
         let credential = self.extract_credential(request)?;
         let proof = credential.dpop_proof(request)?;
-        self.run_blocking(&credential.token, proof.as_ref(), now)
+        self.verify_presented_at(&credential.token, proof.as_ref(), now)
     }
 
     /// [`Verifier::verify_request`] for async callers.
