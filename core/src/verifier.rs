@@ -108,8 +108,10 @@ impl Verifier {
             }
         }
         if presence_names.len() > MAX_PRESENCE_NAMES {
+            // One presence bit is `cnf`'s, for the DPoP binding.
             return Err(Error::config(format!(
-                "required_claims: at most {MAX_PRESENCE_NAMES} distinct names across all issuers"
+                "required_claims: at most {} distinct names across all issuers",
+                MAX_PRESENCE_NAMES - 1
             )));
         }
         let metrics = Arc::new(Metrics::new());
@@ -704,6 +706,20 @@ fn secret_bytes(secret: &SecretKey) -> Result<Vec<u8>, Error> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_required_claims_limit_is_stated_exactly() {
+        let config = |n: usize| {
+            let names: Vec<String> = (0..n).map(|i| format!("c{i}")).collect();
+            crate::Config::from_value(serde_json::json!({"issuers": [{"issuer": "https://i",
+                "audiences": ["a"], "algorithms": ["HS256"], "required_claims": names,
+                "keys": [{"secret": {"value": "0123456789abcdef0123456789abcdef", "alg": "HS256"}}]}]}))
+            .unwrap()
+        };
+        assert!(super::Verifier::new(config(63)).is_ok());
+        let err = super::Verifier::new(config(64)).unwrap_err();
+        assert!(err.message().contains("at most 63"), "{err}");
+    }
+
     #[test]
     fn verifier_is_send_and_sync() {
         fn is<T: Send + Sync + Clone>() {}
