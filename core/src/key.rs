@@ -610,13 +610,26 @@ impl KeySet {
         self.by_kid.contains_key(kid) || self.ambiguous.contains(kid)
     }
 
+    /// The key with exactly this `kid`: compared in place for the usual handful of keys
+    /// (cheaper than hashing the kid), looked up in the map past that.
+    fn exact(&self, kid: &str) -> Option<&Key> {
+        if self.keys.len() > 8 {
+            return self.by_kid.get(kid).map(|i| &self.keys[*i]);
+        }
+        let mut found = self.keys.iter().filter(|k| k.kid() == Some(kid));
+        match (found.next(), found.next()) {
+            (Some(key), None) => Some(key),
+            _ => None,
+        }
+    }
+
     /// The one key that may verify a token with this `kid` and `alg`.
     ///
     /// A token `kid` matches the key with that `kid` and any key without one; a token without
     /// `kid` matches every key. Exactly one candidate must support `alg`.
     pub fn find(&self, kid: Option<&str>, alg: Algorithm) -> Result<&Key, Error> {
         if let Some(kid) = kid {
-            if self.ambiguous.contains(kid) {
+            if !self.ambiguous.is_empty() && self.ambiguous.contains(kid) {
                 return Err(Error::new(
                     ErrorCode::KeyNotFound,
                     format!(
@@ -626,13 +639,13 @@ impl KeySet {
                 ));
             }
         }
-        let exact = kid.and_then(|k| self.by_kid.get(k)).map(|i| &self.keys[*i]);
+        let exact = kid.and_then(|k| self.exact(k));
         let candidates =
             exact
                 .into_iter()
                 .chain(self.keys.iter().filter(|key| match (kid, key.kid()) {
                     (_, None) => true,
-                    (None, Some(k)) => !self.ambiguous.contains(k),
+                    (None, Some(k)) => self.ambiguous.is_empty() || !self.ambiguous.contains(k),
                     (Some(_), Some(_)) => false,
                 }));
         let (mut seen, mut found, mut matching) = (0usize, None, 0usize);

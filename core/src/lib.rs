@@ -19,6 +19,7 @@ mod dpop;
 pub mod error;
 pub mod extract;
 mod fetch;
+mod header_memo;
 pub mod http;
 mod introspect;
 mod json;

@@ -18,6 +18,12 @@ pub fn clip(s: &str, max: usize) -> String {
     out
 }
 
+/// Bytes that passed the strict JSON scanner (so valid UTF-8) as text. Checked again, not
+/// assumed: a scanner bug must not become undefined behaviour.
+pub(crate) fn checked_utf8(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

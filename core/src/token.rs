@@ -3,9 +3,10 @@
 
 use crate::algorithm::Algorithm;
 use crate::error::{Error, ErrorCode};
+use crate::text::checked_utf8;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 /// How a list of required scopes is matched against the granted ones.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,15 +38,10 @@ pub struct VerifiedToken {
     algorithm: Option<Algorithm>,
     /// Whether the claims hold a `cnf` member (a possible DPoP binding to look at).
     has_cnf: bool,
-    header_json: String,
+    header_json: Arc<str>,
     claims_json: String,
     header: OnceLock<Map<String, Value>>,
     claims: OnceLock<Map<String, Value>>,
-}
-
-/// Text that passed the strict scanner: valid UTF-8 and a JSON object.
-fn validated_text(bytes: Vec<u8>) -> String {
-    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 fn object(text: &str) -> Map<String, Value> {
@@ -55,15 +51,15 @@ fn object(text: &str) -> Map<String, Value> {
 impl VerifiedToken {
     pub(crate) fn new(
         algorithm: Algorithm,
-        header_json: Vec<u8>,
+        header_json: Arc<str>,
         claims_json: Vec<u8>,
         has_cnf: bool,
     ) -> Self {
         VerifiedToken {
             algorithm: Some(algorithm),
             has_cnf,
-            header_json: validated_text(header_json),
-            claims_json: validated_text(claims_json),
+            header_json,
+            claims_json: checked_utf8(claims_json),
             header: OnceLock::new(),
             claims: OnceLock::new(),
         }
@@ -89,8 +85,8 @@ impl VerifiedToken {
         VerifiedToken {
             algorithm: None,
             has_cnf,
-            header_json: "{}".to_owned(),
-            claims_json: validated_text(claims_json),
+            header_json: Arc::from("{}"),
+            claims_json: checked_utf8(claims_json),
             header: OnceLock::new(),
             claims: OnceLock::new(),
         }

@@ -311,14 +311,14 @@ impl Verifier {
             }
         }
         let mut buf = [0u8; jws::STACK_SIGNATURE];
-        let decoded = match jws::decode(token, self.inner.config.max_token_size, &mut buf) {
+        let decoded = match jws::decode_checked(token, self.inner.config.max_token_size, &mut buf) {
             Ok(d) => d,
             Err(e) => return Step::Done(Err(e)),
         };
         match self.judge(&decoded, now, waited) {
             Ok(Outcome::Accepted(alg, has_cnf)) => Step::Done(Ok(VerifiedToken::new(
                 alg,
-                decoded.header,
+                decoded.header.json.clone(),
                 decoded.payload,
                 has_cnf,
             ))),
@@ -357,9 +357,14 @@ impl Verifier {
     }
 
     /// Every rule, in the documented order, on a decoded token.
-    fn judge(&self, decoded: &jws::Decoded, now: i64, waited: bool) -> Result<Outcome, Error> {
+    fn judge(
+        &self,
+        decoded: &jws::Decoded<Arc<jws::Header>>,
+        now: i64,
+        waited: bool,
+    ) -> Result<Outcome, Error> {
         let inner = &*self.inner;
-        let header = jws::check_header(&decoded.header)?;
+        let header = decoded.header.fields();
         let claims = claims::scan_claims(&decoded.payload, &inner.presence_names)?;
         let iss = claims.issuer()?;
         let issuer = inner
