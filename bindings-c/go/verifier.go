@@ -94,16 +94,91 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Token, error) {
 
 // VerifyAt is Verify as if the time were now (Unix seconds); for tests and replays.
 func (v *Verifier) VerifyAt(ctx context.Context, token string, now int64) (*Token, error) {
-	text, ok := cText(token)
-	if !ok {
-		return nil, errNUL("token")
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
-	return v.verify(ctx, now, nil, false, func(p *C.vt_verifier, now C.int64_t, wait C.int32_t, out **C.vt_token, m, c *C.char, cn C.size_t) C.vt_result {
-		if wait != 0 {
-			return C.vt_verify_at(p, cPtr(text), now, out, m, errBufSize, c, cn)
+	if tok, done, err := v.verifyInto(token, now, false); done {
+		return tok, err
+	}
+	// Keys are being fetched: wait, in a goroutine when ctx can be cancelled.
+	if ctx.Done() == nil {
+		tok, _, err := v.verifyInto(token, now, true)
+		return tok, err
+	}
+	type outcome struct {
+		tok *Token
+		err error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		tok, _, err := v.verifyInto(token, now, true)
+		done <- outcome{tok, err}
+	}()
+	select {
+	case o := <-done:
+		return o.tok, o.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// intoScratch is what one vt_verify_into call writes: the claims and header JSON, their
+// lengths, and the error buffers. Pooled, since passed to C it would otherwise be allocated
+// on every call. The texts of a signed token are shorter than the token, so json fits any
+// token up to its size; larger ones (and large introspection answers) get their own buffer.
+type intoScratch struct {
+	errBufs
+	json                 [4096]byte
+	claimsLen, headerLen C.size_t
+}
+
+var intoPool = sync.Pool{New: func() any { return new(intoScratch) }}
+
+// verifyInto is VerifyAt in one C call, without a token handle: the token's bytes are
+// passed in place (with their length, so a NUL byte is just an invalid byte) and the JSON
+// comes back in Go memory. done is false only when wait is false and keys must be fetched.
+func (v *Verifier) verifyInto(token string, now int64, wait bool) (tok *Token, done bool, err error) {
+	scratch := intoPool.Get().(*intoScratch)
+	defer intoPool.Put(scratch)
+	out := scratch.json[:]
+	if len(token) > len(out) {
+		out = make([]byte, len(token))
+	}
+	// Two tries at most: the second with the size the first one reported as needed.
+	for try := 0; ; try++ {
+		r, closed := v.callInto(token, now, wait, out, scratch)
+		switch {
+		case closed:
+			return nil, true, ErrClosed
+		case r == C.VT_OK:
+			c, h := int(scratch.claimsLen), int(scratch.headerLen)
+			text := string(out[:c+h])
+			return &Token{claimsJSON: text[:c], headerJSON: text[c:]}, true, nil
+		case r == C.VT_WOULD_BLOCK:
+			return nil, false, nil
+		case r == C.VT_BUFFER_TOO_SMALL && try == 0:
+			out = make([]byte, int(scratch.claimsLen+scratch.headerLen))
+			continue
 		}
-		return C.vt_try_verify_at(p, cPtr(text), now, out, m, errBufSize, c, cn)
-	})
+		return nil, true, callError(r, scratch.msg[:], scratch.claim[:], CodeTokenMalformed)
+	}
+}
+
+func (v *Verifier) callInto(token string, now int64, wait bool, out []byte, s *intoScratch) (r C.vt_result, closed bool) {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	if v.ptr == nil {
+		return 0, true
+	}
+	var w C.int32_t
+	if wait {
+		w = 1
+	}
+	r = C.vt_verify_into(v.ptr, (*C.char)(unsafe.Pointer(unsafe.StringData(token))), C.size_t(len(token)),
+		C.int64_t(now), w, (*C.char)(unsafe.Pointer(&out[0])), C.size_t(len(out)),
+		&s.claimsLen, &s.headerLen, &s.msg[0], errBufSize, &s.claim[0], C.size_t(len(s.claim)))
+	runtime.KeepAlive(v)
+	return r, false
 }
 
 // VerifyDPoP checks a token sent with the DPoP scheme (RFC 9449): proof is the request's

@@ -162,6 +162,31 @@ vt_result vt_try_verify_at(const vt_verifier *verifier,
                            uintptr_t claim_len);
 
 /*
+ `vt_verify_at` without a token handle, for callers that want the JSON text at once (one
+ call instead of four; the Go package's `Verify` uses it). `token` is `token_len` bytes,
+ no NUL needed (NULL only with `token_len` 0). On VT_OK the claims JSON and then the
+ header JSON are written back to back into `out` (`out_len` bytes, no NULs), and their
+ lengths into `*claims_len` and `*header_len`. The two texts of a signed token are
+ shorter than the token itself (base64url is longer than what it encodes), so `out_len >=
+ token_len` always fits; an introspected token's claims may not: VT_BUFFER_TOO_SMALL,
+ with the sizes needed in `*claims_len` and `*header_len` (the one failure that writes
+ outputs). With `may_wait` 0 it never waits for a key fetch (VT_WOULD_BLOCK).
+ */
+vt_result vt_verify_into(const vt_verifier *verifier,
+                         const char *token,
+                         uintptr_t token_len,
+                         int64_t now_unix,
+                         int32_t may_wait,
+                         char *out,
+                         uintptr_t out_len,
+                         uintptr_t *claims_len,
+                         uintptr_t *header_len,
+                         char *err,
+                         uintptr_t err_len,
+                         char *claim,
+                         uintptr_t claim_len);
+
+/*
  A token sent with the DPoP scheme and its proof (RFC 9449): `proof` is the request's
  `DPoP` header, `method` its method and `url` the absolute URL the client called (query
  and fragment are ignored). Otherwise like `vt_verify_at`; with `may_wait` 0 it never

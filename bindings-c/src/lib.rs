@@ -438,6 +438,73 @@ pub unsafe extern "C" fn vt_try_verify_at(
     })
 }
 
+/// `vt_verify_at` without a token handle, for callers that want the JSON text at once (one
+/// call instead of four; the Go package's `Verify` uses it). `token` is `token_len` bytes,
+/// no NUL needed (NULL only with `token_len` 0). On VT_OK the claims JSON and then the
+/// header JSON are written back to back into `out` (`out_len` bytes, no NULs), and their
+/// lengths into `*claims_len` and `*header_len`. The two texts of a signed token are
+/// shorter than the token itself (base64url is longer than what it encodes), so `out_len >=
+/// token_len` always fits; an introspected token's claims may not: VT_BUFFER_TOO_SMALL,
+/// with the sizes needed in `*claims_len` and `*header_len` (the one failure that writes
+/// outputs). With `may_wait` 0 it never waits for a key fetch (VT_WOULD_BLOCK).
+#[no_mangle]
+pub unsafe extern "C" fn vt_verify_into(
+    verifier: *const vt_verifier,
+    token: *const c_char,
+    token_len: usize,
+    now_unix: i64,
+    may_wait: i32,
+    out: *mut c_char,
+    out_len: usize,
+    claims_len: *mut usize,
+    header_len: *mut usize,
+    err: *mut c_char,
+    err_len: usize,
+    claim: *mut c_char,
+    claim_len: usize,
+) -> vt_result {
+    guard_claim(err, err_len, claim, claim_len, || {
+        if verifier.is_null() || claims_len.is_null() || header_len.is_null() {
+            return Err(Fail::Argument("verifier, claims_len or header_len is NULL"));
+        }
+        if out.is_null() && out_len > 0 {
+            return Err(Fail::Argument("out is NULL"));
+        }
+        // SAFETY: non-null and made by vt_verifier_new.
+        let verifier = unsafe { &(*verifier).0 };
+        // SAFETY: the caller promises `token_len` readable bytes at `token`.
+        let token = unsafe { bytes(token, token_len, "token is NULL or not UTF-8") }?;
+        let token = std::str::from_utf8(token).map_err(|_| Fail::Argument("token is not UTF-8"))?;
+        let verified = Wait::new(now_unix, may_wait).verify(verifier, token, None)?;
+        let (claims, header) = (verified.claims_json(), verified.header_json());
+        // SAFETY: both length pointers checked non-null above.
+        unsafe {
+            *claims_len = claims.len();
+            *header_len = header.len();
+        }
+        if claims.len() + header.len() > out_len {
+            return Err(Fail::TooSmall);
+        }
+        // SAFETY: `out` has `out_len` writable bytes, enough for both texts.
+        unsafe {
+            let out = out.cast::<u8>();
+            std::ptr::copy_nonoverlapping(claims.as_ptr(), out, claims.len());
+            std::ptr::copy_nonoverlapping(header.as_ptr(), out.add(claims.len()), header.len());
+        }
+        Ok(())
+    })
+}
+
+/// A required byte-string argument of `len` bytes (`p` may be NULL only when `len` is 0).
+unsafe fn bytes<'a>(p: *const c_char, len: usize, what: &'static str) -> Result<&'a [u8], Fail> {
+    match (p.is_null(), len) {
+        (true, 0) => Ok(&[]),
+        (true, _) => Err(Fail::Argument(what)),
+        // SAFETY: non-null, and the caller promises `len` readable bytes.
+        (false, _) => Ok(unsafe { std::slice::from_raw_parts(p.cast::<u8>(), len) }),
+    }
+}
+
 /// A token sent with the DPoP scheme and its proof (RFC 9449): `proof` is the request's
 /// `DPoP` header, `method` its method and `url` the absolute URL the client called (query
 /// and fragment are ignored). Otherwise like `vt_verify_at`; with `may_wait` 0 it never

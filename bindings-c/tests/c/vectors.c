@@ -32,6 +32,46 @@ static void fail(const char *name, const char *why, const char *detail) {
 }
 
 /* One case: the verdict as a vt_result, and the claims JSON on success (caller frees). */
+/* vt_verify_into as a caller with a small buffer uses it: a first call that reports the
+   sizes needed, then one with a buffer of exactly that size. The claims come back in a
+   NUL-terminated copy; the header must be a JSON object. */
+static vt_result verify_into(vt_verifier *v, const char *token, int64_t now, char **claims,
+                             char *err, size_t err_len, char *claim, size_t claim_len) {
+  char tiny[1];
+  size_t claims_len = 7, header_len = 7;
+  vt_result r = vt_verify_into(v, token, strlen(token), now, 0, tiny, 0, &claims_len, &header_len,
+                               err, err_len, claim, claim_len);
+  if (r != VT_BUFFER_TOO_SMALL) {
+    if (r == VT_OK) fail(token, "an empty buffer was enough", NULL);
+    if (claims_len != 7 || header_len != 7) fail(token, "lengths written on failure", NULL);
+    return r == VT_OK ? VT_INTERNAL : r;
+  }
+  size_t need = claims_len + header_len;
+  if (need > strlen(token)) fail(token, "texts longer than the token", NULL);
+  char *out = malloc(need);
+  r = vt_verify_into(v, token, strlen(token), now, 1, out, need, &claims_len, &header_len,
+                     err, err_len, claim, claim_len);
+  if (r == VT_OK) {
+    *claims = strndup(out, claims_len);
+    if (header_len < 2 || out[claims_len] != '{' || out[need - 1] != '}') fail(token, "header is not an object", NULL);
+  }
+  free(out);
+  return r;
+}
+
+static vt_result claims_scopes(const char *claims, const cJSON *req_scopes, char *err, size_t err_len,
+                               char *claim, size_t claim_len) {
+  const cJSON *list = cJSON_GetObjectItem(req_scopes, "scopes");
+  int n = cJSON_GetArraySize(list);
+  const char **scopes = calloc((size_t)n + 1, sizeof *scopes);
+  for (int i = 0; i < n; i++) scopes[i] = cJSON_GetArrayItem(list, i)->valuestring;
+  const cJSON *m = cJSON_GetObjectItem(req_scopes, "match");
+  int any = cJSON_IsString(m) && strcmp(m->valuestring, "any") == 0;
+  vt_result r = vt_claims_require_scopes(claims, scopes, (size_t)n, any, err, err_len, claim, claim_len);
+  free(scopes);
+  return r;
+}
+
 static vt_result run_case(const cJSON *c, char **claims, char *err, size_t err_len, char *claim, size_t claim_len) {
   *claims = NULL;
   char *config = cJSON_PrintUnformatted(cJSON_GetObjectItem(c, "config"));
@@ -41,10 +81,19 @@ static vt_result run_case(const cJSON *c, char **claims, char *err, size_t err_l
   if (r != VT_OK) return r;
   vt_token *tok = NULL;
   int64_t now = (int64_t)cJSON_GetObjectItem(c, "now")->valuedouble;
-  /* Every other case goes through the non-waiting entry points: same verdicts with static keys. */
+  /* Cases take turns through the waiting, the non-waiting and the handle-free entry points:
+     same verdicts with static keys. */
   static int alternate;
-  int may_wait = alternate++ % 2;
+  int turn = alternate++ % 3, may_wait = turn == 1;
   const cJSON *t = cJSON_GetObjectItem(c, "token");
+  if (cJSON_IsString(t) && turn == 2) {
+    r = verify_into(v, t->valuestring, now, claims, err, err_len, claim, claim_len);
+    const cJSON *req_scopes = cJSON_GetObjectItem(c, "require_scopes");
+    if (r == VT_OK && req_scopes) r = claims_scopes(*claims, req_scopes, err, err_len, claim, claim_len);
+    if (r != VT_OK) { free(*claims); *claims = NULL; }
+    vt_verifier_free(v);
+    return r;
+  }
   if (cJSON_IsString(t)) {
     if (may_wait) r = vt_verify_at(v, t->valuestring, now, &tok, err, err_len, claim, claim_len);
     else r = vt_try_verify_at(v, t->valuestring, now, &tok, err, err_len, claim, claim_len);
@@ -192,6 +241,14 @@ static void api_misuse(void) {
         strstr(headers, "www-authenticate: DPoP error=\"invalid_dpop_proof\"") != NULL);
   CHECK(vt_verifier_error_headers(NULL, VT_TOKEN_EXPIRED, "x", NULL, NULL, headers, sizeof headers) == VT_INVALID_ARGUMENT);
   CHECK(vt_verifier_error_headers(v, VT_TOKEN_EXPIRED, "x", NULL, NULL, small, sizeof small) == VT_BUFFER_TOO_SMALL);
+  size_t cl = 9, hl = 9;
+  char buf[64];
+  CHECK(vt_verify_into(NULL, "a.b.c", 5, 0, 1, buf, sizeof buf, &cl, &hl, err, sizeof err, NULL, 0) == VT_INVALID_ARGUMENT);
+  CHECK(vt_verify_into(v, "a.b.c", 5, 0, 1, buf, sizeof buf, NULL, &hl, err, sizeof err, NULL, 0) == VT_INVALID_ARGUMENT);
+  CHECK(vt_verify_into(v, "a.b.c", 5, 0, 1, NULL, sizeof buf, &cl, &hl, err, sizeof err, NULL, 0) == VT_INVALID_ARGUMENT);
+  CHECK(vt_verify_into(v, NULL, 5, 0, 1, buf, sizeof buf, &cl, &hl, err, sizeof err, NULL, 0) == VT_INVALID_ARGUMENT);
+  CHECK(vt_verify_into(v, "\xff\xfe", 2, 0, 1, buf, sizeof buf, &cl, &hl, err, sizeof err, claim, sizeof claim) == VT_INVALID_ARGUMENT &&
+        cl == 9 && hl == 9);
   char metrics[1024];
   CHECK(vt_verifier_metrics_json(v, metrics, sizeof metrics, err, sizeof err) == VT_OK && strstr(metrics, "\"token_malformed\":3") != NULL);
   vt_verifier_free(v);
