@@ -9,6 +9,7 @@ import "C"
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"runtime"
 	"strings"
@@ -97,30 +98,59 @@ func (v *Verifier) VerifyAt(ctx context.Context, token string, now int64) (*Toke
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if tok, done, err := v.verifyInto(token, now, false); done {
+	tok, done, err := v.verifyInto(token, now, false)
+	if err == errTooLarge { // an introspection answer larger than the buffer: use a handle
+		return v.verifyHandle(ctx, token, now)
+	}
+	if done {
 		return tok, err
 	}
 	// Keys are being fetched: wait, in a goroutine when ctx can be cancelled.
 	if ctx.Done() == nil {
-		tok, _, err := v.verifyInto(token, now, true)
-		return tok, err
+		return v.verifyWaiting(token, now)
 	}
 	type outcome struct {
 		tok *Token
 		err error
 	}
-	done := make(chan outcome, 1)
+	result := make(chan outcome, 1)
 	go func() {
-		tok, _, err := v.verifyInto(token, now, true)
-		done <- outcome{tok, err}
+		tok, err := v.verifyWaiting(token, now)
+		result <- outcome{tok, err}
 	}()
 	select {
-	case o := <-done:
+	case o := <-result:
 		return o.tok, o.err
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
 }
+
+// verifyWaiting is verifyInto that waits for a key fetch.
+func (v *Verifier) verifyWaiting(token string, now int64) (*Token, error) {
+	tok, _, err := v.verifyInto(token, now, true)
+	if err == errTooLarge {
+		return v.verifyHandle(context.Background(), token, now)
+	}
+	return tok, err
+}
+
+// verifyHandle is VerifyAt through a token handle, whose JSON can have any size.
+func (v *Verifier) verifyHandle(ctx context.Context, token string, now int64) (*Token, error) {
+	text, ok := cText(token)
+	if !ok {
+		return nil, errNUL("token")
+	}
+	return v.verify(ctx, now, nil, false, func(p *C.vt_verifier, now C.int64_t, wait C.int32_t, out **C.vt_token, m, c *C.char, cn C.size_t) C.vt_result {
+		if wait != 0 {
+			return C.vt_verify_at(p, cPtr(text), now, out, m, errBufSize, c, cn)
+		}
+		return C.vt_try_verify_at(p, cPtr(text), now, out, m, errBufSize, c, cn)
+	})
+}
+
+// errTooLarge says the verified JSON did not fit vt_verify_into's buffer.
+var errTooLarge = errors.New("veritoken: verified JSON larger than the buffer")
 
 // intoScratch is what one vt_verify_into call writes: the claims and header JSON, their
 // lengths, and the error buffers. Pooled, since passed to C it would otherwise be allocated
@@ -144,24 +174,20 @@ func (v *Verifier) verifyInto(token string, now int64, wait bool) (tok *Token, d
 	if len(token) > len(out) {
 		out = make([]byte, len(token))
 	}
-	// Two tries at most: the second with the size the first one reported as needed.
-	for try := 0; ; try++ {
-		r, closed := v.callInto(token, now, wait, out, scratch)
-		switch {
-		case closed:
-			return nil, true, ErrClosed
-		case r == C.VT_OK:
-			c, h := int(scratch.claimsLen), int(scratch.headerLen)
-			text := string(out[:c+h])
-			return &Token{claimsJSON: text[:c], headerJSON: text[c:]}, true, nil
-		case r == C.VT_WOULD_BLOCK:
-			return nil, false, nil
-		case r == C.VT_BUFFER_TOO_SMALL && try == 0:
-			out = make([]byte, int(scratch.claimsLen+scratch.headerLen))
-			continue
-		}
-		return nil, true, callError(r, scratch.msg[:], scratch.claim[:], CodeTokenMalformed)
+	r, closed := v.callInto(token, now, wait, out, scratch)
+	switch {
+	case closed:
+		return nil, true, ErrClosed
+	case r == C.VT_OK:
+		c, h := int(scratch.claimsLen), int(scratch.headerLen)
+		text := string(out[:c+h])
+		return &Token{claimsJSON: text[:c], headerJSON: text[c:]}, true, nil
+	case r == C.VT_WOULD_BLOCK:
+		return nil, false, nil
+	case r == C.VT_BUFFER_TOO_SMALL:
+		return nil, true, errTooLarge
 	}
+	return nil, true, callError(r, scratch.msg[:], scratch.claim[:], CodeTokenMalformed)
 }
 
 func (v *Verifier) callInto(token string, now int64, wait bool, out []byte, s *intoScratch) (r C.vt_result, closed bool) {

@@ -168,9 +168,9 @@ vt_result vt_try_verify_at(const vt_verifier *verifier,
  header JSON are written back to back into `out` (`out_len` bytes, no NULs), and their
  lengths into `*claims_len` and `*header_len`. The two texts of a signed token are
  shorter than the token itself (base64url is longer than what it encodes), so `out_len >=
- token_len` always fits; an introspected token's claims may not: VT_BUFFER_TOO_SMALL,
- with the sizes needed in `*claims_len` and `*header_len` (the one failure that writes
- outputs). With `may_wait` 0 it never waits for a key fetch (VT_WOULD_BLOCK).
+ token_len` always fits; an introspected token's claims may not: VT_BUFFER_TOO_SMALL
+ (nothing written; `vt_verify_at` and its handle serve any size). With `may_wait` 0 it
+ never waits for a key fetch (VT_WOULD_BLOCK).
  */
 vt_result vt_verify_into(const vt_verifier *verifier,
                          const char *token,

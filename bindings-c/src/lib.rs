@@ -444,9 +444,9 @@ pub unsafe extern "C" fn vt_try_verify_at(
 /// header JSON are written back to back into `out` (`out_len` bytes, no NULs), and their
 /// lengths into `*claims_len` and `*header_len`. The two texts of a signed token are
 /// shorter than the token itself (base64url is longer than what it encodes), so `out_len >=
-/// token_len` always fits; an introspected token's claims may not: VT_BUFFER_TOO_SMALL,
-/// with the sizes needed in `*claims_len` and `*header_len` (the one failure that writes
-/// outputs). With `may_wait` 0 it never waits for a key fetch (VT_WOULD_BLOCK).
+/// token_len` always fits; an introspected token's claims may not: VT_BUFFER_TOO_SMALL
+/// (nothing written; `vt_verify_at` and its handle serve any size). With `may_wait` 0 it
+/// never waits for a key fetch (VT_WOULD_BLOCK).
 #[no_mangle]
 pub unsafe extern "C" fn vt_verify_into(
     verifier: *const vt_verifier,
@@ -477,19 +477,17 @@ pub unsafe extern "C" fn vt_verify_into(
         let token = std::str::from_utf8(token).map_err(|_| Fail::Argument("token is not UTF-8"))?;
         let verified = Wait::new(now_unix, may_wait).verify(verifier, token, None)?;
         let (claims, header) = (verified.claims_json(), verified.header_json());
-        // SAFETY: both length pointers checked non-null above.
-        unsafe {
-            *claims_len = claims.len();
-            *header_len = header.len();
-        }
         if claims.len() + header.len() > out_len {
             return Err(Fail::TooSmall);
         }
-        // SAFETY: `out` has `out_len` writable bytes, enough for both texts.
+        // SAFETY: `out` has `out_len` writable bytes, enough for both texts; both length
+        // pointers were checked non-null above.
         unsafe {
             let out = out.cast::<u8>();
             std::ptr::copy_nonoverlapping(claims.as_ptr(), out, claims.len());
             std::ptr::copy_nonoverlapping(header.as_ptr(), out.add(claims.len()), header.len());
+            *claims_len = claims.len();
+            *header_len = header.len();
         }
         Ok(())
     })

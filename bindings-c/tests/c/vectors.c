@@ -32,28 +32,23 @@ static void fail(const char *name, const char *why, const char *detail) {
 }
 
 /* One case: the verdict as a vt_result, and the claims JSON on success (caller frees). */
-/* vt_verify_into as a caller with a small buffer uses it: a first call that reports the
-   sizes needed, then one with a buffer of exactly that size. The claims come back in a
-   NUL-terminated copy; the header must be a JSON object. */
+/* vt_verify_into twice: into a buffer too small (which must be refused without writing
+   anything), then into one as long as the token (which always fits a signed token). The
+   claims come back in a NUL-terminated copy; the header must be a JSON object. */
 static vt_result verify_into(vt_verifier *v, const char *token, int64_t now, char **claims,
                              char *err, size_t err_len, char *claim, size_t claim_len) {
-  char tiny[1];
-  size_t claims_len = 7, header_len = 7;
-  vt_result r = vt_verify_into(v, token, strlen(token), now, 0, tiny, 0, &claims_len, &header_len,
+  char tiny[1] = {'k'};
+  size_t claims_len = 7, header_len = 7, len = strlen(token);
+  vt_result r = vt_verify_into(v, token, len, now, 0, tiny, 0, &claims_len, &header_len,
                                err, err_len, claim, claim_len);
-  if (r != VT_BUFFER_TOO_SMALL) {
-    if (r == VT_OK) fail(token, "an empty buffer was enough", NULL);
-    if (claims_len != 7 || header_len != 7) fail(token, "lengths written on failure", NULL);
-    return r == VT_OK ? VT_INTERNAL : r;
-  }
-  size_t need = claims_len + header_len;
-  if (need > strlen(token)) fail(token, "texts longer than the token", NULL);
-  char *out = malloc(need);
-  r = vt_verify_into(v, token, strlen(token), now, 1, out, need, &claims_len, &header_len,
+  if (claims_len != 7 || header_len != 7 || tiny[0] != 'k') fail(token, "outputs written on failure", NULL);
+  if (r != VT_BUFFER_TOO_SMALL) return r == VT_OK ? VT_INTERNAL : r;
+  char *out = malloc(len + 1);
+  r = vt_verify_into(v, token, len, now, 1, out, len, &claims_len, &header_len,
                      err, err_len, claim, claim_len);
   if (r == VT_OK) {
     *claims = strndup(out, claims_len);
-    if (header_len < 2 || out[claims_len] != '{' || out[need - 1] != '}') fail(token, "header is not an object", NULL);
+    if (header_len < 2 || out[claims_len] != '{' || out[claims_len + header_len - 1] != '}') fail(token, "header is not an object", NULL);
   }
   free(out);
   return r;
