@@ -80,9 +80,11 @@ class VerifiedToken {
   #headerJson
   #claims
   #header
-  constructor([claimsJson, headerJson]) {
-    this.#claimsJson = claimsJson
-    this.#headerJson = headerJson
+  /** `text`: the addon's header JSON, U+0001, claims JSON. */
+  constructor(text) {
+    const split = text.indexOf('\u0001')
+    this.#headerJson = text.slice(0, split)
+    this.#claimsJson = text.slice(split + 1)
   }
   /** The claims as a plain object (parsed once). */
   get claims() {

@@ -10,12 +10,12 @@ export declare class NativeVerifier {
    * Verifies on this thread; waits for a key fetch if one is needed. `dpop`: the proof
    * of a token sent with the DPoP scheme.
    */
-  verifySync(token: string, now?: number | undefined | null, dpop?: DpopArgs | undefined | null): Array<string>
+  verifySync(token: string, now?: number | undefined | null, dpop?: DpopArgs | undefined | null): string
   /**
    * Verifies without waiting: `null` when keys must be fetched first (the fetch is
    * started; `verifyOnPool` then waits for it off the event loop).
    */
-  tryVerify(token: string, now?: number | undefined | null, dpop?: DpopArgs | undefined | null): Array<string> | null
+  tryVerify(token: string, now?: number | undefined | null, dpop?: DpopArgs | undefined | null): string | null
   /** Verifies on the libuv thread pool (for when keys must be fetched). */
   verifyOnPool(token: string, now?: number | undefined | null, dpop?: DpopArgs | undefined | null): Promise<unknown>
   /** The token of a request per the configured token sources. */
