@@ -101,9 +101,10 @@ node: build
 	cd $(NODE_DIR) && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
 	cd $(NODE_DIR) && CARGO_TARGET_DIR=$(abspath $(TARGET_DIR)) VERITOKEN_NODE_PROFILE=debug node scripts/install.js
 
-## tsc --noEmit on the public types, then node --test: every shared vector, the API and its
+## native.d.ts against what napi-rs generates now, tsc --noEmit on the public types, then node --test: every shared vector, the API and its
 ## errors, ESM + CommonJS, worker_threads, cluster, the test IdP, Express and Fastify.
 test-node: node
+	cd $(NODE_DIR) && CARGO_TARGET_DIR=$(abspath $(TARGET_DIR)) npm run --silent dts:check
 	cd $(NODE_DIR) && npx tsc --noEmit -p tsconfig.json
 	cd $(NODE_DIR) && VERITOKEN_REQUIRE_IDP=1 VERITOKEN_TESTIDP_BIN=$(abspath $(TARGET_DIR))/debug/veritoken-testidp \
 	  node --test test/*.test.js
