@@ -249,11 +249,11 @@ impl<'a> Parser<'a> {
         self.object(1, |key, p| {
             let bit = presence.iter().position(|n| same(n, key));
             if let Some(slot) = names.iter().position(|n| same(n, key)) {
-                let value = p.value(Keep::Lite, 1)?;
-                if bit.is_some() && value != Some(Lite::Null) {
+                let value = p.value(1)?;
+                if bit.is_some() && value != Lite::Null {
                     out.present |= 1 << bit.unwrap_or_default();
                 }
-                out.members[slot] = value;
+                out.members[slot] = Some(value);
             } else if let Some(bit) = bit {
                 let null = p.peek() == Some(b'n');
                 p.skip(1)?;
@@ -318,41 +318,42 @@ impl<'a> Parser<'a> {
             Some(b'{') => self.object(depth + 1, |_, p| p.skip(depth + 1)),
             Some(b'[') => self.array(Keep::Nothing, depth + 1).map(drop),
             Some(b'-' | b'0'..=b'9') => self.number(false).map(drop),
-            Some(b't') => self.literal(b"true", Keep::Nothing, Lite::Bool).map(drop),
-            Some(b'f') => self.literal(b"false", Keep::Nothing, Lite::Bool).map(drop),
-            Some(b'n') => self.literal(b"null", Keep::Nothing, Lite::Null).map(drop),
+            Some(b't') => self.literal(b"true"),
+            Some(b'f') => self.literal(b"false"),
+            Some(b'n') => self.literal(b"null"),
             _ => Err(Fail::Syntax(self.i)),
         }
     }
 
-    /// Any value at `depth` (its container's); `Some` with `Keep::Lite`, or for `null`.
-    fn value(&mut self, keep: Keep, depth: u32) -> Parsed<Option<Lite<'a>>> {
-        let lite = keep == Keep::Lite;
-        match self.peek() {
-            Some(b'"') => Ok(self.string(lite)?.map(Lite::Str)),
+    /// Any value at `depth` (its container's), captured in its [`Lite`] form.
+    fn value(&mut self, depth: u32) -> Parsed<Lite<'a>> {
+        Ok(match self.peek() {
+            Some(b'"') => Lite::Str(self.string(true)?.unwrap_or_default()),
             Some(b'{') => {
                 self.object(depth + 1, |_, p| p.skip(depth + 1))?;
-                Ok(lite.then_some(Lite::Object))
+                Lite::Object
             }
-            Some(b'[') => self.array(keep, depth + 1),
-            Some(b'-' | b'0'..=b'9') => Ok(self.number(lite)?.map(Lite::Number)),
-            Some(b't') => self.literal(b"true", keep, Lite::Bool),
-            Some(b'f') => self.literal(b"false", keep, Lite::Bool),
-            Some(b'n') => self.literal(b"null", Keep::Lite, Lite::Null),
-            _ => Err(Fail::Syntax(self.i)),
-        }
+            Some(b'[') => Lite::Array(self.array(Keep::Lite, depth + 1)?),
+            Some(b'-' | b'0'..=b'9') => Lite::Number(self.number(true)?.unwrap_or_default()),
+            Some(b't') => self.literal(b"true").map(|_| Lite::Bool)?,
+            Some(b'f') => self.literal(b"false").map(|_| Lite::Bool)?,
+            Some(b'n') => self.literal(b"null").map(|_| Lite::Null)?,
+            _ => return Err(Fail::Syntax(self.i)),
+        })
     }
 
-    fn literal(&mut self, word: &[u8], keep: Keep, lite: Lite<'a>) -> Parsed<Option<Lite<'a>>> {
+    fn literal(&mut self, word: &[u8]) -> Parsed<()> {
         if self.b[self.i..].starts_with(word) {
             self.i += word.len();
-            Ok((keep == Keep::Lite).then_some(lite))
+            Ok(())
         } else {
             Err(Fail::Syntax(self.i))
         }
     }
 
-    fn array(&mut self, keep: Keep, depth: u32) -> Parsed<Option<Lite<'a>>> {
+    /// An array at `depth` (the cursor on `[`): its elements' [`Lite`] forms with
+    /// `Keep::Lite`, checked and passed over (an empty list) with `Keep::Nothing`.
+    fn array(&mut self, keep: Keep, depth: u32) -> Parsed<Vec<Lite<'a>>> {
         if depth > MAX_DEPTH {
             return Err(Fail::Syntax(self.i));
         }
@@ -365,7 +366,7 @@ impl<'a> Parser<'a> {
             loop {
                 self.ws();
                 if keep == Keep::Lite {
-                    items.push(self.value(keep, depth)?.unwrap_or(Lite::Null));
+                    items.push(self.value(depth)?);
                 } else {
                     self.skip(depth)?;
                 }
@@ -380,7 +381,7 @@ impl<'a> Parser<'a> {
                 }
             }
         }
-        Ok((keep == Keep::Lite).then_some(Lite::Array(items)))
+        Ok(items)
     }
 
     /// A string (the cursor on its opening quote); its text when `want`.
