@@ -473,8 +473,7 @@ pub unsafe extern "C" fn vt_verify_into(
         // SAFETY: non-null and made by vt_verifier_new.
         let verifier = unsafe { &(*verifier).0 };
         // SAFETY: the caller promises `token_len` readable bytes at `token`.
-        let token = unsafe { bytes(token, token_len, "token is NULL or not UTF-8") }?;
-        let token = std::str::from_utf8(token).map_err(|_| Fail::Argument("token is not UTF-8"))?;
+        let token = unsafe { text_of_len(token, token_len, "token is NULL or not UTF-8") }?;
         let verified = Wait::new(now_unix, may_wait).verify(verifier, token, None)?;
         let (claims, header) = (verified.claims_json(), verified.header_json());
         if claims.len() + header.len() > out_len {
@@ -493,14 +492,20 @@ pub unsafe extern "C" fn vt_verify_into(
     })
 }
 
-/// A required byte-string argument of `len` bytes (`p` may be NULL only when `len` is 0).
-unsafe fn bytes<'a>(p: *const c_char, len: usize, what: &'static str) -> Result<&'a [u8], Fail> {
-    match (p.is_null(), len) {
-        (true, 0) => Ok(&[]),
-        (true, _) => Err(Fail::Argument(what)),
+/// [`text`] given by its length instead of a NUL: `len` bytes of UTF-8 (`p` may be NULL
+/// only when `len` is 0).
+unsafe fn text_of_len<'a>(
+    p: *const c_char,
+    len: usize,
+    what: &'static str,
+) -> Result<&'a str, Fail> {
+    let bytes = match (p.is_null(), len) {
+        (true, 0) => &[][..],
+        (true, _) => return Err(Fail::Argument(what)),
         // SAFETY: non-null, and the caller promises `len` readable bytes.
-        (false, _) => Ok(unsafe { std::slice::from_raw_parts(p.cast::<u8>(), len) }),
-    }
+        (false, _) => unsafe { std::slice::from_raw_parts(p.cast::<u8>(), len) },
+    };
+    std::str::from_utf8(bytes).map_err(|_| Fail::Argument(what))
 }
 
 /// A token sent with the DPoP scheme and its proof (RFC 9449): `proof` is the request's

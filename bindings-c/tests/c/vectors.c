@@ -54,15 +54,24 @@ static vt_result verify_into(vt_verifier *v, const char *token, int64_t now, cha
   return r;
 }
 
+/* The scopes a case requires, as the C API takes them (free the array), and whether any one
+   of them is enough. */
+static const char **required_scopes(const cJSON *req_scopes, size_t *n, int *any) {
+  const cJSON *list = cJSON_GetObjectItem(req_scopes, "scopes");
+  *n = (size_t)cJSON_GetArraySize(list);
+  const char **scopes = calloc(*n + 1, sizeof *scopes);
+  for (size_t i = 0; i < *n; i++) scopes[i] = cJSON_GetArrayItem(list, (int)i)->valuestring;
+  const cJSON *m = cJSON_GetObjectItem(req_scopes, "match");
+  *any = cJSON_IsString(m) && strcmp(m->valuestring, "any") == 0;
+  return scopes;
+}
+
 static vt_result claims_scopes(const char *claims, const cJSON *req_scopes, char *err, size_t err_len,
                                char *claim, size_t claim_len) {
-  const cJSON *list = cJSON_GetObjectItem(req_scopes, "scopes");
-  int n = cJSON_GetArraySize(list);
-  const char **scopes = calloc((size_t)n + 1, sizeof *scopes);
-  for (int i = 0; i < n; i++) scopes[i] = cJSON_GetArrayItem(list, i)->valuestring;
-  const cJSON *m = cJSON_GetObjectItem(req_scopes, "match");
-  int any = cJSON_IsString(m) && strcmp(m->valuestring, "any") == 0;
-  vt_result r = vt_claims_require_scopes(claims, scopes, (size_t)n, any, err, err_len, claim, claim_len);
+  size_t n;
+  int any;
+  const char **scopes = required_scopes(req_scopes, &n, &any);
+  vt_result r = vt_claims_require_scopes(claims, scopes, n, any, err, err_len, claim, claim_len);
   free(scopes);
   return r;
 }
@@ -114,13 +123,10 @@ static vt_result run_case(const cJSON *c, char **claims, char *err, size_t err_l
   }
   const cJSON *req_scopes = cJSON_GetObjectItem(c, "require_scopes");
   if (r == VT_OK && req_scopes) {
-    const cJSON *list = cJSON_GetObjectItem(req_scopes, "scopes");
-    int n = cJSON_GetArraySize(list);
-    const char **scopes = calloc((size_t)n + 1, sizeof *scopes);
-    for (int i = 0; i < n; i++) scopes[i] = cJSON_GetArrayItem(list, i)->valuestring;
-    const cJSON *m = cJSON_GetObjectItem(req_scopes, "match");
-    int any = cJSON_IsString(m) && strcmp(m->valuestring, "any") == 0;
-    r = vt_token_require_scopes(tok, scopes, (size_t)n, any, err, err_len, claim, claim_len);
+    size_t n;
+    int any;
+    const char **scopes = required_scopes(req_scopes, &n, &any);
+    r = vt_token_require_scopes(tok, scopes, n, any, err, err_len, claim, claim_len);
     free(scopes);
   }
   if (r == VT_OK) *claims = strdup(vt_token_claims_json(tok));
