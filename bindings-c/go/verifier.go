@@ -98,41 +98,53 @@ func (v *Verifier) VerifyAt(ctx context.Context, token string, now int64) (*Toke
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	tok, done, err := v.verifyInto(token, now, false)
-	if err == errTooLarge { // an introspection answer larger than the buffer: use a handle
-		return v.verifyHandle(ctx, token, now)
-	}
-	if done {
+	if tok, done, err := v.verifyOnce(ctx, token, now, false); done {
 		return tok, err
 	}
 	// Keys are being fetched: wait, in a goroutine when ctx can be cancelled.
-	if ctx.Done() == nil {
-		return v.verifyWaiting(token, now)
-	}
 	type outcome struct {
 		tok *Token
 		err error
 	}
-	result := make(chan outcome, 1)
-	go func() {
-		tok, err := v.verifyWaiting(token, now)
-		result <- outcome{tok, err}
-	}()
-	select {
-	case o := <-result:
-		return o.tok, o.err
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	o, err := await(ctx, func() outcome {
+		tok, _, err := v.verifyOnce(context.Background(), token, now, true)
+		return outcome{tok, err}
+	}, nil)
+	if err != nil {
+		return nil, err
 	}
+	return o.tok, o.err
 }
 
-// verifyWaiting is verifyInto that waits for a key fetch.
-func (v *Verifier) verifyWaiting(token string, now int64) (*Token, error) {
-	tok, _, err := v.verifyInto(token, now, true)
+// verifyOnce is one verifyInto, through a token handle instead when the JSON is larger
+// than its buffer (a large introspection answer). done as for verifyInto.
+func (v *Verifier) verifyOnce(ctx context.Context, token string, now int64, wait bool) (tok *Token, done bool, err error) {
+	tok, done, err = v.verifyInto(token, now, wait)
 	if err == errTooLarge {
-		return v.verifyHandle(context.Background(), token, now)
+		tok, err = v.verifyHandle(ctx, token, now)
 	}
-	return tok, err
+	return tok, done, err
+}
+
+// await returns call(), run in a goroutine when ctx can be cancelled so that a cancelled
+// ctx returns at once; the abandoned call still finishes, and its result goes to discard
+// (when not nil).
+func await[T any](ctx context.Context, call func() T, discard func(T)) (T, error) {
+	if ctx.Done() == nil {
+		return call(), nil
+	}
+	result := make(chan T, 1)
+	go func() { result <- call() }()
+	select {
+	case r := <-result:
+		return r, nil
+	case <-ctx.Done():
+		if discard != nil {
+			go func() { discard(<-result) }()
+		}
+		var zero T
+		return zero, ctx.Err()
+	}
 }
 
 // verifyHandle is VerifyAt through a token handle, whose JSON can have any size.
@@ -290,21 +302,17 @@ func (v *Verifier) verify(ctx context.Context, now int64, scopes []string, match
 	}
 	res, ok := v.call(invoke, now, false)
 	if !ok { // keys are being fetched
-		if ctx.Done() == nil {
-			res, _ = v.call(invoke, now, true)
-		} else {
-			done := make(chan verification, 1)
-			go func() { r, _ := v.call(invoke, now, true); done <- r }()
-			select {
-			case res = <-done:
-			case <-ctx.Done():
-				go func() { // the call finishes on its own; its token is not wanted
-					if r := <-done; r.handle != nil {
-						C.vt_token_free(r.handle)
-					}
-				}()
-				return nil, ctx.Err()
+		var err error
+		res, err = await(ctx, func() verification {
+			r, _ := v.call(invoke, now, true)
+			return r
+		}, func(r verification) { // the token of an abandoned call is not wanted
+			if r.handle != nil {
+				C.vt_token_free(r.handle)
 			}
+		})
+		if err != nil {
+			return nil, err
 		}
 	}
 	if res.err != nil {
