@@ -3,11 +3,12 @@
 //! language reports the same code for a token that breaks several.
 
 use crate::error::{Error, ErrorCode};
-use crate::scan::{scan_object, Lite, Scanned};
+use crate::scan::{scan_object, Lite, Names, Presence, Scanned};
 use crate::text::clip;
 
 /// The registered claims the rules read, in the order [`scan_claims`] captures them.
 const CLAIM_NAMES: [&str; 5] = ["iss", "aud", "exp", "nbf", "iat"];
+const CLAIMS: Names<5> = Names::new(CLAIM_NAMES);
 
 /// A payload that passed the JSON rules, with the registered claims captured.
 pub(crate) struct PayloadClaims<'a>(Scanned<'a, 5>);
@@ -16,9 +17,9 @@ pub(crate) struct PayloadClaims<'a>(Scanned<'a, 5>);
 /// registered claims plus the presence of each name in `presence`.
 pub(crate) fn scan_claims<'a>(
     payload: &'a [u8],
-    presence: &[String],
+    presence: &Presence,
 ) -> Result<PayloadClaims<'a>, Error> {
-    scan_object(payload, &CLAIM_NAMES, presence)
+    scan_object(payload, &CLAIMS, presence)
         .map(PayloadClaims)
         .map_err(|e| Error::malformed(format!("payload {e}")))
 }
@@ -302,7 +303,7 @@ mod tests {
             .map(|(n, _)| n.clone())
             .collect();
         let bytes = claims.to_string().into_bytes();
-        rules.check(typ, &scan_claims(&bytes, &names)?, now)
+        rules.check(typ, &scan_claims(&bytes, &Presence::new(names))?, now)
     }
 
     fn check(

@@ -4,7 +4,7 @@
 use crate::algorithm::{Algorithm, AlgorithmSet};
 use crate::error::{Error, ErrorCode};
 use crate::key::KeySet;
-use crate::scan::{scan_object, Lite};
+use crate::scan::{scan_object, Lite, Names, Presence};
 use crate::text::clip;
 use crate::{b64, header_memo, json};
 use serde_json::{Map, Value};
@@ -185,7 +185,7 @@ pub(crate) struct HeaderFields<'h> {
     pub typ: Option<Cow<'h, str>>,
 }
 
-const HEADER_NAMES: [&str; 7] = ["alg", "kid", "typ", "cty", "crit", "b64", "enc"];
+const HEADER_NAMES: Names<7> = Names::new(["alg", "kid", "typ", "cty", "crit", "b64", "enc"]);
 
 fn header_string<'h>(member: Option<Lite<'h>>, name: &str) -> Result<Option<Cow<'h, str>>, Error> {
     match member {
@@ -200,7 +200,7 @@ fn header_string<'h>(member: Option<Lite<'h>>, name: &str) -> Result<Option<Cow<
 /// The header rules: a JSON object without duplicates, a string `alg` naming a known
 /// algorithm (never `none`), no `crit`, `b64`, `enc` or `cty: JWT`, and string `kid`/`typ`.
 pub(crate) fn check_header(bytes: &[u8]) -> Result<HeaderFields<'_>, Error> {
-    let scanned = scan_object(bytes, &HEADER_NAMES, &[])
+    let scanned = scan_object(bytes, &HEADER_NAMES, &Presence::default())
         .map_err(|e| Error::malformed(format!("header {e}")))?;
     let [alg, kid, typ, cty, crit, b64, enc] = scanned.members;
     let alg_name = match &alg {

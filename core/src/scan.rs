@@ -46,55 +46,162 @@ pub(crate) const MAX_PRESENCE_NAMES: usize = 64;
 /// Containers nested deeper than this are refused (serde_json's recursion limit).
 const MAX_DEPTH: u32 = 127;
 
-/// Why a document was refused, and where.
-enum Fail {
-    Syntax(usize),
-    Duplicate(String),
+/// The member names a scan captures, in slot order, packed once (see [`Name`]).
+pub(crate) struct Names<const N: usize>([Name<'static>; N]);
+
+impl<const N: usize> Names<N> {
+    pub const fn new(texts: [&'static str; N]) -> Self {
+        let mut names = [Name { text: "", word: 0 }; N];
+        let mut k = 0;
+        while k < N {
+            names[k] = Name::new(texts[k]);
+            k += 1;
+        }
+        Names(names)
+    }
+
+    #[inline]
+    fn find(&self, name: &Name<'_>) -> Option<usize> {
+        self.0.iter().position(|n| n.is(name))
+    }
 }
+
+/// The names whose presence with a non-null value a scan notes (bit i for name i), at
+/// most [`MAX_PRESENCE_NAMES`], packed once.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Presence {
+    texts: Vec<String>,
+    words: Vec<u64>,
+}
+
+impl Presence {
+    pub fn new(texts: Vec<String>) -> Self {
+        let words = texts.iter().map(|t| Name::new(t).word).collect();
+        Presence { texts, words }
+    }
+
+    #[inline]
+    fn find(&self, name: &Name<'_>) -> Option<usize> {
+        self.texts
+            .iter()
+            .zip(&self.words)
+            .position(|(text, &word)| Name { text, word }.is(name))
+    }
+}
+
+/// Why a document was refused: a syntax error at this byte offset, or (when the parser
+/// holds a `duplicate`) a repeated member name. One word, so results travel in registers.
+#[derive(Clone, Copy, Debug)]
+struct Fail(usize);
 
 type Parsed<T> = Result<T, Fail>;
 
 /// Scans `bytes` as one JSON object. Errors are short and never echo the input.
 pub(crate) fn scan_object<'a, const N: usize>(
     bytes: &'a [u8],
-    names: &[&str; N],
-    presence: &[String],
+    names: &Names<N>,
+    presence: &Presence,
 ) -> Result<Scanned<'a, N>, String> {
-    debug_assert!(presence.len() <= MAX_PRESENCE_NAMES);
+    debug_assert!(presence.texts.len() <= MAX_PRESENCE_NAMES);
     let first = bytes.iter().find(|b| !b" \t\r\n".contains(b));
     if first != Some(&b'{') {
         return Err("is not a JSON object".to_owned());
     }
-    let mut p = Parser { b: bytes, i: 0 };
-    let result = p.top(names, presence).and_then(|scanned| {
+    let mut out = Scanned {
+        members: std::array::from_fn(|_| None),
+        present: 0,
+    };
+    let mut p = Parser {
+        b: bytes,
+        i: 0,
+        duplicate: None,
+    };
+    let result = p.top(names, presence, &mut out).and_then(|()| {
         p.ws();
         if p.i == bytes.len() {
-            Ok(scanned)
+            Ok(())
         } else {
-            Err(Fail::Syntax(p.i))
+            Err(Fail(p.i))
         }
     });
-    result.map_err(|fail| match fail {
-        Fail::Duplicate(key) => format!(
+    match (result, p.duplicate) {
+        (Ok(()), _) => Ok(out),
+        (Err(_), Some(key)) => Err(format!(
             "is not valid JSON (duplicate member name {:?})",
             crate::text::clip(&key, 40)
-        ),
-        Fail::Syntax(at) => {
+        )),
+        (Err(Fail(at)), None) => {
             let before = &bytes[..at.min(bytes.len())];
             let line = before.iter().filter(|b| **b == b'\n').count() + 1;
             let column = before.iter().rev().take_while(|b| **b != b'\n').count() + 1;
-            format!("is not valid JSON (error at line {line} column {column})")
+            Err(format!(
+                "is not valid JSON (error at line {line} column {column})"
+            ))
         }
-    })
+    }
 }
 
-/// The member names of one object, to refuse duplicates: inline for the usual handful,
-/// hashed past that so a huge object cannot cost quadratic time.
+/// A member name as the scanner compares it: its text and, for names of at most eight
+/// bytes, those bytes packed into a word (little-endian, zero-padded), so that equal
+/// lengths and one comparison of words decide equality.
+#[derive(Clone, Copy)]
+struct Name<'k> {
+    text: &'k str,
+    /// 0 for names longer than eight bytes (compared by text).
+    word: u64,
+}
+
+impl<'k> Name<'k> {
+    const fn new(text: &'k str) -> Self {
+        let bytes = text.as_bytes();
+        let mut word = 0u64;
+        if bytes.len() <= 8 {
+            let mut k = bytes.len();
+            while k > 0 {
+                k -= 1;
+                word = word << 8 | bytes[k] as u64;
+            }
+        }
+        Name { text, word }
+    }
+
+    /// [`Name::new`] for a name found at `text_at` in `input`: the word is read from the
+    /// input in one load when eight bytes are there.
+    #[inline]
+    fn in_input(input: &'k [u8], text_at: usize, text: &'k str) -> Self {
+        let len = text.len();
+        match input.get(text_at..text_at + 8) {
+            Some(eight) if len <= 8 => {
+                let all = u64::from_le_bytes(eight.try_into().unwrap_or_default());
+                let word = match len {
+                    8 => all,
+                    _ => all & ((1 << (8 * len)) - 1),
+                };
+                Name { text, word }
+            }
+            _ => Name::new(text),
+        }
+    }
+
+    #[inline]
+    fn is(&self, other: &Name<'_>) -> bool {
+        let len = self.text.len();
+        len == other.text.len()
+            && if len <= 8 {
+                self.word == other.word
+            } else {
+                self.text == other.text
+            }
+    }
+}
+
+/// The member names of one object, to refuse duplicates: packed inline for the usual
+/// handful, hashed past that so a huge object cannot cost quadratic time.
 struct Seen<'a> {
     /// One bit per [`bloom_bit`] of every name so far: a clear bit means "new" without
     /// comparing against any of them.
     bloom: u64,
-    inline: [&'a str; 16],
+    inline: [Name<'a>; 16],
     len: usize,
     /// Names that were escaped in the input, or past the inline room.
     spill: Vec<Cow<'a, str>>,
@@ -105,36 +212,59 @@ impl<'a> Seen<'a> {
     fn new() -> Self {
         Seen {
             bloom: 0,
-            inline: [""; 16],
+            inline: [Name { text: "", word: 0 }; 16],
             len: 0,
             spill: Vec::new(),
             large: None,
         }
     }
 
-    /// False when `key` was seen before.
-    fn insert(&mut self, key: Cow<'a, str>) -> bool {
-        if let Some(set) = &mut self.large {
-            return set.insert(key);
+    /// False when `key` was seen before. `borrowed` is its packed form when the key is
+    /// borrowed from the input (the inline list holds only those).
+    #[inline]
+    fn insert(&mut self, key: &str, borrowed: Option<Name<'a>>) -> bool {
+        let bit = bloom_bit(key);
+        if self.bloom & bit == 0 && self.large.is_none() && self.len < self.inline.len() {
+            if let Some(name) = borrowed {
+                self.bloom |= bit;
+                self.inline[self.len] = name;
+                self.len += 1;
+                return true;
+            }
         }
-        let bit = bloom_bit(&key);
-        if self.bloom & bit != 0
-            && (self.inline[..self.len].iter().any(|k| same(k, &key)) || self.spill.contains(&key))
-        {
-            return false;
+        self.insert_slow(key, borrowed, bit)
+    }
+
+    /// A name whose bloom bit was set already, an escaped one, or one past the inline room.
+    #[cold]
+    fn insert_slow(&mut self, key: &str, borrowed: Option<Name<'a>>, bit: u64) -> bool {
+        let kept = || match borrowed {
+            Some(name) => Cow::Borrowed(name.text),
+            None => Cow::Owned(key.to_owned()),
+        };
+        if let Some(set) = &mut self.large {
+            return set.insert(kept());
+        }
+        if self.bloom & bit != 0 {
+            let name = Name::new(key);
+            if self.inline[..self.len].iter().any(|k| k.is(&name))
+                || self.spill.iter().any(|k| k == key)
+            {
+                return false;
+            }
         }
         self.bloom |= bit;
-        match key {
-            Cow::Borrowed(k) if self.len < self.inline.len() => {
-                self.inline[self.len] = k;
+        match borrowed {
+            Some(name) if self.len < self.inline.len() => {
+                self.inline[self.len] = name;
                 self.len += 1;
             }
-            key => self.spill.push(key),
+            _ => self.spill.push(kept()),
         }
         if self.len + self.spill.len() > 32 {
             let mut set: HashSet<Cow<'a, str>> = self.inline[..self.len]
                 .iter()
-                .map(|k| Cow::Borrowed(*k))
+                .map(|k| Cow::Borrowed(k.text))
                 .collect();
             set.extend(self.spill.drain(..));
             self.large = Some(set);
@@ -144,6 +274,7 @@ impl<'a> Seen<'a> {
 }
 
 /// A bit chosen by a name's length and first and last bytes (names differ there).
+#[inline]
 fn bloom_bit(name: &str) -> u64 {
     let b = name.as_bytes();
     let (first, last) = (b.first().copied(), b.last().copied());
@@ -155,9 +286,10 @@ fn bloom_bit(name: &str) -> u64 {
 struct Parser<'a> {
     b: &'a [u8],
     i: usize,
+    /// The repeated member name, when that is why the scan failed.
+    duplicate: Option<String>,
 }
 
-/// The bytes a string's body may hold as they are: not `"`, `\`, a control character or
 /// the start of a multi-byte UTF-8 sequence.
 static PLAIN: [bool; 256] = {
     let mut t = [false; 256];
@@ -199,12 +331,6 @@ fn plain_run(b: &[u8]) -> usize {
         .unwrap_or(rest.len())
 }
 
-/// `a == b` for the short member names compared on every member, without a `memcmp` call.
-#[inline]
-fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| x == y)
-}
-
 /// What to keep of a value: nothing (validate only), or its [`Lite`] form.
 #[derive(Copy, Clone, PartialEq)]
 enum Keep {
@@ -231,51 +357,49 @@ impl<'a> Parser<'a> {
             self.i += 1;
             Ok(())
         } else {
-            Err(Fail::Syntax(self.i))
+            Err(Fail(self.i))
         }
     }
 
     /// The top-level object: captures `names`, notes `presence`.
     fn top<const N: usize>(
         &mut self,
-        names: &[&str; N],
-        presence: &[String],
-    ) -> Parsed<Scanned<'a, N>> {
-        let mut out = Scanned {
-            members: std::array::from_fn(|_| None),
-            present: 0,
-        };
+        names: &Names<N>,
+        presence: &Presence,
+        out: &mut Scanned<'a, N>,
+    ) -> Parsed<()> {
         self.ws();
-        self.object(1, |key, p| {
-            let bit = presence.iter().position(|n| same(n, key));
-            if let Some(slot) = names.iter().position(|n| same(n, key)) {
+        self.object(1, |name, p| {
+            let bit = presence.find(name);
+            if let Some(slot) = names.find(name) {
                 let value = p.value(1)?;
-                if bit.is_some() && value != Lite::Null {
-                    out.present |= 1 << bit.unwrap_or_default();
+                if let Some(bit) = bit {
+                    if value != Lite::Null {
+                        out.present |= 1 << bit;
+                    }
                 }
                 out.members[slot] = Some(value);
-            } else if let Some(bit) = bit {
-                let null = p.peek() == Some(b'n');
-                p.skip(1)?;
-                if !null {
-                    out.present |= 1 << bit;
-                }
             } else {
+                if let Some(bit) = bit {
+                    if p.peek() != Some(b'n') {
+                        out.present |= 1 << bit;
+                    }
+                }
                 p.skip(1)?;
             }
             Ok(())
-        })?;
-        Ok(out)
+        })
     }
 
     /// An object at `depth` (the cursor on `{`); `member` reads each value.
+    #[inline]
     fn object(
         &mut self,
         depth: u32,
-        mut member: impl FnMut(&str, &mut Self) -> Parsed<()>,
+        mut member: impl FnMut(&Name<'_>, &mut Self) -> Parsed<()>,
     ) -> Parsed<()> {
         if depth > MAX_DEPTH {
-            return Err(Fail::Syntax(self.i));
+            return Err(Fail(self.i));
         }
         self.expect(b'{')?;
         self.ws();
@@ -286,15 +410,24 @@ impl<'a> Parser<'a> {
         let mut seen = Seen::new();
         loop {
             if self.peek() != Some(b'"') {
-                return Err(Fail::Syntax(self.i));
+                return Err(Fail(self.i));
             }
+            let key_at = self.i;
             let key = self.string(true)?.unwrap_or_default();
+            let borrowed = match key {
+                Cow::Borrowed(text) => Some(Name::in_input(self.b, key_at + 1, text)),
+                Cow::Owned(_) => None,
+            };
             self.ws();
             self.expect(b':')?;
             self.ws();
-            member(&key, self)?;
-            if !seen.insert(key.clone()) {
-                return Err(Fail::Duplicate(key.into_owned()));
+            match borrowed {
+                Some(name) => member(&name, self)?,
+                None => member(&Name::new(&key), self)?,
+            }
+            if !seen.insert(&key, borrowed) {
+                self.duplicate = Some(key.into_owned());
+                return Err(Fail(key_at));
             }
             self.ws();
             match self.peek() {
@@ -306,7 +439,7 @@ impl<'a> Parser<'a> {
                     self.i += 1;
                     return Ok(());
                 }
-                _ => return Err(Fail::Syntax(self.i)),
+                _ => return Err(Fail(self.i)),
             }
         }
     }
@@ -321,7 +454,7 @@ impl<'a> Parser<'a> {
             Some(b't') => self.literal(b"true"),
             Some(b'f') => self.literal(b"false"),
             Some(b'n') => self.literal(b"null"),
-            _ => Err(Fail::Syntax(self.i)),
+            _ => Err(Fail(self.i)),
         }
     }
 
@@ -338,7 +471,7 @@ impl<'a> Parser<'a> {
             Some(b't') => self.literal(b"true").map(|_| Lite::Bool)?,
             Some(b'f') => self.literal(b"false").map(|_| Lite::Bool)?,
             Some(b'n') => self.literal(b"null").map(|_| Lite::Null)?,
-            _ => return Err(Fail::Syntax(self.i)),
+            _ => return Err(Fail(self.i)),
         })
     }
 
@@ -347,7 +480,7 @@ impl<'a> Parser<'a> {
             self.i += word.len();
             Ok(())
         } else {
-            Err(Fail::Syntax(self.i))
+            Err(Fail(self.i))
         }
     }
 
@@ -355,7 +488,7 @@ impl<'a> Parser<'a> {
     /// `Keep::Lite`, checked and passed over (an empty list) with `Keep::Nothing`.
     fn array(&mut self, keep: Keep, depth: u32) -> Parsed<Vec<Lite<'a>>> {
         if depth > MAX_DEPTH {
-            return Err(Fail::Syntax(self.i));
+            return Err(Fail(self.i));
         }
         self.i += 1;
         let mut items = Vec::new();
@@ -377,24 +510,40 @@ impl<'a> Parser<'a> {
                         self.i += 1;
                         break;
                     }
-                    _ => return Err(Fail::Syntax(self.i)),
+                    _ => return Err(Fail(self.i)),
                 }
             }
         }
         Ok(items)
     }
 
-    /// A string (the cursor on its opening quote); its text when `want`.
+    /// A string (the cursor on its opening quote); its text when `want`. The usual string,
+    /// all plain ASCII, is settled here; the rest go to [`Parser::string_with_specials`].
+    #[inline]
     fn string(&mut self, want: bool) -> Parsed<Option<Cow<'a, str>>> {
         let start = self.i + 1;
-        let mut i = start;
+        let rest = self.b.get(start..).unwrap_or_default();
+        let run = plain_run(rest);
+        if rest.get(run) != Some(&b'"') {
+            return self.string_with_specials(start, start + run, want);
+        }
+        self.i = start + run + 1;
+        // SAFETY: plain bytes are all below 0x80, so the run is ASCII and valid UTF-8.
+        let text = unsafe { std::str::from_utf8_unchecked(&rest[..run]) };
+        Ok(want.then_some(Cow::Borrowed(text)))
+    }
+
+    /// The string starting at `start` whose first byte needing a decision is at `i`.
+    fn string_with_specials(
+        &mut self,
+        start: usize,
+        mut i: usize,
+        want: bool,
+    ) -> Parsed<Option<Cow<'a, str>>> {
         let (mut escaped, mut ascii) = (false, true);
         loop {
-            // Runs of ordinary characters are skipped a word at a time; the match below
-            // sees only the bytes that need a decision.
-            i += self.b.get(i..).map_or(0, plain_run);
             match self.b.get(i) {
-                None => return Err(Fail::Syntax(i)),
+                None => return Err(Fail(i)),
                 Some(b'"') => break,
                 Some(0x80..) => {
                     ascii = false;
@@ -405,19 +554,22 @@ impl<'a> Parser<'a> {
                     match self.b.get(i + 1) {
                         Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => i += 2,
                         Some(b'u') => i = self.unicode_escape(i)?,
-                        _ => return Err(Fail::Syntax(i)),
+                        _ => return Err(Fail(i)),
                     }
                 }
-                Some(0..=0x1f) => return Err(Fail::Syntax(i)),
+                Some(0..=0x1f) => return Err(Fail(i)),
                 Some(_) => i += 1,
             }
+            // Runs of ordinary characters are skipped a word at a time; the match above
+            // sees only the bytes that need a decision.
+            i += self.b.get(i..).map_or(0, plain_run);
         }
         let bytes = &self.b[start..i];
         let raw = if ascii {
             // SAFETY: every byte is below 0x80, so the slice is ASCII and valid UTF-8.
             unsafe { std::str::from_utf8_unchecked(bytes) }
         } else {
-            std::str::from_utf8(bytes).map_err(|_| Fail::Syntax(start))?
+            std::str::from_utf8(bytes).map_err(|_| Fail(start))?
         };
         self.i = i + 1;
         if !want {
@@ -433,62 +585,65 @@ impl<'a> Parser<'a> {
     /// surrogate is refused); returns the index after it.
     fn unicode_escape(&self, i: usize) -> Parsed<usize> {
         let unit = |at: usize| -> Parsed<u16> {
-            let hex = self.b.get(at..at + 4).ok_or(Fail::Syntax(at))?;
-            let text = std::str::from_utf8(hex).map_err(|_| Fail::Syntax(at))?;
+            let hex = self.b.get(at..at + 4).ok_or(Fail(at))?;
+            let text = std::str::from_utf8(hex).map_err(|_| Fail(at))?;
             if !hex.iter().all(u8::is_ascii_hexdigit) {
-                return Err(Fail::Syntax(at));
+                return Err(Fail(at));
             }
-            u16::from_str_radix(text, 16).map_err(|_| Fail::Syntax(at))
+            u16::from_str_radix(text, 16).map_err(|_| Fail(at))
         };
         let first = unit(i + 2)?;
         match first {
             0xD800..=0xDBFF => {
                 if self.b.get(i + 6..i + 8) != Some(b"\\u") {
-                    return Err(Fail::Syntax(i + 6));
+                    return Err(Fail(i + 6));
                 }
                 match unit(i + 8)? {
                     0xDC00..=0xDFFF => Ok(i + 12),
-                    _ => Err(Fail::Syntax(i + 8)),
+                    _ => Err(Fail(i + 8)),
                 }
             }
-            0xDC00..=0xDFFF => Err(Fail::Syntax(i)),
+            0xDC00..=0xDFFF => Err(Fail(i)),
             _ => Ok(i + 6),
         }
     }
 
     /// A number per the JSON grammar; its value when `want`. Numbers outside the f64 range
-    /// are refused (as serde_json does), kept or not.
+    /// are refused (as serde_json does), kept or not. The usual claim, a plain integer of
+    /// at most 15 characters (exact and in range), is settled here.
     fn number(&mut self, want: bool) -> Parsed<Option<f64>> {
+        let (b, start) = (self.b, self.i);
+        let negative = b.get(start) == Some(&b'-');
+        let at = start + usize::from(negative);
+        if let Some(b'1'..=b'9') = b.get(at) {
+            let (int, end) = digits(b, at);
+            if end - start <= 15 && !matches!(b.get(end), Some(b'.' | b'e' | b'E')) {
+                self.i = end;
+                let value = if negative { -(int as i64) } else { int as i64 } as f64;
+                return Ok(want.then_some(value));
+            }
+        }
+        self.any_number(want)
+    }
+
+    /// [`Parser::number`] for every other number: zero, fractions, exponents, long ones.
+    #[cold]
+    fn any_number(&mut self, want: bool) -> Parsed<Option<f64>> {
         let start = self.i;
         let b = self.b;
         let mut i = start;
-        let negative = b.get(i) == Some(&b'-');
-        if negative {
+        if b.get(i) == Some(&b'-') {
             i += 1;
         }
-        let digits = |mut at: usize| {
-            while b.get(at).is_some_and(u8::is_ascii_digit) {
-                at += 1;
-            }
-            at
-        };
-        // The integer part's value is gathered on the way (it is all most claims have).
-        let mut int = 0u64;
         match b.get(i) {
             Some(b'0') => i += 1,
-            Some(b'1'..=b'9') => {
-                while let Some(d @ b'0'..=b'9') = b.get(i) {
-                    int = int.wrapping_mul(10).wrapping_add(u64::from(d - b'0'));
-                    i += 1;
-                }
-            }
-            _ => return Err(Fail::Syntax(i)),
+            Some(b'1'..=b'9') => i = digits(b, i).1,
+            _ => return Err(Fail(i)),
         }
-        let int_end = i;
         if b.get(i) == Some(&b'.') {
-            let after = digits(i + 1);
+            let after = digits(b, i + 1).1;
             if after == i + 1 {
-                return Err(Fail::Syntax(after));
+                return Err(Fail(after));
             }
             i = after;
         }
@@ -497,25 +652,84 @@ impl<'a> Parser<'a> {
             if let Some(b'+' | b'-') = b.get(i) {
                 i += 1;
             }
-            let after = digits(i);
+            let after = digits(b, i).1;
             if after == i {
-                return Err(Fail::Syntax(after));
+                return Err(Fail(after));
             }
             i = after;
         }
         self.i = i;
-        // A plain integer of at most 15 characters is exact and in range; anything else is
-        // read by serde_json itself, so range errors and rounding are the same as its.
-        if int_end == i && int_end - start <= 15 {
-            let value = if negative { -(int as i64) } else { int as i64 } as f64;
-            return Ok(want.then_some(value));
-        }
-        let value = serde_json::from_slice::<f64>(&b[start..i]).map_err(|_| Fail::Syntax(start))?;
+        // serde_json reads these itself, so range errors and rounding are the same as its.
+        let value = serde_json::from_slice::<f64>(&b[start..i]).map_err(|_| Fail(start))?;
         Ok(want.then_some(value))
     }
 }
 
-/// The text of a string whose escapes [`Parser::string`] already checked.
+/// The run of ASCII digits at `at` in `b`: its value (wrapping past 19 digits, where only
+/// the end matters) and where it ends. Eight digits at a time while eight bytes remain.
+#[inline]
+fn digits(b: &[u8], at: usize) -> (u64, usize) {
+    const POW10: [u64; 9] = [
+        1,
+        10,
+        100,
+        1_000,
+        10_000,
+        100_000,
+        1_000_000,
+        10_000_000,
+        100_000_000,
+    ];
+    let (mut value, mut i) = (0u64, at);
+    while let Some(eight) = b.get(i..i + 8) {
+        let word = u64::from_le_bytes(eight.try_into().unwrap_or_default());
+        let n = digit_run(word);
+        value = value
+            .wrapping_mul(POW10[n])
+            .wrapping_add(digits_value(word, n));
+        i += n;
+        if n < 8 {
+            return (value, i);
+        }
+    }
+    while let Some(d @ b'0'..=b'9') = b.get(i) {
+        value = value.wrapping_mul(10).wrapping_add(u64::from(d - b'0'));
+        i += 1;
+    }
+    (value, i)
+}
+
+/// How many of the eight bytes of `word` (first byte lowest) are ASCII digits before the
+/// first that is not. A byte is a digit when its high nibble is 3 and stays 3 when 6 is
+/// added; a carry out of a non-digit byte can only misjudge bytes after it.
+#[inline]
+fn digit_run(word: u64) -> usize {
+    const HIGH_NIBBLES: u64 = 0xF0F0_F0F0_F0F0_F0F0;
+    const THREES: u64 = 0x3030_3030_3030_3030;
+    const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+    let not_digit = ((word & HIGH_NIBBLES) ^ THREES)
+        | ((word.wrapping_add(0x0606_0606_0606_0606) & HIGH_NIBBLES) ^ THREES);
+    // The high bit of each byte that is non-zero (exact: no carry leaves a byte here).
+    let flagged = (((not_digit & LOW7) + LOW7) | not_digit) & !LOW7;
+    (flagged.trailing_zeros() / 8) as usize
+}
+
+/// The value of the first `n` (≤ 8) bytes of `word`, all ASCII digits, first byte most
+/// significant: the digits are moved to the top (zeros before them) and combined in
+/// pairs, fours and eights by three multiplications.
+#[inline]
+fn digits_value(word: u64, n: usize) -> u64 {
+    if n == 0 {
+        return 0;
+    }
+    // Borrows of the subtraction start only in the non-digit bytes, which the shift drops.
+    let v = word.wrapping_sub(0x3030_3030_3030_3030) << (8 * (8 - n));
+    let v = ((v & 0x0F0F_0F0F_0F0F_0F0F).wrapping_mul(2561)) >> 8;
+    let v = ((v & 0x00FF_00FF_00FF_00FF).wrapping_mul(6_553_601)) >> 16;
+    ((v & 0x0000_FFFF_0000_FFFF).wrapping_mul(42_949_672_960_001)) >> 32
+}
+
+/// The text of a string whose escapes [`Parser::string_with_specials`] already checked.
 fn unescape(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len());
     let mut chars = raw.char_indices();
@@ -561,8 +775,8 @@ mod tests {
     fn scan(doc: &str) -> Result<Scanned<'_, 3>, String> {
         scan_object(
             doc.as_bytes(),
-            &["iss", "aud", "exp"],
-            &["sub".to_owned(), "jti".to_owned()],
+            &Names::new(["iss", "aud", "exp"]),
+            &Presence::new(vec!["sub".to_owned(), "jti".to_owned()]),
         )
     }
 
@@ -715,7 +929,11 @@ mod tests {
         let mut accepted = 0;
         for doc in &docs {
             let full = crate::json::parse_object(doc);
-            let scanned = scan_object(doc, &["iss", "aud", "exp"], &[]);
+            let scanned = scan_object(
+                doc,
+                &Names::new(["iss", "aud", "exp"]),
+                &Presence::default(),
+            );
             let shown = String::from_utf8_lossy(doc);
             assert_eq!(full.is_ok(), scanned.is_ok(), "{shown}: {scanned:?}");
             if let (Ok(map), Ok(s)) = (full, scanned) {
@@ -741,6 +959,51 @@ mod tests {
 
     /// The word-at-a-time run length equals the byte-by-byte one, wherever the first
     /// special byte sits and whatever follows it.
+    #[test]
+    fn digits_agree_with_one_at_a_time() {
+        let naive = |b: &[u8], at: usize| {
+            let end = at + b[at..].iter().take_while(|c| c.is_ascii_digit()).count();
+            let value = b[at..end].iter().fold(0u64, |v, d| {
+                v.wrapping_mul(10).wrapping_add(u64::from(d - b'0'))
+            });
+            (value, end)
+        };
+        let mut docs: Vec<Vec<u8>> = Vec::new();
+        for len in 0..=24 {
+            let run: Vec<u8> = (0..len).map(|k| b"9081726354"[k % 10]).collect();
+            for tail in [
+                &b""[..],
+                b",",
+                b"}",
+                b".5",
+                b"e3",
+                b"\xff",
+                b"\x3a",
+                b"/",
+                b"\xfa0",
+            ] {
+                let mut doc = run.clone();
+                doc.extend_from_slice(tail);
+                doc.extend_from_slice(b"12345678");
+                docs.push(doc.clone());
+                doc.truncate(len + tail.len());
+                docs.push(doc);
+            }
+        }
+        for doc in &docs {
+            for at in 0..doc.len().min(3) {
+                assert_eq!(
+                    digits(doc, at),
+                    naive(doc, at),
+                    "{:?} at {at}",
+                    String::from_utf8_lossy(doc)
+                );
+            }
+        }
+        assert_eq!(digits(b"1767229200,", 0), (1_767_229_200, 10));
+        assert_eq!(digits(b"00000007x", 0), (7, 8));
+    }
+
     #[test]
     fn plain_run_agrees_with_the_table() {
         let mut state = 0x9E37_79B9_7F4A_7C15u64;
@@ -859,7 +1122,11 @@ mod tests {
                 _ => {}
             }
             let full = crate::json::parse_object(&bytes);
-            let scanned = scan_object(&bytes, &["iss", "aud", "exp"], &["sub".to_owned()]);
+            let scanned = scan_object(
+                &bytes,
+                &Names::new(["iss", "aud", "exp"]),
+                &Presence::new(vec!["sub".to_owned()]),
+            );
             assert_eq!(
                 full.is_ok(),
                 scanned.is_ok(),

@@ -16,7 +16,7 @@ use crate::jws;
 use crate::key::{material_from_pem, parse_jwks, Key, KeySet, Material, Origin};
 use crate::metrics::{Counter, Metrics, MetricsSnapshot};
 use crate::remote::{Flight, KeyCheck, RemoteKeys};
-use crate::scan::MAX_PRESENCE_NAMES;
+use crate::scan::{Presence, MAX_PRESENCE_NAMES};
 use crate::token::VerifiedToken;
 use crate::{json, text};
 use base64::Engine;
@@ -54,7 +54,7 @@ struct Inner {
     introspector: Option<(usize, Arc<Introspector>)>,
     /// `cnf`, then every issuer's required claim names, deduplicated: one payload scan
     /// notes them all.
-    presence_names: Vec<String>,
+    presence: Presence,
     dpop: Dpop,
     metrics: Arc<Metrics>,
 }
@@ -145,7 +145,7 @@ impl Verifier {
             config,
             issuers,
             introspector,
-            presence_names,
+            presence: Presence::new(presence_names),
             dpop,
             metrics,
         };
@@ -342,7 +342,7 @@ impl Verifier {
             }
             Answer::Active(claims) => claims,
         };
-        let scanned = claims::scan_claims(&claims.json, &self.inner.presence_names)?;
+        let scanned = claims::scan_claims(&claims.json, &self.inner.presence)?;
         let iss = scanned.issuer()?;
         if iss != intro.issuer() {
             return Err(claims::unknown_issuer(iss));
@@ -365,7 +365,7 @@ impl Verifier {
     ) -> Result<Outcome, Error> {
         let inner = &*self.inner;
         let header = decoded.header.fields();
-        let claims = claims::scan_claims(&decoded.payload, &inner.presence_names)?;
+        let claims = claims::scan_claims(&decoded.payload, &inner.presence)?;
         let iss = claims.issuer()?;
         let issuer = inner
             .issuers
