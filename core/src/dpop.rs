@@ -302,18 +302,27 @@ struct Checked {
     expires: i64,
 }
 
-/// The `cnf.jkt` a verified token is bound to, if any (a `cnf` without `jkt`, such as an
-/// mTLS `x5t#S256` binding, is not a DPoP binding).
+/// The `cnf.jkt` a verified token is bound to, if any. Any other confirmation method
+/// (RFC 8705 `x5t#S256`, RFC 7800 `jwk`, `jku`, `kid`, ...) names a key or certificate
+/// this engine cannot check, so the token is refused: accepting it as a bearer token would
+/// let whoever copied it use it, which is what the binding exists to prevent.
 pub(crate) fn bound_key(token: &VerifiedToken) -> Result<Option<String>, Error> {
-    let invalid_cnf = |why: &str| Error::for_claim(ErrorCode::ClaimInvalid, "cnf", why.to_owned());
-    match token.claims().get("cnf") {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Object(cnf)) => match cnf.get("jkt") {
-            None => Ok(None),
-            Some(Value::String(jkt)) if !jkt.is_empty() => Ok(Some(jkt.clone())),
-            Some(_) => Err(invalid_cnf("\"cnf.jkt\" is not a non-empty string")),
-        },
-        Some(_) => Err(invalid_cnf("\"cnf\" is not an object")),
+    let invalid_cnf = |why: String| Error::for_claim(ErrorCode::ClaimInvalid, "cnf", why);
+    let cnf = match token.claims().get("cnf") {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Object(cnf)) => cnf,
+        Some(_) => return Err(invalid_cnf("\"cnf\" is not an object".into())),
+    };
+    if let Some(method) = cnf.keys().find(|k| *k != "jkt") {
+        return Err(invalid_cnf(format!(
+            "the token is bound by \"cnf.{}\", which veritoken cannot check (only DPoP's \"jkt\"); it is not accepted as a bearer token",
+            crate::text::clip(method, 40)
+        )));
+    }
+    match cnf.get("jkt") {
+        None => Err(invalid_cnf("\"cnf\" names no confirmation method".into())),
+        Some(Value::String(jkt)) if !jkt.is_empty() => Ok(Some(jkt.clone())),
+        Some(_) => Err(invalid_cnf("\"cnf.jkt\" is not a non-empty string".into())),
     }
 }
 

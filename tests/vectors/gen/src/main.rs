@@ -1901,11 +1901,20 @@ fn dpop_cases(k: &Keys) -> Vec<Case> {
     let mut mtls = claims();
     mtls["cnf"] = json!({"x5t#S256": "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2"});
     out.push(case(
-        "dpop_cnf_without_jkt_is_not_dpop",
-        "cnf without jkt (an mTLS binding) is no DPoP binding",
+        "dpop_cnf_mtls_binding_refused",
+        "cnf.x5t#S256 (an mTLS binding, which cannot be checked here) is refused, not taken as bearer",
         &cfg,
         bearer(&jwt("HS256", &hs, Some("h"), &mtls)),
-        valid(&mtls),
+        rejected_claim("claim_invalid", "cnf"),
+    ));
+    let mut empty_cnf = claims();
+    empty_cnf["cnf"] = json!({});
+    out.push(case(
+        "dpop_cnf_empty_refused",
+        "cnf naming no confirmation method",
+        &cfg,
+        bearer(&jwt("HS256", &hs, Some("h"), &empty_cnf)),
+        rejected_claim("claim_invalid", "cnf"),
     ));
     let mut odd = claims();
     odd["cnf"] = "jkt".into();
