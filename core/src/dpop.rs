@@ -351,7 +351,7 @@ pub fn thumbprint(jwk: &Map<String, Value>) -> Result<String, String> {
 
 /// An http(s) URL reduced for comparison (RFC 9449 §4.3 step 9, RFC 3986 §6.2.2–6.2.3):
 /// scheme and host lowercased, default port dropped, dot segments removed, percent-encoding
-/// normalized, query and fragment removed.
+/// normalized, query and fragment removed; userinfo kept.
 pub(crate) fn normalize_url(text: &str) -> Option<String> {
     let url = url::Url::parse(text).ok()?;
     if !matches!(url.scheme(), "http" | "https") {
@@ -359,8 +359,15 @@ pub(crate) fn normalize_url(text: &str) -> Option<String> {
     }
     let host = url.host_str()?;
     let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
+    // Userinfo is part of the authority (RFC 3986 §3.2): kept, so that an htu naming one
+    // never equals a request URL without it.
+    let userinfo = match (url.username(), url.password()) {
+        ("", None) => String::new(),
+        (user, None) => format!("{user}@"),
+        (user, Some(password)) => format!("{user}:{password}@"),
+    };
     Some(format!(
-        "{}://{host}{port}{}",
+        "{}://{userinfo}{host}{port}{}",
         url.scheme(),
         normalize_percent(url.path())
     ))
@@ -552,6 +559,13 @@ mod tests {
         );
         assert_ne!(n("https://h/a"), n("http://h/a"));
         assert_ne!(n("https://h/a"), n("https://h/a/"));
+        assert_ne!(
+            n("https://attacker@h/a"),
+            n("https://h/a"),
+            "userinfo counts"
+        );
+        assert_ne!(n("https://u:p@h/a"), n("https://u@h/a"));
+        assert_eq!(n("https://u@H/a").as_deref(), Some("https://u@h/a"));
         assert_eq!(n("ftp://h/a"), None);
         assert_eq!(n("/relative"), None);
     }
