@@ -1055,7 +1055,7 @@ mod tests {
             match r.below(if depth > 3 { 5 } else { 7 }) {
                 0 => out.push_str(["null", "true", "false"][r.below(3) as usize]),
                 1 => {
-                    const NUMBERS: [&str; 9] = [
+                    const NUMBERS: [&str; 22] = [
                         "0",
                         "-1",
                         "1.5",
@@ -1065,8 +1065,21 @@ mod tests {
                         "1e999",
                         "01",
                         "1.",
+                        "123456789012345",
+                        "-12345678901234",
+                        "1234567890123456",
+                        "-123456789012345",
+                        "99999999999999999999",
+                        "12345678.25",
+                        "87654321e-2",
+                        "1E+2",
+                        "-",
+                        "2.e1",
+                        "9007199254740993",
+                        "00",
+                        "-01",
                     ];
-                    out.push_str(NUMBERS[r.below(9) as usize])
+                    out.push_str(NUMBERS[r.below(NUMBERS.len() as u64) as usize])
                 }
                 2 => out.push_str(
                     [
