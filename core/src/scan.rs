@@ -47,22 +47,31 @@ pub(crate) const MAX_PRESENCE_NAMES: usize = 64;
 const MAX_DEPTH: u32 = 127;
 
 /// The member names a scan captures, in slot order, packed once (see [`Name`]).
-pub(crate) struct Names<const N: usize>([Name<'static>; N]);
+pub(crate) struct Names<const N: usize> {
+    names: [Name<'static>; N],
+    /// The [`bloom_bit`]s of all: a name whose bit is clear is none of them.
+    bloom: u64,
+}
 
 impl<const N: usize> Names<N> {
     pub const fn new(texts: [&'static str; N]) -> Self {
         let mut names = [Name { text: "", word: 0 }; N];
-        let mut k = 0;
+        let (mut k, mut bloom) = (0, 0);
         while k < N {
             names[k] = Name::new(texts[k]);
+            bloom |= bloom_bit(texts[k]);
             k += 1;
         }
-        Names(names)
+        Names { names, bloom }
     }
 
+    /// The slot of `name`, whose [`bloom_bit`] is `bit`.
     #[inline]
-    fn find(&self, name: &Name<'_>) -> Option<usize> {
-        self.0.iter().position(|n| n.is(name))
+    fn find(&self, name: &Name<'_>, bit: u64) -> Option<usize> {
+        if self.bloom & bit == 0 {
+            return None;
+        }
+        self.names.iter().position(|n| n.is(name))
     }
 }
 
@@ -72,16 +81,27 @@ impl<const N: usize> Names<N> {
 pub(crate) struct Presence {
     texts: Vec<String>,
     words: Vec<u64>,
+    /// As [`Names::bloom`].
+    bloom: u64,
 }
 
 impl Presence {
     pub fn new(texts: Vec<String>) -> Self {
         let words = texts.iter().map(|t| Name::new(t).word).collect();
-        Presence { texts, words }
+        let bloom = texts.iter().fold(0, |bloom, t| bloom | bloom_bit(t));
+        Presence {
+            texts,
+            words,
+            bloom,
+        }
     }
 
+    /// The bit number of `name`, whose [`bloom_bit`] is `bit`.
     #[inline]
-    fn find(&self, name: &Name<'_>) -> Option<usize> {
+    fn find(&self, name: &Name<'_>, bit: u64) -> Option<usize> {
+        if self.bloom & bit == 0 {
+            return None;
+        }
         self.texts
             .iter()
             .zip(&self.words)
@@ -219,11 +239,10 @@ impl<'a> Seen<'a> {
         }
     }
 
-    /// False when `key` was seen before. `borrowed` is its packed form when the key is
+    /// False when `key` (whose [`bloom_bit`] is `bit`) was seen before. `borrowed` is its packed form when the key is
     /// borrowed from the input (the inline list holds only those).
     #[inline]
-    fn insert(&mut self, key: &str, borrowed: Option<Name<'a>>) -> bool {
-        let bit = bloom_bit(key);
+    fn insert(&mut self, key: &str, bit: u64, borrowed: Option<Name<'a>>) -> bool {
         if self.bloom & bit == 0 && self.large.is_none() && self.len < self.inline.len() {
             if let Some(name) = borrowed {
                 self.bloom |= bit;
@@ -275,11 +294,13 @@ impl<'a> Seen<'a> {
 
 /// A bit chosen by a name's length and first and last bytes (names differ there).
 #[inline]
-fn bloom_bit(name: &str) -> u64 {
+const fn bloom_bit(name: &str) -> u64 {
     let b = name.as_bytes();
-    let (first, last) = (b.first().copied(), b.last().copied());
-    let mix =
-        (b.len() as u32) << 16 | u32::from(first.unwrap_or(0)) << 8 | u32::from(last.unwrap_or(0));
+    let (first, last) = match b.len() {
+        0 => (0, 0),
+        n => (b[0] as u32, b[n - 1] as u32),
+    };
+    let mix = (b.len() as u32) << 16 | first << 8 | last;
     1 << (mix.wrapping_mul(0x9E37_79B1) >> 26)
 }
 
@@ -307,18 +328,10 @@ static PLAIN: [bool; 256] = {
 /// flagged byte is always the first special byte.
 #[inline]
 fn plain_run(b: &[u8]) -> usize {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let zero_byte = |v: u64| v.wrapping_sub(ONES) & !v;
     let mut words = b.chunks_exact(8);
     let mut n = 0;
     for word in &mut words {
-        let x = u64::from_le_bytes(word.try_into().unwrap_or_default());
-        let special = (zero_byte(x ^ (ONES * u64::from(b'"')))
-            | zero_byte(x ^ (ONES * u64::from(b'\\')))
-            | (x.wrapping_sub(ONES * 0x20) & !x)
-            | x)
-            & HIGH;
+        let special = special_bytes(u64::from_le_bytes(word.try_into().unwrap_or_default()));
         if special != 0 {
             return n + (special.trailing_zeros() / 8) as usize;
         }
@@ -329,6 +342,20 @@ fn plain_run(b: &[u8]) -> usize {
         .iter()
         .position(|c| !PLAIN[*c as usize])
         .unwrap_or(rest.len())
+}
+
+/// The high bit of each byte of `x` (first byte lowest) that is not [`PLAIN`], exact up to
+/// the first such byte (a borrow may flag bytes after it, never before).
+#[inline]
+fn special_bytes(x: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero_byte = |v: u64| v.wrapping_sub(ONES) & !v;
+    (zero_byte(x ^ (ONES * u64::from(b'"')))
+        | zero_byte(x ^ (ONES * u64::from(b'\\')))
+        | (x.wrapping_sub(ONES * 0x20) & !x)
+        | x)
+        & HIGH
 }
 
 /// What to keep of a value: nothing (validate only), or its [`Lite`] form.
@@ -369,9 +396,9 @@ impl<'a> Parser<'a> {
         out: &mut Scanned<'a, N>,
     ) -> Parsed<()> {
         self.ws();
-        self.object(1, |name, p| {
-            let bit = presence.find(name);
-            if let Some(slot) = names.find(name) {
+        self.object(1, |name, bloom, p| {
+            let bit = presence.find(name, bloom);
+            if let Some(slot) = names.find(name, bloom) {
                 let value = p.value(1)?;
                 if let Some(bit) = bit {
                     if value != Lite::Null {
@@ -396,7 +423,7 @@ impl<'a> Parser<'a> {
     fn object(
         &mut self,
         depth: u32,
-        mut member: impl FnMut(&Name<'_>, &mut Self) -> Parsed<()>,
+        mut member: impl FnMut(&Name<'_>, u64, &mut Self) -> Parsed<()>,
     ) -> Parsed<()> {
         if depth > MAX_DEPTH {
             return Err(Fail(self.i));
@@ -413,19 +440,16 @@ impl<'a> Parser<'a> {
                 return Err(Fail(self.i));
             }
             let key_at = self.i;
-            let key = self.string(true)?.unwrap_or_default();
-            let borrowed = match key {
-                Cow::Borrowed(text) => Some(Name::in_input(self.b, key_at + 1, text)),
-                Cow::Owned(_) => None,
-            };
+            let (key, borrowed) = self.key()?;
             self.ws();
             self.expect(b':')?;
             self.ws();
+            let bit = bloom_bit(&key);
             match borrowed {
-                Some(name) => member(&name, self)?,
-                None => member(&Name::new(&key), self)?,
+                Some(name) => member(&name, bit, self)?,
+                None => member(&Name::new(&key), bit, self)?,
             }
-            if !seen.insert(&key, borrowed) {
+            if !seen.insert(&key, bit, borrowed) {
                 self.duplicate = Some(key.into_owned());
                 return Err(Fail(key_at));
             }
@@ -444,11 +468,37 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// A member name (the cursor on its opening quote) and, when it is borrowed from the
+    /// input, its packed form: a plain name of under eight bytes is settled from the one
+    /// word that finds its closing quote.
+    #[inline]
+    fn key(&mut self) -> Parsed<(Cow<'a, str>, Option<Name<'a>>)> {
+        let start = self.i + 1;
+        let rest = self.b.get(start..).unwrap_or_default();
+        if let Some(eight) = rest.get(..8) {
+            let word = u64::from_le_bytes(eight.try_into().unwrap_or_default());
+            let run = (special_bytes(word).trailing_zeros() / 8) as usize;
+            if run < 8 && rest[run] == b'"' {
+                self.i = start + run + 1;
+                // SAFETY: plain bytes are all below 0x80, so the run is ASCII and valid UTF-8.
+                let text = unsafe { std::str::from_utf8_unchecked(&rest[..run]) };
+                let word = word & ((1u64 << (8 * run)) - 1);
+                return Ok((Cow::Borrowed(text), Some(Name { text, word })));
+            }
+        }
+        let key = self.string(true)?.unwrap_or_default();
+        let borrowed = match key {
+            Cow::Borrowed(text) => Some(Name::in_input(self.b, start, text)),
+            Cow::Owned(_) => None,
+        };
+        Ok((key, borrowed))
+    }
+
     /// Any value at `depth` (its container's), checked and passed over.
     fn skip(&mut self, depth: u32) -> Parsed<()> {
         match self.peek() {
             Some(b'"') => self.string(false).map(drop),
-            Some(b'{') => self.object(depth + 1, |_, p| p.skip(depth + 1)),
+            Some(b'{') => self.object(depth + 1, |_, _, p| p.skip(depth + 1)),
             Some(b'[') => self.array(Keep::Nothing, depth + 1).map(drop),
             Some(b'-' | b'0'..=b'9') => self.number(false).map(drop),
             Some(b't') => self.literal(b"true"),
@@ -463,7 +513,7 @@ impl<'a> Parser<'a> {
         Ok(match self.peek() {
             Some(b'"') => Lite::Str(self.string(true)?.unwrap_or_default()),
             Some(b'{') => {
-                self.object(depth + 1, |_, p| p.skip(depth + 1))?;
+                self.object(depth + 1, |_, _, p| p.skip(depth + 1))?;
                 Lite::Object
             }
             Some(b'[') => Lite::Array(self.array(Keep::Lite, depth + 1)?),
@@ -683,10 +733,11 @@ fn digits(b: &[u8], at: usize) -> (u64, usize) {
     let (mut value, mut i) = (0u64, at);
     while let Some(eight) = b.get(i..i + 8) {
         let word = u64::from_le_bytes(eight.try_into().unwrap_or_default());
-        let n = digit_run(word);
+        let less_zeros = word.wrapping_sub(0x3030_3030_3030_3030);
+        let n = digit_run(less_zeros);
         value = value
             .wrapping_mul(POW10[n])
-            .wrapping_add(digits_value(word, n));
+            .wrapping_add(digits_value(less_zeros, n));
         i += n;
         if n < 8 {
             return (value, i);
@@ -699,34 +750,30 @@ fn digits(b: &[u8], at: usize) -> (u64, usize) {
     (value, i)
 }
 
-/// How many of the eight bytes of `word` (first byte lowest) are ASCII digits before the
-/// first that is not. A byte is a digit when its high nibble is 3 and stays 3 when 6 is
-/// added; a carry out of a non-digit byte can only misjudge bytes after it.
+/// How many of the eight bytes of `less_zeros` (a word of input, first byte lowest, minus
+/// `'0'` in every byte) were ASCII digits before the first that was not: a digit byte is
+/// now 0..=9, so adding 0x76 leaves its high bit clear, and any other byte has its high bit
+/// set, or gets it from the addition. Borrows and carries only run towards later bytes, so
+/// the lowest flagged byte is exact.
 #[inline]
-fn digit_run(word: u64) -> usize {
-    const HIGH_NIBBLES: u64 = 0xF0F0_F0F0_F0F0_F0F0;
-    const THREES: u64 = 0x3030_3030_3030_3030;
-    const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
-    let not_digit = ((word & HIGH_NIBBLES) ^ THREES)
-        | ((word.wrapping_add(0x0606_0606_0606_0606) & HIGH_NIBBLES) ^ THREES);
-    // The high bit of each byte that is non-zero (exact: no carry leaves a byte here).
-    let flagged = (((not_digit & LOW7) + LOW7) | not_digit) & !LOW7;
+fn digit_run(less_zeros: u64) -> usize {
+    let flagged =
+        (less_zeros.wrapping_add(0x7676_7676_7676_7676) | less_zeros) & 0x8080_8080_8080_8080;
     (flagged.trailing_zeros() / 8) as usize
 }
 
-/// The value of the first `n` (≤ 8) bytes of `word`, all ASCII digits, first byte most
-/// significant: the digits are moved to the top (zeros before them) and combined in
-/// pairs, fours and eights by three multiplications.
+/// The value of the first `n` (≤ 8) bytes of `less_zeros`, each 0..=9, first byte most
+/// significant: the digits are moved to the top (zeros before them) and combined in pairs,
+/// fours and eights by three multiplications.
 #[inline]
-fn digits_value(word: u64, n: usize) -> u64 {
+fn digits_value(less_zeros: u64, n: usize) -> u64 {
     if n == 0 {
         return 0;
     }
-    // Borrows of the subtraction start only in the non-digit bytes, which the shift drops.
-    let v = word.wrapping_sub(0x3030_3030_3030_3030) << (8 * (8 - n));
-    let v = ((v & 0x0F0F_0F0F_0F0F_0F0F).wrapping_mul(2561)) >> 8;
-    let v = ((v & 0x00FF_00FF_00FF_00FF).wrapping_mul(6_553_601)) >> 16;
-    ((v & 0x0000_FFFF_0000_FFFF).wrapping_mul(42_949_672_960_001)) >> 32
+    let v = less_zeros << (8 * (8 - n));
+    let v = (v.wrapping_mul(2561) >> 8) & 0x00FF_00FF_00FF_00FF;
+    let v = (v.wrapping_mul(6_553_601) >> 16) & 0x0000_FFFF_0000_FFFF;
+    v.wrapping_mul(42_949_672_960_001) >> 32
 }
 
 /// The text of a string whose escapes [`Parser::string_with_specials`] already checked.
