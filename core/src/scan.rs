@@ -399,7 +399,7 @@ impl<'a> Parser<'a> {
         self.object(1, |name, bloom, p| {
             let bit = presence.find(name, bloom);
             if let Some(slot) = names.find(name, bloom) {
-                let value = p.value(1)?;
+                let value = p.member_value()?;
                 if let Some(bit) = bit {
                     if value != Lite::Null {
                         out.present |= 1 << bit;
@@ -412,10 +412,30 @@ impl<'a> Parser<'a> {
                         out.present |= 1 << bit;
                     }
                 }
-                p.skip(1)?;
+                p.skip_member()?;
             }
             Ok(())
         })
+    }
+
+    /// [`Parser::value`] for a top-level member, strings and numbers settled inline.
+    #[inline(always)]
+    fn member_value(&mut self) -> Parsed<Lite<'a>> {
+        match self.peek() {
+            Some(b'"') => Ok(Lite::Str(self.string(true)?.unwrap_or_default())),
+            Some(b'-' | b'0'..=b'9') => Ok(Lite::Number(self.number(true)?.unwrap_or_default())),
+            _ => self.value(1),
+        }
+    }
+
+    /// [`Parser::skip`] for a top-level member, strings and numbers settled inline.
+    #[inline(always)]
+    fn skip_member(&mut self) -> Parsed<()> {
+        match self.peek() {
+            Some(b'"') => self.string(false).map(drop),
+            Some(b'-' | b'0'..=b'9') => self.number(false).map(drop),
+            _ => self.skip(1),
+        }
     }
 
     /// An object at `depth` (the cursor on `{`); `member` reads each value.
@@ -471,7 +491,7 @@ impl<'a> Parser<'a> {
     /// A member name (the cursor on its opening quote) and, when it is borrowed from the
     /// input, its packed form: a plain name of under eight bytes is settled from the one
     /// word that finds its closing quote.
-    #[inline]
+    #[inline(always)]
     fn key(&mut self) -> Parsed<(Cow<'a, str>, Option<Name<'a>>)> {
         let start = self.i + 1;
         let rest = self.b.get(start..).unwrap_or_default();
@@ -569,7 +589,7 @@ impl<'a> Parser<'a> {
 
     /// A string (the cursor on its opening quote); its text when `want`. The usual string,
     /// all plain ASCII, is settled here; the rest go to [`Parser::string_with_specials`].
-    #[inline]
+    #[inline(always)]
     fn string(&mut self, want: bool) -> Parsed<Option<Cow<'a, str>>> {
         let start = self.i + 1;
         let rest = self.b.get(start..).unwrap_or_default();
@@ -661,6 +681,7 @@ impl<'a> Parser<'a> {
     /// A number per the JSON grammar; its value when `want`. Numbers outside the f64 range
     /// are refused (as serde_json does), kept or not. The usual claim, a plain integer of
     /// at most 15 characters (exact and in range), is settled here.
+    #[inline(always)]
     fn number(&mut self, want: bool) -> Parsed<Option<f64>> {
         let (b, start) = (self.b, self.i);
         let negative = b.get(start) == Some(&b'-');
