@@ -316,7 +316,7 @@ pub(crate) fn bound_key(token: &VerifiedToken) -> Result<Option<String>, Error> 
     if let Some(method) = cnf.keys().find(|k| *k != "jkt") {
         return Err(invalid_cnf(format!(
             "the token is bound by \"cnf.{}\", which veritoken cannot check (only DPoP's \"jkt\"); it is not accepted as a bearer token",
-            crate::text::clip(method, 40)
+            clip(method, 40)
         )));
     }
     match cnf.get("jkt") {

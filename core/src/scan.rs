@@ -189,18 +189,24 @@ impl<'k> Name<'k> {
     /// input in one load when eight bytes are there.
     #[inline]
     fn in_input(input: &'k [u8], text_at: usize, text: &'k str) -> Self {
-        let len = text.len();
         match input.get(text_at..text_at + 8) {
-            Some(eight) if len <= 8 => {
-                let all = u64::from_le_bytes(eight.try_into().unwrap_or_default());
-                let word = match len {
-                    8 => all,
-                    _ => all & ((1 << (8 * len)) - 1),
-                };
-                Name { text, word }
-            }
+            Some(eight) if text.len() <= 8 => Name::from_word(
+                text,
+                u64::from_le_bytes(eight.try_into().unwrap_or_default()),
+            ),
             _ => Name::new(text),
         }
+    }
+
+    /// The name `text` (at most eight bytes), whose bytes start `word` as read from the
+    /// input: the bytes after it are cleared.
+    #[inline]
+    fn from_word(text: &'k str, word: u64) -> Self {
+        let word = match text.len() {
+            8 => word,
+            len => word & ((1 << (8 * len)) - 1),
+        };
+        Name { text, word }
     }
 
     #[inline]
@@ -239,8 +245,9 @@ impl<'a> Seen<'a> {
         }
     }
 
-    /// False when `key` (whose [`bloom_bit`] is `bit`) was seen before. `borrowed` is its packed form when the key is
-    /// borrowed from the input (the inline list holds only those).
+    /// False when `key` (whose [`bloom_bit`] is `bit`) was seen before. `borrowed` is its
+    /// packed form when the key is borrowed from the input (the inline list holds only
+    /// those).
     #[inline]
     fn insert(&mut self, key: &str, bit: u64, borrowed: Option<Name<'a>>) -> bool {
         if self.bloom & bit == 0 && self.large.is_none() && self.len < self.inline.len() {
@@ -311,6 +318,7 @@ struct Parser<'a> {
     duplicate: Option<String>,
 }
 
+/// The bytes a string's body may hold as they are: not `"`, `\`, a control character or
 /// the start of a multi-byte UTF-8 sequence.
 static PLAIN: [bool; 256] = {
     let mut t = [false; 256];
@@ -502,8 +510,7 @@ impl<'a> Parser<'a> {
                 self.i = start + run + 1;
                 // SAFETY: plain bytes are all below 0x80, so the run is ASCII and valid UTF-8.
                 let text = unsafe { std::str::from_utf8_unchecked(&rest[..run]) };
-                let word = word & ((1u64 << (8 * run)) - 1);
-                return Ok((Cow::Borrowed(text), Some(Name { text, word })));
+                return Ok((Cow::Borrowed(text), Some(Name::from_word(text, word))));
             }
         }
         let key = self.string(true)?.unwrap_or_default();
@@ -1025,8 +1032,8 @@ mod tests {
         assert!(accepted > 15, "{accepted}");
     }
 
-    /// The word-at-a-time run length equals the byte-by-byte one, wherever the first
-    /// special byte sits and whatever follows it.
+    /// The eight-at-a-time digit run (value and end) equals the one-digit-at-a-time one,
+    /// for runs of every length up to 24 and whatever follows them.
     #[test]
     fn digits_agree_with_one_at_a_time() {
         let naive = |b: &[u8], at: usize| {
@@ -1072,6 +1079,8 @@ mod tests {
         assert_eq!(digits(b"00000007x", 0), (7, 8));
     }
 
+    /// The word-at-a-time run length equals the byte-by-byte one, wherever the first
+    /// special byte sits and whatever follows it.
     #[test]
     fn plain_run_agrees_with_the_table() {
         let mut state = 0x9E37_79B9_7F4A_7C15u64;
