@@ -5,8 +5,9 @@
 use crate::algorithm::{Algorithm, AlgorithmSet, Curve, KeyFamily};
 use crate::b64;
 use crate::error::{Error, ErrorCode};
+use crate::hmac_key::HmacKey;
 use crate::text::clip;
-use aws_lc_rs::{hmac, signature::ParsedPublicKey};
+use aws_lc_rs::signature::ParsedPublicKey;
 use serde_json::{Map, Value};
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -161,10 +162,10 @@ fn rsa_pkcs1_der(n: &[u8], e: &[u8]) -> Vec<u8> {
     key.to_der().expect("RSA public key encodes")
 }
 
-// A key set holds few keys; the HMAC state stays inline (no pointer chase when verifying).
+// A key set holds few keys; the per-thread HMAC contexts stay inline (no pointer chase).
 #[allow(clippy::large_enum_variant)]
 enum Backend {
-    Hmac(hmac::Key),
+    Hmac(HmacKey),
     Public(ParsedPublicKey),
 }
 
@@ -220,7 +221,9 @@ impl Key {
                 alg.hmac_algorithm(),
                 alg.verification_algorithm(),
             ) {
-                (Material::Oct(secret), Some(h), _) => Backend::Hmac(hmac::Key::new(h, secret)),
+                (Material::Oct(secret), Some(_), _) => Backend::Hmac(
+                    HmacKey::new(alg, secret).ok_or("aws-lc refused the HMAC secret")?,
+                ),
                 (_, _, Some(v)) => Backend::Public(
                     ParsedPublicKey::new(v, &public)
                         .map_err(|e| format!("{} was rejected: {e}", material.family_name()))?,
@@ -252,7 +255,7 @@ impl Key {
     /// Checks `signature` over `message` with `alg`; false for any failure.
     pub fn verify(&self, alg: Algorithm, message: &[u8], signature: &[u8]) -> bool {
         match self.verifiers.iter().find(|(a, _)| *a == alg) {
-            Some((_, Backend::Hmac(key))) => hmac::verify(key, message, signature).is_ok(),
+            Some((_, Backend::Hmac(key))) => key.verify(message, signature),
             Some((_, Backend::Public(key))) => key.verify_sig(message, signature).is_ok(),
             None => false,
         }

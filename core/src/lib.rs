@@ -20,6 +20,7 @@ pub mod error;
 pub mod extract;
 mod fetch;
 mod header_memo;
+mod hmac_key;
 pub mod http;
 mod introspect;
 mod json;
