@@ -10,6 +10,23 @@ use crate::text::clip;
 const CLAIM_NAMES: [&str; 5] = ["iss", "aud", "exp", "nbf", "iat"];
 const CLAIMS: Names<5> = Names::new(CLAIM_NAMES);
 
+/// A captured claim, numbered as its slot in [`CLAIM_NAMES`] (a lookup is an index, not a
+/// search by name).
+#[derive(Clone, Copy)]
+enum Claim {
+    Iss,
+    Aud,
+    Exp,
+    Nbf,
+    Iat,
+}
+
+impl Claim {
+    const fn name(self) -> &'static str {
+        CLAIM_NAMES[self as usize]
+    }
+}
+
 /// A payload that passed the JSON rules, with the registered claims captured.
 pub(crate) struct PayloadClaims<'a>(Scanned<'a, 5>);
 
@@ -25,9 +42,8 @@ pub(crate) fn scan_claims<'a>(
 }
 
 impl PayloadClaims<'_> {
-    fn get(&self, name: &str) -> Option<&Lite<'_>> {
-        let i = CLAIM_NAMES.iter().position(|n| *n == name)?;
-        self.0.members[i].as_ref()
+    fn get(&self, claim: Claim) -> Option<&Lite<'_>> {
+        self.0.members[claim as usize].as_ref()
     }
 
     /// Whether presence name number `bit` is present with a non-null value.
@@ -37,7 +53,7 @@ impl PayloadClaims<'_> {
 
     /// `iss`: present and a string (which issuer it names is the caller's question).
     pub fn issuer(&self) -> Result<&str, Error> {
-        match self.get("iss") {
+        match self.get(Claim::Iss) {
             Some(Lite::Str(s)) => Ok(s),
             Some(_) => Err(Error::for_claim(
                 ErrorCode::ClaimInvalid,
@@ -53,8 +69,9 @@ impl PayloadClaims<'_> {
     }
 
     /// A NumericDate claim: absent, or a JSON number (never a string, boolean or null).
-    fn numeric_date(&self, name: &str) -> Result<Option<f64>, Error> {
-        match self.get(name) {
+    fn numeric_date(&self, claim: Claim) -> Result<Option<f64>, Error> {
+        let name = claim.name();
+        match self.get(claim) {
             None => Ok(None),
             Some(Lite::Number(n)) => Ok(Some(*n)),
             Some(_) => Err(Error::for_claim(
@@ -163,7 +180,7 @@ impl ClaimRules {
             ))
         };
         let matches = |aud: &str| self.audiences.iter().any(|a| a == aud);
-        let found = match claims.get("aud") {
+        let found = match claims.get(Claim::Aud) {
             None => {
                 return Err(Error::for_claim(
                     ErrorCode::ClaimMissing,
@@ -201,9 +218,9 @@ impl ClaimRules {
     fn check_times(&self, claims: &PayloadClaims, now: i64) -> Result<(), Error> {
         let now = now as f64;
         let leeway = self.leeway as f64;
-        let exp = claims.numeric_date("exp")?;
-        let nbf = claims.numeric_date("nbf")?;
-        let iat = claims.numeric_date("iat")?;
+        let exp = claims.numeric_date(Claim::Exp)?;
+        let nbf = claims.numeric_date(Claim::Nbf)?;
+        let iat = claims.numeric_date(Claim::Iat)?;
         match exp {
             None if self.require_exp => {
                 return Err(Error::for_claim(

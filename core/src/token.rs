@@ -3,6 +3,7 @@
 
 use crate::algorithm::Algorithm;
 use crate::error::{Error, ErrorCode};
+use crate::jws::Header;
 use crate::text::checked_utf8;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -38,7 +39,9 @@ pub struct VerifiedToken {
     algorithm: Option<Algorithm>,
     /// Whether the claims hold a `cnf` member (a possible DPoP binding to look at).
     has_cnf: bool,
-    header_json: Arc<str>,
+    /// The memoized protected header, shared (moved here, not copied); `None` for an
+    /// opaque token accepted by introspection.
+    protected: Option<Arc<Header>>,
     claims_json: String,
     header: OnceLock<Map<String, Value>>,
     claims: OnceLock<Map<String, Value>>,
@@ -51,14 +54,14 @@ fn object(text: &str) -> Map<String, Value> {
 impl VerifiedToken {
     pub(crate) fn new(
         algorithm: Algorithm,
-        header_json: Arc<str>,
+        protected: Arc<Header>,
         claims_json: Vec<u8>,
         has_cnf: bool,
     ) -> Self {
         VerifiedToken {
             algorithm: Some(algorithm),
             has_cnf,
-            header_json,
+            protected: Some(protected),
             claims_json: checked_utf8(claims_json),
             header: OnceLock::new(),
             claims: OnceLock::new(),
@@ -67,12 +70,12 @@ impl VerifiedToken {
 
     /// The protected header, every member.
     pub fn header(&self) -> &Map<String, Value> {
-        self.header.get_or_init(|| object(&self.header_json))
+        self.header.get_or_init(|| object(self.header_json()))
     }
 
     /// The protected header as the JSON text the token carried (validated, no duplicates).
     pub fn header_json(&self) -> &str {
-        &self.header_json
+        self.protected.as_ref().map_or("{}", |h| &h.json)
     }
 
     /// The algorithm that verified the signature; `None` for a token the introspection
@@ -85,7 +88,7 @@ impl VerifiedToken {
         VerifiedToken {
             algorithm: None,
             has_cnf,
-            header_json: Arc::from("{}"),
+            protected: None,
             claims_json: checked_utf8(claims_json),
             header: OnceLock::new(),
             claims: OnceLock::new(),

@@ -318,7 +318,7 @@ impl Verifier {
         match self.judge(&decoded, now, waited) {
             Ok(Outcome::Accepted(alg, has_cnf)) => Step::Done(Ok(VerifiedToken::new(
                 alg,
-                decoded.header.json.clone(),
+                decoded.header,
                 decoded.payload,
                 has_cnf,
             ))),
