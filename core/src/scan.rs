@@ -407,13 +407,15 @@ impl<'a> Parser<'a> {
         self.object(1, |name, bloom, p| {
             let bit = presence.find(name, bloom);
             if let Some(slot) = names.find(name, bloom) {
-                let value = p.member_value()?;
+                // Written in place: a value moved out of a `Result` and then into the
+                // slot stalled on store forwarding.
+                let value = &mut out.members[slot];
+                p.member_value(value)?;
                 if let Some(bit) = bit {
-                    if value != Lite::Null {
+                    if !matches!(value, Some(Lite::Null)) {
                         out.present |= 1 << bit;
                     }
                 }
-                out.members[slot] = Some(value);
             } else {
                 if let Some(bit) = bit {
                     if p.peek() != Some(b'n') {
@@ -426,14 +428,16 @@ impl<'a> Parser<'a> {
         })
     }
 
-    /// [`Parser::value`] for a top-level member, strings and numbers settled inline.
+    /// [`Parser::value`] for a top-level member, into `slot`; strings and numbers settled
+    /// inline.
     #[inline(always)]
-    fn member_value(&mut self) -> Parsed<Lite<'a>> {
-        match self.peek() {
-            Some(b'"') => Ok(Lite::Str(self.string(true)?.unwrap_or_default())),
-            Some(b'-' | b'0'..=b'9') => Ok(Lite::Number(self.number(true)?.unwrap_or_default())),
-            _ => self.value(1),
-        }
+    fn member_value(&mut self, slot: &mut Option<Lite<'a>>) -> Parsed<()> {
+        *slot = Some(match self.peek() {
+            Some(b'"') => Lite::Str(self.string(true)?.unwrap_or_default()),
+            Some(b'-' | b'0'..=b'9') => Lite::Number(self.number(true)?.unwrap_or_default()),
+            _ => self.value(1)?,
+        });
+        Ok(())
     }
 
     /// [`Parser::skip`] for a top-level member, strings and numbers settled inline.
