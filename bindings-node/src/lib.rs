@@ -10,7 +10,10 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use std::collections::HashMap;
 use std::sync::Arc;
+use text::{Answer, Text};
 use veritoken::{unix_now, Config, DpopProof, Format, ScopeMatch, SimpleRequest};
+
+mod text;
 
 fn js_error(e: veritoken::Error) -> napi::Error {
     let detail = serde_json::json!({
@@ -25,18 +28,6 @@ fn js_error(e: veritoken::Error) -> napi::Error {
 #[napi]
 pub struct NativeVerifier {
     inner: Arc<veritoken::Verifier>,
-}
-
-/// A verified token as one string, its header JSON, U+0001, then its claims JSON: one
-/// string crosses into JS faster than an array of two, and JS parses each half only when
-/// it is read. U+0001 cannot occur in either text (JSON escapes control characters).
-fn verified(token: veritoken::VerifiedToken) -> String {
-    let (header, claims) = (token.header_json(), token.claims_json());
-    let mut out = String::with_capacity(header.len() + 1 + claims.len());
-    out.push_str(header);
-    out.push('\u{1}');
-    out.push_str(claims);
-    out
 }
 
 fn claims_map(claims_json: &str) -> Result<serde_json::Map<String, serde_json::Value>> {
@@ -118,14 +109,14 @@ pub struct VerifyTask {
 
 impl Task for VerifyTask {
     type Output = veritoken::VerifiedToken;
-    type JsValue = String;
+    type JsValue = Answer;
 
     fn compute(&mut self) -> Result<Self::Output> {
         verify_blocking(&self.verifier, &self.token, self.dpop.as_ref(), self.now)
     }
 
     fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
-        Ok(verified(output))
+        Ok(Answer(output))
     }
 }
 
@@ -151,46 +142,54 @@ impl NativeVerifier {
 
     /// Verifies on this thread; waits for a key fetch if one is needed. `dpop`: the proof
     /// of a token sent with the DPoP scheme.
-    #[napi]
+    #[napi(
+        ts_args_type = "token: string, now?: number | undefined | null, dpop?: DpopArgs | undefined | null",
+        ts_return_type = "string"
+    )]
     pub fn verify_sync(
         &self,
-        token: String,
+        token: Text,
         now: Option<i64>,
         dpop: Option<DpopArgs>,
-    ) -> Result<String> {
-        verify_blocking(&self.inner, &token, dpop.as_ref(), now_or(now)).map(verified)
+    ) -> Result<Answer> {
+        verify_blocking(&self.inner, &token.0, dpop.as_ref(), now_or(now)).map(Answer)
     }
 
     /// Verifies without waiting: `null` when keys must be fetched first (the fetch is
     /// started; `verifyOnPool` then waits for it off the event loop).
-    #[napi]
+    #[napi(
+        ts_args_type = "token: string, now?: number | undefined | null, dpop?: DpopArgs | undefined | null",
+        ts_return_type = "string | null"
+    )]
     pub fn try_verify(
         &self,
-        token: String,
+        token: Text,
         now: Option<i64>,
         dpop: Option<DpopArgs>,
-    ) -> Result<Option<String>> {
+    ) -> Result<Option<Answer>> {
         let proof = dpop.as_ref().map(DpopArgs::proof);
         match self
             .inner
-            .try_verify_at(&token, proof.as_ref(), now_or(now))
+            .try_verify_at(&token.0, proof.as_ref(), now_or(now))
         {
             None => Ok(None),
-            Some(result) => result.map(|v| Some(verified(v))).map_err(js_error),
+            Some(result) => result.map(|v| Some(Answer(v))).map_err(js_error),
         }
     }
 
     /// Verifies on the libuv thread pool (for when keys must be fetched).
-    #[napi]
+    #[napi(
+        ts_args_type = "token: string, now?: number | undefined | null, dpop?: DpopArgs | undefined | null"
+    )]
     pub fn verify_on_pool(
         &self,
-        token: String,
+        token: Text,
         now: Option<i64>,
         dpop: Option<DpopArgs>,
     ) -> AsyncTask<VerifyTask> {
         AsyncTask::new(VerifyTask {
             verifier: self.inner.clone(),
-            token,
+            token: token.0,
             dpop,
             now: now_or(now),
         })

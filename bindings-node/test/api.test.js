@@ -60,6 +60,28 @@ test('rejections carry code, claim and status', async () => {
   assert.equal(ERROR_CODES.length, 22)
 })
 
+test('strings cross the boundary intact: non-ASCII claims, non-ASCII tokens, large answers', async () => {
+  const v = new Verifier(hsConfig({ maxTokenSize: 262_144 }))
+  // Claims that are not ASCII take the UTF-8 path back to JS (ASCII ones a Latin-1 copy).
+  const name = 'Zoë 🚀 \u00e9\u4e2d'
+  const t = v.verifySync(mint(goodClaims({ name, pad: 'é'.repeat(50_000) })))
+  assert.equal(t.claims.name, name)
+  assert.equal(t.claims.pad.length, 50_000)
+  assert.equal(v.verifySync(mint(goodClaims({ jti: 'after' }))).claims.jti, 'after')
+  // A token with characters outside ASCII is refused, never mangled into another token:
+  // `narrowed` is the one character that a Latin-1 narrowing would turn back into the
+  // original (its low byte); a lone surrogate would become U+FFFD.
+  const good = mint(goodClaims())
+  const at = good.length - 5
+  const narrowed = String.fromCharCode(0x100 + good.charCodeAt(at))
+  for (const odd of [narrowed, '\ud800', 'é', '\u{1F680}']) {
+    const token = good.slice(0, at) + odd + good.slice(at + 1)
+    assert.throws(() => v.verifySync(token), (e) => e.code === 'token_malformed' || e.code === 'signature_invalid', odd)
+    await assert.rejects(() => v.verify(token), (e) => e instanceof VeritokenError, odd)
+  }
+  assert.equal(v.verifySync(good).subject, 'alice')
+})
+
 test('configuration: camelCase, errors, files', () => {
   assert.throws(() => new Verifier({ issuers: [] }), (e) => e.code === 'config_invalid' && /issuer/.test(e.message))
   assert.throws(() => new Verifier({ ...hsConfig(), bogusKey: 1 }), (e) => e.code === 'config_invalid' && /bogus_key/.test(e.message))
