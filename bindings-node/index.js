@@ -179,15 +179,19 @@ function headerLists(headers) {
 /** Verifies tokens with one configuration and one key cache. */
 class Verifier {
   #native
+  /** The handle the verify calls take (they are not methods: see `Handle` in src/lib.rs). */
+  #handle
   /** @param config the shared schema (camelCase or snake_case keys), or its JSON text */
   constructor(config) {
     if (config && config[FROM_NATIVE]) {
       this.#native = config[FROM_NATIVE]
+      this.#handle = this.#native.handle()
       return
     }
     const text = typeof config === 'string' ? config : JSON.stringify(toSchema(config))
     if (text === undefined) throw new TypeError('config must be an object or JSON text')
     this.#native = call(() => new native.NativeVerifier(text))
+    this.#handle = this.#native.handle()
   }
   static fromFile(path) {
     return new Verifier({ [FROM_NATIVE]: call(() => native.NativeVerifier.fromFile(String(path))) })
@@ -196,7 +200,7 @@ class Verifier {
   verifySync(token, options) {
     checkToken(token)
     const dpop = dpopArgs(options)
-    return new VerifiedToken(call(() => this.#native.verifySync(token, options?.now, dpop)))
+    return new VerifiedToken(call(() => native.verifySync(this.#handle, token, options?.now, dpop)))
   }
   /** Verifies without blocking the event loop: cached keys answer at once; a fetch is waited for on the libuv pool. */
   async verify(token, options) {
@@ -204,10 +208,10 @@ class Verifier {
     return this.#verify(token, options?.now, dpopArgs(options))
   }
   async #verify(token, now, dpop) {
-    const ready = call(() => this.#native.tryVerify(token, now, dpop))
+    const ready = call(() => native.tryVerify(this.#handle, token, now, dpop))
     if (ready) return new VerifiedToken(ready)
     try {
-      return new VerifiedToken(await this.#native.verifyOnPool(token, now, dpop))
+      return new VerifiedToken(await native.verifyOnPool(this.#handle, token, now, dpop))
     } catch (e) {
       throw mapped(e)
     }
