@@ -1,6 +1,6 @@
 //! The JWS algorithms veritoken verifies, each bound to exactly one key type (and curve).
 
-use aws_lc_rs::{hmac, signature};
+use aws_lc_rs::signature;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 
@@ -140,15 +140,6 @@ impl Algorithm {
         }
     }
 
-    pub(crate) fn hmac_algorithm(self) -> Option<hmac::Algorithm> {
-        match self {
-            Algorithm::HS256 => Some(hmac::HMAC_SHA256),
-            Algorithm::HS384 => Some(hmac::HMAC_SHA384),
-            Algorithm::HS512 => Some(hmac::HMAC_SHA512),
-            _ => None,
-        }
-    }
-
     pub(crate) fn verification_algorithm(
         self,
     ) -> Option<&'static dyn signature::VerificationAlgorithm> {
@@ -246,7 +237,7 @@ mod tests {
     #[test]
     fn every_algorithm_has_exactly_one_backend() {
         for a in Algorithm::ALL {
-            let hmac = a.hmac_algorithm().is_some();
+            let hmac = crate::hmac_key::HmacKey::new(a, &[7; 64]).is_some();
             let public = a.verification_algorithm().is_some();
             assert!(hmac ^ public, "{a}");
             assert_eq!(hmac, a.family() == KeyFamily::Oct);

@@ -167,6 +167,10 @@ impl Header {
         })
     }
 
+    pub fn alg(&self) -> Algorithm {
+        self.alg
+    }
+
     /// The members the rules look at.
     pub fn fields(&self) -> HeaderFields<'_> {
         HeaderFields {

@@ -216,15 +216,11 @@ impl Key {
             if declared.is_some_and(|d| d != alg) {
                 continue;
             }
-            let backend = match (
-                &material,
-                alg.hmac_algorithm(),
-                alg.verification_algorithm(),
-            ) {
-                (Material::Oct(secret), Some(_), _) => Backend::Hmac(
+            let backend = match (&material, alg.verification_algorithm()) {
+                (Material::Oct(secret), None) => Backend::Hmac(
                     HmacKey::new(alg, secret).ok_or("aws-lc refused the HMAC secret")?,
                 ),
-                (_, _, Some(v)) => Backend::Public(
+                (_, Some(v)) => Backend::Public(
                     ParsedPublicKey::new(v, &public)
                         .map_err(|e| format!("{} was rejected: {e}", material.family_name()))?,
                 ),

@@ -35,8 +35,6 @@ impl ScopeMatch {
 /// hand [`VerifiedToken::claims_json`] straight to their own JSON parser.
 #[derive(Clone, Debug)]
 pub struct VerifiedToken {
-    /// `None` for an opaque token accepted by introspection.
-    algorithm: Option<Algorithm>,
     /// Whether the claims hold a `cnf` member (a possible DPoP binding to look at).
     has_cnf: bool,
     /// The memoized protected header, shared (moved here, not copied); `None` for an
@@ -52,14 +50,8 @@ fn object(text: &str) -> Map<String, Value> {
 }
 
 impl VerifiedToken {
-    pub(crate) fn new(
-        algorithm: Algorithm,
-        protected: Arc<Header>,
-        claims_json: Vec<u8>,
-        has_cnf: bool,
-    ) -> Self {
+    pub(crate) fn new(protected: Arc<Header>, claims_json: Vec<u8>, has_cnf: bool) -> Self {
         VerifiedToken {
-            algorithm: Some(algorithm),
             has_cnf,
             protected: Some(protected),
             claims_json: checked_utf8(claims_json),
@@ -81,12 +73,11 @@ impl VerifiedToken {
     /// The algorithm that verified the signature; `None` for a token the introspection
     /// endpoint vouched for (its header is then `{}` and its claims are the answer's).
     pub fn algorithm(&self) -> Option<Algorithm> {
-        self.algorithm
+        self.protected.as_ref().map(|h| h.alg())
     }
 
     pub(crate) fn introspected(claims_json: Vec<u8>, has_cnf: bool) -> Self {
         VerifiedToken {
-            algorithm: None,
             has_cnf,
             protected: None,
             claims_json: checked_utf8(claims_json),

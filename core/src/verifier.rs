@@ -62,7 +62,7 @@ struct Inner {
 /// What the rules concluded about a token whose structure was sound.
 enum Outcome {
     /// With whether the claims hold a `cnf`.
-    Accepted(Algorithm, bool),
+    Accepted(bool),
     /// Keys are being fetched: wait (at most this long), then judge once more.
     Wait(Arc<Flight>, Duration),
 }
@@ -316,8 +316,7 @@ impl Verifier {
             Err(e) => return Step::Done(Err(e)),
         };
         match self.judge(&decoded, now, waited) {
-            Ok(Outcome::Accepted(alg, has_cnf)) => Step::Done(Ok(VerifiedToken::new(
-                alg,
+            Ok(Outcome::Accepted(has_cnf)) => Step::Done(Ok(VerifiedToken::new(
                 decoded.header,
                 decoded.payload,
                 has_cnf,
@@ -384,7 +383,7 @@ impl Verifier {
             },
         }
         issuer.rules.check(header.typ.as_deref(), &claims, now)?;
-        Ok(Outcome::Accepted(header.alg, claims.has(CNF_BIT)))
+        Ok(Outcome::Accepted(claims.has(CNF_BIT)))
     }
 
     /// Whether every issuer has usable keys (static ones always; remote ones once fetched
