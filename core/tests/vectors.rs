@@ -54,6 +54,13 @@ fn run(case: &Value) -> Result<Value, Error> {
         Some(token) => verifier.verify_at(token, now)?,
         None => verifier.verify_request_at(&request(case), now)?,
     };
+    // The algorithm reported is the one the protected header names (and verified under).
+    assert_eq!(
+        verified.algorithm().map(|a| a.name()),
+        verified.header()["alg"].as_str(),
+        "{}",
+        case["name"]
+    );
     if let Some(req) = case.get("require_scopes") {
         let scopes: Vec<&str> = req["scopes"]
             .as_array()
