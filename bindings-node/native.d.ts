@@ -63,6 +63,12 @@ export interface NativeCredential {
   dpop?: DpopArgs
 }
 
+/**
+ * Panics on purpose, so the tests can check that a panic in an export becomes a JS
+ * exception rather than an abort. `lean` makes the lean callbacks panic instead.
+ */
+export declare function panicForTests(lean: boolean): void
+
 /** Throws unless the claims grant the scopes (all, or any when `any` is true). */
 export declare function requireScopes(claimsJson: string, scopes: Array<string>, any: boolean): void
 

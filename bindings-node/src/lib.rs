@@ -4,15 +4,18 @@
 //!
 //! A rejection crosses into JS as an Error whose message is the JSON
 //! `{"code","message","claim"}`; `index.js` turns it into a `VeritokenError` with `err.code`.
-//! Panics are caught by napi-rs and surface as JS exceptions, never aborting the process.
+//! Every export catches panics (`catch_unwind`, and `lean.rs` for its two callbacks): a
+//! panic surfaces as a JS exception, never aborting the process.
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use std::collections::HashMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use text::{Answer, Text};
 use veritoken::{unix_now, Config, DpopProof, Format, ScopeMatch, SimpleRequest};
 
+mod lean;
 mod text;
 
 fn js_error(e: veritoken::Error) -> napi::Error {
@@ -22,6 +25,24 @@ fn js_error(e: veritoken::Error) -> napi::Error {
         "claim": e.claim(),
     });
     napi::Error::new(Status::GenericFailure, detail.to_string())
+}
+
+/// Runs when the addon loads, after napi-rs registered every export: `verifySync` and
+/// `tryVerify` are swapped for their lean callbacks (see `lean.rs`).
+#[napi(module_exports)]
+pub fn lean_exports(exports: Object, env: Env) -> Result<()> {
+    lean::install(&env, &exports)
+}
+
+/// Panics on purpose, so the tests can check that a panic in an export becomes a JS
+/// exception rather than an abort. `lean` makes the lean callbacks panic instead.
+#[napi(catch_unwind)]
+pub fn panic_for_tests(lean: bool) -> Result<()> {
+    lean::panic_next(lean);
+    if !lean {
+        panic!("a panic for the tests");
+    }
+    Ok(())
 }
 
 /// A verifier (shared by every call on this thread and by async work on the libuv pool).
@@ -36,7 +57,7 @@ fn claims_map(claims_json: &str) -> Result<serde_json::Map<String, serde_json::V
 }
 
 /// Throws unless the claims grant the scopes (all, or any when `any` is true).
-#[napi]
+#[napi(catch_unwind)]
 pub fn require_scopes(claims_json: String, scopes: Vec<String>, any: bool) -> Result<()> {
     let mode = if any {
         ScopeMatch::Any
@@ -47,7 +68,7 @@ pub fn require_scopes(claims_json: String, scopes: Vec<String>, any: bool) -> Re
 }
 
 /// Every scope the claims grant (`scope`, `scp`, `permissions`).
-#[napi]
+#[napi(catch_unwind)]
 pub fn granted_scopes(claims_json: String) -> Result<Vec<String>> {
     let claims = claims_map(&claims_json)?;
     Ok(veritoken::granted_scopes(&claims)
@@ -112,7 +133,11 @@ impl Task for VerifyTask {
     type JsValue = Answer;
 
     fn compute(&mut self) -> Result<Self::Output> {
-        verify_blocking(&self.verifier, &self.token, self.dpop.as_ref(), self.now)
+        // On a pool thread, where napi-rs catches nothing: a panic must not abort.
+        catch_unwind(AssertUnwindSafe(|| {
+            verify_blocking(&self.verifier, &self.token, self.dpop.as_ref(), self.now)
+        }))
+        .unwrap_or_else(|panic| Err(panic_to_error(panic)))
     }
 
     fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
@@ -123,7 +148,7 @@ impl Task for VerifyTask {
 #[napi]
 impl NativeVerifier {
     /// From the configuration as JSON text (snake_case keys; index.js converts camelCase).
-    #[napi(constructor)]
+    #[napi(constructor, catch_unwind)]
     pub fn new(config_json: String) -> Result<Self> {
         let config = Config::parse(&config_json, Format::Json).map_err(js_error)?;
         let verifier = veritoken::Verifier::new(config).map_err(js_error)?;
@@ -132,7 +157,7 @@ impl NativeVerifier {
         })
     }
 
-    #[napi(factory)]
+    #[napi(factory, catch_unwind)]
     pub fn from_file(path: String) -> Result<Self> {
         let verifier = veritoken::Verifier::from_file(&path).map_err(js_error)?;
         Ok(NativeVerifier {
@@ -142,13 +167,13 @@ impl NativeVerifier {
 
     /// This verifier as the handle `verifySync`, `tryVerify` and `verifyOnPool` take
     /// (index.js asks once per verifier).
-    #[napi(ts_return_type = "ExternalObject<NativeVerifier>")]
+    #[napi(catch_unwind, ts_return_type = "ExternalObject<NativeVerifier>")]
     pub fn handle(&self) -> Handle {
         External::new(self.inner.clone())
     }
 
     /// The token of a request per the configured token sources.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn extract_token(
         &self,
         names: Vec<String>,
@@ -161,7 +186,7 @@ impl NativeVerifier {
 
     /// The token of a request and, with the DPoP scheme, its proof with the request's
     /// method and URL (which must then be given).
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn extract_credential(
         &self,
         names: Vec<String>,
@@ -188,7 +213,7 @@ impl NativeVerifier {
 
     /// What a middleware answers this verifier's rejection with (its DPoP challenge and
     /// nonce included).
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn error_response(
         &self,
         code: String,
@@ -201,13 +226,13 @@ impl NativeVerifier {
         response(&error, headers)
     }
 
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn metrics_json(&self) -> Result<String> {
         serde_json::to_string(&self.inner.metrics())
             .map_err(|e| napi::Error::from_reason(e.to_string()))
     }
 
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn is_ready(&self) -> bool {
         self.inner.is_ready()
     }
@@ -222,6 +247,7 @@ type Handle = External<Arc<veritoken::Verifier>>;
 /// Verifies on this thread; waits for a key fetch if one is needed. `dpop`: the proof of a
 /// token sent with the DPoP scheme.
 #[napi(
+    catch_unwind,
     ts_args_type = "handle: ExternalObject<NativeVerifier>, token: string, now?: number | undefined | null, dpop?: DpopArgs | undefined | null",
     ts_return_type = "string"
 )]
@@ -237,6 +263,7 @@ pub fn verify_sync(
 /// Verifies without waiting: `null` when keys must be fetched first (the fetch is started;
 /// `verifyOnPool` then waits for it off the event loop).
 #[napi(
+    catch_unwind,
     ts_args_type = "handle: ExternalObject<NativeVerifier>, token: string, now?: number | undefined | null, dpop?: DpopArgs | undefined | null",
     ts_return_type = "string | null"
 )]
@@ -255,6 +282,7 @@ pub fn try_verify(
 
 /// Verifies on the libuv thread pool (for when keys must be fetched).
 #[napi(
+    catch_unwind,
     ts_args_type = "handle: ExternalObject<NativeVerifier>, token: string, now?: number | undefined | null, dpop?: DpopArgs | undefined | null"
 )]
 pub fn verify_on_pool(
@@ -296,7 +324,7 @@ pub struct ErrorResponse {
 }
 
 /// The status, RFC 6750 challenge and JSON body for an error code, message and claim.
-#[napi]
+#[napi(catch_unwind)]
 pub fn error_response(
     code: String,
     message: String,
@@ -329,7 +357,7 @@ fn response(error: &veritoken::Error, headers: Vec<(&'static str, String)>) -> E
 }
 
 /// Every error code with its HTTP status, for the JS error classes.
-#[napi]
+#[napi(catch_unwind)]
 pub fn error_codes() -> Vec<String> {
     veritoken::ErrorCode::ALL
         .iter()
