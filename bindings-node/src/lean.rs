@@ -90,22 +90,33 @@ pub(crate) fn panic_next(on: bool) {
     PANIC_NEXT.store(on, Ordering::Relaxed);
 }
 
-/// Runs `body`, turning an error or a panic into a thrown JS exception (napi's convention:
-/// a thrown callback returns NULL).
+/// `body`'s result, or its panic as an error. For every entry napi-rs does not guard itself
+/// (these callbacks, and work on the libuv pool).
+pub(crate) fn caught<T>(body: impl FnOnce() -> Result<T>) -> Result<T> {
+    catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|panic| Err(panic_to_error(panic)))
+}
+
+/// One lean call: converts the four arguments, runs `verify` (`verify_sync` or
+/// `try_verify`), and converts its answer, or throws its error or panic as a JS exception
+/// (napi's convention: a callback that threw returns NULL).
 ///
 /// # Safety
-/// `env` must be the running callback's.
-unsafe fn answer(
+/// `env` and `info` must be those napi passed to the running callback.
+unsafe fn lean_call<R: ToNapiValue>(
     env: sys::napi_env,
-    body: impl FnOnce() -> Result<sys::napi_value>,
+    info: sys::napi_callback_info,
+    verify: fn(&Handle, Text, Option<i64>, Option<DpopArgs>) -> Result<R>,
 ) -> sys::napi_value {
-    let result = catch_unwind(AssertUnwindSafe(|| {
+    let result = caught(|| {
         if PANIC_NEXT.load(Ordering::Relaxed) && PANIC_NEXT.swap(false, Ordering::Relaxed) {
             panic!("a panic for the tests");
         }
-        body()
-    }))
-    .unwrap_or_else(|panic| Err(panic_to_error(panic)));
+        // SAFETY: `env` and `info` are the running callback's.
+        let a = unsafe { args(env, info)? };
+        let answer = verify(a.handle, a.token, a.now, a.dpop)?;
+        // SAFETY: as above.
+        unsafe { ToNapiValue::to_napi_value(env, answer) }
+    });
     result.unwrap_or_else(|e| {
         // SAFETY: `env` is the running callback's.
         unsafe { JsError::from(e).throw_into(env) };
@@ -117,26 +128,14 @@ unsafe extern "C" fn verify_sync_callback(
     env: sys::napi_env,
     info: sys::napi_callback_info,
 ) -> sys::napi_value {
-    // SAFETY (all three): `env` and `info` are this callback's.
-    unsafe {
-        answer(env, || {
-            let a = args(env, info)?;
-            let token = verify_sync(a.handle, a.token, a.now, a.dpop)?;
-            ToNapiValue::to_napi_value(env, token)
-        })
-    }
+    // SAFETY: `env` and `info` are this callback's.
+    unsafe { lean_call(env, info, verify_sync) }
 }
 
 unsafe extern "C" fn try_verify_callback(
     env: sys::napi_env,
     info: sys::napi_callback_info,
 ) -> sys::napi_value {
-    // SAFETY (all three): `env` and `info` are this callback's.
-    unsafe {
-        answer(env, || {
-            let a = args(env, info)?;
-            let token = try_verify(a.handle, a.token, a.now, a.dpop)?;
-            ToNapiValue::to_napi_value(env, token)
-        })
-    }
+    // SAFETY: `env` and `info` are this callback's.
+    unsafe { lean_call(env, info, try_verify) }
 }

@@ -10,7 +10,6 @@
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use std::collections::HashMap;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use text::{Answer, Text};
 use veritoken::{unix_now, Config, DpopProof, Format, ScopeMatch, SimpleRequest};
@@ -134,10 +133,7 @@ impl Task for VerifyTask {
 
     fn compute(&mut self) -> Result<Self::Output> {
         // On a pool thread, where napi-rs catches nothing: a panic must not abort.
-        catch_unwind(AssertUnwindSafe(|| {
-            verify_blocking(&self.verifier, &self.token, self.dpop.as_ref(), self.now)
-        }))
-        .unwrap_or_else(|panic| Err(panic_to_error(panic)))
+        lean::caught(|| verify_blocking(&self.verifier, &self.token, self.dpop.as_ref(), self.now))
     }
 
     fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
