@@ -18,6 +18,11 @@ export declare class NativeVerifier {
    * (index.js asks once per verifier).
    */
   handle(): ExternalObject<NativeVerifier>
+  /**
+   * The request headers the extraction reads (lowercase); index.js passes only these,
+   * since copying every header of a request into Rust cost more than the verification.
+   */
+  credentialHeaderNames(): Array<string>
   /** The token of a request per the configured token sources. */
   extractToken(names: Array<string>, values: Array<string>, query?: string | undefined | null): string
   /**

@@ -168,6 +168,13 @@ impl NativeVerifier {
         External::new(self.inner.clone())
     }
 
+    /// The request headers the extraction reads (lowercase); index.js passes only these,
+    /// since copying every header of a request into Rust cost more than the verification.
+    #[napi(catch_unwind)]
+    pub fn credential_header_names(&self) -> Vec<String> {
+        self.inner.credential_header_names()
+    }
+
     /// The token of a request per the configured token sources.
     #[napi(catch_unwind)]
     pub fn extract_token(

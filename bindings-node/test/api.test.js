@@ -175,3 +175,21 @@ test('cluster: forked workers verify', () => {
   const out = execFileSync(process.execPath, [file], { encoding: 'utf8', timeout: 20000 })
   assert.equal(out.trim(), '2')
 })
+
+test('extraction reads only the headers the engine names, in every header shape and letter case', async () => {
+  const v = new Verifier(hsConfig({ tokenSources: [{ header: { name: 'X-Api-Token', prefix: 'Token ' } }, { cookie: { name: 'session' } }] }))
+  const noise = { host: 'api.test', 'user-agent': 'ua', accept: '*/*', 'x-api-tokens': 'Token not-this' }
+  const shapes = (h) => [h, Object.entries(h), new Map(Object.entries(h)), new Headers(h)]
+  for (const headers of shapes({ ...noise, 'X-API-TOKEN': 'Token a.b.c' })) assert.equal(v.extractToken(headers), 'a.b.c')
+  for (const headers of shapes({ ...noise, Cookie: 'x=1; session=d.e.f' })) assert.equal(v.extractToken(headers), 'd.e.f')
+  for (const headers of shapes(noise)) assert.throws(() => v.extractToken(headers), (e) => e.code === 'token_missing')
+  // A source sent twice is still seen twice (ambiguous), whatever else the request has.
+  assert.throws(
+    () => v.extractToken([...Object.entries(noise), ['x-api-token', 'Token a.b.c'], ['X-Api-Token', 'Token g.h.i']]),
+    (e) => e.code === 'token_malformed',
+  )
+  const good = mint(goodClaims())
+  const d = new Verifier(hsConfig())
+  assert.equal((await d.verifyRequest({ ...noise, Authorization: `Bearer ${good}` }, null)).subject, 'alice')
+  await assert.rejects(d.verifyRequest({ ...noise, authorisation: `Bearer ${good}` }, null), (e) => e.code === 'token_missing')
+})

@@ -293,6 +293,32 @@ fn from_query(req: &impl RequestView, name: &str) -> Result<Option<String>, Erro
     found.map_or(Ok(None), |v| checked(&v, "the query"))
 }
 
+/// The headers [`extract_token`] reads for `sources`, lowercase, each once. With `dpop`
+/// (DPoP allowed or required) also `authorization` and `dpop`, which the DPoP scheme reads.
+/// A binding that must copy a request's headers across a language boundary copies only
+/// these: every other header leaves the verdict unchanged.
+pub fn credential_header_names(sources: &[TokenSource], dpop: bool) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    let mut add = |name: &str| {
+        let name = name.to_ascii_lowercase();
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    };
+    if dpop {
+        add("authorization");
+        add("dpop");
+    }
+    for source in sources {
+        match source {
+            TokenSource::Header { name, .. } => add(name),
+            TokenSource::Cookie { .. } => add("cookie"),
+            TokenSource::Query { .. } => {}
+        }
+    }
+    names
+}
+
 /// The token of `req`, from the first source in `sources` that has one; `token_missing` if
 /// none does, `token_malformed` when a source is ambiguous (a header or cookie sent twice).
 pub fn extract_token(sources: &[TokenSource], req: &impl RequestView) -> Result<String, Error> {

@@ -420,6 +420,16 @@ impl Verifier {
         })
     }
 
+    /// The request headers [`Verifier::extract_credential`] reads (lowercase): the
+    /// configured header and cookie sources, plus `authorization` and `dpop` when DPoP is
+    /// enabled. A binding may pass only these; other headers never change the outcome.
+    pub fn credential_header_names(&self) -> Vec<String> {
+        crate::extract::credential_header_names(
+            &self.inner.config.token_sources,
+            self.inner.dpop.mode() != DpopMode::Disabled,
+        )
+    }
+
     /// [`Verifier::extract_credential`], then the verification its scheme calls for.
     pub fn verify_request(&self, request: &impl RequestView) -> Result<VerifiedToken, Error> {
         self.verify_request_at(request, unix_now())
