@@ -12,6 +12,8 @@ use veritoken::{unix_now, Config, DpopProof, Format, SimpleRequest};
 #[pyclass(frozen, module = "veritoken")]
 pub struct Verifier {
     inner: Arc<veritoken::Verifier>,
+    /// The headers the engine's extraction reads (lowercase); only these are copied.
+    header_names: Vec<String>,
 }
 
 /// Text of a config given as a dict (or any JSON-serializable mapping) or as JSON text.
@@ -33,17 +35,25 @@ fn config_text(config: &Bound<'_, PyAny>) -> PyResult<String> {
 }
 
 /// Header pairs from a mapping (`.items()`, several values per name allowed) or an
-/// iterable of `(name, value)` pairs.
-fn header_pairs(headers: &Bound<'_, PyAny>) -> PyResult<Vec<(String, String)>> {
+/// iterable of `(name, value)` pairs, keeping only those named in `wanted` (the headers the
+/// engine's extraction reads): every pair is checked to be two strings, but only the
+/// wanted ones are copied.
+fn header_pairs(headers: &Bound<'_, PyAny>, wanted: &[String]) -> PyResult<Vec<(String, String)>> {
     let pairs = if headers.hasattr("items")? {
         headers.call_method0("items")?
     } else {
         headers.clone()
     };
-    pairs
-        .try_iter()?
-        .map(|pair| pair?.extract::<(String, String)>())
-        .collect()
+    let mut kept = Vec::new();
+    for pair in pairs.try_iter()? {
+        let (name, value): (Bound<'_, PyAny>, Bound<'_, PyAny>) = pair?.extract()?;
+        let (name, value) = (name.downcast::<PyString>()?, value.downcast::<PyString>()?);
+        let name = name.to_cow()?;
+        if wanted.iter().any(|w| w.eq_ignore_ascii_case(&name)) {
+            kept.push((name.into_owned(), value.to_cow()?.into_owned()));
+        }
+    }
+    Ok(kept)
 }
 
 /// A DPoP proof with the request's method and URL, owned (to cross into a worker thread).
@@ -80,6 +90,13 @@ impl Dpop {
 }
 
 impl Verifier {
+    fn wrap(verifier: veritoken::Verifier) -> Verifier {
+        Verifier {
+            header_names: verifier.credential_header_names(),
+            inner: Arc::new(verifier),
+        }
+    }
+
     fn verify_blocking(
         &self,
         py: Python<'_>,
@@ -142,7 +159,7 @@ impl Verifier {
         method: Option<String>,
         url: Option<String>,
     ) -> PyResult<(String, Option<Dpop>)> {
-        let request = request(headers, query, method, url)?;
+        let request = request(headers, &self.header_names, query, method, url)?;
         let credential = self.inner.extract_credential(&request).map_err(to_py)?;
         let dpop = credential
             .dpop_proof(&request)
@@ -160,12 +177,13 @@ impl Verifier {
 /// query (empty is none), and for DPoP the method and absolute URL.
 fn request(
     headers: &Bound<'_, PyAny>,
+    wanted: &[String],
     query: Option<String>,
     method: Option<String>,
     url: Option<String>,
 ) -> PyResult<SimpleRequest> {
     Ok(SimpleRequest {
-        headers: header_pairs(headers)?,
+        headers: header_pairs(headers, wanted)?,
         query: query.filter(|q| !q.is_empty()),
         method,
         url,
@@ -182,9 +200,7 @@ impl Verifier {
         let verifier = py
             .detach(|| veritoken::Verifier::new(Config::parse(&text, Format::Json)?))
             .map_err(to_py)?;
-        Ok(Verifier {
-            inner: Arc::new(verifier),
-        })
+        Ok(Verifier::wrap(verifier))
     }
 
     /// A verifier from a configuration file (.json, .toml, .yaml).
@@ -193,9 +209,7 @@ impl Verifier {
         let verifier = py
             .detach(|| veritoken::Verifier::from_file(&path))
             .map_err(to_py)?;
-        Ok(Verifier {
-            inner: Arc::new(verifier),
-        })
+        Ok(Verifier::wrap(verifier))
     }
 
     /// Verifies `token`; returns a VerifiedToken or raises a VeritokenError subclass. The
@@ -237,7 +251,7 @@ impl Verifier {
     /// Raises TokenMissing when there is none.
     #[pyo3(signature = (headers, query = None))]
     fn extract_token(&self, headers: &Bound<'_, PyAny>, query: Option<String>) -> PyResult<String> {
-        let request = request(headers, query, None, None)?;
+        let request = request(headers, &self.header_names, query, None, None)?;
         self.inner.extract_token(&request).map_err(to_py)
     }
 
@@ -257,7 +271,7 @@ impl Verifier {
         url: Option<String>,
         now: Option<i64>,
     ) -> PyResult<VerifiedToken> {
-        let request = request(headers, query, method, url)?;
+        let request = request(headers, &self.header_names, query, method, url)?;
         let inner = &self.inner;
         let verified = py
             .detach(|| inner.verify_request_at(&request, now.unwrap_or_else(unix_now)))

@@ -115,6 +115,29 @@ def test_extract_token() -> None:
         default.verify_request({"Authorization": f"Bearer {token}"}, None, ["admin"])
 
 
+def test_extraction_reads_only_the_named_headers() -> None:
+    sources = [
+        {"header": {"name": "X-Api-Token", "prefix": "Token "}},
+        {"cookie": {"name": "session"}},
+    ]
+    verifier = veritoken.Verifier(hs_config(token_sources=sources))
+    noise = [("Host", "api.test"), ("Accept", "*/*"), ("X-Api-Tokens", "Token not-this")]
+    for found in ([("X-API-TOKEN", "Token a.b.c")], [("cookie", "x=1; session=a.b.c")]):
+        assert verifier.extract_token(noise + found) == "a.b.c"
+        assert verifier.extract_token(dict(noise + found)) == "a.b.c"
+    with pytest.raises(veritoken.TokenMissing):
+        verifier.extract_token(noise)
+    # A source sent twice is still ambiguous, whatever else the request has.
+    with pytest.raises(veritoken.TokenMalformed):
+        twice = [("x-api-token", "Token a.b.c"), ("X-Api-Token", "Token d.e.f")]
+        verifier.extract_token(noise + twice)
+    # Headers the engine does not read are still checked to be strings, never ignored.
+    with pytest.raises(TypeError):
+        verifier.extract_token([("X-Other", 42), ("X-Api-Token", "Token a.b.c")])
+    with pytest.raises(TypeError):
+        verifier.extract_token([(b"X-Other", "v")])
+
+
 def test_error_response() -> None:
     verifier = veritoken.Verifier(hs_config())
     with pytest.raises(veritoken.VeritokenError) as info:
