@@ -266,6 +266,48 @@ func TestExtractToken(t *testing.T) {
 	}
 }
 
+// Only the headers the engine names are copied into C; the verdicts stay those of the
+// whole request, whatever the letter case and whatever other headers come along.
+func TestExtractionReadsOnlyNamedHeaders(t *testing.T) {
+	cfg := hsConfig()
+	cfg.TokenSources = []TokenSource{{Header: &HeaderSource{Name: "X-Api-Token", Prefix: "Token "}}, {Cookie: &NamedSource{Name: "session"}}}
+	v, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	if got := strings.Join(v.headerNames, ","); got != "x-api-token,cookie" {
+		t.Fatalf("header names: %q", got)
+	}
+	noise := func(extra map[string][]string) map[string][]string {
+		h := map[string][]string{"Host": {"api.test"}, "Accept": {"*/*"}, "X-Api-Tokens": {"Token not-this"}}
+		for k, vals := range extra {
+			h[k] = vals
+		}
+		return h
+	}
+	for _, h := range []map[string][]string{
+		noise(map[string][]string{"X-API-TOKEN": {"Token a.b.c"}}),
+		noise(map[string][]string{"x-api-token": {"Token a.b.c"}}),
+		noise(map[string][]string{"Cookie": {"x=1; session=a.b.c"}}),
+	} {
+		if got, err := v.ExtractToken(h, ""); err != nil || got != "a.b.c" {
+			t.Fatalf("%v: %q %v", h, got, err)
+		}
+	}
+	if _, err := v.ExtractToken(noise(nil), ""); !errors.Is(err, ErrTokenMissing) {
+		t.Fatalf("noise only: %v", err)
+	}
+	twice := noise(map[string][]string{"X-Api-Token": {"Token a.b.c", "Token d.e.f"}})
+	if _, err := v.ExtractToken(twice, ""); !errors.Is(err, ErrTokenMalformed) {
+		t.Fatalf("sent twice: %v", err)
+	}
+	bearer := newHS(t)
+	if got := strings.Join(bearer.headerNames, ","); got != "authorization" {
+		t.Fatalf("default header names: %q", got)
+	}
+}
+
 func b64(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
 
 // A registered claim of an unexpected shape reads as absent; the others still read.

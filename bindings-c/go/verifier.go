@@ -28,6 +28,9 @@ var live atomic.Int64
 type Verifier struct {
 	mu  sync.RWMutex // held for reading by every call, for writing by Close
 	ptr *C.vt_verifier
+	// headerNames are the request headers the engine's extraction reads (lowercase); only
+	// those are copied into C memory per request. nil: copy every header.
+	headerNames []string
 }
 
 // New builds a verifier from a Config. Remote key sets are fetched in the background
@@ -65,7 +68,7 @@ func construct(arg, what string, call func(*C.char, **C.vt_verifier, *C.char) C.
 	if r := call(carg, &ptr, &msg[0]); r != C.VT_OK {
 		return nil, callError(r, msg[:], nil, CodeConfigInvalid)
 	}
-	v := &Verifier{ptr: ptr}
+	v := &Verifier{ptr: ptr, headerNames: credentialHeaderNames(ptr)}
 	live.Add(1)
 	runtime.SetFinalizer(v, (*Verifier).Close)
 	return v, nil
@@ -250,7 +253,7 @@ func (v *Verifier) VerifyRequest(ctx context.Context, r *http.Request, url strin
 }
 
 func (v *Verifier) verifyRequest(ctx context.Context, r *http.Request, url string, now int64, scopes []string, matchAny bool) (*Token, error) {
-	req := newCRequest(r.Header, r.URL.RawQuery, r.Method, url)
+	req := newCRequest(r.Header, v.headerNames, r.URL.RawQuery, r.Method, url)
 	defer req.free()
 	return v.verify(ctx, now, scopes, matchAny, func(p *C.vt_verifier, now C.int64_t, wait C.int32_t, out **C.vt_token, m, c *C.char, cn C.size_t) C.vt_result {
 		return C.vt_verify_request_at(p, &req.c, now, wait, out, m, errBufSize, c, cn)
@@ -371,7 +374,7 @@ var errBufPool = sync.Pool{New: func() any { return new(errBufs) }}
 // configured token_sources say (Authorization: Bearer by default). Errors with
 // CodeTokenMissing when there is none.
 func (v *Verifier) ExtractToken(header map[string][]string, rawQuery string) (string, error) {
-	req := newCRequest(header, rawQuery, "", "")
+	req := newCRequest(header, v.headerNames, rawQuery, "", "")
 	defer req.free()
 	v.mu.RLock()
 	defer v.mu.RUnlock()
@@ -427,16 +430,45 @@ func (v *Verifier) Metrics() (Metrics, error) {
 	return m, err
 }
 
+// credentialHeaderNames asks the engine which request headers its extraction reads
+// (copying all of a request's headers into C memory cost more than the verification).
+// nil, meaning every header is copied, if it cannot say.
+func credentialHeaderNames(ptr *C.vt_verifier) []string {
+	var msg [errBufSize]C.char
+	var out [4096]C.char
+	if C.vt_verifier_credential_header_names(ptr, &out[0], C.size_t(len(out)), &msg[0], errBufSize) != C.VT_OK {
+		return nil
+	}
+	text := C.GoString(&out[0])
+	if text == "" {
+		return []string{}
+	}
+	return strings.Split(text, "\n")
+}
+
+// wanted reports whether the header called name is one the engine reads.
+func wanted(names []string, name string) bool {
+	if names == nil {
+		return true
+	}
+	for _, n := range names {
+		if strings.EqualFold(n, name) {
+			return true
+		}
+	}
+	return false
+}
+
 // cRequest is a request in C memory (the engine's vt_request); free releases it.
 type cRequest struct {
 	c     C.vt_request
 	owned []unsafe.Pointer
 }
 
-// newCRequest copies headers, the raw query and, for DPoP, the method and URL into C
-// memory: the C side may hold no Go pointers. Strings holding a NUL byte are left out
-// (they cannot carry a token the engine would accept).
-func newCRequest(header map[string][]string, rawQuery, method, url string) *cRequest {
+// newCRequest copies the headers named in names (all when nil), the raw query and, for
+// DPoP, the method and URL into C memory: the C side may hold no Go pointers. Strings
+// holding a NUL byte are left out (they cannot carry a token the engine would accept).
+func newCRequest(header map[string][]string, names []string, rawQuery, method, url string) *cRequest {
 	req := &cRequest{}
 	cstr := func(s string) *C.char {
 		b, ok := cText(s)
@@ -447,28 +479,28 @@ func newCRequest(header map[string][]string, rawQuery, method, url string) *cReq
 		req.owned = append(req.owned, p)
 		return (*C.char)(p)
 	}
-	var names, values []*C.char
+	var cnames, values []*C.char
 	for name, vals := range header {
-		if strings.IndexByte(name, 0) >= 0 {
+		if !wanted(names, name) || strings.IndexByte(name, 0) >= 0 {
 			continue
 		}
 		for _, val := range vals {
 			if strings.IndexByte(val, 0) >= 0 {
 				continue
 			}
-			names = append(names, cstr(name))
+			cnames = append(cnames, cstr(name))
 			values = append(values, cstr(val))
 		}
 	}
-	if len(names) > 0 {
-		arr := C.malloc(C.size_t(2*len(names)) * C.size_t(unsafe.Sizeof(uintptr(0))))
+	if len(cnames) > 0 {
+		arr := C.malloc(C.size_t(2*len(cnames)) * C.size_t(unsafe.Sizeof(uintptr(0))))
 		req.owned = append(req.owned, arr)
-		slots := unsafe.Slice((**C.char)(arr), 2*len(names))
-		copy(slots, names)
-		copy(slots[len(names):], values)
+		slots := unsafe.Slice((**C.char)(arr), 2*len(cnames))
+		copy(slots, cnames)
+		copy(slots[len(cnames):], values)
 		req.c.header_names = &slots[0]
-		req.c.header_values = &slots[len(names)]
-		req.c.header_count = C.size_t(len(names))
+		req.c.header_values = &slots[len(cnames)]
+		req.c.header_count = C.size_t(len(cnames))
 	}
 	req.c.query = cstr(rawQuery)
 	req.c.method = cstr(method)

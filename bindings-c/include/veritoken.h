@@ -279,6 +279,20 @@ vt_result vt_extract_token(const vt_verifier *verifier,
                            uintptr_t err_len);
 
 /*
+ The request headers the verifier's token extraction reads: its `token_sources`, plus
+ `authorization` and `dpop` with DPoP enabled. Lowercase, separated by `\n` (none after
+ the last; "" when only the query is read), copied NUL-terminated into `out`. A caller
+ that copies a request's headers for `vt_extract_token` or `vt_verify_request_at` may
+ pass only those (compared ASCII case-insensitively): no other header changes the result.
+ 256 bytes suffice unless the configuration names long custom headers.
+ */
+vt_result vt_verifier_credential_header_names(const vt_verifier *verifier,
+                                              char *out,
+                                              uintptr_t out_len,
+                                              char *err,
+                                              uintptr_t err_len);
+
+/*
  The verifier's counters as JSON (see the README), copied NUL-terminated into `out`.
  */
 vt_result vt_verifier_metrics_json(const vt_verifier *verifier,

@@ -760,6 +760,29 @@ pub unsafe extern "C" fn vt_extract_token(
     })
 }
 
+/// The request headers the verifier's token extraction reads: its `token_sources`, plus
+/// `authorization` and `dpop` with DPoP enabled. Lowercase, separated by `\n` (none after
+/// the last; "" when only the query is read), copied NUL-terminated into `out`. A caller
+/// that copies a request's headers for `vt_extract_token` or `vt_verify_request_at` may
+/// pass only those (compared ASCII case-insensitively): no other header changes the result.
+/// 256 bytes suffice unless the configuration names long custom headers.
+#[no_mangle]
+pub unsafe extern "C" fn vt_verifier_credential_header_names(
+    verifier: *const vt_verifier,
+    out: *mut c_char,
+    out_len: usize,
+    err: *mut c_char,
+    err_len: usize,
+) -> vt_result {
+    guard(err, err_len, || {
+        // SAFETY: NULL or a verifier made by vt_verifier_new.
+        let verifier = unsafe { verifier.as_ref() }.ok_or(Fail::Argument("verifier is NULL"))?;
+        let names = verifier.0.credential_header_names().join("\n");
+        // SAFETY: the caller's buffer contract.
+        unsafe { copy_out(&names, out, out_len) }
+    })
+}
+
 /// The verifier's counters as JSON (see the README), copied NUL-terminated into `out`.
 #[no_mangle]
 pub unsafe extern "C" fn vt_verifier_metrics_json(

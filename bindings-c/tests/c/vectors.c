@@ -250,6 +250,26 @@ static void api_misuse(void) {
   CHECK(vt_verify_into(v, NULL, 5, 0, 1, buf, sizeof buf, &cl, &hl, err, sizeof err, NULL, 0) == VT_INVALID_ARGUMENT);
   CHECK(vt_verify_into(v, "\xff\xfe", 2, 0, 1, buf, sizeof buf, &cl, &hl, err, sizeof err, claim, sizeof claim) == VT_INVALID_ARGUMENT &&
         cl == 9 && hl == 9);
+  char names_out[64];
+  CHECK(vt_verifier_credential_header_names(v, names_out, sizeof names_out, err, sizeof err) == VT_OK &&
+        strcmp(names_out, "authorization") == 0);
+  char names_small[8] = "keep";
+  CHECK(vt_verifier_credential_header_names(v, names_small, sizeof names_small, err, sizeof err) == VT_BUFFER_TOO_SMALL &&
+        strcmp(names_small, "keep") == 0);
+  CHECK(vt_verifier_credential_header_names(NULL, names_out, sizeof names_out, err, sizeof err) == VT_INVALID_ARGUMENT);
+  CHECK(vt_verifier_credential_header_names(v, NULL, 64, err, sizeof err) == VT_INVALID_ARGUMENT);
+  {
+    const char *sourced =
+        "{\"issuers\":[{\"issuer\":\"https://i\",\"audiences\":[\"a\"],\"algorithms\":[\"HS256\"],"
+        "\"keys\":[{\"secret\":{\"value\":\"0123456789abcdef0123456789abcdef\",\"alg\":\"HS256\"}}]}],"
+        "\"dpop\":{\"mode\":\"allowed\"},"
+        "\"token_sources\":[{\"header\":{\"name\":\"X-Api-Token\"}},{\"query\":{\"name\":\"t\"}},{\"cookie\":{\"name\":\"at\"}}]}";
+    vt_verifier *w = NULL;
+    CHECK(vt_verifier_new(sourced, &w, err, sizeof err) == VT_OK);
+    CHECK(vt_verifier_credential_header_names(w, names_out, sizeof names_out, err, sizeof err) == VT_OK &&
+          strcmp(names_out, "authorization\ndpop\nx-api-token\ncookie") == 0);
+    vt_verifier_free(w);
+  }
   char metrics[1024];
   CHECK(vt_verifier_metrics_json(v, metrics, sizeof metrics, err, sizeof err) == VT_OK && strstr(metrics, "\"token_malformed\":3") != NULL);
   vt_verifier_free(v);
