@@ -159,11 +159,11 @@ function dpopArgs(options) {
   return { proof, method, url }
 }
 
-/** Header names and values from Node's headers object, [name, value] pairs or a fetch Headers. */
 /**
- * The request's headers as two lists, keeping only those named in `wanted` (lowercase
- * names, from the engine: the ones its extraction reads). Copying every header of a
- * request into the addon cost ~10 µs, three times a verification.
+ * Header names and values from Node's headers object, [name, value] pairs or a fetch
+ * Headers, keeping only those named in `wanted` (lowercase, from the engine: the headers
+ * its extraction reads). Copying every header of a request into the addon cost ~10 µs,
+ * three times a verification.
  */
 function headerLists(headers, wanted) {
   const names = []
