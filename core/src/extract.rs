@@ -5,6 +5,13 @@
 use crate::error::{Error, ErrorCode};
 use serde::{Deserialize, Serialize};
 
+// The headers extraction reads besides the configured ones, named once so that
+// `credential_header_names` lists exactly what the extraction reads (lowercase; headers
+// are compared case-insensitively).
+const AUTHORIZATION: &str = "authorization";
+const DPOP: &str = "dpop";
+const COOKIE: &str = "cookie";
+
 /// One place to look for a token.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
@@ -29,7 +36,7 @@ impl TokenSource {
     /// `Authorization: Bearer <token>`, the default and only source unless configured.
     pub fn bearer() -> TokenSource {
         TokenSource::Header {
-            name: "authorization".into(),
+            name: AUTHORIZATION.into(),
             scheme: Some("Bearer".into()),
             prefix: None,
         }
@@ -148,10 +155,10 @@ impl Credential {
 /// `Authorization: DPoP <token>` and the one `DPoP` header that must come with it, or
 /// `None` when the request does not use the DPoP scheme.
 pub(crate) fn dpop_credential(req: &impl RequestView) -> Result<Option<Credential>, Error> {
-    let Some(token) = from_header(req, "authorization", Some("DPoP"), None)? else {
+    let Some(token) = from_header(req, AUTHORIZATION, Some("DPoP"), None)? else {
         return Ok(None);
     };
-    let proofs = req.header_values("dpop");
+    let proofs = req.header_values(DPOP);
     let proof = match proofs.as_slice() {
         [one] if !one.trim().is_empty() => one.trim(),
         [] | [_] => {
@@ -230,7 +237,7 @@ fn from_header(
 
 fn from_cookie(req: &impl RequestView, name: &str) -> Result<Option<String>, Error> {
     let mut found = None;
-    for header in req.header_values("cookie") {
+    for header in req.header_values(COOKIE) {
         for pair in header.split(';') {
             let Some((k, v)) = pair.trim().split_once('=') else {
                 continue;
@@ -306,13 +313,13 @@ pub fn credential_header_names(sources: &[TokenSource], dpop: bool) -> Vec<Strin
         }
     };
     if dpop {
-        add("authorization");
-        add("dpop");
+        add(AUTHORIZATION);
+        add(DPOP);
     }
     for source in sources {
         match source {
             TokenSource::Header { name, .. } => add(name),
-            TokenSource::Cookie { .. } => add("cookie"),
+            TokenSource::Cookie { .. } => add(COOKIE),
             TokenSource::Query { .. } => {}
         }
     }
