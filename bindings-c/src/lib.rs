@@ -774,13 +774,12 @@ pub unsafe extern "C" fn vt_verifier_credential_header_names(
     err: *mut c_char,
     err_len: usize,
 ) -> vt_result {
-    guard(err, err_len, || {
-        // SAFETY: NULL or a verifier made by vt_verifier_new.
-        let verifier = unsafe { verifier.as_ref() }.ok_or(Fail::Argument("verifier is NULL"))?;
-        let names = verifier.0.credential_header_names().join("\n");
-        // SAFETY: the caller's buffer contract.
-        unsafe { copy_out(&names, out, out_len) }
-    })
+    // SAFETY: the caller's verifier and buffer contracts.
+    unsafe {
+        verifier_text(verifier, out, out_len, err, err_len, |v| {
+            Ok(v.credential_header_names().join("\n"))
+        })
+    }
 }
 
 /// The verifier's counters as JSON (see the README), copied NUL-terminated into `out`.
@@ -792,13 +791,34 @@ pub unsafe extern "C" fn vt_verifier_metrics_json(
     err: *mut c_char,
     err_len: usize,
 ) -> vt_result {
+    // SAFETY: the caller's verifier and buffer contracts.
+    unsafe {
+        verifier_text(verifier, out, out_len, err, err_len, |v| {
+            serde_json::to_string(&v.metrics())
+                .map_err(|e| Error::new(ErrorCode::Internal, e.to_string()))
+        })
+    }
+}
+
+/// The body of the entry points that answer with a text about a verifier: `text` of it,
+/// copied NUL-terminated into `out` (`out_len` bytes), or the failure into `err`.
+///
+/// # Safety
+/// `verifier` is NULL or made by vt_verifier_new; `out` holds `out_len` writable bytes.
+unsafe fn verifier_text(
+    verifier: *const vt_verifier,
+    out: *mut c_char,
+    out_len: usize,
+    err: *mut c_char,
+    err_len: usize,
+    text: impl FnOnce(&veritoken::Verifier) -> Result<String, Error>,
+) -> vt_result {
     guard(err, err_len, || {
         // SAFETY: NULL or a verifier made by vt_verifier_new.
         let verifier = unsafe { verifier.as_ref() }.ok_or(Fail::Argument("verifier is NULL"))?;
-        let json = serde_json::to_string(&verifier.0.metrics())
-            .map_err(|e| Error::new(ErrorCode::Internal, e.to_string()))?;
+        let value = text(&verifier.0)?;
         // SAFETY: the caller's buffer contract.
-        unsafe { copy_out(&json, out, out_len) }
+        unsafe { copy_out(&value, out, out_len) }
     })
 }
 
