@@ -181,6 +181,13 @@ function headerLists(headers, wanted) {
   return [names, values]
 }
 
+/** The native verifier of a configuration object or its JSON text. */
+function nativeVerifier(config) {
+  const text = typeof config === 'string' ? config : JSON.stringify(toSchema(config))
+  if (text === undefined) throw new TypeError('config must be an object or JSON text')
+  return call(() => new native.NativeVerifier(text))
+}
+
 /** Verifies tokens with one configuration and one key cache. */
 class Verifier {
   #native
@@ -190,15 +197,7 @@ class Verifier {
   #headerNames
   /** @param config the shared schema (camelCase or snake_case keys), or its JSON text */
   constructor(config) {
-    if (config && config[FROM_NATIVE]) {
-      this.#native = config[FROM_NATIVE]
-      this.#handle = this.#native.handle()
-      this.#headerNames = new Set(this.#native.credentialHeaderNames())
-      return
-    }
-    const text = typeof config === 'string' ? config : JSON.stringify(toSchema(config))
-    if (text === undefined) throw new TypeError('config must be an object or JSON text')
-    this.#native = call(() => new native.NativeVerifier(text))
+    this.#native = config && config[FROM_NATIVE] ? config[FROM_NATIVE] : nativeVerifier(config)
     this.#handle = this.#native.handle()
     this.#headerNames = new Set(this.#native.credentialHeaderNames())
   }
