@@ -4,6 +4,7 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use std::mem::MaybeUninit;
 
 /// Not canonical base64url.
 #[derive(Debug, PartialEq, Eq)]
@@ -28,8 +29,9 @@ pub enum IntoError {
     TooLong,
 }
 
-/// Decodes into `out` (no allocation); the number of bytes written.
-pub fn decode_into(input: &str, out: &mut [u8]) -> Result<usize, IntoError> {
+/// Decodes into `out` (no allocation, and `out` need not be initialized: a stack buffer
+/// costs no zeroing); the decoded bytes, at the start of `out`.
+pub fn decode_into<'b>(input: &str, out: &'b mut [MaybeUninit<u8>]) -> Result<&'b [u8], IntoError> {
     match ENGINE.decoded_length(input.as_bytes()) {
         Err(_) => Err(IntoError::Invalid),
         Ok(len) if len > out.len() => Err(match decode(input) {
@@ -37,8 +39,8 @@ pub fn decode_into(input: &str, out: &mut [u8]) -> Result<usize, IntoError> {
             Err(_) => IntoError::Invalid,
         }),
         Ok(_) => ENGINE
-            .decode(input.as_bytes(), base64_simd::Out::from_slice(out))
-            .map(|decoded| decoded.len())
+            .decode(input.as_bytes(), base64_simd::Out::from_uninit_slice(out))
+            .map(|decoded| &*decoded)
             .map_err(|_| IntoError::Invalid),
     }
 }
@@ -63,8 +65,8 @@ mod tests {
         // "Zm9" differs from "Zm8" only in the unused low bits of the last character.
         assert!(decode("Zm9").is_err());
         assert!(decode("Z").is_err());
-        let mut buf = [0u8; 8];
-        assert_eq!(decode_into("Zm9v", &mut buf), Ok(3));
+        let mut buf = [MaybeUninit::uninit(); 8];
+        assert_eq!(decode_into("Zm9v", &mut buf), Ok(&b"foo"[..]));
         assert_eq!(decode_into("Zm9", &mut buf), Err(IntoError::Invalid));
         assert_eq!(
             decode_into("Zm9vZm9vZm9v", &mut buf),
@@ -105,8 +107,8 @@ mod tests {
                 continue;
             };
             let ours = decode(text);
-            let mut buf = [0u8; 24];
-            let into = decode_into(text, &mut buf).map(|n| buf[..n].to_vec());
+            let mut buf = [MaybeUninit::uninit(); 24];
+            let into = decode_into(text, &mut buf).map(<[u8]>::to_vec);
             assert_eq!(
                 into.ok(),
                 ours.as_ref().ok().filter(|v| v.len() <= 24).cloned()

@@ -3,7 +3,7 @@
 //! language reports the same code for a token that breaks several.
 
 use crate::error::{Error, ErrorCode};
-use crate::scan::{scan_object, Lite, Names, Presence, Scanned};
+use crate::scan::{scan_object_into, Lite, Names, Presence, Scanned};
 use crate::text::clip;
 
 /// The registered claims the rules read, in the order [`scan_claims`] captures them.
@@ -31,17 +31,22 @@ impl Claim {
 pub(crate) struct PayloadClaims<'a>(Scanned<'a, 5>);
 
 /// Validates the payload (a JSON object, no duplicates at any depth) and captures the
-/// registered claims plus the presence of each name in `presence`.
+/// registered claims plus the presence of each name in `presence`, into `claims` (fresh
+/// from [`PayloadClaims::new`]; written in place rather than returned, as it is large).
 pub(crate) fn scan_claims<'a>(
     payload: &'a [u8],
     presence: &Presence,
-) -> Result<PayloadClaims<'a>, Error> {
-    scan_object(payload, &CLAIMS, presence)
-        .map(PayloadClaims)
+    claims: &mut PayloadClaims<'a>,
+) -> Result<(), Error> {
+    scan_object_into(payload, &CLAIMS, presence, &mut claims.0)
         .map_err(|e| Error::malformed(format!("payload {e}")))
 }
 
 impl PayloadClaims<'_> {
+    pub fn new() -> Self {
+        PayloadClaims(Scanned::new())
+    }
+
     fn get(&self, claim: Claim) -> Option<&Lite<'_>> {
         self.0.members[claim as usize].as_ref()
     }
@@ -69,18 +74,25 @@ impl PayloadClaims<'_> {
     }
 
     /// A NumericDate claim: absent, or a JSON number (never a string, boolean or null).
+    #[inline]
     fn numeric_date(&self, claim: Claim) -> Result<Option<f64>, Error> {
-        let name = claim.name();
         match self.get(claim) {
             None => Ok(None),
             Some(Lite::Number(n)) => Ok(Some(*n)),
-            Some(_) => Err(Error::for_claim(
-                ErrorCode::ClaimInvalid,
-                name,
-                format!("\"{name}\" is not a number"),
-            )),
+            Some(_) => Err(not_a_number(claim)),
         }
     }
+}
+
+/// Out of line: the error is the rare case, and building it inline would bloat each check.
+#[cold]
+fn not_a_number(claim: Claim) -> Error {
+    let name = claim.name();
+    Error::for_claim(
+        ErrorCode::ClaimInvalid,
+        name,
+        format!("\"{name}\" is not a number"),
+    )
 }
 
 pub(crate) fn unknown_issuer(iss: &str) -> Error {
@@ -320,7 +332,9 @@ mod tests {
             .map(|(n, _)| n.clone())
             .collect();
         let bytes = claims.to_string().into_bytes();
-        rules.check(typ, &scan_claims(&bytes, &Presence::new(names))?, now)
+        let mut scanned = PayloadClaims::new();
+        scan_claims(&bytes, &Presence::new(names), &mut scanned)?;
+        rules.check(typ, &scanned, now)
     }
 
     fn check(

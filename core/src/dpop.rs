@@ -157,7 +157,7 @@ impl Dpop {
 
     /// Every check of RFC 9449 §4.3 on the proof itself (the key binding is the caller's).
     fn check_proof(&self, p: &DpopProof, token: &str, now: i64) -> Result<Checked, Error> {
-        let mut buf = [0u8; jws::STACK_SIGNATURE];
+        let mut buf = jws::signature_buf();
         let decoded = jws::decode(p.proof, self.max_size, &mut buf)
             .map_err(|e| invalid(None, format!("DPoP proof: {}", e.message())))?;
         let header = json::parse_object(&decoded.header)

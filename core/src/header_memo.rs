@@ -60,14 +60,14 @@ pub(crate) fn put(segment: &str, header: Header) -> Arc<Header> {
 mod tests {
     use super::*;
     use crate::b64;
-    use crate::jws::{decode_checked, STACK_SIGNATURE};
+    use crate::jws::{decode_checked, signature_buf};
 
     fn token(header: &str) -> String {
         format!("{}.e30.c2ln", b64::encode(header))
     }
 
     fn alg_of(token: &str) -> Result<String, crate::ErrorCode> {
-        let mut buf = [0u8; STACK_SIGNATURE];
+        let mut buf = signature_buf();
         decode_checked(token, 16 * 1024, &mut buf)
             .map(|d| d.header.fields().alg.name().to_owned())
             .map_err(|e| e.code())

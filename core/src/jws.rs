@@ -9,6 +9,7 @@ use crate::text::clip;
 use crate::{b64, header_memo, json};
 use serde_json::{Map, Value};
 use std::borrow::Cow;
+use std::mem::MaybeUninit;
 use std::sync::Arc;
 
 /// The default cap on a token's length, checked before anything is decoded.
@@ -16,6 +17,14 @@ pub const DEFAULT_MAX_TOKEN_SIZE: usize = 16 * 1024;
 
 /// Signatures up to this size (RSA-4096) are decoded into the caller's stack buffer.
 pub(crate) const STACK_SIGNATURE: usize = 512;
+
+/// A stack buffer for a decoded signature, left uninitialized (nothing reads it before
+/// the decoder writes it).
+pub(crate) type SignatureBuf = [MaybeUninit<u8>; STACK_SIGNATURE];
+
+pub(crate) const fn signature_buf() -> SignatureBuf {
+    [MaybeUninit::uninit(); STACK_SIGNATURE]
+}
 
 /// The three segments of a compact JWS, not yet decoded.
 pub(crate) struct Segments<'t> {
@@ -86,7 +95,7 @@ pub(crate) struct Decoded<'t, 'b, H = Vec<u8>> {
 pub(crate) fn decode<'t, 'b>(
     token: &'t str,
     max_size: usize,
-    buf: &'b mut [u8; STACK_SIGNATURE],
+    buf: &'b mut SignatureBuf,
 ) -> Result<Decoded<'t, 'b>, Error> {
     let seg = split(token, max_size)?;
     let header = b64::decode(seg.header).map_err(|_| not_base64("header"))?;
@@ -99,7 +108,7 @@ pub(crate) fn decode<'t, 'b>(
 pub(crate) fn decode_checked<'t, 'b>(
     token: &'t str,
     max_size: usize,
-    buf: &'b mut [u8; STACK_SIGNATURE],
+    buf: &'b mut SignatureBuf,
 ) -> Result<Decoded<'t, 'b, Arc<Header>>, Error> {
     let seg = split(token, max_size)?;
     let header = match header_memo::get(seg.header) {
@@ -123,11 +132,11 @@ pub(crate) fn decode_checked<'t, 'b>(
 fn decode_rest<'t, 'b, H>(
     seg: &Segments<'t>,
     header: H,
-    buf: &'b mut [u8; STACK_SIGNATURE],
+    buf: &'b mut SignatureBuf,
 ) -> Result<Decoded<'t, 'b, H>, Error> {
     let payload = b64::decode(seg.payload).map_err(|_| not_base64("payload"))?;
     let signature = match b64::decode_into(seg.signature, buf) {
-        Ok(len) => Cow::Borrowed(&buf[..len]),
+        Ok(bytes) => Cow::Borrowed(bytes),
         Err(b64::IntoError::TooLong) => {
             Cow::Owned(b64::decode(seg.signature).map_err(|_| not_base64("signature"))?)
         }
@@ -294,7 +303,7 @@ pub fn verify_jws(
     allowed: AlgorithmSet,
     max_size: usize,
 ) -> Result<VerifiedJws, Error> {
-    let mut buf = [0u8; STACK_SIGNATURE];
+    let mut buf = signature_buf();
     let decoded = decode(token, max_size, &mut buf)?;
     let fields = check_header(&decoded.header)?;
     verify_signature(
@@ -366,7 +375,7 @@ mod tests {
     }
 
     fn parse(t: &str, max: usize) -> Result<Algorithm, Error> {
-        let mut buf = [0u8; STACK_SIGNATURE];
+        let mut buf = signature_buf();
         let d = decode(t, max, &mut buf)?;
         check_header(&d.header).map(|h| h.alg)
     }

@@ -116,27 +116,44 @@ struct Fail(usize);
 
 type Parsed<T> = Result<T, Fail>;
 
+impl<const N: usize> Scanned<'_, N> {
+    pub fn new() -> Self {
+        Scanned {
+            members: std::array::from_fn(|_| None),
+            present: 0,
+        }
+    }
+}
+
 /// Scans `bytes` as one JSON object. Errors are short and never echo the input.
 pub(crate) fn scan_object<'a, const N: usize>(
     bytes: &'a [u8],
     names: &Names<N>,
     presence: &Presence,
 ) -> Result<Scanned<'a, N>, String> {
+    let mut out = Scanned::new();
+    scan_object_into(bytes, names, presence, &mut out).map(|()| out)
+}
+
+/// [`scan_object`] into `out` (fresh from [`Scanned::new`]): the captures are written in
+/// place, never moved (they are large, and this runs on every verification).
+pub(crate) fn scan_object_into<'a, const N: usize>(
+    bytes: &'a [u8],
+    names: &Names<N>,
+    presence: &Presence,
+    out: &mut Scanned<'a, N>,
+) -> Result<(), String> {
     debug_assert!(presence.texts.len() <= MAX_PRESENCE_NAMES);
     let first = bytes.iter().find(|b| !b" \t\r\n".contains(b));
     if first != Some(&b'{') {
         return Err("is not a JSON object".to_owned());
     }
-    let mut out = Scanned {
-        members: std::array::from_fn(|_| None),
-        present: 0,
-    };
     let mut p = Parser {
         b: bytes,
         i: 0,
         duplicate: None,
     };
-    let result = p.top(names, presence, &mut out).and_then(|()| {
+    let result = p.top(names, presence, out).and_then(|()| {
         p.ws();
         if p.i == bytes.len() {
             Ok(())
@@ -145,7 +162,7 @@ pub(crate) fn scan_object<'a, const N: usize>(
         }
     });
     match (result, p.duplicate) {
-        (Ok(()), _) => Ok(out),
+        (Ok(()), _) => Ok(()),
         (Err(_), Some(key)) => Err(format!(
             "is not valid JSON (duplicate member name {:?})",
             crate::text::clip(&key, 40)
@@ -477,10 +494,9 @@ impl<'a> Parser<'a> {
             self.expect(b':')?;
             self.ws();
             let bit = bloom_bit(&key);
-            match borrowed {
-                Some(name) => member(&name, bit, self)?,
-                None => member(&Name::new(&key), bit, self)?,
-            }
+            // One call site, so that the member closure is inlined here.
+            let name = borrowed.unwrap_or_else(|| Name::new(&key));
+            member(&name, bit, self)?;
             if !seen.insert(&key, bit, borrowed) {
                 self.duplicate = Some(key.into_owned());
                 return Err(Fail(key_at));

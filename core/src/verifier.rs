@@ -5,7 +5,7 @@
 //! required claims.
 
 use crate::algorithm::{Algorithm, AlgorithmSet, KeyFamily};
-use crate::claims::{self, normalize_typ, ClaimRules};
+use crate::claims::{self, normalize_typ, ClaimRules, PayloadClaims};
 use crate::config::DpopMode;
 use crate::config::{read_small_file, Config, IssuerConfig, KeySource, SecretEncoding, SecretKey};
 use crate::dpop::{self, Dpop, DpopProof};
@@ -310,7 +310,7 @@ impl Verifier {
                 };
             }
         }
-        let mut buf = [0u8; jws::STACK_SIGNATURE];
+        let mut buf = jws::signature_buf();
         let decoded = match jws::decode_checked(token, self.inner.config.max_token_size, &mut buf) {
             Ok(d) => d,
             Err(e) => return Step::Done(Err(e)),
@@ -341,7 +341,8 @@ impl Verifier {
             }
             Answer::Active(claims) => claims,
         };
-        let scanned = claims::scan_claims(&claims.json, &self.inner.presence)?;
+        let mut scanned = PayloadClaims::new();
+        claims::scan_claims(&claims.json, &self.inner.presence, &mut scanned)?;
         let iss = scanned.issuer()?;
         if iss != intro.issuer() {
             return Err(claims::unknown_issuer(iss));
@@ -364,7 +365,8 @@ impl Verifier {
     ) -> Result<Outcome, Error> {
         let inner = &*self.inner;
         let header = decoded.header.fields();
-        let claims = claims::scan_claims(&decoded.payload, &inner.presence)?;
+        let mut claims = PayloadClaims::new();
+        claims::scan_claims(&decoded.payload, &inner.presence, &mut claims)?;
         let iss = claims.issuer()?;
         let issuer = inner
             .issuers
