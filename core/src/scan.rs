@@ -1099,6 +1099,29 @@ mod tests {
         assert_eq!(digits(b"00000007x", 0), (7, 8));
     }
 
+    /// Escaped, empty and long names take the slower paths; duplicates among them are still
+    /// caught, also once the inline room is full and the names are hashed.
+    #[test]
+    fn every_kind_of_name_meets_in_one_list() {
+        assert!(scan(r#"{"":1,"":2}"#).unwrap_err().contains("duplicate"));
+        assert!(scan(r#"{"\u0061b":1,"ab":2}"#)
+            .unwrap_err()
+            .contains("duplicate"));
+        assert!(scan(r#"{"ab":1,"a\u0062":2}"#)
+            .unwrap_err()
+            .contains("duplicate"));
+        assert!(scan(r#"{"a-long-member-name":1,"a-long-member-name":2}"#)
+            .unwrap_err()
+            .contains("duplicate"));
+        let many: Vec<String> = (0..40).map(|i| format!("\"k{i}\":{i}")).collect();
+        let doc = format!("{{{}}}", many.join(","));
+        assert!(scan(&doc).is_ok());
+        let doc = format!("{{{},\"k3\":0}}", many.join(","));
+        assert!(scan(&doc).unwrap_err().contains("duplicate"));
+        let doc = format!("{{{},\"k\\u0033\":0}}", many.join(","));
+        assert!(scan(&doc).unwrap_err().contains("duplicate"));
+    }
+
     /// The word-at-a-time run length equals the byte-by-byte one, wherever the first
     /// special byte sits and whatever follows it.
     #[test]
