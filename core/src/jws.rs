@@ -34,7 +34,9 @@ pub(crate) struct Segments<'t> {
     signature: &'t str,
 }
 
-/// Size cap, then exactly three segments (five is a JWE), the header segment non-empty.
+/// Size cap, then the first two dots, the header segment non-empty. A third dot (a JWE
+/// has five segments) can only fall in the signature segment, which base64url then
+/// refuses, so it is looked for only on failure: see [`counted`].
 pub(crate) fn split(token: &str, max_size: usize) -> Result<Segments<'_>, Error> {
     if token.len() > max_size {
         return Err(Error::malformed(format!(
@@ -45,22 +47,36 @@ pub(crate) fn split(token: &str, max_size: usize) -> Result<Segments<'_>, Error>
     if token.is_empty() {
         return Err(Error::malformed("token is empty"));
     }
-    // One vectorized search that stops at the third dot, instead of a pass per byte; the
-    // segments are counted only to word the error.
-    let mut found = memchr::memchr_iter(b'.', token.as_bytes());
-    let dots = match (found.next(), found.next(), found.next()) {
-        (Some(a), Some(b), None) => [a, b],
-        _ => return Err(segment_count_error(token)),
+    let bytes = token.as_bytes();
+    let Some(first) = memchr::memchr(b'.', bytes) else {
+        return Err(segment_count_error(token));
     };
-    if dots[0] == 0 {
-        return Err(Error::malformed("header segment is empty"));
+    let Some(second) = memchr::memchr(b'.', &bytes[first + 1..]).map(|at| first + 1 + at) else {
+        return Err(segment_count_error(token));
+    };
+    if first == 0 {
+        return Err(match token[second + 1..].contains('.') {
+            true => segment_count_error(token),
+            false => Error::malformed("header segment is empty"),
+        });
     }
     Ok(Segments {
-        signing_input: &token[..dots[1]],
-        header: &token[..dots[0]],
-        payload: &token[dots[0] + 1..dots[1]],
-        signature: &token[dots[1] + 1..],
+        signing_input: &token[..second],
+        header: &token[..first],
+        payload: &token[first + 1..second],
+        signature: &token[second + 1..],
     })
+}
+
+/// `result` of decoding `seg`, with any failure replaced by the segment count's when the
+/// signature segment holds another dot, so that such a token is refused as if its
+/// segments had been counted first. A decoding that succeeded saw no dot (none is
+/// base64url).
+fn counted<T>(token: &str, seg: &Segments<'_>, result: Result<T, Error>) -> Result<T, Error> {
+    match result {
+        Err(_) if seg.signature.contains('.') => Err(segment_count_error(token)),
+        result => result,
+    }
 }
 
 fn segment_count_error(token: &str) -> Error {
@@ -98,8 +114,10 @@ pub(crate) fn decode<'t, 'b>(
     buf: &'b mut SignatureBuf,
 ) -> Result<Decoded<'t, 'b>, Error> {
     let seg = split(token, max_size)?;
-    let header = b64::decode(seg.header).map_err(|_| not_base64("header"))?;
-    decode_rest(&seg, header, buf)
+    let decoded = b64::decode(seg.header)
+        .map_err(|_| not_base64("header"))
+        .and_then(|header| decode_rest(&seg, header, buf));
+    counted(token, &seg, decoded)
 }
 
 /// [`decode`] and then [`check_header`], with the header taken from this thread's memo
@@ -111,11 +129,19 @@ pub(crate) fn decode_checked<'t, 'b>(
     buf: &'b mut SignatureBuf,
 ) -> Result<Decoded<'t, 'b, Arc<Header>>, Error> {
     let seg = split(token, max_size)?;
+    counted(token, &seg, decode_checked_segments(&seg, buf))
+}
+
+/// [`decode_checked`] of segments already split.
+fn decode_checked_segments<'t, 'b>(
+    seg: &Segments<'t>,
+    buf: &'b mut SignatureBuf,
+) -> Result<Decoded<'t, 'b, Arc<Header>>, Error> {
     let header = match header_memo::get(seg.header) {
         Some(header) => Ok(header),
         None => Err(b64::decode(seg.header).map_err(|_| not_base64("header"))?),
     };
-    let decoded = decode_rest(&seg, header, buf)?;
+    let decoded = decode_rest(seg, header, buf)?;
     let header = match decoded.header {
         Ok(header) => header,
         Err(bytes) => header_memo::put(seg.header, Header::check(bytes)?),
@@ -215,7 +241,7 @@ fn header_string<'h>(member: Option<Lite<'h>>, name: &str) -> Result<Option<Cow<
 pub(crate) fn check_header(bytes: &[u8]) -> Result<HeaderFields<'_>, Error> {
     let scanned = scan_object(bytes, &HEADER_NAMES, &Presence::default())
         .map_err(|e| Error::malformed(format!("header {e}")))?;
-    let [alg, kid, typ, cty, crit, b64, enc] = scanned.members;
+    let [alg, kid, typ, cty, crit, b64, enc] = scanned.into_members();
     let alg_name = match &alg {
         Some(Lite::Str(s)) => s.as_ref(),
         Some(_) => return Err(Error::malformed("header \"alg\" is not a string")),
@@ -401,6 +427,61 @@ mod tests {
         let big = token(r#"{"alg":"HS256"}"#, &"x".repeat(20_000));
         let err = parse(&big, DEFAULT_MAX_TOKEN_SIZE).unwrap_err();
         assert!(err.message().contains("limit"));
+    }
+
+    /// Extra dots are found only when decoding fails; the answer is still the one of
+    /// counting the segments first, for any mix of good and bad segments, with and
+    /// without the header memo.
+    #[test]
+    fn segments_are_counted_before_anything_else() {
+        let header = b64::encode(r#"{"alg":"HS256"}"#);
+        let parts = ["", "e30", "c2ln", "Zm9v", "!!", "Z", header.as_str()];
+        let mut tokens = Vec::new();
+        for n in 1..=6 {
+            let mut at = vec![0usize; n];
+            for shape in 0.. {
+                // Every shape of up to four segments, a sample of the longer ones.
+                if n <= 4 || shape % 7 == 0 {
+                    tokens.push(at.iter().map(|&i| parts[i]).collect::<Vec<_>>().join("."));
+                }
+                let Some(k) = (0..n).rev().find(|&k| at[k] + 1 < parts.len()) else {
+                    break;
+                };
+                at[k] += 1;
+                at[k + 1..].iter_mut().for_each(|i| *i = 0);
+            }
+        }
+        tokens.retain(|t| !t.is_empty()); // "token is empty" comes first (see `structure`)
+        let (mut counted, mut three) = (0, 0);
+        for t in &tokens {
+            let dots = t.matches('.').count();
+            let mut buf = signature_buf();
+            let plain = decode(t, DEFAULT_MAX_TOKEN_SIZE, &mut buf).map(|_| ());
+            for _ in 0..2 {
+                // The second round finds the header in this thread's memo.
+                let mut buf = signature_buf();
+                let checked = decode_checked(t, DEFAULT_MAX_TOKEN_SIZE, &mut buf).map(|_| ());
+                if dots == 2 {
+                    three += 1;
+                    if let (Err(a), Err(b)) = (&plain, &checked) {
+                        assert!(!a.message().contains("segments"), "{t}");
+                        assert!(!b.message().contains("segments"), "{t}");
+                    }
+                } else {
+                    counted += 1;
+                    let want = segment_count_error(t);
+                    for got in [&plain, &checked] {
+                        let got = got.as_ref().unwrap_err();
+                        assert_eq!(
+                            (got.code(), got.message()),
+                            (want.code(), want.message()),
+                            "{t}"
+                        );
+                    }
+                }
+            }
+        }
+        assert!(counted > 1000 && three > 300, "{counted} {three}");
     }
 
     #[test]

@@ -10,6 +10,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashSet;
+use std::mem::ManuallyDrop;
 
 /// A captured member value, reduced to what the rules look at.
 #[derive(Clone, Debug, PartialEq)]
@@ -24,6 +25,11 @@ pub(crate) enum Lite<'a> {
 }
 
 impl<'a> Lite<'a> {
+    /// Whether dropping this frees memory.
+    fn owns_heap(&self) -> bool {
+        matches!(self, Lite::Str(Cow::Owned(_)) | Lite::Array(_))
+    }
+
     pub fn as_str(&self) -> Option<&str> {
         match self {
             Lite::Str(s) => Some(s),
@@ -36,8 +42,22 @@ impl<'a> Lite<'a> {
 /// What [`scan_object`] found: the captured members (by position in `names`) and which of
 /// the `presence` names are present with a non-null value (bit i for `presence[i]`).
 pub(crate) struct Scanned<'a, const N: usize> {
-    pub members: [Option<Lite<'a>>; N],
+    /// Dropped by hand, and only when a capture holds heap memory: usually every capture
+    /// borrows from the input, and the drop glue of N slots is not free on a path that
+    /// runs for every verification.
+    pub members: ManuallyDrop<[Option<Lite<'a>>; N]>,
+    /// Whether a capture (ever) held heap memory: a string with escapes (unescaped into a
+    /// copy), or an array.
+    owns_heap: bool,
     pub present: u64,
+}
+
+impl<const N: usize> Drop for Scanned<'_, N> {
+    fn drop(&mut self) {
+        if self.owns_heap {
+            self.members.iter_mut().for_each(|m| drop(m.take()));
+        }
+    }
 }
 
 /// Longest `presence` list [`scan_object`] accepts.
@@ -116,12 +136,18 @@ struct Fail(usize);
 
 type Parsed<T> = Result<T, Fail>;
 
-impl<const N: usize> Scanned<'_, N> {
+impl<'a, const N: usize> Scanned<'a, N> {
     pub fn new() -> Self {
         Scanned {
-            members: std::array::from_fn(|_| None),
+            members: ManuallyDrop::new(std::array::from_fn(|_| None)),
+            owns_heap: false,
             present: 0,
         }
+    }
+
+    /// The captures, moved out.
+    pub fn into_members(mut self) -> [Option<Lite<'a>>; N] {
+        std::mem::replace(&mut *self.members, std::array::from_fn(|_| None))
     }
 }
 
@@ -428,6 +454,7 @@ impl<'a> Parser<'a> {
                 // slot stalled on store forwarding.
                 let value = &mut out.members[slot];
                 p.member_value(value)?;
+                out.owns_heap |= value.as_ref().is_some_and(Lite::owns_heap);
                 if let Some(bit) = bit {
                     if !matches!(value, Some(Lite::Null)) {
                         out.present |= 1 << bit;
@@ -891,6 +918,37 @@ mod tests {
         assert_eq!(s.present, 0b01, "sub present, jti null");
     }
 
+    /// The captures are dropped by hand when one holds heap memory (see
+    /// [`Scanned::members`]): the flag must be up whenever one does.
+    #[test]
+    fn notes_captures_that_own_memory() {
+        for (doc, owns) in [
+            (r#"{"iss":"a","exp":1}"#, false),
+            (r#"{"sub":"\n","n":["x"],"m":"\u0061"}"#, false),
+            (r#"{"iss":"\n"}"#, true),
+            (r#"{"iss":"\u0061"}"#, true),
+            (r#"{"aud":["x"]}"#, true),
+            (r#"{"aud":[]}"#, true),
+            (r#"{"exp":1,"aud":"x","iss":"a\/"}"#, true),
+        ] {
+            let s = scan(doc).unwrap();
+            let really = s
+                .members
+                .iter()
+                .flatten()
+                .any(|m| matches!(m, Lite::Str(Cow::Owned(_)) | Lite::Array(_)));
+            assert_eq!((s.owns_heap, really), (owns, owns), "{doc}");
+        }
+        // A capture that was replaced by a duplicate's is freed by the assignment, and
+        // the scan fails with the first one's memory noted.
+        let dup = r#"{"aud":["a"],"aud":["b"]}"#;
+        assert!(scan(dup).unwrap_err().contains("duplicate"));
+        let mut out = Scanned::new();
+        let names = Names::new(["iss", "aud", "exp"]);
+        assert!(scan_object_into(dup.as_bytes(), &names, &Presence::default(), &mut out).is_err());
+        assert!(out.owns_heap && out.members[1].is_some());
+    }
+
     #[test]
     fn refuses_duplicates_at_any_depth() {
         for doc in [
@@ -1291,7 +1349,7 @@ mod tests {
                 assert_eq!(s.present & 1 == 1, sub_present);
             } else {
                 rejected += 1;
-            }
+            };
         }
         assert!(
             accepted > 2_000 && rejected > 2_000,
