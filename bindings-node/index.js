@@ -191,14 +191,18 @@ function nativeVerifier(config) {
 /** Verifies tokens with one configuration and one key cache. */
 class Verifier {
   #native
-  /** The handle the verify calls take (they are not methods: see `Handle` in src/lib.rs). */
+  /** The handle `verifyOnPool` takes. */
   #handle
+  /** `verifySync` and `tryVerify` bound to this verifier (see src/lean.rs). */
+  #verifySyncNative
+  #tryVerifyNative
   /** The header names extraction reads (see `headerLists`). */
   #headerNames
   /** @param config the shared schema (camelCase or snake_case keys), or its JSON text */
   constructor(config) {
     this.#native = config && config[FROM_NATIVE] ? config[FROM_NATIVE] : nativeVerifier(config)
     this.#handle = this.#native.handle()
+    ;({ verifySync: this.#verifySyncNative, tryVerify: this.#tryVerifyNative } = this.#native.verifyCalls())
     this.#headerNames = new Set(this.#native.credentialHeaderNames())
   }
   static fromFile(path) {
@@ -207,8 +211,10 @@ class Verifier {
   /** Verifies on this thread (waits for a key fetch if one is needed). Options: `now`; `dpopProof`, `method`, `url` for a DPoP token. */
   verifySync(token, options) {
     checkToken(token)
+    // Without options only the token is passed: the addon then skips converting the rest.
+    if (options === undefined) return new VerifiedToken(call(() => this.#verifySyncNative(token)))
     const dpop = dpopArgs(options)
-    return new VerifiedToken(call(() => native.verifySync(this.#handle, token, options?.now, dpop)))
+    return new VerifiedToken(call(() => this.#verifySyncNative(token, options?.now, dpop)))
   }
   /** Verifies without blocking the event loop: cached keys answer at once; a fetch is waited for on the libuv pool. */
   async verify(token, options) {
@@ -216,7 +222,9 @@ class Verifier {
     return this.#verify(token, options?.now, dpopArgs(options))
   }
   async #verify(token, now, dpop) {
-    const ready = call(() => native.tryVerify(this.#handle, token, now, dpop))
+    const ready = call(() =>
+      now === undefined && dpop === undefined ? this.#tryVerifyNative(token) : this.#tryVerifyNative(token, now, dpop),
+    )
     if (ready) return new VerifiedToken(ready)
     try {
       return new VerifiedToken(await native.verifyOnPool(this.#handle, token, now, dpop))

@@ -13,11 +13,16 @@ export declare class NativeVerifier {
   /** From the configuration as JSON text (snake_case keys; index.js converts camelCase). */
   constructor(configJson: string)
   static fromFile(path: string): NativeVerifier
-  /**
-   * This verifier as the handle `verifySync`, `tryVerify` and `verifyOnPool` take
-   * (index.js asks once per verifier).
-   */
+  /** This verifier as the handle `verifyOnPool` takes (index.js asks once per verifier). */
   handle(): ExternalObject<NativeVerifier>
+  /**
+   * `verifySync` and `tryVerify` bound to this verifier (index.js asks once per
+   * verifier; see `lean.rs`). Each returns the header JSON, U+0001, the claims JSON;
+   * `tryVerify` returns `null` when keys must be fetched first (the fetch is started;
+   * `verifyOnPool` then waits for it off the event loop). `dpop`: the proof of a token
+   * sent with the DPoP scheme.
+   */
+  verifyCalls(): { verifySync: (token: string, now?: number | undefined | null, dpop?: DpopArgs | undefined | null) => string; tryVerify: (token: string, now?: number | undefined | null, dpop?: DpopArgs | undefined | null) => string | null }
   /**
    * The request headers the extraction reads (lowercase); index.js passes only these,
    * since copying every header of a request into Rust cost more than the verification.
@@ -70,24 +75,12 @@ export interface NativeCredential {
 
 /**
  * Panics on purpose, so the tests can check that a panic in an export becomes a JS
- * exception rather than an abort. `lean` makes the lean callbacks panic instead.
+ * exception rather than an abort. `lean` makes the next bound verify call panic instead.
  */
 export declare function panicForTests(lean: boolean): void
 
 /** Throws unless the claims grant the scopes (all, or any when `any` is true). */
 export declare function requireScopes(claimsJson: string, scopes: Array<string>, any: boolean): void
 
-/**
- * Verifies without waiting: `null` when keys must be fetched first (the fetch is started;
- * `verifyOnPool` then waits for it off the event loop).
- */
-export declare function tryVerify(handle: ExternalObject<NativeVerifier>, token: string, now?: number | undefined | null, dpop?: DpopArgs | undefined | null): string | null
-
 /** Verifies on the libuv thread pool (for when keys must be fetched). */
 export declare function verifyOnPool(handle: ExternalObject<NativeVerifier>, token: string, now?: number | undefined | null, dpop?: DpopArgs | undefined | null): Promise<unknown>
-
-/**
- * Verifies on this thread; waits for a key fetch if one is needed. `dpop`: the proof of a
- * token sent with the DPoP scheme.
- */
-export declare function verifySync(handle: ExternalObject<NativeVerifier>, token: string, now?: number | undefined | null, dpop?: DpopArgs | undefined | null): string

@@ -1,68 +1,122 @@
-//! `verifySync` and `tryVerify`, the calls every request makes, registered as plain napi
-//! callbacks. napi-rs 3.16's glue for a `#[napi]` function with arguments opens a
-//! borrow-tracking scope on every call (an `Arc<Mutex<_>>` allocated, locked and freed,
+//! `verifySync` and `tryVerify`, the calls every request makes, as plain napi callbacks
+//! bound to one verifier. napi-rs 3.16's glue for a `#[napi]` function with arguments opens
+//! a borrow-tracking scope on every call (an `Arc<Mutex<_>>` allocated, locked and freed,
 //! and two thread-local stacks pushed and popped), whether or not anything is borrowed:
 //! ~1,400 instructions and a malloc/free pair of an HS256 call, measured with callgrind.
+//! Taking the verifier as an argument costs too: napi-rs proves an external is its own by
+//! a lookup in a global locked, SipHashed registry. So [`verify_calls`] makes, once per
+//! verifier, two functions whose napi `data` is the verifier itself (a strong count,
+//! released by a finalizer when the function is collected): a call only reads it back.
 //!
-//! Their `#[napi]` declarations in lib.rs stay (so napi-rs still types them in native.d.ts,
-//! and they remain what these callbacks run); [`install`] replaces the two exports with
-//! callbacks that convert the same arguments with the same napi-rs conversions, call the
-//! same functions, and throw the same errors. Like every export, they catch panics.
+//! The callbacks convert their arguments with napi-rs's own conversions and throw the
+//! errors every export throws. Like every export, they catch panics.
 
-use crate::{text::Text, try_verify, verify_sync, DpopArgs, Handle};
+use crate::{text::Text, try_verify, verify_sync, DpopArgs};
 use napi::bindgen_prelude::*;
-use std::ffi::CStr;
+use std::ffi::{c_void, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use veritoken::Verifier;
 
 type Callback = unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value;
 
-/// Replaces the `verifySync` and `tryVerify` exports napi-rs registered.
-pub(crate) fn install(env: &Env, exports: &Object) -> Result<()> {
-    let lean: [(&CStr, Callback); 2] = [
+/// `{ verifySync, tryVerify }` bound to `verifier`: each takes `(token, now?, dpop?)`.
+pub(crate) fn verify_calls(env: &Env, verifier: &Arc<Verifier>) -> Result<Object<'static>> {
+    let calls = Object::new(env)?;
+    let bound: [(&CStr, Callback); 2] = [
         (c"verifySync", verify_sync_callback),
         (c"tryVerify", try_verify_callback),
     ];
-    for (name, callback) in lean {
-        let mut function = ptr::null_mut();
-        // SAFETY: `env` and `exports` are live for the module's initialisation; `name` is
-        // NUL-terminated and napi copies it.
+    for (name, callback) in bound {
+        // SAFETY: `env` is the running call's; `name` is NUL-terminated and napi copies it.
+        let function = unsafe { bound_function(env.raw(), name, callback, verifier)? };
+        // SAFETY: `calls` and `function` are live values of this call.
         unsafe {
-            check_status!(sys::napi_create_function(
-                env.raw(),
-                name.as_ptr(),
-                name.count_bytes() as isize,
-                Some(callback),
-                ptr::null_mut(),
-                &mut function,
-            ))?;
             check_status!(sys::napi_set_named_property(
                 env.raw(),
-                exports.raw(),
+                calls.raw(),
                 name.as_ptr(),
                 function,
             ))?;
         }
     }
-    Ok(())
+    Ok(calls)
 }
 
-/// The four arguments both functions take: handle, token, now, dpop.
+/// A JS function running `callback` with a strong count of `verifier` as its data.
+///
+/// # Safety
+/// `env` must be the running call's.
+unsafe fn bound_function(
+    env: sys::napi_env,
+    name: &CStr,
+    callback: Callback,
+    verifier: &Arc<Verifier>,
+) -> Result<sys::napi_value> {
+    let data = Arc::into_raw(Arc::clone(verifier))
+        .cast_mut()
+        .cast::<c_void>();
+    let mut function = ptr::null_mut();
+    // SAFETY: as above; `data` stays valid until `release` runs, which napi calls once,
+    // when the function is collected (or the environment torn down).
+    let status = unsafe {
+        let created = sys::napi_create_function(
+            env,
+            name.as_ptr(),
+            name.count_bytes() as isize,
+            Some(callback),
+            data,
+            &mut function,
+        );
+        if created == sys::Status::napi_ok {
+            sys::napi_add_finalizer(
+                env,
+                function,
+                data,
+                Some(release),
+                ptr::null_mut(),
+                ptr::null_mut(),
+            )
+        } else {
+            created
+        }
+    };
+    if status != sys::Status::napi_ok {
+        // SAFETY: no finalizer owns `data`, so its count is dropped here, once.
+        drop(unsafe { Arc::from_raw(data.cast::<Verifier>()) });
+        return Err(Error::new(
+            Status::from(status),
+            "could not create a verify function",
+        ));
+    }
+    Ok(function)
+}
+
+/// Drops the strong count a bound function held.
+unsafe extern "C" fn release(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
+    // SAFETY: `data` came from `Arc::into_raw` in `bound_function`; napi calls this once.
+    drop(unsafe { Arc::from_raw(data.cast::<Verifier>()) });
+}
+
+/// The verifier a bound function was made for, and its three arguments: token, now, dpop.
 struct Args {
-    handle: &'static Handle,
+    verifier: &'static Verifier,
     token: Text,
     now: Option<i64>,
     dpop: Option<DpopArgs>,
 }
 
 /// # Safety
-/// `env` and `info` must be those napi passed to the running callback. The handle
-/// reference is only used during that callback, while the argument keeps it alive.
+/// `env` and `info` must be those napi passed to a running bound function. The verifier
+/// reference is only used during that call, while the function (holding a count) is live.
 unsafe fn args(env: sys::napi_env, info: sys::napi_callback_info) -> Result<Args> {
-    let mut argc = 4;
-    let mut argv = [ptr::null_mut(); 4];
-    // SAFETY: napi writes at most `argc` values and pads missing ones with `undefined`.
+    let mut argc = 3;
+    let mut argv = [ptr::null_mut(); 3];
+    let mut data = ptr::null_mut();
+    // SAFETY: napi writes at most `argc` values, pads missing ones with `undefined`, and
+    // sets `argc` to the number passed; `data` is what `bound_function` gave napi.
     unsafe {
         check_status!(sys::napi_get_cb_info(
             env,
@@ -70,19 +124,35 @@ unsafe fn args(env: sys::napi_env, info: sys::napi_callback_info) -> Result<Args
             &mut argc,
             argv.as_mut_ptr(),
             ptr::null_mut(),
-            ptr::null_mut(),
+            &mut data,
         ))?;
         Ok(Args {
-            // Checks that the value is an external napi-rs made for this type.
-            handle: <Handle as FromNapiRef>::from_napi_ref(env, argv[0])?,
-            token: Text::from_napi_value(env, argv[1])?,
-            now: Option::<i64>::from_napi_value(env, argv[2])?,
-            dpop: Option::<DpopArgs>::from_napi_value(env, argv[3])?,
+            verifier: &*data.cast::<Verifier>(),
+            token: Text::from_napi_value(env, argv[0])?,
+            // An argument left out (the usual call passes only the token) is `None` without
+            // asking napi its type, which costs ~0.05 µs; `undefined` or `null` is `None` too.
+            now: optional(env, argc > 1, argv[1])?,
+            dpop: optional(env, argc > 2, argv[2])?,
         })
     }
 }
 
-/// Set by `panicForTests(true)`: the next lean call panics, so the tests can see that
+/// # Safety
+/// As for [`args`]; `value` is one of its arguments.
+unsafe fn optional<T: FromNapiValue>(
+    env: sys::napi_env,
+    passed: bool,
+    value: sys::napi_value,
+) -> Result<Option<T>> {
+    if passed {
+        // SAFETY: `value` is this call's argument.
+        unsafe { Option::<T>::from_napi_value(env, value) }
+    } else {
+        Ok(None)
+    }
+}
+
+/// Set by `panicForTests(true)`: the next bound call panics, so the tests can see that
 /// its panic is caught too.
 static PANIC_NEXT: AtomicBool = AtomicBool::new(false);
 
@@ -96,16 +166,16 @@ pub(crate) fn caught<T>(body: impl FnOnce() -> Result<T>) -> Result<T> {
     catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|panic| Err(panic_to_error(panic)))
 }
 
-/// One lean call: converts the four arguments, runs `verify` (`verify_sync` or
-/// `try_verify`), and converts its answer, or throws its error or panic as a JS exception
-/// (napi's convention: a callback that threw returns NULL).
+/// One bound call: converts the arguments, runs `verify` (`verify_sync` or `try_verify`),
+/// and converts its answer, or throws its error or panic as a JS exception (napi's
+/// convention: a callback that threw returns NULL).
 ///
 /// # Safety
 /// `env` and `info` must be those napi passed to the running callback.
-unsafe fn lean_call<R: ToNapiValue>(
+unsafe fn bound_call<R: ToNapiValue>(
     env: sys::napi_env,
     info: sys::napi_callback_info,
-    verify: fn(&Handle, Text, Option<i64>, Option<DpopArgs>) -> Result<R>,
+    verify: fn(&Verifier, Text, Option<i64>, Option<DpopArgs>) -> Result<R>,
 ) -> sys::napi_value {
     let result = caught(|| {
         if PANIC_NEXT.load(Ordering::Relaxed) && PANIC_NEXT.swap(false, Ordering::Relaxed) {
@@ -113,7 +183,7 @@ unsafe fn lean_call<R: ToNapiValue>(
         }
         // SAFETY: `env` and `info` are the running callback's.
         let a = unsafe { args(env, info)? };
-        let answer = verify(a.handle, a.token, a.now, a.dpop)?;
+        let answer = verify(a.verifier, a.token, a.now, a.dpop)?;
         // SAFETY: as above.
         unsafe { ToNapiValue::to_napi_value(env, answer) }
     });
@@ -129,7 +199,7 @@ unsafe extern "C" fn verify_sync_callback(
     info: sys::napi_callback_info,
 ) -> sys::napi_value {
     // SAFETY: `env` and `info` are this callback's.
-    unsafe { lean_call(env, info, verify_sync) }
+    unsafe { bound_call(env, info, verify_sync) }
 }
 
 unsafe extern "C" fn try_verify_callback(
@@ -137,5 +207,5 @@ unsafe extern "C" fn try_verify_callback(
     info: sys::napi_callback_info,
 ) -> sys::napi_value {
     // SAFETY: `env` and `info` are this callback's.
-    unsafe { lean_call(env, info, try_verify) }
+    unsafe { bound_call(env, info, try_verify) }
 }

@@ -26,15 +26,8 @@ fn js_error(e: veritoken::Error) -> napi::Error {
     napi::Error::new(Status::GenericFailure, detail.to_string())
 }
 
-/// Runs when the addon loads, after napi-rs registered every export: `verifySync` and
-/// `tryVerify` are swapped for their lean callbacks (see `lean.rs`).
-#[napi(module_exports)]
-pub fn lean_exports(exports: Object, env: Env) -> Result<()> {
-    lean::install(&env, &exports)
-}
-
 /// Panics on purpose, so the tests can check that a panic in an export becomes a JS
-/// exception rather than an abort. `lean` makes the lean callbacks panic instead.
+/// exception rather than an abort. `lean` makes the next bound verify call panic instead.
 #[napi(catch_unwind)]
 pub fn panic_for_tests(lean: bool) -> Result<()> {
     lean::panic_next(lean);
@@ -161,11 +154,23 @@ impl NativeVerifier {
         })
     }
 
-    /// This verifier as the handle `verifySync`, `tryVerify` and `verifyOnPool` take
-    /// (index.js asks once per verifier).
+    /// This verifier as the handle `verifyOnPool` takes (index.js asks once per verifier).
     #[napi(catch_unwind, ts_return_type = "ExternalObject<NativeVerifier>")]
     pub fn handle(&self) -> Handle {
         External::new(self.inner.clone())
+    }
+
+    /// `verifySync` and `tryVerify` bound to this verifier (index.js asks once per
+    /// verifier; see `lean.rs`). Each returns the header JSON, U+0001, the claims JSON;
+    /// `tryVerify` returns `null` when keys must be fetched first (the fetch is started;
+    /// `verifyOnPool` then waits for it off the event loop). `dpop`: the proof of a token
+    /// sent with the DPoP scheme.
+    #[napi(
+        catch_unwind,
+        ts_return_type = "{ verifySync: (token: string, now?: number | undefined | null, dpop?: DpopArgs | undefined | null) => string; tryVerify: (token: string, now?: number | undefined | null, dpop?: DpopArgs | undefined | null) => string | null }"
+    )]
+    pub fn verify_calls(&self, env: Env) -> Result<Object<'static>> {
+        lean::verify_calls(&env, &self.inner)
     }
 
     /// The request headers the extraction reads (lowercase); index.js passes only these,
@@ -241,43 +246,30 @@ impl NativeVerifier {
     }
 }
 
-/// A verifier as an opaque value. The verify calls take it as a plain argument rather than
-/// being methods of [`NativeVerifier`]: napi-rs tracks every `&self` borrow of a class
-/// instance per call (a global lock, a hash map, an allocation), which measured ~0.35 µs of
-/// an HS256 call; unwrapping an external costs a fraction of that.
+/// A verifier as an opaque value, for `verifyOnPool`.
 type Handle = External<Arc<veritoken::Verifier>>;
 
-/// Verifies on this thread; waits for a key fetch if one is needed. `dpop`: the proof of a
-/// token sent with the DPoP scheme.
-#[napi(
-    catch_unwind,
-    ts_args_type = "handle: ExternalObject<NativeVerifier>, token: string, now?: number | undefined | null, dpop?: DpopArgs | undefined | null",
-    ts_return_type = "string"
-)]
-pub fn verify_sync(
-    handle: &Handle,
+/// What the bound `verifySync` runs: verifies on this thread; waits for a key fetch if one
+/// is needed.
+fn verify_sync(
+    verifier: &veritoken::Verifier,
     token: Text,
     now: Option<i64>,
     dpop: Option<DpopArgs>,
 ) -> Result<Answer> {
-    verify_blocking(handle, &token.0, dpop.as_ref(), now_or(now)).map(Answer)
+    verify_blocking(verifier, &token.0, dpop.as_ref(), now_or(now)).map(Answer)
 }
 
-/// Verifies without waiting: `null` when keys must be fetched first (the fetch is started;
-/// `verifyOnPool` then waits for it off the event loop).
-#[napi(
-    catch_unwind,
-    ts_args_type = "handle: ExternalObject<NativeVerifier>, token: string, now?: number | undefined | null, dpop?: DpopArgs | undefined | null",
-    ts_return_type = "string | null"
-)]
-pub fn try_verify(
-    handle: &Handle,
+/// What the bound `tryVerify` runs: verifies without waiting, `None` when keys must be
+/// fetched first.
+fn try_verify(
+    verifier: &veritoken::Verifier,
     token: Text,
     now: Option<i64>,
     dpop: Option<DpopArgs>,
 ) -> Result<Option<Answer>> {
     let proof = dpop.as_ref().map(DpopArgs::proof);
-    match handle.try_verify_at(&token.0, proof.as_ref(), now_or(now)) {
+    match verifier.try_verify_at(&token.0, proof.as_ref(), now_or(now)) {
         None => Ok(None),
         Some(result) => result.map(|v| Some(Answer(v))).map_err(js_error),
     }

@@ -1,55 +1,86 @@
 'use strict'
-// The native layer under index.js: the lean verifySync/tryVerify callbacks (src/lean.rs)
-// refuse bad arguments with exceptions, and no export lets a panic abort the process.
+// The native layer under index.js: the bound verifySync/tryVerify callbacks (src/lean.rs)
+// refuse bad arguments with exceptions, keep their verifier alive, and no export lets a
+// panic abort the process.
 const test = require('node:test')
 const assert = require('node:assert/strict')
 const path = require('node:path')
 const native = require(path.join(__dirname, '..', 'veritoken.node'))
 const { mint, goodClaims, hsConfig } = require('./helpers')
 
-const handle = () => new native.NativeVerifier(JSON.stringify(hsConfig())).handle()
+const calls = () => new native.NativeVerifier(JSON.stringify(hsConfig())).verifyCalls()
 /** The engine's rejection: an Error whose message is the JSON {code, message, claim}. */
 const rejection = (code) => (e) => e instanceof Error && JSON.parse(e.message).code === code
 
 for (const name of ['verifySync', 'tryVerify']) {
   test(`${name}: verdicts, now and the DPoP argument`, () => {
-    const h = handle()
+    const verify = calls()[name]
     const claims = goodClaims({ jti: 'n1' })
-    const text = native[name](h, mint(claims))
+    const text = verify(mint(claims))
     const [header, body] = text.split('\u0001')
     assert.deepEqual(JSON.parse(header), { alg: 'HS256', typ: 'JWT' })
     assert.deepEqual(JSON.parse(body), claims)
     // `now` is used (the token expires at claims.exp), and undefined or null means the clock.
-    assert.throws(() => native[name](h, mint(claims), claims.exp + 60), rejection('token_expired'))
-    assert.equal(native[name](h, mint(claims), claims.exp - 1, null), text)
-    assert.equal(native[name](h, mint(claims), null, undefined), text)
-    assert.throws(() => native[name](h, 'not.a.token'), rejection('token_malformed'))
+    assert.throws(() => verify(mint(claims), claims.exp + 60), rejection('token_expired'))
+    assert.equal(verify(mint(claims), claims.exp - 1, null), text)
+    assert.equal(verify(mint(claims), null, undefined), text)
+    assert.equal(verify(mint(claims), undefined), text)
+    assert.throws(() => verify('not.a.token'), rejection('token_malformed'))
     // A DPoP proof for a bearer-only verifier: refused by the engine, not ignored.
     const dpop = { proof: 'x.y.z', method: 'GET', url: 'https://api.test/' }
-    assert.throws(() => native[name](h, mint(claims), undefined, dpop), (e) => JSON.parse(e.message).code.startsWith('dpop_'))
+    assert.throws(() => verify(mint(claims), undefined, dpop), (e) => JSON.parse(e.message).code.startsWith('dpop_'))
   })
 
   test(`${name}: bad arguments throw, they never crash`, () => {
-    const h = handle()
+    const verify = calls()[name]
     const token = mint(goodClaims())
-    assert.throws(() => native[name](), /External|external/)
-    assert.throws(() => native[name]({}, token), /External|external/)
-    assert.throws(() => native[name](h), /string/)
-    assert.throws(() => native[name](h, 42), /string/)
-    assert.throws(() => native[name](h, token, 'soon'), /i64/)
-    assert.throws(() => native[name](h, token, undefined, { proof: 1 }))
-    assert.throws(() => native[name](h, token, undefined, 'proof'))
-    assert.ok(native[name](h, token, undefined, undefined, 'extra arguments are ignored'))
+    assert.throws(() => verify(), /string/)
+    assert.throws(() => verify(42), /string/)
+    assert.throws(() => verify({}), /string/)
+    assert.throws(() => verify(token, 'soon'), /i64/)
+    assert.throws(() => verify(token, undefined, { proof: 1 }))
+    assert.throws(() => verify(token, undefined, 'proof'))
+    assert.ok(verify(token, undefined, undefined, 'extra arguments are ignored'))
+    // Called as a method of anything, or of nothing: the verifier is the function's own.
+    assert.ok(verify.call({}, token))
+    assert.ok({ verify }.verify(token))
+  })
+
+  test(`${name}: each verifier's function verifies with that verifier's keys`, () => {
+    const config = hsConfig()
+    config.issuers[0].keys = [{ secret: { value: 'another-secret-another-secret-another-secret!', alg: 'HS256' } }]
+    const other = new native.NativeVerifier(JSON.stringify(config))
+    assert.throws(() => other.verifyCalls()[name](mint(goodClaims())), rejection('signature_invalid'))
+    assert.ok(calls()[name](mint(goodClaims())))
   })
 }
 
+test('a bound function keeps its verifier alive after the NativeVerifier is collected', () => {
+  // A child with --expose-gc: the NativeVerifier and its handle are dropped and collected,
+  // then the functions still verify (they hold their own count, released when collected).
+  const script = `
+    const native = require(${JSON.stringify(path.join(__dirname, '..', 'veritoken.node'))})
+    const { mint, goodClaims, hsConfig } = require(${JSON.stringify(path.join(__dirname, 'helpers'))})
+    let fns = new native.NativeVerifier(JSON.stringify(hsConfig())).verifyCalls()
+    for (let i = 0; i < 5; i++) { global.gc(); new Array(1e5).fill({}) }
+    let ok = 0
+    for (let i = 0; i < 1000; i++) if (fns.verifySync(mint(goodClaims())).includes('\u0001')) ok++
+    for (let i = 0; i < 200; i++) new native.NativeVerifier(JSON.stringify(hsConfig())).verifyCalls()
+    fns = null
+    for (let i = 0; i < 5; i++) global.gc()
+    process.stdout.write(String(ok))
+  `
+  const out = require('node:child_process').execFileSync(process.execPath, ['--expose-gc', '-e', script], { encoding: 'utf8' })
+  assert.equal(out, '1000')
+})
+
 test('a panic in an export is a JS exception, and the addon keeps working', () => {
   assert.throws(() => native.panicForTests(false), /a panic for the tests/)
-  const h = handle()
+  const fns = calls()
   const token = mint(goodClaims())
   for (const name of ['verifySync', 'tryVerify']) {
     native.panicForTests(true)
-    assert.throws(() => native[name](h, token), /a panic for the tests/)
-    assert.ok(native[name](h, token).includes('\u0001'))
+    assert.throws(() => fns[name](token), /a panic for the tests/)
+    assert.ok(fns[name](token).includes('\u0001'))
   }
 })
