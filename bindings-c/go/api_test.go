@@ -266,6 +266,30 @@ func TestExtractToken(t *testing.T) {
 	}
 }
 
+// A token is extracted whatever its length up to the largest max_token_size (1 MiB):
+// the output buffer is sized from the request, not fixed.
+func TestExtractTokenOfAnyLength(t *testing.T) {
+	cfg := hsConfig()
+	cfg.MaxTokenSize = 1 << 20
+	cfg.TokenSources = []TokenSource{{Header: &HeaderSource{Name: "Authorization", Scheme: "Bearer"}}, {Query: &NamedSource{Name: "access_token"}}}
+	v, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	for _, n := range []int{3, 4095, 65535, 65536, 200_000, 1 << 20} {
+		token := strings.Repeat("a", n-2) + ".b"
+		got, err := v.ExtractToken(map[string][]string{"Authorization": {"Bearer " + token}}, "")
+		if err != nil || got != token {
+			t.Fatalf("header, %d bytes: %d bytes back, %v", n, len(got), err)
+		}
+		got, err = v.ExtractToken(nil, "x=1&access_token="+token)
+		if err != nil || got != token {
+			t.Fatalf("query, %d bytes: %d bytes back, %v", n, len(got), err)
+		}
+	}
+}
+
 // Only the headers the engine names are copied into C; the verdicts stay those of the
 // whole request, whatever the letter case and whatever other headers come along.
 func TestExtractionReadsOnlyNamedHeaders(t *testing.T) {

@@ -7,6 +7,7 @@ package veritoken
 import "C"
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -382,16 +383,16 @@ func (v *Verifier) ExtractToken(header map[string][]string, rawQuery string) (st
 		return "", ErrClosed
 	}
 	var msg [errBufSize]C.char
-	size := 1 << 16
-	out := C.malloc(C.size_t(size))
-	defer C.free(out)
+	// Room for the longest string the token could be found in, and the NUL. Go memory
+	// holding no Go pointers may be passed to C for the call.
+	out := make([]byte, req.longest+1)
 	c := &req.c
-	r := C.vt_extract_token(v.ptr, c.header_names, c.header_values, c.header_count, c.query, (*C.char)(out), C.size_t(size), &msg[0], errBufSize)
+	r := C.vt_extract_token(v.ptr, c.header_names, c.header_values, c.header_count, c.query, (*C.char)(unsafe.Pointer(&out[0])), C.size_t(len(out)), &msg[0], errBufSize)
 	runtime.KeepAlive(v)
 	if r != C.VT_OK {
 		return "", callError(r, msg[:], nil, CodeTokenMalformed)
 	}
-	return C.GoString((*C.char)(out)), nil
+	return string(out[:bytes.IndexByte(out, 0)]), nil
 }
 
 // Metrics is a snapshot of the verifier's counters.
@@ -463,6 +464,9 @@ func wanted(names []string, name string) bool {
 type cRequest struct {
 	c     C.vt_request
 	owned []unsafe.Pointer
+	// longest is the length of the longest header value or query copied: a token found
+	// in the request is a part of one of them, so it is never longer.
+	longest int
 }
 
 // newCRequest copies the headers named in names (all when nil), the raw query and, for
@@ -490,6 +494,7 @@ func newCRequest(header map[string][]string, names []string, rawQuery, method, u
 			}
 			cnames = append(cnames, cstr(name))
 			values = append(values, cstr(val))
+			req.longest = max(req.longest, len(val))
 		}
 	}
 	if len(cnames) > 0 {
@@ -503,6 +508,9 @@ func newCRequest(header map[string][]string, names []string, rawQuery, method, u
 		req.c.header_count = C.size_t(len(cnames))
 	}
 	req.c.query = cstr(rawQuery)
+	if req.c.query != nil {
+		req.longest = max(req.longest, len(rawQuery))
+	}
 	req.c.method = cstr(method)
 	req.c.url = cstr(url)
 	return req
