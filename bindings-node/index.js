@@ -193,16 +193,21 @@ class Verifier {
   #native
   /** The handle `verifyOnPool` takes. */
   #handle
-  /** `verifySync` and `tryVerify` bound to this verifier (see src/lean.rs). */
+  /** `verifySync`, `tryVerify` and `extractCredential` bound to this verifier (see src/lean.rs). */
   #verifySyncNative
   #tryVerifyNative
+  #extractCredentialNative
   /** The header names extraction reads (see `headerLists`). */
   #headerNames
   /** @param config the shared schema (camelCase or snake_case keys), or its JSON text */
   constructor(config) {
     this.#native = config && config[FROM_NATIVE] ? config[FROM_NATIVE] : nativeVerifier(config)
     this.#handle = this.#native.handle()
-    ;({ verifySync: this.#verifySyncNative, tryVerify: this.#tryVerifyNative } = this.#native.verifyCalls())
+    ;({
+      verifySync: this.#verifySyncNative,
+      tryVerify: this.#tryVerifyNative,
+      extractCredential: this.#extractCredentialNative,
+    } = this.#native.verifyCalls())
     this.#headerNames = new Set(this.#native.credentialHeaderNames())
   }
   static fromFile(path) {
@@ -245,7 +250,11 @@ class Verifier {
     const [names, values] = headerLists(headers, this.#headerNames)
     const method = options?.method ?? null
     const url = options?.url ?? null
-    const credential = call(() => this.#native.extractCredential(names, values, query || null, method, url))
+    const credential = call(() =>
+      method === null && url === null
+        ? this.#extractCredentialNative(names, values, query || null)
+        : this.#extractCredentialNative(names, values, query || null, method, url),
+    )
     const token = await this.#verify(credential.token, options?.now, credential.dpop ?? undefined)
     if (options?.scopes) token.requireScopes(options.scopes, options)
     return token

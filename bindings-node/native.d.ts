@@ -16,13 +16,15 @@ export declare class NativeVerifier {
   /** This verifier as the handle `verifyOnPool` takes (index.js asks once per verifier). */
   handle(): ExternalObject<NativeVerifier>
   /**
-   * `verifySync` and `tryVerify` bound to this verifier (index.js asks once per
-   * verifier; see `lean.rs`). Each returns the header JSON, U+0001, the claims JSON;
-   * `tryVerify` returns `null` when keys must be fetched first (the fetch is started;
-   * `verifyOnPool` then waits for it off the event loop). `dpop`: the proof of a token
-   * sent with the DPoP scheme.
+   * The calls every request makes, bound to this verifier (index.js asks once per
+   * verifier; see `lean.rs`). `verifySync` and `tryVerify` return the header JSON,
+   * U+0001, the claims JSON; `tryVerify` returns `null` when keys must be fetched first
+   * (the fetch is started; `verifyOnPool` then waits for it off the event loop). `dpop`:
+   * the proof of a token sent with the DPoP scheme. `extractCredential`: the token of a
+   * request and, with the DPoP scheme, its proof with the request's method and URL
+   * (which must then be given).
    */
-  verifyCalls(): { verifySync: (token: string, now?: number | undefined | null, dpop?: DpopArgs | undefined | null) => string; tryVerify: (token: string, now?: number | undefined | null, dpop?: DpopArgs | undefined | null) => string | null }
+  verifyCalls(): { verifySync: (token: string, now?: number | undefined | null, dpop?: DpopArgs | undefined | null) => string; tryVerify: (token: string, now?: number | undefined | null, dpop?: DpopArgs | undefined | null) => string | null; extractCredential: (names: Array<string>, values: Array<string>, query?: string | undefined | null, method?: string | undefined | null, url?: string | undefined | null) => NativeCredential }
   /**
    * The request headers the extraction reads (lowercase); index.js passes only these,
    * since copying every header of a request into Rust cost more than the verification.
@@ -30,11 +32,6 @@ export declare class NativeVerifier {
   credentialHeaderNames(): Array<string>
   /** The token of a request per the configured token sources. */
   extractToken(names: Array<string>, values: Array<string>, query?: string | undefined | null): string
-  /**
-   * The token of a request and, with the DPoP scheme, its proof with the request's
-   * method and URL (which must then be given).
-   */
-  extractCredential(names: Array<string>, values: Array<string>, query?: string | undefined | null, method?: string | undefined | null, url?: string | undefined | null): NativeCredential
   /**
    * What a middleware answers this verifier's rejection with (its DPoP challenge and
    * nonce included).

@@ -100,6 +100,38 @@ pub struct NativeCredential {
     pub dpop: Option<DpopArgs>,
 }
 
+/// What the bound `extractCredential` runs.
+fn extract_credential(
+    verifier: &veritoken::Verifier,
+    names: Vec<Text>,
+    values: Vec<Text>,
+    query: Option<Text>,
+    method: Option<Text>,
+    url: Option<Text>,
+) -> Result<NativeCredential> {
+    let text = |t: Text| t.0;
+    let request = request(
+        names.into_iter().map(text).collect(),
+        values.into_iter().map(text).collect(),
+        query.map(text),
+        method.map(text),
+        url.map(text),
+    );
+    let credential = verifier.extract_credential(&request).map_err(js_error)?;
+    let dpop = credential
+        .dpop_proof(&request)
+        .map_err(js_error)?
+        .map(|p| DpopArgs {
+            proof: p.proof.to_owned(),
+            method: p.method.to_owned(),
+            url: p.url.to_owned(),
+        });
+    Ok(NativeCredential {
+        token: credential.token.clone(),
+        dpop,
+    })
+}
+
 fn verify_blocking(
     verifier: &veritoken::Verifier,
     token: &str,
@@ -160,14 +192,16 @@ impl NativeVerifier {
         External::new(self.inner.clone())
     }
 
-    /// `verifySync` and `tryVerify` bound to this verifier (index.js asks once per
-    /// verifier; see `lean.rs`). Each returns the header JSON, U+0001, the claims JSON;
-    /// `tryVerify` returns `null` when keys must be fetched first (the fetch is started;
-    /// `verifyOnPool` then waits for it off the event loop). `dpop`: the proof of a token
-    /// sent with the DPoP scheme.
+    /// The calls every request makes, bound to this verifier (index.js asks once per
+    /// verifier; see `lean.rs`). `verifySync` and `tryVerify` return the header JSON,
+    /// U+0001, the claims JSON; `tryVerify` returns `null` when keys must be fetched first
+    /// (the fetch is started; `verifyOnPool` then waits for it off the event loop). `dpop`:
+    /// the proof of a token sent with the DPoP scheme. `extractCredential`: the token of a
+    /// request and, with the DPoP scheme, its proof with the request's method and URL
+    /// (which must then be given).
     #[napi(
         catch_unwind,
-        ts_return_type = "{ verifySync: (token: string, now?: number | undefined | null, dpop?: DpopArgs | undefined | null) => string; tryVerify: (token: string, now?: number | undefined | null, dpop?: DpopArgs | undefined | null) => string | null }"
+        ts_return_type = "{ verifySync: (token: string, now?: number | undefined | null, dpop?: DpopArgs | undefined | null) => string; tryVerify: (token: string, now?: number | undefined | null, dpop?: DpopArgs | undefined | null) => string | null; extractCredential: (names: Array<string>, values: Array<string>, query?: string | undefined | null, method?: string | undefined | null, url?: string | undefined | null) => NativeCredential }"
     )]
     pub fn verify_calls(&self, env: Env) -> Result<Object<'static>> {
         lean::verify_calls(&env, &self.inner)
@@ -190,33 +224,6 @@ impl NativeVerifier {
     ) -> Result<String> {
         let request = request(names, values, query, None, None);
         self.inner.extract_token(&request).map_err(js_error)
-    }
-
-    /// The token of a request and, with the DPoP scheme, its proof with the request's
-    /// method and URL (which must then be given).
-    #[napi(catch_unwind)]
-    pub fn extract_credential(
-        &self,
-        names: Vec<String>,
-        values: Vec<String>,
-        query: Option<String>,
-        method: Option<String>,
-        url: Option<String>,
-    ) -> Result<NativeCredential> {
-        let request = request(names, values, query, method, url);
-        let credential = self.inner.extract_credential(&request).map_err(js_error)?;
-        let dpop = credential
-            .dpop_proof(&request)
-            .map_err(js_error)?
-            .map(|p| DpopArgs {
-                proof: p.proof.to_owned(),
-                method: p.method.to_owned(),
-                url: p.url.to_owned(),
-            });
-        Ok(NativeCredential {
-            token: credential.token.clone(),
-            dpop,
-        })
     }
 
     /// What a middleware answers this verifier's rejection with (its DPoP challenge and

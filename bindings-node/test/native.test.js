@@ -55,6 +55,21 @@ for (const name of ['verifySync', 'tryVerify']) {
   })
 }
 
+test('extractCredential: the token of a request, and bad arguments throw', () => {
+  const { extractCredential } = calls()
+  const token = mint(goodClaims())
+  assert.deepEqual({ ...extractCredential(['authorization'], [`Bearer ${token}`]) }, { token })
+  assert.equal(extractCredential(['Authorization'], [`Bearer ${token}`], null, null, null).token, token)
+  assert.throws(() => extractCredential([], []), rejection('token_missing'))
+  assert.throws(() => extractCredential(['authorization'], ['Basic abc']), rejection('token_missing'))
+  assert.throws(() => extractCredential(['authorization', 'authorization'], [`Bearer ${token}`, `Bearer ${token}`]), rejection('token_malformed'))
+  assert.throws(() => extractCredential(), /Array|array/)
+  assert.throws(() => extractCredential('authorization', []), /Array|array/)
+  assert.throws(() => extractCredential([1], ['x']), /string/)
+  assert.throws(() => extractCredential(['authorization'], [`Bearer ${token}`], 42), /string/)
+  assert.throws(() => extractCredential(['authorization'], [`Bearer ${token}`], null, 'GET', {}), /string/)
+})
+
 test('a bound function keeps its verifier alive after the NativeVerifier is collected', () => {
   // A child with --expose-gc: the NativeVerifier and its handle are dropped and collected,
   // then the functions still verify (they hold their own count, released when collected).
@@ -83,4 +98,7 @@ test('a panic in an export is a JS exception, and the addon keeps working', () =
     assert.throws(() => fns[name](token), /a panic for the tests/)
     assert.ok(fns[name](token).includes('\u0001'))
   }
+  native.panicForTests(true)
+  assert.throws(() => fns.extractCredential(['authorization'], [`Bearer ${token}`]), /a panic for the tests/)
+  assert.equal(fns.extractCredential(['authorization'], [`Bearer ${token}`]).token, token)
 })
