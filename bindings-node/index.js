@@ -191,8 +191,6 @@ function nativeVerifier(config) {
 /** Verifies tokens with one configuration and one key cache. */
 class Verifier {
   #native
-  /** The handle `verifyOnPool` takes. */
-  #handle
   /** `verifySync`, `tryVerify` and `extractCredential` bound to this verifier (see src/lean.rs). */
   #verifySyncNative
   #tryVerifyNative
@@ -202,7 +200,6 @@ class Verifier {
   /** @param config the shared schema (camelCase or snake_case keys), or its JSON text */
   constructor(config) {
     this.#native = config && config[FROM_NATIVE] ? config[FROM_NATIVE] : nativeVerifier(config)
-    this.#handle = this.#native.handle()
     ;({
       verifySync: this.#verifySyncNative,
       tryVerify: this.#tryVerifyNative,
@@ -232,7 +229,7 @@ class Verifier {
     )
     if (ready) return new VerifiedToken(ready)
     try {
-      return new VerifiedToken(await native.verifyOnPool(this.#handle, token, now, dpop))
+      return new VerifiedToken(await this.#native.verifyOnPool(token, now, dpop))
     } catch (e) {
       throw mapped(e)
     }

@@ -186,10 +186,25 @@ impl NativeVerifier {
         })
     }
 
-    /// This verifier as the handle `verifyOnPool` takes (index.js asks once per verifier).
-    #[napi(catch_unwind, ts_return_type = "ExternalObject<NativeVerifier>")]
-    pub fn handle(&self) -> Handle {
-        External::new(self.inner.clone())
+    /// Verifies on the libuv thread pool: for when keys must be fetched first, which
+    /// `tryVerify` reports (a rare call, so the method's per-call glue does not matter).
+    #[napi(
+        catch_unwind,
+        ts_args_type = "token: string, now?: number | undefined | null, dpop?: DpopArgs | undefined | null",
+        ts_return_type = "Promise<string>"
+    )]
+    pub fn verify_on_pool(
+        &self,
+        token: Text,
+        now: Option<i64>,
+        dpop: Option<DpopArgs>,
+    ) -> AsyncTask<VerifyTask> {
+        AsyncTask::new(VerifyTask {
+            verifier: Arc::clone(&self.inner),
+            token: token.0,
+            dpop,
+            now: now_or(now),
+        })
     }
 
     /// The calls every request makes, bound to this verifier (index.js asks once per
@@ -253,9 +268,6 @@ impl NativeVerifier {
     }
 }
 
-/// A verifier as an opaque value, for `verifyOnPool`.
-type Handle = External<Arc<veritoken::Verifier>>;
-
 /// What the bound `verifySync` runs: verifies on this thread; waits for a key fetch if one
 /// is needed.
 fn verify_sync(
@@ -280,25 +292,6 @@ fn try_verify(
         None => Ok(None),
         Some(result) => result.map(|v| Some(Answer(v))).map_err(js_error),
     }
-}
-
-/// Verifies on the libuv thread pool (for when keys must be fetched).
-#[napi(
-    catch_unwind,
-    ts_args_type = "handle: ExternalObject<NativeVerifier>, token: string, now?: number | undefined | null, dpop?: DpopArgs | undefined | null"
-)]
-pub fn verify_on_pool(
-    handle: &Handle,
-    token: Text,
-    now: Option<i64>,
-    dpop: Option<DpopArgs>,
-) -> AsyncTask<VerifyTask> {
-    AsyncTask::new(VerifyTask {
-        verifier: Arc::clone(handle),
-        token: token.0,
-        dpop,
-        now: now_or(now),
-    })
 }
 
 /// A request from the header lists, raw query, method and URL the JS side passes.

@@ -71,7 +71,7 @@ test('extractCredential: the token of a request, and bad arguments throw', () =>
 })
 
 test('a bound function keeps its verifier alive after the NativeVerifier is collected', () => {
-  // A child with --expose-gc: the NativeVerifier and its handle are dropped and collected,
+  // A child with --expose-gc: the NativeVerifier is dropped and collected,
   // then the functions still verify (they hold their own count, released when collected).
   const script = `
     const native = require(${JSON.stringify(path.join(__dirname, '..', 'veritoken.node'))})
