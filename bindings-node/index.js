@@ -76,25 +76,24 @@ function isAny(options) {
 
 /** A verified token: claims and header exactly as the engine accepted them. */
 class VerifiedToken {
-  #claimsJson
-  #headerJson
+  #text
+  #split
   #claims
   #header
-  /** `text`: the addon's header JSON, U+0001, claims JSON. */
+  /** `text`: the addon's header JSON, U+0001, claims JSON; each half is cut out when read. */
   constructor(text) {
-    const split = text.indexOf('\u0001')
-    this.#headerJson = text.slice(0, split)
-    this.#claimsJson = text.slice(split + 1)
+    this.#text = text
+    this.#split = text.indexOf('\u0001')
   }
   /** The claims as a plain object (parsed once). */
   get claims() {
-    return (this.#claims ??= JSON.parse(this.#claimsJson))
+    return (this.#claims ??= JSON.parse(this.claimsJson))
   }
   get header() {
-    return (this.#header ??= JSON.parse(this.#headerJson))
+    return (this.#header ??= JSON.parse(this.#text.slice(0, this.#split)))
   }
   get claimsJson() {
-    return this.#claimsJson
+    return this.#text.slice(this.#split + 1)
   }
   get algorithm() {
     return this.header.alg
@@ -120,12 +119,12 @@ class VerifiedToken {
     return typeof this.claims.exp === 'number' ? new Date(this.claims.exp * 1000) : undefined
   }
   grantedScopes() {
-    return call(() => native.grantedScopes(this.#claimsJson))
+    return call(() => native.grantedScopes(this.claimsJson))
   }
   /** Throws a VeritokenError (scope_insufficient) unless the scopes are granted. */
   requireScopes(scopes, options) {
     const any = isAny(options)
-    call(() => native.requireScopes(this.#claimsJson, scopeList(scopes), any))
+    call(() => native.requireScopes(this.claimsJson, scopeList(scopes), any))
   }
   hasScopes(scopes, options) {
     try {

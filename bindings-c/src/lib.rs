@@ -505,7 +505,7 @@ unsafe fn text_of_len<'a>(
         // SAFETY: non-null, and the caller promises `len` readable bytes.
         (false, _) => unsafe { std::slice::from_raw_parts(p.cast::<u8>(), len) },
     };
-    std::str::from_utf8(bytes).map_err(|_| Fail::Argument(what))
+    veritoken::utf8_str(bytes).map_err(|_| Fail::Argument(what))
 }
 
 /// A token sent with the DPoP scheme and its proof (RFC 9449): `proof` is the request's

@@ -55,7 +55,7 @@ impl FromNapiValue for Text {
             bytes.set_len(written.min(capacity - 1));
         }
         // V8 replaces unpaired surrogates, so this holds; checked all the same.
-        String::from_utf8(bytes)
+        veritoken::utf8_string(bytes)
             .map(Text)
             .map_err(|_| Error::new(Status::StringExpected, "the string is not valid UTF-8"))
     }

@@ -45,5 +45,7 @@ pub use extract::{Credential, RequestView, SimpleRequest, TokenSource};
 pub use jws::{decode_unverified, verify_jws, Unverified, VerifiedJws, DEFAULT_MAX_TOKEN_SIZE};
 pub use key::{parse_jwks, KeySet, Origin};
 pub use metrics::MetricsSnapshot;
+#[doc(hidden)]
+pub use text::{utf8_str, utf8_string};
 pub use token::{granted_scopes, require_scopes, ScopeMatch, VerifiedToken};
 pub use verifier::{unix_now, Verifier};
