@@ -68,9 +68,10 @@ export interface NativeCredential {
 
 /**
  * Panics on purpose, so the tests can check that a panic in an export becomes a JS
- * exception rather than an abort. `lean` makes the next bound verify call panic instead.
+ * exception rather than an abort. `next_bound_call` makes the next call of a bound
+ * function (`verifySync`, `tryVerify`, `extractCredential`; see lean.rs) panic instead.
  */
-export declare function panicForTests(lean: boolean): void
+export declare function panicForTests(nextBoundCall: boolean): void
 
 /** Throws unless the claims grant the scopes (all, or any when `any` is true). */
 export declare function requireScopes(claimsJson: string, scopes: Array<string>, any: boolean): void

@@ -27,11 +27,12 @@ fn js_error(e: veritoken::Error) -> napi::Error {
 }
 
 /// Panics on purpose, so the tests can check that a panic in an export becomes a JS
-/// exception rather than an abort. `lean` makes the next bound verify call panic instead.
+/// exception rather than an abort. `next_bound_call` makes the next call of a bound
+/// function (`verifySync`, `tryVerify`, `extractCredential`; see lean.rs) panic instead.
 #[napi(catch_unwind)]
-pub fn panic_for_tests(lean: bool) -> Result<()> {
-    lean::panic_next(lean);
-    if !lean {
+pub fn panic_for_tests(next_bound_call: bool) -> Result<()> {
+    lean::panic_next(next_bound_call);
+    if !next_bound_call {
         panic!("a panic for the tests");
     }
     Ok(())
