@@ -81,6 +81,31 @@ mod tests {
         assert!(super::utf8_str(&long).is_ok());
     }
 
+    /// The fold is vectorized by the compiler in chunks with a scalar tail: one high byte
+    /// at any position of any length, chunk or tail, must send the input to the full check.
+    #[test]
+    fn one_high_byte_anywhere_is_seen() {
+        for len in 1..=140 {
+            let mut bytes = vec![b'x'; len];
+            for at in 0..len {
+                for high in [0x80, 0xc3, 0xff] {
+                    bytes[at] = high;
+                    let expected = std::str::from_utf8(&bytes).ok();
+                    assert_eq!(super::utf8_str(&bytes).ok(), expected, "len {len} at {at}");
+                    assert!(expected.is_none(), "a lone {high:#x} is never valid");
+                }
+                bytes[at] = 0xc3; // followed by 0xa9: é, valid, but not ASCII
+                if at + 1 < len {
+                    bytes[at + 1] = 0xa9;
+                    assert_eq!(super::utf8_str(&bytes).ok().map(str::len), Some(len));
+                    bytes[at + 1] = b'x';
+                }
+                bytes[at] = b'x';
+            }
+            assert!(super::utf8_str(&bytes).is_ok());
+        }
+    }
+
     #[test]
     fn clips_and_escapes() {
         assert_eq!(super::clip("abc", 2), "ab…");
