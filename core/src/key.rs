@@ -162,7 +162,7 @@ fn rsa_pkcs1_der(n: &[u8], e: &[u8]) -> Vec<u8> {
     key.to_der().expect("RSA public key encodes")
 }
 
-// A key set holds few keys; the per-thread HMAC contexts stay inline (no pointer chase).
+// A key set holds few keys; the HMAC chaining values stay inline (no pointer chase).
 #[allow(clippy::large_enum_variant)]
 enum Backend {
     Hmac(HmacKey),
@@ -217,9 +217,9 @@ impl Key {
                 continue;
             }
             let backend = match (&material, alg.verification_algorithm()) {
-                (Material::Oct(secret), None) => Backend::Hmac(
-                    HmacKey::new(alg, secret).ok_or("aws-lc refused the HMAC secret")?,
-                ),
+                (Material::Oct(secret), None) => {
+                    Backend::Hmac(HmacKey::new(alg, secret).ok_or("not an HMAC algorithm")?)
+                }
                 (_, Some(v)) => Backend::Public(
                     ParsedPublicKey::new(v, &public)
                         .map_err(|e| format!("{} was rejected: {e}", material.family_name()))?,
