@@ -120,19 +120,15 @@ struct Pads<W> {
 }
 
 impl<W: Copy> Pads<W> {
-    /// RFC 2104 §2: a key longer than a block is hashed first, then zero-padded to a block.
-    fn new<H: Sha2<Word = W>>(alg: Algorithm, secret: &[u8]) -> Pads<W> {
+    /// RFC 2104 §2: a key longer than a block is hashed first (to `digest_len` bytes),
+    /// then zero-padded to a block.
+    fn new<H: Sha2<Word = W>>(alg: Algorithm, secret: &[u8], digest_len: usize) -> Pads<W> {
         let mut key = [0u8; MAX_BLOCK];
         if secret.len() > H::BLOCK {
-            // SAFETY: reads the live secret, writes its digest (≤ 64 bytes) into `key`.
-            unsafe {
-                let out = key.as_mut_ptr();
-                match alg {
-                    Algorithm::HS256 => sys::SHA256(secret.as_ptr(), secret.len(), out),
-                    Algorithm::HS384 => sys::SHA384(secret.as_ptr(), secret.len(), out),
-                    _ => sys::SHA512(secret.as_ptr(), secret.len(), out),
-                };
-            }
+            let mut digest = [0u8; 64];
+            H::digest(&hash_from::<H>(H::initial(alg), secret, 0), &mut digest);
+            key[..digest_len].copy_from_slice(&digest[..digest_len]);
+            wipe(&mut digest);
         } else {
             key[..secret.len()].copy_from_slice(secret);
         }
@@ -157,18 +153,25 @@ impl<W: Copy> Pads<W> {
     /// The HMAC of `message` (its first `tag_len` bytes count) into `out`.
     #[inline]
     fn tag<H: Sha2<Word = W>>(&self, message: &[u8], tag_len: usize, out: &mut [u8; 64]) {
-        let whole = message.len() - message.len() % H::BLOCK;
-        let mut state = self.inner;
-        if whole > 0 {
-            H::compress(&mut state, &message[..whole]);
-        }
-        finish::<H>(&mut state, &message[whole..], H::BLOCK + message.len());
         let mut inner = [0u8; 64];
-        H::digest(&state, &mut inner);
-        let mut state = self.outer;
-        finish::<H>(&mut state, &inner[..tag_len], H::BLOCK + tag_len);
-        H::digest(&state, out);
+        H::digest(&hash_from::<H>(self.inner, message, H::BLOCK), &mut inner);
+        H::digest(
+            &hash_from::<H>(self.outer, &inner[..tag_len], H::BLOCK),
+            out,
+        );
     }
+}
+
+/// The final chaining value of a hash that had taken `before` bytes to reach `state`, then
+/// `message`: its whole blocks as they are, then the rest with the padding.
+#[inline]
+fn hash_from<H: Sha2>(mut state: [H::Word; 8], message: &[u8], before: usize) -> [H::Word; 8] {
+    let whole = message.len() - message.len() % H::BLOCK;
+    if whole > 0 {
+        H::compress(&mut state, &message[..whole]);
+    }
+    finish::<H>(&mut state, &message[whole..], before + message.len());
+    state
 }
 
 /// Hashes the message's last `tail` bytes (less than a block) and the padding: a 1 bit,
@@ -210,11 +213,15 @@ pub(crate) struct HmacKey {
 impl HmacKey {
     /// `None` for an algorithm that is not HMAC.
     pub(crate) fn new(alg: Algorithm, secret: &[u8]) -> Option<HmacKey> {
-        let (keyed, tag_len) = match alg {
-            Algorithm::HS256 => (Keyed::Sha256(Pads::new::<Sha256>(alg, secret)), 32),
-            Algorithm::HS384 => (Keyed::Sha512(Pads::new::<Sha512>(alg, secret)), 48),
-            Algorithm::HS512 => (Keyed::Sha512(Pads::new::<Sha512>(alg, secret)), 64),
+        let tag_len = match alg {
+            Algorithm::HS256 => 32,
+            Algorithm::HS384 => 48,
+            Algorithm::HS512 => 64,
             _ => return None,
+        };
+        let keyed = match alg {
+            Algorithm::HS256 => Keyed::Sha256(Pads::new::<Sha256>(alg, secret, tag_len)),
+            _ => Keyed::Sha512(Pads::new::<Sha512>(alg, secret, tag_len)),
         };
         Some(HmacKey { keyed, tag_len })
     }
