@@ -47,5 +47,7 @@ pub use key::{parse_jwks, KeySet, Origin};
 pub use metrics::MetricsSnapshot;
 #[doc(hidden)]
 pub use text::{utf8_str, utf8_string};
-pub use token::{granted_scopes, require_scopes, ScopeMatch, VerifiedToken};
+pub use token::{
+    granted_scopes, require_scopes, ClaimMember, ClaimValue, ScopeMatch, VerifiedToken,
+};
 pub use verifier::{unix_now, Verifier};

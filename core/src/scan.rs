@@ -11,6 +11,7 @@
 use std::borrow::Cow;
 use std::collections::HashSet;
 use std::mem::ManuallyDrop;
+use std::ops::Range;
 
 /// A captured member value, reduced to what the rules look at.
 #[derive(Clone, Debug, PartialEq)]
@@ -851,6 +852,132 @@ fn digits_value(less_zeros: u64, n: usize) -> u64 {
     v.wrapping_mul(42_949_672_960_001) >> 32
 }
 
+/// One top-level member of a JSON object, located by [`members`] for a binding that builds
+/// its own language's object from the text without parsing it a second time.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClaimMember {
+    /// Where the member name is: a plain name (printable ASCII, no escapes), so these
+    /// bytes are its text.
+    pub name: Range<usize>,
+    pub value: ClaimValue,
+}
+
+/// A member's value as [`members`] found it: settled when that is cheap and exact, else
+/// its JSON text.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ClaimValue {
+    /// A string of printable ASCII without escapes: these bytes (between the quotes) are
+    /// its text.
+    Plain(Range<usize>),
+    /// An integer of at most 15 digits, so exact as an f64 (what any JSON parser makes
+    /// of it).
+    Integer(f64),
+    True,
+    False,
+    Null,
+    /// Anything else (an object, an array, another string, another number): its JSON
+    /// text, for the binding's own parser.
+    Json(Range<usize>),
+}
+
+/// The top-level members of the JSON object `bytes`, in document order, into `out`
+/// (cleared first). False when `bytes` is not one JSON object or a member name is not
+/// plain (escapes or non-ASCII bytes): the caller then parses the text itself. Values
+/// are checked as [`scan_object`] checks them, except for duplicate names at the top level,
+/// which the caller's scan already refused.
+pub(crate) fn members(bytes: &[u8], out: &mut Vec<ClaimMember>) -> bool {
+    out.clear();
+    let mut p = Parser {
+        b: bytes,
+        i: 0,
+        duplicate: None,
+    };
+    p.layout(out).is_ok() && {
+        p.ws();
+        p.i == bytes.len()
+    }
+}
+
+impl Parser<'_> {
+    /// [`members`]' walk over the object.
+    fn layout(&mut self, out: &mut Vec<ClaimMember>) -> Parsed<()> {
+        self.ws();
+        self.expect(b'{')?;
+        self.ws();
+        if self.peek() == Some(b'}') {
+            self.i += 1;
+            return Ok(());
+        }
+        loop {
+            let name = self.plain_string()?.ok_or(Fail(self.i))?;
+            self.ws();
+            self.expect(b':')?;
+            self.ws();
+            let start = self.i;
+            let value = match self.peek() {
+                Some(b'"') => match self.plain_string()? {
+                    Some(text) => ClaimValue::Plain(text),
+                    None => {
+                        self.string(false)?;
+                        ClaimValue::Json(start..self.i)
+                    }
+                },
+                Some(b'-' | b'0'..=b'9') => {
+                    let value = self.number(true)?.unwrap_or_default();
+                    let text = &self.b[start..self.i];
+                    let digits = text.strip_prefix(b"-").unwrap_or(text);
+                    // Leading zeros are refused by `number`, so "0" is the one zero here
+                    // ("-0" is negative zero, which the binding's parser settles).
+                    let integer = digits.len() <= 15
+                        && digits.iter().all(u8::is_ascii_digit)
+                        && (digits.first() != Some(&b'0') || text == b"0");
+                    match integer {
+                        true => ClaimValue::Integer(value),
+                        false => ClaimValue::Json(start..self.i),
+                    }
+                }
+                Some(b't') => self.literal(b"true").map(|()| ClaimValue::True)?,
+                Some(b'f') => self.literal(b"false").map(|()| ClaimValue::False)?,
+                Some(b'n') => self.literal(b"null").map(|()| ClaimValue::Null)?,
+                _ => {
+                    self.skip(1)?;
+                    ClaimValue::Json(start..self.i)
+                }
+            };
+            out.push(ClaimMember { name, value });
+            self.ws();
+            match self.peek() {
+                Some(b',') => {
+                    self.i += 1;
+                    self.ws();
+                }
+                Some(b'}') => {
+                    self.i += 1;
+                    return Ok(());
+                }
+                _ => return Err(Fail(self.i)),
+            }
+        }
+    }
+
+    /// The cursor on a string's opening quote: the range of its text when that is plain
+    /// (the cursor then after the closing quote), `None` when it holds anything needing a
+    /// decision (the cursor left on the quote).
+    #[inline]
+    fn plain_string(&mut self) -> Parsed<Option<Range<usize>>> {
+        if self.peek() != Some(b'"') {
+            return Err(Fail(self.i));
+        }
+        let start = self.i + 1;
+        let end = start + plain_run(self.b.get(start..).unwrap_or_default());
+        if self.b.get(end) != Some(&b'"') {
+            return Ok(None);
+        }
+        self.i = end + 1;
+        Ok(Some(start..end))
+    }
+}
+
 /// The text of a string whose escapes [`Parser::string_with_specials`] already checked.
 fn unescape(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len());
@@ -1211,12 +1338,10 @@ mod tests {
         }
     }
 
-    /// Differential test against the full strict parser (which builds the whole document
-    /// through a different visitor): random and mutated documents must get the same
-    /// verdict, and captured members the same values.
-    #[test]
-    fn random_documents_agree_with_the_full_parser() {
-        struct Rng(u64);
+    mod random {
+        /// Random JSON objects for the differential tests: every kind of value, names with
+        /// and without escapes, numbers valid and not.
+        pub(super) struct Rng(pub u64);
         impl Rng {
             fn next(&mut self) -> u64 {
                 self.0 ^= self.0 << 13;
@@ -1224,7 +1349,7 @@ mod tests {
                 self.0 ^= self.0 << 17;
                 self.0
             }
-            fn below(&mut self, n: u64) -> u64 {
+            pub(super) fn below(&mut self, n: u64) -> u64 {
                 self.next() % n
             }
         }
@@ -1284,7 +1409,7 @@ mod tests {
                 _ => object(r, depth + 1, out),
             }
         }
-        fn object(r: &mut Rng, depth: u32, out: &mut String) {
+        pub(super) fn object(r: &mut Rng, depth: u32, out: &mut String) {
             out.push('{');
             for i in 0..r.below(6) {
                 if i > 0 {
@@ -1297,6 +1422,14 @@ mod tests {
             }
             out.push('}');
         }
+    }
+    use random::{object, Rng};
+
+    /// Differential test against the full strict parser (which builds the whole document
+    /// through a different visitor): random and mutated documents must get the same
+    /// verdict, and captured members the same values.
+    #[test]
+    fn random_documents_agree_with_the_full_parser() {
         let mut r = Rng(0x9E37_79B9_7F4A_7C15);
         let (mut accepted, mut rejected) = (0, 0);
         for _ in 0..20_000 {
@@ -1354,6 +1487,124 @@ mod tests {
         assert!(
             accepted > 2_000 && rejected > 2_000,
             "{accepted} accepted, {rejected} rejected"
+        );
+    }
+
+    /// A member as text, to compare lists of them.
+    fn shown(doc: &str, m: &ClaimMember) -> String {
+        let text = |r: &Range<usize>| &doc[r.clone()];
+        let value = match &m.value {
+            ClaimValue::Plain(r) => format!("plain {}", text(r)),
+            ClaimValue::Integer(n) => format!("integer {n:?}"),
+            ClaimValue::True => "true".to_owned(),
+            ClaimValue::False => "false".to_owned(),
+            ClaimValue::Null => "null".to_owned(),
+            ClaimValue::Json(r) => format!("json {}", text(r)),
+        };
+        format!("{}: {value}", text(&m.name))
+    }
+
+    #[test]
+    fn members_locate_each_top_level_claim() {
+        let doc = r#" {"sub":"u-1", "n" : 1796558000 ,"z":0,"neg":-12,"big":1234567890123456,
+            "max":999999999999999,"f":1.5,"m0":-0,"e":1e3,"t":true,"no":false,"nil":null,
+            "esc":"a\nb","uni":"é","o":{"a":[1,{"b":"}"}]},"a":[],"s":"","__proto__":"x"} "#;
+        let mut out = vec![ClaimMember {
+            name: 0..1,
+            value: ClaimValue::Null,
+        }];
+        assert!(members(doc.as_bytes(), &mut out));
+        let got: Vec<String> = out.iter().map(|m| shown(doc, m)).collect();
+        assert_eq!(
+            got,
+            [
+                "sub: plain u-1",
+                "n: integer 1796558000.0",
+                "z: integer 0.0",
+                "neg: integer -12.0",
+                "big: json 1234567890123456",
+                "max: integer 999999999999999.0",
+                "f: json 1.5",
+                "m0: json -0",
+                "e: json 1e3",
+                "t: true",
+                "no: false",
+                "nil: null",
+                r#"esc: json "a\nb""#,
+                r#"uni: json "é""#,
+                r#"o: json {"a":[1,{"b":"}"}]}"#,
+                "a: json []",
+                "s: plain ",
+                "__proto__: plain x",
+            ]
+        );
+        assert!(members(b" { } ", &mut out) && out.is_empty());
+    }
+
+    #[test]
+    fn members_leave_names_that_are_not_plain_and_bad_text_to_the_caller() {
+        let mut out = Vec::new();
+        for doc in [
+            r#"{"a\u0062":1}"#,
+            r#"{"ok":1,"\n":2}"#,
+            r#"{"é":1}"#,
+            "",
+            "[]",
+            "{",
+            r#"{"a":1"#,
+            r#"{"a":1}x"#,
+            r#"{"a" 1}"#,
+            r#"{"a":1,}"#,
+            r#"{"a":tru}"#,
+            r#"{"a":01}"#,
+            r#"{"a":"\ud800"}"#,
+            r#"{"a":{"b":1,"b":2}}"#,
+        ] {
+            assert!(!members(doc.as_bytes(), &mut out), "{doc}");
+        }
+    }
+
+    /// On random documents the full parser accepts, every member found is the parser's:
+    /// same name, same value, document order.
+    #[test]
+    fn members_agree_with_the_full_parser_on_random_documents() {
+        let mut r = Rng(0x2545_F491_4F6C_DD1D);
+        let (mut located, mut escaped) = (0, 0);
+        let mut out = Vec::new();
+        for _ in 0..20_000 {
+            let mut doc = String::new();
+            object(&mut r, 0, &mut doc);
+            let Ok(map) = crate::json::parse_object(doc.as_bytes()) else {
+                continue;
+            };
+            if !members(doc.as_bytes(), &mut out) {
+                // The generator's one name that is not plain.
+                assert!(doc.contains(r#"{"\u0069ss""#) || doc.contains(r#","\u0069ss""#));
+                escaped += 1;
+                continue;
+            }
+            located += 1;
+            assert_eq!(out.len(), map.len(), "{doc}");
+            assert!(out.windows(2).all(|w| w[0].name.end < w[1].name.start));
+            for m in &out {
+                let expected = &map[&doc[m.name.clone()]];
+                let found = match &m.value {
+                    ClaimValue::Plain(r) => serde_json::Value::String(doc[r.clone()].into()),
+                    ClaimValue::Integer(n) => {
+                        assert!(expected.is_i64() || expected.is_u64(), "{doc}");
+                        serde_json::Value::from(*n as i64)
+                    }
+                    ClaimValue::True => serde_json::Value::Bool(true),
+                    ClaimValue::False => serde_json::Value::Bool(false),
+                    ClaimValue::Null => serde_json::Value::Null,
+                    ClaimValue::Json(r) => serde_json::from_str(&doc[r.clone()]).unwrap(),
+                };
+                assert_eq!(&found, expected, "{doc}");
+            }
+        }
+        assert!(
+            located > 2_000 && escaped > 200,
+            "{located} located, {escaped} escaped"
         );
     }
 }

@@ -4,6 +4,8 @@
 use crate::algorithm::Algorithm;
 use crate::error::{Error, ErrorCode};
 use crate::jws::Header;
+use crate::scan;
+pub use crate::scan::{ClaimMember, ClaimValue};
 use crate::text::checked_utf8;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -32,7 +34,8 @@ impl ScopeMatch {
 
 /// A verified JWT. The header and claims are kept as the validated JSON text and turned
 /// into maps only when first asked for, so verifying costs no map building; bindings can
-/// hand [`VerifiedToken::claims_json`] straight to their own JSON parser.
+/// hand [`VerifiedToken::claims_json`] straight to their own JSON parser, or build their
+/// object from [`VerifiedToken::claim_members`] without parsing the text again.
 #[derive(Clone, Debug)]
 pub struct VerifiedToken {
     /// Whether the claims hold a `cnf` member (a possible DPoP binding to look at).
@@ -110,6 +113,15 @@ impl VerifiedToken {
     /// The payload as the JSON text the token carried (validated, no duplicates).
     pub fn claims_json(&self) -> &str {
         &self.claims_json
+    }
+
+    /// The top-level claims located in [`VerifiedToken::claims_json`] (byte ranges of that
+    /// text), into `out` (cleared first), in the order the token has them: for a binding
+    /// that builds its own language's object without a second JSON parse of the whole
+    /// text. False when a claim name is not plain printable ASCII (escapes or other
+    /// bytes): parse [`VerifiedToken::claims_json`] then.
+    pub fn claim_members(&self, out: &mut Vec<ClaimMember>) -> bool {
+        scan::members(self.claims_json.as_bytes(), out)
     }
 
     pub fn into_claims(self) -> Map<String, Value> {
