@@ -3,6 +3,9 @@
 // in the Rust engine; this file converts names and types and maps errors.
 
 const native = loadNative()
+const { buildClaims } = require('./claims.js')
+/** Members a claims layout holds (two numbers each); tokens with more are parsed whole. */
+const LAYOUT_MEMBERS = 64
 
 /** The addon, built from source first if npm skipped the install script (npm 11 asks before running them). */
 function loadNative() {
@@ -78,12 +81,25 @@ function isAny(options) {
 class VerifiedToken {
   #text
   #split
+  #end
   #claims
   #header
-  /** `text`: the addon's header JSON, U+0001, claims JSON; each half is cut out when read. */
-  constructor(text) {
+  /**
+   * `text`: the addon's header JSON, U+0001, claims JSON, each cut out when read; maybe
+   * then U+0001 and the claims' shape, whose numbers the addon just wrote to `layout`:
+   * the claims are then built at once (claims.js).
+   */
+  constructor(text, layout) {
     this.#text = text
-    this.#split = text.indexOf('\u0001')
+    const split = text.indexOf('\u0001')
+    this.#split = split
+    const shapeAt = layout === undefined ? -1 : text.indexOf('\u0001', split + 1)
+    if (shapeAt < 0) {
+      this.#end = text.length
+    } else {
+      this.#end = shapeAt
+      this.#claims = buildClaims(text, shapeAt, layout)
+    }
   }
   /** The claims as a plain object (parsed once). */
   get claims() {
@@ -93,7 +109,7 @@ class VerifiedToken {
     return (this.#header ??= JSON.parse(this.#text.slice(0, this.#split)))
   }
   get claimsJson() {
-    return this.#text.slice(this.#split + 1)
+    return this.#text.slice(this.#split + 1, this.#end)
   }
   get algorithm() {
     return this.header.alg
@@ -190,6 +206,8 @@ function nativeVerifier(config) {
 /** Verifies tokens with one configuration and one key cache. */
 class Verifier {
   #native
+  /** Where the bound calls write the claims layout of their answer (see src/layout.rs). */
+  #layout = new Float64Array(2 * LAYOUT_MEMBERS)
   /** `verifySync`, `tryVerify` and `extractCredential` bound to this verifier (see src/lean.rs). */
   #verifySyncNative
   #tryVerifyNative
@@ -203,7 +221,7 @@ class Verifier {
       verifySync: this.#verifySyncNative,
       tryVerify: this.#tryVerifyNative,
       extractCredential: this.#extractCredentialNative,
-    } = this.#native.verifyCalls())
+    } = this.#native.verifyCalls(this.#layout))
     this.#headerNames = new Set(this.#native.credentialHeaderNames())
   }
   static fromFile(path) {
@@ -213,9 +231,9 @@ class Verifier {
   verifySync(token, options) {
     checkToken(token)
     // Without options only the token is passed: the addon then skips converting the rest.
-    if (options === undefined) return new VerifiedToken(call(() => this.#verifySyncNative(token)))
+    if (options === undefined) return new VerifiedToken(call(() => this.#verifySyncNative(token)), this.#layout)
     const dpop = dpopArgs(options)
-    return new VerifiedToken(call(() => this.#verifySyncNative(token, options?.now, dpop)))
+    return new VerifiedToken(call(() => this.#verifySyncNative(token, options?.now, dpop)), this.#layout)
   }
   /** Verifies without blocking the event loop: cached keys answer at once; a fetch is waited for on the libuv pool. */
   async verify(token, options) {
@@ -226,7 +244,7 @@ class Verifier {
     const ready = call(() =>
       now === undefined && dpop === undefined ? this.#tryVerifyNative(token) : this.#tryVerifyNative(token, now, dpop),
     )
-    if (ready) return new VerifiedToken(ready)
+    if (ready) return new VerifiedToken(ready, this.#layout)
     try {
       return new VerifiedToken(await this.#native.verifyOnPool(token, now, dpop))
     } catch (e) {

@@ -5,38 +5,69 @@
 //! not anything is borrowed: ~1,400 instructions and a malloc/free pair of an HS256 call,
 //! measured with callgrind. Taking the verifier as an argument costs too: napi-rs proves
 //! an external is its own by a lookup in a global locked, SipHashed registry. So
-//! [`verify_calls`] makes, once per verifier, three functions whose napi `data` is the
-//! verifier itself (a strong count, released by a finalizer when the function is
-//! collected): a call only reads it back.
+//! [`verify_calls`] makes, once per verifier, three functions whose napi `data` is a
+//! [`Bound`]: a strong count of the verifier and, for the two that verify, the layout
+//! array of `layout.rs` (released by a finalizer when the function is collected). A call
+//! only reads it back.
 //!
 //! The callbacks convert their arguments with napi-rs's conversions (strings with
 //! `text.rs`'s) and throw the errors every export throws. Like every export, they catch
 //! panics. `extractCredential` on a bearer header measured ~3.8 µs per call as a class
 //! method, ~2.4 µs bound.
 
-use crate::{extract_credential, text::Text, try_verify, verify_sync, DpopArgs};
+use crate::{
+    extract_credential,
+    layout::LayoutOut,
+    text::{answer_string, Text},
+    try_verify, verify_sync, DpopArgs,
+};
 use napi::bindgen_prelude::*;
 use std::ffi::{c_void, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use veritoken::Verifier;
+use veritoken::{VerifiedToken, Verifier};
 
 type Callback = unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value;
 
+/// `verify_sync` or `try_verify`: token, now, dpop in; the verified token (`None`: keys
+/// must be fetched first) out.
+type VerifyFn = fn(&Verifier, &str, Option<i64>, Option<DpopArgs>) -> Result<Option<VerifiedToken>>;
+
+/// What a bound function holds: its verifier, and where the two that verify write the
+/// claims layout.
+struct Bound {
+    verifier: Arc<Verifier>,
+    layout: Option<LayoutOut>,
+}
+
 /// `{ verifySync, tryVerify, extractCredential }` bound to `verifier`: the first two take
-/// `(token, now?, dpop?)`, the third `(names, values, query?, method?, url?)`.
-pub(crate) fn verify_calls(env: &Env, verifier: &Arc<Verifier>) -> Result<Object<'static>> {
+/// `(token, now?, dpop?)` and write claims layouts to `layout` (a `Float64Array`), the
+/// third takes `(names, values, query?, method?, url?)`.
+pub(crate) fn verify_calls(
+    env: &Env,
+    verifier: &Arc<Verifier>,
+    layout: &Unknown<'_>,
+) -> Result<Object<'static>> {
     let calls = Object::new(env)?;
-    let bound: [(&CStr, Callback); 3] = [
-        (c"verifySync", verify_sync_callback),
-        (c"tryVerify", try_verify_callback),
-        (c"extractCredential", extract_credential_callback),
+    let bound: [(&CStr, Callback, bool); 3] = [
+        (c"verifySync", verify_sync_callback, true),
+        (c"tryVerify", try_verify_callback, true),
+        (c"extractCredential", extract_credential_callback, false),
     ];
-    for (name, callback) in bound {
+    for (name, callback, writes_layout) in bound {
+        let layout = match writes_layout {
+            // SAFETY: `env` and `layout` are the running call's.
+            true => Some(unsafe { LayoutOut::new(env.raw(), layout)? }),
+            false => None,
+        };
+        let data = Bound {
+            verifier: Arc::clone(verifier),
+            layout,
+        };
         // SAFETY: `env` is the running call's; `name` is NUL-terminated and napi copies it.
-        let function = unsafe { bound_function(env.raw(), name, callback, verifier)? };
+        let function = unsafe { bound_function(env.raw(), name, callback, data)? };
         // SAFETY: `calls` and `function` are live values of this call.
         unsafe {
             check_status!(sys::napi_set_named_property(
@@ -50,7 +81,7 @@ pub(crate) fn verify_calls(env: &Env, verifier: &Arc<Verifier>) -> Result<Object
     Ok(calls)
 }
 
-/// A JS function running `callback` with a strong count of `verifier` as its data.
+/// A JS function running `callback` with `bound` as its data.
 ///
 /// # Safety
 /// `env` must be the running call's.
@@ -58,11 +89,9 @@ unsafe fn bound_function(
     env: sys::napi_env,
     name: &CStr,
     callback: Callback,
-    verifier: &Arc<Verifier>,
+    bound: Bound,
 ) -> Result<sys::napi_value> {
-    let data = Arc::into_raw(Arc::clone(verifier))
-        .cast_mut()
-        .cast::<c_void>();
+    let data = Box::into_raw(Box::new(bound)).cast::<c_void>();
     let mut function = ptr::null_mut();
     // SAFETY: as above; `data` stays valid until `release` runs, which napi calls once,
     // when the function is collected (or the environment torn down).
@@ -89,8 +118,8 @@ unsafe fn bound_function(
         }
     };
     if status != sys::Status::napi_ok {
-        // SAFETY: no finalizer owns `data`, so its count is dropped here, once.
-        drop(unsafe { Arc::from_raw(data.cast::<Verifier>()) });
+        // SAFETY: no finalizer owns `data`, so it is released here, once.
+        unsafe { release(env, data, ptr::null_mut()) };
         return Err(Error::new(
             Status::from(status),
             "could not create a verify function",
@@ -99,30 +128,34 @@ unsafe fn bound_function(
     Ok(function)
 }
 
-/// Drops the strong count a bound function held.
-unsafe extern "C" fn release(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
-    // SAFETY: `data` came from `Arc::into_raw` in `bound_function`; napi calls this once.
-    drop(unsafe { Arc::from_raw(data.cast::<Verifier>()) });
+/// Frees what a bound function held: its count of the verifier and its layout reference.
+unsafe extern "C" fn release(env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
+    // SAFETY: `data` came from `Box::into_raw` in `bound_function`; this runs once for it.
+    let bound = unsafe { Box::from_raw(data.cast::<Bound>()) };
+    if let Some(layout) = bound.layout {
+        // SAFETY: the reference was made in this environment.
+        unsafe { layout.release(env) };
+    }
 }
 
-/// The verifier a bound function was made for, and its three arguments: token, now, dpop.
+/// What a bound function holds, and its three arguments: token, now, dpop.
 struct Args {
-    verifier: &'static Verifier,
+    bound: &'static Bound,
     token: Text,
     now: Option<i64>,
     dpop: Option<DpopArgs>,
 }
 
-/// The verifier a bound function was made for, how many arguments were passed, and the
-/// first `N` (missing ones `undefined`).
+/// What a bound function holds, how many arguments were passed, and the first `N`
+/// (missing ones `undefined`).
 ///
 /// # Safety
-/// `env` and `info` must be those napi passed to a running bound function. The verifier
-/// reference is only used during that call, while the function (holding a count) is live.
+/// `env` and `info` must be those napi passed to a running bound function. The reference
+/// is only used during that call, while the function (owning the [`Bound`]) is live.
 unsafe fn call_info<const N: usize>(
     env: sys::napi_env,
     info: sys::napi_callback_info,
-) -> Result<(&'static Verifier, usize, [sys::napi_value; N])> {
+) -> Result<(&'static Bound, usize, [sys::napi_value; N])> {
     let mut argc = N;
     let mut argv = [ptr::null_mut(); N];
     let mut data = ptr::null_mut();
@@ -137,7 +170,7 @@ unsafe fn call_info<const N: usize>(
             ptr::null_mut(),
             &mut data,
         ))?;
-        Ok((&*data.cast::<Verifier>(), argc, argv))
+        Ok((&*data.cast::<Bound>(), argc, argv))
     }
 }
 
@@ -146,9 +179,9 @@ unsafe fn call_info<const N: usize>(
 unsafe fn args(env: sys::napi_env, info: sys::napi_callback_info) -> Result<Args> {
     // SAFETY: as above; each value is this call's argument.
     unsafe {
-        let (verifier, argc, argv) = call_info::<3>(env, info)?;
+        let (bound, argc, argv) = call_info::<3>(env, info)?;
         Ok(Args {
-            verifier,
+            bound,
             token: Text::from_napi_value(env, argv[0])?,
             // An argument left out (the usual call passes only the token) is `None` without
             // asking napi its type, which costs ~0.05 µs; `undefined` or `null` is `None` too.
@@ -209,21 +242,25 @@ unsafe fn respond(
     })
 }
 
-/// `verify_sync` or `try_verify` with the running call's arguments.
+/// `verify_sync` or `try_verify` with the running call's arguments; its verified token
+/// as an answer string with the claims layout (`null` for no token).
 ///
 /// # Safety
 /// `env` and `info` must be those napi passed to the running callback.
-unsafe fn bound_call<R: ToNapiValue>(
+unsafe fn bound_call(
     env: sys::napi_env,
     info: sys::napi_callback_info,
-    verify: fn(&Verifier, Text, Option<i64>, Option<DpopArgs>) -> Result<R>,
+    verify: VerifyFn,
 ) -> sys::napi_value {
     // SAFETY: `env` and `info` are the running callback's.
     unsafe {
         respond(env, || {
             let a = args(env, info)?;
-            let answer = verify(a.verifier, a.token, a.now, a.dpop)?;
-            ToNapiValue::to_napi_value(env, answer)
+            let verifier = &a.bound.verifier;
+            match verify(verifier, &a.token.0, a.now, a.dpop)? {
+                Some(token) => answer_string(env, &token, a.bound.layout.as_ref()),
+                None => Null::to_napi_value(env, Null),
+            }
         })
     }
 }
@@ -251,9 +288,9 @@ unsafe extern "C" fn extract_credential_callback(
     // SAFETY: `env` and `info` are this callback's; each value is one of its arguments.
     unsafe {
         respond(env, || {
-            let (verifier, argc, argv) = call_info::<5>(env, info)?;
+            let (bound, argc, argv) = call_info::<5>(env, info)?;
             let credential = extract_credential(
-                verifier,
+                &bound.verifier,
                 Vec::<Text>::from_napi_value(env, argv[0])?,
                 Vec::<Text>::from_napi_value(env, argv[1])?,
                 optional(env, argc > 2, argv[2])?,

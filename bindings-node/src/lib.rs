@@ -14,6 +14,7 @@ use std::sync::Arc;
 use text::{Answer, Text};
 use veritoken::{unix_now, Config, DpopProof, Format, ScopeMatch, SimpleRequest};
 
+mod layout;
 mod lean;
 mod text;
 
@@ -210,17 +211,19 @@ impl NativeVerifier {
 
     /// The calls every request makes, bound to this verifier (index.js asks once per
     /// verifier; see `lean.rs`). `verifySync` and `tryVerify` return the header JSON,
-    /// U+0001, the claims JSON; `tryVerify` returns `null` when keys must be fetched first
+    /// U+0001, the claims JSON, and maybe U+0001 and the claims' shape, whose numbers they
+    /// write to `layout` (a `Float64Array`; see `layout.rs`); `tryVerify` returns `null` when keys must be fetched first
     /// (the fetch is started; `verifyOnPool` then waits for it off the event loop). `dpop`:
     /// the proof of a token sent with the DPoP scheme. `extractCredential`: the token of a
     /// request and, with the DPoP scheme, its proof with the request's method and URL
     /// (which must then be given).
     #[napi(
         catch_unwind,
+        ts_args_type = "layout: Float64Array",
         ts_return_type = "{ verifySync: (token: string, now?: number | undefined | null, dpop?: DpopArgs | undefined | null) => string; tryVerify: (token: string, now?: number | undefined | null, dpop?: DpopArgs | undefined | null) => string | null; extractCredential: (names: Array<string>, values: Array<string>, query?: string | undefined | null, method?: string | undefined | null, url?: string | undefined | null) => NativeCredential }"
     )]
-    pub fn verify_calls(&self, env: Env) -> Result<Object<'static>> {
-        lean::verify_calls(&env, &self.inner)
+    pub fn verify_calls(&self, env: Env, layout: Unknown) -> Result<Object<'static>> {
+        lean::verify_calls(&env, &self.inner, &layout)
     }
 
     /// The request headers the extraction reads (lowercase); index.js passes only these,
@@ -273,25 +276,25 @@ impl NativeVerifier {
 /// is needed.
 fn verify_sync(
     verifier: &veritoken::Verifier,
-    token: Text,
+    token: &str,
     now: Option<i64>,
     dpop: Option<DpopArgs>,
-) -> Result<Answer> {
-    verify_blocking(verifier, &token.0, dpop.as_ref(), now_or(now)).map(Answer)
+) -> Result<Option<veritoken::VerifiedToken>> {
+    verify_blocking(verifier, token, dpop.as_ref(), now_or(now)).map(Some)
 }
 
 /// What the bound `tryVerify` runs: verifies without waiting, `None` when keys must be
 /// fetched first.
 fn try_verify(
     verifier: &veritoken::Verifier,
-    token: Text,
+    token: &str,
     now: Option<i64>,
     dpop: Option<DpopArgs>,
-) -> Result<Option<Answer>> {
+) -> Result<Option<veritoken::VerifiedToken>> {
     let proof = dpop.as_ref().map(DpopArgs::proof);
-    match verifier.try_verify_at(&token.0, proof.as_ref(), now_or(now)) {
+    match verifier.try_verify_at(token, proof.as_ref(), now_or(now)) {
         None => Ok(None),
-        Some(result) => result.map(|v| Some(Answer(v))).map_err(js_error),
+        Some(result) => result.map(Some).map_err(js_error),
     }
 }
 

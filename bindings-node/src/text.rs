@@ -4,6 +4,7 @@
 //! a 247-byte HS256 token in and its claims out that came to ~0.8 µs per call, close to
 //! the engine's own time.
 
+use crate::layout::{append_shape, LayoutOut};
 use napi::bindgen_prelude::*;
 use std::cell::RefCell;
 use std::ptr;
@@ -83,36 +84,54 @@ impl TypeName for Answer {
 
 impl ToNapiValue for Answer {
     unsafe fn to_napi_value(env: sys::napi_env, answer: Self) -> Result<sys::napi_value> {
-        let (header, claims) = (answer.0.header_json(), answer.0.claims_json());
-        ANSWER.with(|buffer| {
-            // Nothing here calls back into JS, so the buffer is never borrowed twice.
-            let mut text = buffer.borrow_mut();
-            text.clear();
-            text.extend_from_slice(header.as_bytes());
-            text.push(1);
-            text.extend_from_slice(claims.as_bytes());
-            let mut out = ptr::null_mut();
-            // Lossless: no Rust allocation exceeds isize::MAX bytes.
-            let len = text.len() as isize;
-            // SAFETY: `text` is live for the call; V8 copies it. ASCII (the usual claims)
-            // is handed over as Latin-1, a plain copy; anything else as UTF-8.
-            let status = unsafe {
-                if text.is_ascii() {
-                    sys::napi_create_string_latin1(env, text.as_ptr().cast(), len, &mut out)
-                } else {
-                    sys::napi_create_string_utf8(env, text.as_ptr().cast(), len, &mut out)
-                }
-            };
-            if text.capacity() > 64 * 1024 {
-                *text = Vec::new(); // an outsized answer does not pin its buffer
-            }
-            match status {
-                sys::Status::napi_ok => Ok(out),
-                other => Err(Error::new(
-                    Status::from(other),
-                    "could not create the answer string",
-                )),
-            }
-        })
+        // SAFETY: `env` is the running call's.
+        unsafe { answer_string(env, &answer.0, None) }
     }
+}
+
+/// `token`'s answer string: header JSON, U+0001, claims JSON, and, given a `layout`, the
+/// claims' shape (see `layout.rs`).
+///
+/// # Safety
+/// `env` must be the running call's.
+pub unsafe fn answer_string(
+    env: sys::napi_env,
+    token: &veritoken::VerifiedToken,
+    layout: Option<&LayoutOut>,
+) -> Result<sys::napi_value> {
+    let (header, claims) = (token.header_json(), token.claims_json());
+    ANSWER.with(|buffer| {
+        // Nothing here calls back into JS, so the buffer is never borrowed twice.
+        let mut text = buffer.borrow_mut();
+        text.clear();
+        text.extend_from_slice(header.as_bytes());
+        text.push(1);
+        text.extend_from_slice(claims.as_bytes());
+        let ascii = text.is_ascii();
+        if let (true, Some(layout)) = (ascii, layout) {
+            append_shape(&mut text, token, header.len() + 1, layout);
+        }
+        let mut out = ptr::null_mut();
+        // Lossless: no Rust allocation exceeds isize::MAX bytes.
+        let len = text.len() as isize;
+        // SAFETY: `text` is live for the call; V8 copies it. ASCII (the usual claims)
+        // is handed over as Latin-1, a plain copy; anything else as UTF-8.
+        let status = unsafe {
+            if ascii {
+                sys::napi_create_string_latin1(env, text.as_ptr().cast(), len, &mut out)
+            } else {
+                sys::napi_create_string_utf8(env, text.as_ptr().cast(), len, &mut out)
+            }
+        };
+        if text.capacity() > 64 * 1024 {
+            *text = Vec::new(); // an outsized answer does not pin its buffer
+        }
+        match status {
+            sys::Status::napi_ok => Ok(out),
+            other => Err(Error::new(
+                Status::from(other),
+                "could not create the answer string",
+            )),
+        }
+    })
 }

@@ -8,7 +8,7 @@ const path = require('node:path')
 const native = require(path.join(__dirname, '..', 'veritoken.node'))
 const { mint, goodClaims, hsConfig } = require('./helpers')
 
-const calls = () => new native.NativeVerifier(JSON.stringify(hsConfig())).verifyCalls()
+const calls = () => new native.NativeVerifier(JSON.stringify(hsConfig())).verifyCalls(new Float64Array(128))
 /** The engine's rejection: an Error whose message is the JSON {code, message, claim}. */
 const rejection = (code) => (e) => e instanceof Error && JSON.parse(e.message).code === code
 
@@ -50,7 +50,7 @@ for (const name of ['verifySync', 'tryVerify']) {
     const config = hsConfig()
     config.issuers[0].keys = [{ secret: { value: 'another-secret-another-secret-another-secret!', alg: 'HS256' } }]
     const other = new native.NativeVerifier(JSON.stringify(config))
-    assert.throws(() => other.verifyCalls()[name](mint(goodClaims())), rejection('signature_invalid'))
+    assert.throws(() => other.verifyCalls(new Float64Array(128))[name](mint(goodClaims())), rejection('signature_invalid'))
     assert.ok(calls()[name](mint(goodClaims())))
   })
 }
@@ -76,17 +76,45 @@ test('a bound function keeps its verifier alive after the NativeVerifier is coll
   const script = `
     const native = require(${JSON.stringify(path.join(__dirname, '..', 'veritoken.node'))})
     const { mint, goodClaims, hsConfig } = require(${JSON.stringify(path.join(__dirname, 'helpers'))})
-    let fns = new native.NativeVerifier(JSON.stringify(hsConfig())).verifyCalls()
+    let fns = new native.NativeVerifier(JSON.stringify(hsConfig())).verifyCalls(new Float64Array(128))
     for (let i = 0; i < 5; i++) { global.gc(); new Array(1e5).fill({}) }
     let ok = 0
     for (let i = 0; i < 1000; i++) if (fns.verifySync(mint(goodClaims())).includes('\u0001')) ok++
-    for (let i = 0; i < 200; i++) new native.NativeVerifier(JSON.stringify(hsConfig())).verifyCalls()
+    for (let i = 0; i < 200; i++) new native.NativeVerifier(JSON.stringify(hsConfig())).verifyCalls(new Float64Array(128))
     fns = null
     for (let i = 0; i < 5; i++) global.gc()
     process.stdout.write(String(ok))
   `
   const out = require('node:child_process').execFileSync(process.execPath, ['--expose-gc', '-e', script], { encoding: 'utf8' })
   assert.equal(out, '1000')
+})
+
+test('the layout array lives as long as the bound functions, and is released after them', () => {
+  // A child with --expose-gc, between event-loop turns (a WeakRef's target is kept for the
+  // rest of the turn that made it): the functions' reference keeps the array, then frees it.
+  const script = `
+    const native = require(${JSON.stringify(path.join(__dirname, '..', 'veritoken.node'))})
+    const { mint, goodClaims, hsConfig } = require(${JSON.stringify(path.join(__dirname, 'helpers'))})
+    const turn = () => new Promise((resolve) => setImmediate(resolve))
+    async function main() {
+      let layout = new Float64Array(128)
+      const weak = new WeakRef(layout)
+      let fns = new native.NativeVerifier(JSON.stringify(hsConfig())).verifyCalls(layout)
+      layout = null
+      for (let i = 0; i < 5; i++) { await turn(); global.gc() }
+      const claims = goodClaims()
+      const answer = fns.verifySync(mint(claims))
+      // Read in a function of its own, so that no variable here holds the array.
+      const wrote = ((kept) => kept !== undefined && answer.split('\u0001').length === 3 && kept.includes(claims.exp))(weak.deref())
+      fns = null
+      let rounds = 0
+      while (weak.deref() !== undefined && rounds < 50) { await turn(); global.gc(); rounds++ }
+      process.stdout.write(JSON.stringify({ wrote, released: weak.deref() === undefined }))
+    }
+    main()
+  `
+  const out = require('node:child_process').execFileSync(process.execPath, ['--expose-gc', '-e', script], { encoding: 'utf8' })
+  assert.deepEqual(JSON.parse(out), { wrote: true, released: true })
 })
 
 test('a panic in an export is a JS exception, and the addon keeps working', () => {
