@@ -529,18 +529,28 @@ impl<'a> Parser<'a> {
                 self.duplicate = Some(key.into_owned());
                 return Err(Fail(key_at));
             }
-            self.ws();
-            match self.peek() {
-                Some(b',') => {
-                    self.i += 1;
-                    self.ws();
-                }
-                Some(b'}') => {
-                    self.i += 1;
-                    return Ok(());
-                }
-                _ => return Err(Fail(self.i)),
+            if self.object_ends()? {
+                return Ok(());
             }
+        }
+    }
+
+    /// After a member's value: true past the closing `}`, false past a `,` (and the
+    /// whitespace after it), anything else an error.
+    #[inline(always)]
+    fn object_ends(&mut self) -> Parsed<bool> {
+        self.ws();
+        match self.peek() {
+            Some(b',') => {
+                self.i += 1;
+                self.ws();
+                Ok(false)
+            }
+            Some(b'}') => {
+                self.i += 1;
+                Ok(true)
+            }
+            _ => Err(Fail(self.i)),
         }
     }
 
@@ -945,17 +955,8 @@ impl Parser<'_> {
                 }
             };
             out.push(ClaimMember { name, value });
-            self.ws();
-            match self.peek() {
-                Some(b',') => {
-                    self.i += 1;
-                    self.ws();
-                }
-                Some(b'}') => {
-                    self.i += 1;
-                    return Ok(());
-                }
-                _ => return Err(Fail(self.i)),
+            if self.object_ends()? {
+                return Ok(());
             }
         }
     }
