@@ -15,11 +15,11 @@ export declare class NativeVerifier {
    * The calls every request makes, bound to this verifier (index.js asks once per
    * verifier; see `lean.rs`). `verifySync` and `tryVerify` return the header JSON,
    * U+0001, the claims JSON, and maybe U+0001 and the claims' shape, whose numbers they
-   * write to `layout` (a `Float64Array`; see `layout.rs`); `tryVerify` returns `null` when keys must be fetched first
-   * (the fetch is started; `verifyOnPool` then waits for it off the event loop). `dpop`:
-   * the proof of a token sent with the DPoP scheme. `extractCredential`: the token of a
-   * request and, with the DPoP scheme, its proof with the request's method and URL
-   * (which must then be given).
+   * write to `layout` (a `Float64Array`; see `layout.rs`); `tryVerify` returns `null`
+   * when keys must be fetched first (the fetch is started; `verifyOnPool` then waits for
+   * it off the event loop). `dpop`: the proof of a token sent with the DPoP scheme.
+   * `extractCredential`: the token of a request and, with the DPoP scheme, its proof
+   * with the request's method and URL (which must then be given).
    */
   verifyCalls(layout: Float64Array): { verifySync: (token: string, now?: number | undefined | null, dpop?: DpopArgs | undefined | null) => string; tryVerify: (token: string, now?: number | undefined | null, dpop?: DpopArgs | undefined | null) => string | null; extractCredential: (names: Array<string>, values: Array<string>, query?: string | undefined | null, method?: string | undefined | null, url?: string | undefined | null) => NativeCredential }
   /**

@@ -212,11 +212,11 @@ impl NativeVerifier {
     /// The calls every request makes, bound to this verifier (index.js asks once per
     /// verifier; see `lean.rs`). `verifySync` and `tryVerify` return the header JSON,
     /// U+0001, the claims JSON, and maybe U+0001 and the claims' shape, whose numbers they
-    /// write to `layout` (a `Float64Array`; see `layout.rs`); `tryVerify` returns `null` when keys must be fetched first
-    /// (the fetch is started; `verifyOnPool` then waits for it off the event loop). `dpop`:
-    /// the proof of a token sent with the DPoP scheme. `extractCredential`: the token of a
-    /// request and, with the DPoP scheme, its proof with the request's method and URL
-    /// (which must then be given).
+    /// write to `layout` (a `Float64Array`; see `layout.rs`); `tryVerify` returns `null`
+    /// when keys must be fetched first (the fetch is started; `verifyOnPool` then waits for
+    /// it off the event loop). `dpop`: the proof of a token sent with the DPoP scheme.
+    /// `extractCredential`: the token of a request and, with the DPoP scheme, its proof
+    /// with the request's method and URL (which must then be given).
     #[napi(
         catch_unwind,
         ts_args_type = "layout: Float64Array",
