@@ -1,5 +1,5 @@
 //! A remote key set (a JWKS URL, or one found by OIDC discovery) under the cache policy of
-//! DESIGN §4. The hot path reads an immutable snapshot without locking; only a cold cache,
+//! docs/design.md §4. The hot path reads an immutable snapshot without locking; only a cold cache,
 //! an unknown `kid` or stale keys take the state lock, and every caller that needs a fetch
 //! shares the one in flight (single flight), waiting at most the fetch timeout.
 
