@@ -20,7 +20,7 @@ function loadNative() {
   return require(file)
 }
 
-/** The stable error codes (DESIGN §5), identical in every veritoken language. */
+/** The stable error codes (docs/design.md §5), identical in every veritoken language. */
 const ERROR_CODES = Object.freeze(native.errorCodes())
 const STATUS = Object.fromEntries(ERROR_CODES.map((code) => [code, native.errorResponse(code, '', null, null).status]))
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Summarizes `go test -bench` output of bindings-c/go/bench: veritoken for Go against
-golang-jwt v5 (and keyfunc v3 on the JWKS path), as speed-ups with the DESIGN §6 budget.
+golang-jwt v5 (and keyfunc v3 on the JWKS path), as speed-ups with the docs/design.md §6 budget.
 
 The input holds several rounds, each of every benchmark in order, so the two sides of a
 speed-up ran back to back in each round. The speed-up is the median of the ratios taken

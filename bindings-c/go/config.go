@@ -79,7 +79,7 @@ type IntrospectionConfig struct {
 	AllowHTTP       bool   `json:"allow_http,omitempty"`
 }
 
-// JWKSCacheConfig is the remote key set policy (DESIGN §4). Seconds unless named Ms; zero
+// JWKSCacheConfig is the remote key set policy (docs/design.md §4). Seconds unless named Ms; zero
 // fields take the engine's defaults (use NewFromJSON to set one to zero).
 type JWKSCacheConfig struct {
 	TTL              uint64 `json:"ttl,omitempty"`

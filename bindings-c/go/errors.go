@@ -10,7 +10,7 @@ import (
 	"fmt"
 )
 
-// Code is a veritoken error code: the same number and name in every language (DESIGN §5).
+// Code is a veritoken error code: the same number and name in every language (docs/design.md §5).
 type Code int
 
 // The error codes. The numbers are fixed and equal to libveritoken's vt_result values.

@@ -3,7 +3,7 @@
  *
  * Conventions (rustls-ffi style):
  * - Every function returns a vt_result (VT_OK = 0) unless stated otherwise; the numbers are
- *   fixed and match the error codes of every veritoken language (DESIGN section 5).
+ *   fixed and match the error codes of every veritoken language (docs/design.md section 5).
  * - Outputs (out-pointers) are written only on VT_OK.
  * - On failure the message is copied, NUL-terminated and possibly truncated, into the
  *   caller's buffer (err, err_len); pass NULL/0 to skip. There is no thread-local error.

@@ -1,6 +1,6 @@
 // veritoken for Node next to jose, fast-jwt (cache off and on) and jsonwebtoken, on the
 // same tokens and keys, with equivalent checks (algorithm allow-list, issuer, audience,
-// required exp). Run by `make bench` with a release build; prints the DESIGN §6 budgets.
+// required exp). Run by `make bench` with a release build; prints the docs/design.md §6 budgets.
 // Times are medians of interleaved ~20 ms batches (see the rounds below).
 import crypto from 'node:crypto'
 import { SignJWT, jwtVerify, importSPKI } from 'jose'

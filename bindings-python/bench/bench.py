@@ -1,6 +1,6 @@
 """veritoken for Python next to PyJWT and joserfc on the same tokens and keys, with
 equivalent checks (algorithm allow-list, issuer, audience, required exp), plus veritoken's
-1- vs 2-thread throughput. Run by `make bench` (release build); prints the DESIGN §6 budgets.
+1- vs 2-thread throughput. Run by `make bench` (release build); prints docs/design.md §6 budgets.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-//! The claim rules of DESIGN §3, applied after the signature verified, in a fixed order
+//! The claim rules of docs/design.md §3, applied after the signature verified, in a fixed order
 //! (typ, aud, exp, nbf, iat, maximum lifetime, max_age, required claims) so that every
 //! language reports the same code for a token that breaks several.
 

@@ -1,4 +1,4 @@
-//! The one configuration schema (DESIGN §7) shared by every language and the sidecar.
+//! The one configuration schema (docs/design.md §7) shared by every language and the sidecar.
 //! JSON, TOML or YAML; unknown keys are `config_invalid`. Every default is documented here.
 
 use crate::algorithm::Algorithm;
@@ -260,7 +260,7 @@ fn default_introspection_timeout() -> u64 {
     2_000
 }
 
-/// The remote key set policy (DESIGN §4). Durations are in seconds unless named `_ms`.
+/// The remote key set policy (docs/design.md §4). Durations are in seconds unless named `_ms`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct JwksCacheConfig {

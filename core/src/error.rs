@@ -1,4 +1,4 @@
-//! The stable error vocabulary (DESIGN §5): one code per rejection, identical in every
+//! The stable error vocabulary (docs/design.md §5): one code per rejection, identical in every
 //! language and in the sidecar. Codes are append-only; the integers are fixed for C.
 
 use std::fmt;

@@ -1,7 +1,7 @@
 //! veritoken: one strict JWT/JWKS verification engine for every language.
 //!
 //! All policy lives in this crate; the Python, Node, C/Go bindings and the sidecar only
-//! convert types and map errors. See `DESIGN.md` for the rules and `README.md` for use.
+//! convert types and map errors. See `docs/design.md` for the rules and `README.md` for use.
 //!
 //! ```no_run
 //! use veritoken::{Config, Verifier};

@@ -1,4 +1,4 @@
-//! Remote keys over real HTTP against the test IdP on loopback (DESIGN §4).
+//! Remote keys over real HTTP against the test IdP on loopback (docs/design.md §4).
 
 use serde_json::{json, Value};
 use std::sync::{Arc, Barrier};

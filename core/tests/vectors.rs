@@ -117,7 +117,7 @@ fn every_shared_vector_gives_the_expected_verdict() {
     );
 }
 
-/// Every code this engine can raise without a network (DESIGN §5 minus JWKS, introspection,
+/// Every code this engine can raise without a network (docs/design.md §5 minus JWKS, introspection,
 /// DPoP and internal) is reached by at least one vector; a new code must bring its vectors.
 #[test]
 fn vectors_cover_every_static_error_code() {

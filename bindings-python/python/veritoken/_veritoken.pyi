@@ -14,7 +14,7 @@ class VeritokenError(Exception):
     """Base of every veritoken error."""
 
     code: str
-    """Stable snake_case code, e.g. ``"token_expired"`` (DESIGN §5, same in every language)."""
+    """Stable code, e.g. ``"token_expired"``, the same in every language (docs/design.md §5)."""
     message: str
     claim: str | None
     """The claim concerned (``"exp"``, ``"aud"``, ...), when there is one."""
