@@ -404,6 +404,7 @@ type Metrics struct {
 	JWKSNotModified    uint64            `json:"jwks_not_modified"`
 	StaleServes        uint64            `json:"stale_serves"`
 	CooldownRejections uint64            `json:"cooldown_rejections"`
+	JWKSFetchesSkipped uint64            `json:"jwks_fetches_skipped"`
 	KeyCacheHits       uint64            `json:"key_cache_hits"`
 	KeyCacheMisses     uint64            `json:"key_cache_misses"`
 	// Introspection (RFC 7662) requests sent, failed, and answered from the cache.

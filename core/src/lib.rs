@@ -27,6 +27,7 @@ mod json;
 pub mod jws;
 pub mod key;
 mod metrics;
+mod process;
 mod remote;
 mod runtime;
 mod scan;

@@ -15,6 +15,7 @@ pub(crate) enum Counter {
     JwksNotModified,
     StaleServes,
     CooldownRejections,
+    JwksFetchesSkipped,
     KeyCacheHits,
     KeyCacheMisses,
     IntrospectionRequests,
@@ -22,7 +23,7 @@ pub(crate) enum Counter {
     IntrospectionCacheHits,
 }
 
-const COUNTERS: usize = 11;
+const COUNTERS: usize = 12;
 const SLOTS: usize = COUNTERS + 32;
 const SHARDS: usize = 8;
 
@@ -77,6 +78,7 @@ impl Metrics {
             jwks_not_modified: c(Counter::JwksNotModified),
             stale_serves: c(Counter::StaleServes),
             cooldown_rejections: c(Counter::CooldownRejections),
+            jwks_fetches_skipped: c(Counter::JwksFetchesSkipped),
             key_cache_hits: c(Counter::KeyCacheHits),
             key_cache_misses: c(Counter::KeyCacheMisses),
             introspection_requests: c(Counter::IntrospectionRequests),
@@ -103,6 +105,9 @@ pub struct MetricsSnapshot {
     pub stale_serves: u64,
     /// Unknown `kid`s refused without fetching (cooldown or remembered missing kid).
     pub cooldown_rejections: u64,
+    /// Fetches not made because the source was failing and its backoff had not passed
+    /// (the verification failed fast with `jwks_unavailable`).
+    pub jwks_fetches_skipped: u64,
     /// Key lookups answered from the cached key set.
     pub key_cache_hits: u64,
     /// Key lookups that found no key for the `kid` in the cached set.

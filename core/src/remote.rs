@@ -2,6 +2,16 @@
 //! docs/design.md §4. The hot path reads an immutable snapshot without locking; only a cold cache,
 //! an unknown `kid` or stale keys take the state lock, and every caller that needs a fetch
 //! shares the one in flight (single flight), waiting at most the fetch timeout.
+//!
+//! Fork safety: the lock and the fetch in flight belong to one process ([`PerProcess`]), and
+//! nothing slow (building the HTTP client, a request) runs under the lock, so a child forked
+//! at any instant starts with a state of its own and its own I/O; it keeps the keys.
+//!
+//! One code for one situation: a verification that needs keys the source cannot give now
+//! (cold cache, a refresh for an unknown `kid` that failed, or one skipped while the source
+//! is failing) is `jwks_unavailable`; `key_not_found` means the source answered without it.
+//! After a failed fetch the next waits a doubling backoff with jitter, shared by every
+//! caller, so an IdP that is down sees O(log t) fetches, not one per verification.
 
 use crate::algorithm::AlgorithmSet;
 use crate::config::{IssuerConfig, JwksCacheConfig};
@@ -10,11 +20,14 @@ use crate::fetch;
 use crate::jws::{self, HeaderFields};
 use crate::key::{parse_jwks, KeySet, Origin};
 use crate::metrics::{Counter, Metrics};
+use crate::process::PerProcess;
 use crate::runtime;
 use crate::text::clip;
 use arc_swap::ArcSwapOption;
 use reqwest::{Client, Url};
+use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
+use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::{Duration, Instant};
@@ -22,8 +35,21 @@ use tokio::sync::Notify;
 
 /// Missing kids remembered at most (a flood of random kids cannot grow memory).
 const MAX_MISSING_KIDS: usize = 4096;
+/// Pause after the first failed fetch; it doubles with each failure in a row.
+const FIRST_BACKOFF: Duration = Duration::from_secs(1);
 /// Longest pause between retries while the IdP keeps failing.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+/// The pause after `failures` failed fetches in a row: doubling from [`FIRST_BACKOFF`] to
+/// [`MAX_BACKOFF`], with equal jitter (half fixed, half random) so that a fleet restarted
+/// together does not retry in step.
+fn backoff(failures: u32) -> Duration {
+    let full = FIRST_BACKOFF
+        .saturating_mul(1 << failures.saturating_sub(1).min(6))
+        .min(MAX_BACKOFF);
+    let unit = (RandomState::new().hash_one(failures) >> 11) as f64 / (1u64 << 53) as f64;
+    full / 2 + full.mul_f64(unit / 2.0)
+}
 
 /// Keys as fetched, with the times that govern their use.
 pub(crate) struct Snapshot {
@@ -37,7 +63,6 @@ pub(crate) struct Snapshot {
 
 /// One fetch in progress; every caller that needs it waits on the same one.
 pub(crate) struct Flight {
-    pid: u32,
     outcome: Mutex<Option<Result<(), String>>>,
     done: Condvar,
     notify: Notify,
@@ -50,7 +75,6 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Flight {
     fn new() -> Arc<Flight> {
         Arc::new(Flight {
-            pid: std::process::id(),
             outcome: Mutex::new(None),
             done: Condvar::new(),
             notify: Notify::new(),
@@ -99,25 +123,41 @@ enum Target {
     Discovery(Url),
 }
 
+/// What fetching needs to remember, per process (see the module's doc on fork safety).
+#[derive(Default)]
 struct State {
     in_flight: Option<Arc<Flight>>,
     etag: Option<String>,
     jwks_url: Option<Url>,
     cooldown_until: Option<Instant>,
     missing: HashMap<String, Instant>,
+    /// Failed fetches in a row.
     failures: u32,
-    /// When the last fetch ended (for the retry backoff).
-    last_attempt: Option<Instant>,
+    /// While fetches fail, none starts before this (the backoff).
+    retry_at: Option<Instant>,
     last_error: Option<String>,
-    client: Option<(u32, Client)>,
 }
 
 impl State {
-    /// The fetch in flight in this process (one inherited through fork() never ends here).
     fn live_flight(&self) -> Option<Arc<Flight>> {
-        self.in_flight
-            .clone()
-            .filter(|f| f.pid == std::process::id())
+        self.in_flight.clone()
+    }
+
+    /// Whether the source is failing and its backoff says not to fetch yet.
+    fn backing_off(&self, now: Instant) -> bool {
+        self.failures > 0 && self.retry_at.is_some_and(|at| now < at)
+    }
+
+    /// Why the source cannot give keys now, for `jwks_unavailable` messages.
+    fn failure(&self) -> String {
+        let why = self.last_error.as_deref().unwrap_or("the fetch failed");
+        match self.retry_at {
+            Some(at) if self.failures > 0 => {
+                let wait = at.saturating_duration_since(Instant::now());
+                format!("{why} (next try in {} ms)", wait.as_millis())
+            }
+            _ => why.to_owned(),
+        }
     }
 }
 
@@ -135,7 +175,9 @@ pub(crate) struct RemoteKeys {
     policy: JwksCacheConfig,
     allowed: AlgorithmSet,
     snapshot: ArcSwapOption<Snapshot>,
-    state: Mutex<State>,
+    state: PerProcess<Mutex<State>>,
+    /// Built outside any lock (it reads every CA certificate) and once per process.
+    client: PerProcess<Client>,
     metrics: Arc<Metrics>,
     /// The process whose refresher task is running (0: none yet).
     refresher_pid: AtomicU32,
@@ -181,17 +223,8 @@ impl RemoteKeys {
             policy,
             allowed,
             snapshot: ArcSwapOption::empty(),
-            state: Mutex::new(State {
-                in_flight: None,
-                etag: None,
-                jwks_url: None,
-                cooldown_until: None,
-                missing: HashMap::new(),
-                failures: 0,
-                last_attempt: None,
-                last_error: None,
-                client: None,
-            }),
+            state: PerProcess::new(),
+            client: PerProcess::new(),
             metrics: metrics.clone(),
             refresher_pid: AtomicU32::new(0),
         });
@@ -199,11 +232,16 @@ impl RemoteKeys {
     }
 
     /// Starts the first fetch and the background refresher; with `wait_at_startup`, waits
-    /// for the first fetch and fails unless it succeeded.
+    /// for the first fetch and fails unless it succeeded. The HTTP client is built here, on
+    /// the caller's thread: a process that forks after this returns never forks in the
+    /// middle of it.
     pub fn start(self: &Arc<Self>) -> Result<(), Error> {
+        // A failure to build it is reported by the fetch, like any other fetch failure.
+        let _ = self.client();
         self.ensure_refresher()?;
         let flight = {
-            let mut st = lock(&self.state);
+            let cell = self.state();
+            let mut st = lock(&cell);
             match st.live_flight() {
                 Some(f) => f,
                 None => self.start_fetch(&mut st)?,
@@ -212,7 +250,7 @@ impl RemoteKeys {
         if self.policy.wait_at_startup {
             flight.wait_blocking(self.wait_limit());
             if self.snapshot.load().is_none() {
-                let why = lock(&self.state)
+                let why = lock(&self.state())
                     .last_error
                     .clone()
                     .unwrap_or_else(|| "timed out".into());
@@ -223,6 +261,11 @@ impl RemoteKeys {
             }
         }
         Ok(())
+    }
+
+    /// This process's fetch state.
+    fn state(&self) -> Arc<crate::process::Owned<Mutex<State>>> {
+        self.state.get_or_init(|| Mutex::new(State::default()))
     }
 
     /// How long a verification waits for a fetch.
@@ -250,7 +293,7 @@ impl RemoteKeys {
         let guard = self.snapshot.load();
         let Some(snap) = guard.as_ref() else {
             if waited {
-                let why = lock(&self.state)
+                let why = lock(&self.state())
                     .last_error
                     .clone()
                     .unwrap_or_else(|| "the fetch did not finish in time".into());
@@ -283,12 +326,14 @@ impl RemoteKeys {
                 if e.code() == ErrorCode::KeyNotFound && !snap.keys.has_kid(kid) =>
             {
                 self.metrics.add(Counter::KeyCacheMisses);
-                if waited {
-                    self.remember_missing(kid);
-                    return KeyCheck::Failed(result.unwrap_err());
-                }
-                match self.refresh_for_unknown_kid(kid) {
-                    Ok(flight) => KeyCheck::Wait(flight),
+                let outcome = match waited {
+                    true => self
+                        .after_refresh(kid)
+                        .map(|()| KeyCheck::Failed(result.unwrap_err())),
+                    false => self.refresh_for_unknown_kid(kid).map(KeyCheck::Wait),
+                };
+                match outcome {
+                    Ok(check) => check,
                     Err(e) => KeyCheck::Failed(e),
                 }
             }
@@ -302,37 +347,84 @@ impl RemoteKeys {
         }
     }
 
-    /// Starts a fetch without waiting for it, at most once per cooldown: keys past
-    /// `max_stale` come back as soon as the IdP does, not after the refresher's backoff.
+    /// After waiting on the refresh an unknown `kid` started, and the kid is still not
+    /// there: `key_not_found` (the kid is remembered missing) only when the source
+    /// answered; `jwks_unavailable` when the refresh failed or has not ended.
+    fn after_refresh(&self, kid: &str) -> Result<(), Error> {
+        let cell = self.state();
+        let mut st = lock(&cell);
+        if st.live_flight().is_some() {
+            return Err(unavailable(format!(
+                "the key refresh for {} did not finish in time",
+                self.issuer
+            )));
+        }
+        if st.failures > 0 {
+            return Err(self.source_failing(&st, kid));
+        }
+        remember_missing(&mut st, kid, self.policy.missing_kid_ttl);
+        Ok(())
+    }
+
+    /// `jwks_unavailable` for a `kid` the cached keys lack while the source is failing.
+    fn source_failing(&self, st: &State, kid: &str) -> Error {
+        unavailable(format!(
+            "no key with kid {:?} in the cached keys of {}, and refreshing them failed: {}",
+            clip(kid, 64),
+            self.issuer,
+            st.failure()
+        ))
+    }
+
+    /// Starts a fetch without waiting for it, at most once per cooldown and never during
+    /// the backoff: keys past `max_stale` come back as soon as the IdP does.
     fn kick(self: &Arc<Self>) {
         let _ = self.ensure_refresher();
         let now = Instant::now();
-        let mut st = lock(&self.state);
+        let cell = self.state();
+        let mut st = lock(&cell);
         if st.live_flight().is_some() || st.cooldown_until.is_some_and(|until| now < until) {
+            return;
+        }
+        if st.backing_off(now) {
+            self.metrics.add(Counter::JwksFetchesSkipped);
             return;
         }
         st.cooldown_until = Some(now + Duration::from_secs(self.policy.cooldown));
         let _ = self.start_fetch(&mut st);
     }
 
+    /// A cold cache: join the fetch in flight or start one, unless the source is failing
+    /// and its backoff has not passed (then fail fast, without a request).
     fn join_or_start(self: &Arc<Self>) -> Result<Arc<Flight>, Error> {
         self.ensure_refresher()?;
-        let mut st = lock(&self.state);
+        let cell = self.state();
+        let mut st = lock(&cell);
         if self.snapshot.load().is_some() {
             // Keys landed between the caller's look and this lock.
             return Ok(Flight::landed());
         }
-        match st.live_flight() {
-            Some(f) => Ok(f),
-            None => self.start_fetch(&mut st),
+        if let Some(f) = st.live_flight() {
+            return Ok(f);
         }
+        if st.backing_off(Instant::now()) {
+            self.metrics.add(Counter::JwksFetchesSkipped);
+            return Err(unavailable(format!(
+                "no keys for {} yet: {}",
+                self.issuer,
+                st.failure()
+            )));
+        }
+        self.start_fetch(&mut st)
     }
 
-    /// An unknown `kid`: join the fetch in flight, or start one unless in cooldown or the
-    /// kid is remembered missing (then fail fast, without queueing).
+    /// An unknown `kid`: join the fetch in flight, or start one unless the kid is
+    /// remembered missing, the refresh is cooling down, or the source is failing and backing
+    /// off (then fail fast, without queueing).
     fn refresh_for_unknown_kid(self: &Arc<Self>, kid: &str) -> Result<Arc<Flight>, Error> {
         let now = Instant::now();
-        let mut st = lock(&self.state);
+        let cell = self.state();
+        let mut st = lock(&cell);
         if self
             .snapshot
             .load()
@@ -352,7 +444,12 @@ impl RemoteKeys {
         if let Some(flight) = st.live_flight() {
             return Ok(flight);
         }
-        if st.cooldown_until.is_some_and(|until| now < until) {
+        let cooling = st.cooldown_until.is_some_and(|until| now < until);
+        if st.failures > 0 && (cooling || st.backing_off(now)) {
+            self.metrics.add(Counter::JwksFetchesSkipped);
+            return Err(self.source_failing(&st, kid));
+        }
+        if cooling {
             self.metrics.add(Counter::CooldownRejections);
             return Err(Error::new(
                 ErrorCode::KeyNotFound,
@@ -364,21 +461,6 @@ impl RemoteKeys {
         }
         st.cooldown_until = Some(now + Duration::from_secs(self.policy.cooldown));
         self.start_fetch(&mut st)
-    }
-
-    fn remember_missing(&self, kid: &str) {
-        let mut st = lock(&self.state);
-        let now = Instant::now();
-        if st.missing.len() >= MAX_MISSING_KIDS {
-            st.missing.retain(|_, until| *until > now);
-            if st.missing.len() >= MAX_MISSING_KIDS {
-                st.missing.clear();
-            }
-        }
-        st.missing.insert(
-            kid.to_owned(),
-            now + Duration::from_secs(self.policy.missing_kid_ttl),
-        );
     }
 
     fn start_fetch(self: &Arc<Self>, st: &mut State) -> Result<Arc<Flight>, Error> {
@@ -396,7 +478,8 @@ impl RemoteKeys {
 
     fn finish(&self, flight: &Arc<Flight>, outcome: Result<(), String>) {
         {
-            let mut st = lock(&self.state);
+            let cell = self.state();
+            let mut st = lock(&cell);
             if st
                 .in_flight
                 .as_ref()
@@ -404,35 +487,39 @@ impl RemoteKeys {
             {
                 st.in_flight = None;
             }
-            st.last_attempt = Some(Instant::now());
             match &outcome {
                 Ok(()) => {
                     st.failures = 0;
+                    st.retry_at = None;
                     st.last_error = None;
                 }
                 Err(why) => {
+                    let now = Instant::now();
                     st.failures = st.failures.saturating_add(1);
+                    let mut retry_at = now + backoff(st.failures);
+                    // Keys about to pass max_stale get their retry no later than that.
+                    if let Some(snap) = self.snapshot.load().as_ref() {
+                        if snap.usable_until > now {
+                            retry_at = retry_at.min(snap.usable_until);
+                        }
+                    }
+                    st.retry_at = Some(retry_at);
                     st.last_error = Some(why.clone());
                     self.metrics.add(Counter::JwksFetchFailures);
-                    tracing::warn!(issuer = %self.issuer, error = %why, "key fetch failed; keeping the last good keys");
+                    let retry_ms = retry_at.saturating_duration_since(now).as_millis() as u64;
+                    tracing::warn!(issuer = %self.issuer, error = %why, failures = st.failures, retry_ms, "key fetch failed; keeping the last good keys");
                 }
             }
         }
         flight.complete(outcome);
     }
 
-    /// The HTTP client of this process (a client made before fork() is not reused).
+    /// The HTTP client of this process (one made before fork() is not reused: its
+    /// connection pool's lock may be held by a thread the child does not have).
     fn client(&self) -> Result<Client, String> {
-        let pid = std::process::id();
-        let mut st = lock(&self.state);
-        if let Some((owner, client)) = &st.client {
-            if *owner == pid {
-                return Ok(client.clone());
-            }
-        }
-        let client = fetch::client(&self.policy)?;
-        st.client = Some((pid, client.clone()));
-        Ok(client)
+        self.client
+            .get_or_try_init(|| fetch::client(&self.policy))
+            .map(|c| Client::clone(&c))
     }
 
     async fn jwks_url(&self, client: &Client) -> Result<Url, String> {
@@ -440,7 +527,7 @@ impl RemoteKeys {
             Target::Jwks(url) => return Ok(url.clone()),
             Target::Discovery(url) => url,
         };
-        if let Some(url) = lock(&self.state).jwks_url.clone() {
+        if let Some(url) = lock(&self.state()).jwks_url.clone() {
             return Ok(url);
         }
         let p = &self.policy;
@@ -453,7 +540,7 @@ impl RemoteKeys {
             p.allow_http,
         )
         .await?;
-        lock(&self.state).jwks_url = Some(url.clone());
+        lock(&self.state()).jwks_url = Some(url.clone());
         Ok(url)
     }
 
@@ -467,7 +554,7 @@ impl RemoteKeys {
         let client = self.client()?;
         let url = self.jwks_url(&client).await?;
         let etag = match self.snapshot.load().as_ref() {
-            Some(_) => lock(&self.state).etag.clone(),
+            Some(_) => lock(&self.state()).etag.clone(),
             None => None,
         };
         tracing::debug!(issuer = %self.issuer, url = %fetch::redact(&url), "fetching keys");
@@ -500,10 +587,12 @@ impl RemoteKeys {
                 if !parsed.keys.iter().any(|k| k.algorithms().next().is_some()) {
                     return Err("the key set has no key for the allowed algorithms".into());
                 }
-                let mut st = lock(&self.state);
-                st.etag = fetched.etag;
-                st.missing.clear();
-                drop(st);
+                {
+                    let cell = self.state();
+                    let mut st = lock(&cell);
+                    st.etag = fetched.etag;
+                    st.missing.clear();
+                }
                 tracing::info!(issuer = %self.issuer, keys = parsed.keys.len(), "keys fetched");
                 Arc::new(KeySet::new(parsed.keys))
             }
@@ -529,17 +618,16 @@ impl RemoteKeys {
     }
 
     /// When the next background fetch is due: ahead of expiry while fetches succeed, after
-    /// a doubling backoff (1 s to 60 s) while they fail.
+    /// the backoff while they fail.
     fn refresh_due(&self) -> Instant {
         let now = Instant::now();
-        let (failures, last_attempt) = {
-            let st = lock(&self.state);
-            (st.failures, st.last_attempt)
+        let retry_at = {
+            let cell = self.state();
+            let st = lock(&cell);
+            (st.failures > 0).then_some(st.retry_at).flatten()
         };
-        if failures > 0 {
-            let backoff =
-                Duration::from_secs(1u64 << failures.min(7).saturating_sub(1)).min(MAX_BACKOFF);
-            return last_attempt.map_or(now, |at| at + backoff);
+        if let Some(at) = retry_at {
+            return at;
         }
         match self.snapshot.load().as_ref() {
             Some(snap) => {
@@ -551,6 +639,19 @@ impl RemoteKeys {
             None => now + Duration::from_secs(1),
         }
     }
+}
+
+/// Notes `kid` as missing from a key set the source gave, for `missing_kid_ttl` seconds.
+fn remember_missing(st: &mut State, kid: &str, ttl: u64) {
+    let now = Instant::now();
+    if st.missing.len() >= MAX_MISSING_KIDS {
+        st.missing.retain(|_, until| *until > now);
+        if st.missing.len() >= MAX_MISSING_KIDS {
+            st.missing.clear();
+        }
+    }
+    st.missing
+        .insert(kid.to_owned(), now + Duration::from_secs(ttl));
 }
 
 /// Refreshes ahead of expiry, and retries with backoff while fetches fail. Holds only a weak
@@ -568,7 +669,8 @@ async fn refresh_loop(weak: Weak<RemoteKeys>) {
             continue;
         }
         let flight = {
-            let mut st = lock(&me.state);
+            let cell = me.state();
+            let mut st = lock(&cell);
             match st.live_flight() {
                 Some(f) => f,
                 None => match me.start_fetch(&mut st) {

@@ -499,3 +499,96 @@ fn try_verify_never_waits_and_starts_the_fetch() {
     assert!(again.is_ok());
     assert_eq!(v.metrics().verified, 2);
 }
+
+/// One code for one situation: an unknown kid whose refresh fails is `jwks_unavailable`
+/// whether the cache was warm (keys of an earlier fetch) or cold, on the first try and on
+/// the ones that follow during the backoff; `key_not_found` only once the source answered.
+#[test]
+fn an_unknown_kid_whose_refresh_fails_is_jwks_unavailable_warm_or_cold() {
+    let idp = TestIdp::start();
+    let cache = json!({"cooldown": 1, "timeout_ms": 800});
+    let valid = token(&idp, "RS256");
+    let unknown = forged_with_kid(&valid, "rotated-in-later");
+    let warm = verifier(&idp, cache.clone());
+    warm.verify(&valid).unwrap();
+    for mode in [FaultMode::Down, FaultMode::Status500] {
+        idp.set_fault(Fault { mode, delay_ms: 0 });
+        let cold = verifier(&idp, cache.clone());
+        for (state, v) in [("warm", &warm), ("cold", &cold)] {
+            for attempt in 0..3 {
+                let err = v.verify(&unknown).unwrap_err();
+                assert_eq!(
+                    err.code(),
+                    ErrorCode::JwksUnavailable,
+                    "{mode:?}, {state} cache, attempt {attempt}: {err}"
+                );
+            }
+        }
+        // Keys it holds still verify while the source fails.
+        assert!(warm.verify(&valid).is_ok());
+        idp.set_fault(Fault::default());
+        // Once the source answers again, the same kid is `key_not_found`.
+        assert!(
+            wait_until(Duration::from_secs(8), || warm
+                .verify(&unknown)
+                .err()
+                .map(|e| e.code())
+                == Some(ErrorCode::KeyNotFound)),
+            "{mode:?}: key_not_found once the IdP answers: {:?}",
+            warm.verify(&unknown).err()
+        );
+    }
+}
+
+/// A failing source is retried with a doubling backoff shared by every caller: hundreds
+/// of verifications on a cold cache send a handful of requests, not one each.
+#[test]
+fn a_failing_source_is_fetched_with_backoff_not_once_per_verification() {
+    let idp = TestIdp::start();
+    idp.set_fault(Fault {
+        mode: FaultMode::Status500,
+        delay_ms: 0,
+    });
+    let t = token(&idp, "RS256");
+    let before = idp.stats().jwks_requests;
+    let v = verifier(&idp, json!({"timeout_ms": 500}));
+    let start = Instant::now();
+    let mut n = 0;
+    while start.elapsed() < Duration::from_millis(2500) {
+        let err = v.verify(&t).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::JwksUnavailable, "{err}");
+        n += 1;
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let fetched = idp.stats().jwks_requests - before;
+    let m = v.metrics();
+    eprintln!(
+        "IdP answering 500: {n} verifications in 2.5 s sent {fetched} key requests; \
+         {} fetches skipped by the backoff",
+        m.jwks_fetches_skipped
+    );
+    // Backoff 0.5-1 s, then 1-2 s: at most 4 fetches in 2.5 s (one more for timing).
+    assert!(n >= 200, "{n}");
+    assert!(fetched <= 5, "{fetched} key requests for {n} verifications");
+    assert!(m.jwks_fetches_skipped >= (n - 5) as u64, "{m:?}");
+
+    // Concurrent callers share the outcome too.
+    let v = Arc::new(verifier(&idp, json!({"timeout_ms": 500})));
+    let before = idp.stats().jwks_requests;
+    let barrier = Arc::new(Barrier::new(16));
+    let threads: Vec<_> = (0..16)
+        .map(|_| {
+            let (v, t, barrier) = (v.clone(), t.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                (0..50)
+                    .map(|_| v.verify(&t).unwrap_err().code())
+                    .all(|c| c == ErrorCode::JwksUnavailable)
+            })
+        })
+        .collect();
+    assert!(threads.into_iter().all(|t| t.join().unwrap()));
+    let fetched = idp.stats().jwks_requests - before;
+    eprintln!("16 threads x 50 verifications, IdP answering 500: {fetched} key requests");
+    assert!(fetched <= 3, "{fetched}");
+}

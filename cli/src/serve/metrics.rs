@@ -26,7 +26,7 @@ struct EngineCounters {
 
 type Reading = fn(&MetricsSnapshot) -> u64;
 
-const ENGINE: [(&str, &str, Reading); 6] = [
+const ENGINE: [(&str, &str, Reading); 7] = [
     (
         "veritoken_jwks_fetches",
         "Key set and discovery fetches started",
@@ -51,6 +51,11 @@ const ENGINE: [(&str, &str, Reading); 6] = [
         "veritoken_cooldown_rejections",
         "Unknown kids refused without fetching",
         |m| m.cooldown_rejections,
+    ),
+    (
+        "veritoken_jwks_fetches_skipped",
+        "Key fetches not made while a failing source backs off",
+        |m| m.jwks_fetches_skipped,
     ),
     (
         "veritoken_key_cache_misses",

@@ -1,0 +1,157 @@
+//! State that belongs to one process. After `fork()` the child runs only the thread that
+//! forked: a lock another thread held stays held there, and a fetch another thread ran never
+//! ends. So state that threads share behind a lock, or that a background task completes,
+//! is kept per process, keyed by pid: the first use in a child makes the child its own
+//! value and never touches the parent's (which is leaked, not dropped, since dropping it
+//! could wait on the same dead threads). Nothing is taken while forking, so this needs no
+//! `pthread_atfork` handler, and a fork at any instant leaves the child a usable state.
+
+use arc_swap::ArcSwapOption;
+use std::ops::Deref;
+use std::sync::Arc;
+
+/// A value of type `T` for the current process, made on first use in each process.
+pub(crate) struct PerProcess<T> {
+    slot: ArcSwapOption<Owned<T>>,
+}
+
+/// A value and the process it belongs to.
+pub(crate) struct Owned<T> {
+    pid: u32,
+    value: T,
+}
+
+impl<T> Deref for Owned<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.value
+    }
+}
+
+impl<T> PerProcess<T> {
+    pub const fn new() -> Self {
+        PerProcess {
+            slot: ArcSwapOption::const_empty(),
+        }
+    }
+
+    /// This process's value, made with `init` if it has none yet. `init` runs without any
+    /// lock held; when two threads race, both may run it and one value wins.
+    pub fn get_or_init(&self, init: impl Fn() -> T) -> Arc<Owned<T>> {
+        self.get_or_try_init(|| Ok::<T, std::convert::Infallible>(init()))
+            .unwrap_or_else(|never| match never {})
+    }
+
+    /// [`PerProcess::get_or_init`] with an `init` that may fail (nothing is stored then).
+    pub fn get_or_try_init<E>(&self, init: impl Fn() -> Result<T, E>) -> Result<Arc<Owned<T>>, E> {
+        let pid = std::process::id();
+        loop {
+            let current = self.slot.load_full();
+            if let Some(owned) = current.as_ref().filter(|o| o.pid == pid) {
+                return Ok(owned.clone());
+            }
+            let fresh = Arc::new(Owned {
+                pid,
+                value: init()?,
+            });
+            let previous = self.slot.compare_and_swap(&current, Some(fresh.clone()));
+            let won = match (&*previous, &current) {
+                (Some(p), Some(c)) => Arc::ptr_eq(p, c),
+                (None, None) => true,
+                _ => false,
+            };
+            if won {
+                if let Some(inherited) = current.filter(|o| o.pid != pid) {
+                    // The parent's: its locks may be held and its tasks gone for good.
+                    std::mem::forget(inherited);
+                }
+                return Ok(fresh);
+            }
+            // Another thread stored first: use its value (or replace an inherited one).
+        }
+    }
+
+    /// This process's value if it made one.
+    #[cfg(test)]
+    pub fn get(&self) -> Option<Arc<Owned<T>>> {
+        let pid = std::process::id();
+        self.slot.load_full().filter(|o| o.pid == pid)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[test]
+    fn one_value_per_process_across_threads() {
+        let cell: Arc<PerProcess<usize>> = Arc::new(PerProcess::new());
+        let made = Arc::new(AtomicUsize::new(0));
+        let values: Vec<usize> = (0..8)
+            .map(|_| {
+                let (cell, made) = (cell.clone(), made.clone());
+                std::thread::spawn(move || {
+                    **cell.get_or_init(|| made.fetch_add(1, Ordering::SeqCst))
+                })
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|t| t.join().unwrap())
+            .collect();
+        // Racing threads may each make one, but all of them see the one that was stored.
+        assert!(values.iter().all(|v| *v == values[0]));
+        assert_eq!(**cell.get().unwrap(), values[0]);
+        assert_eq!(**cell.get_or_init(|| 99), values[0]);
+    }
+
+    #[test]
+    fn a_failed_init_stores_nothing() {
+        let cell: PerProcess<u8> = PerProcess::new();
+        assert_eq!(
+            cell.get_or_try_init(|| Err::<u8, _>("no")).err(),
+            Some("no")
+        );
+        assert!(cell.get().is_none());
+        assert_eq!(**cell.get_or_try_init(|| Ok::<u8, &str>(7)).unwrap(), 7);
+    }
+
+    /// A child forked while another thread holds the value's lock gets its own value and
+    /// can lock it; the parent's stays as it was.
+    #[cfg(unix)]
+    #[test]
+    fn a_child_never_waits_on_the_parents_lock() {
+        use std::sync::Mutex;
+        static CELL: PerProcess<Mutex<u32>> = PerProcess::new();
+        let parents = CELL.get_or_init(|| Mutex::new(1));
+        let (held_tx, held_rx) = std::sync::mpsc::channel();
+        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+        let holder = std::thread::spawn(move || {
+            let _guard = parents.lock().unwrap();
+            held_tx.send(()).unwrap();
+            release_rx.recv().unwrap();
+        });
+        held_rx.recv().unwrap();
+        // SAFETY: the child only locks, reads and calls _exit: no allocation-free
+        // guarantee is needed beyond what the test's own process provides.
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            let ok = CELL
+                .get_or_init(|| Mutex::new(2))
+                .try_lock()
+                .map(|v| *v == 2)
+                .unwrap_or(false);
+            // SAFETY: ends the child at once, running no destructors of the parent's state.
+            unsafe { libc::_exit(if ok { 0 } else { 1 }) };
+        }
+        assert!(pid > 0, "fork failed");
+        let mut status = 0;
+        // SAFETY: waits for the child just forked.
+        unsafe { libc::waitpid(pid, &mut status, 0) };
+        release_tx.send(()).unwrap();
+        holder.join().unwrap();
+        assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0);
+        assert_eq!(*CELL.get().unwrap().lock().unwrap(), 1);
+    }
+}
