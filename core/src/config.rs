@@ -235,8 +235,10 @@ pub enum IntrospectedTokens {
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ClientAuth {
-    /// HTTP Basic with `client_id` and `client_secret`.
+    /// HTTP Basic with `client_id` and `client_secret`, each form-urlencoded first (RFC 6749
+    /// §2.3.1). Also accepted as `client_secret_basic`, its RFC 7591 name.
     #[default]
+    #[serde(alias = "client_secret_basic")]
     Basic,
     /// `client_id` and `client_secret` in the form body.
     ClientSecretPost,

@@ -7,6 +7,7 @@ use crate::config::{ClientAuth, IntrospectedTokens, IntrospectionConfig, IssuerC
 use crate::error::{Error, ErrorCode};
 use crate::fetch;
 use crate::metrics::{Counter, Metrics};
+use crate::process::{Owned, PerProcess};
 use crate::runtime;
 use crate::verifier::unix_now;
 use reqwest::{header, Client, Url};
@@ -67,14 +68,16 @@ pub(crate) struct Introspector {
     endpoint: Endpoint,
     tokens: IntrospectedTokens,
     credentials: Credentials,
-    client: Client,
+    /// Per process, like the cache and the requests in flight: after fork() the child
+    /// never touches a lock or a request of its parent (see `process.rs`).
+    client: PerProcess<Client>,
     allow_http: bool,
     cache_ttl: u64,
     negative_ttl: u64,
     max_entries: usize,
     timeout: Duration,
-    cache: Mutex<HashMap<Key, Cached>>,
-    inflight: Mutex<HashMap<Key, InFlight>>,
+    cache: PerProcess<Mutex<HashMap<Key, Cached>>>,
+    inflight: PerProcess<Mutex<HashMap<Key, InFlight>>>,
     metrics: Arc<Metrics>,
 }
 
@@ -87,6 +90,11 @@ fn key(token: &str) -> Key {
     let mut key = [0u8; 32];
     key.copy_from_slice(digest.as_ref());
     key
+}
+
+/// `application/x-www-form-urlencoded` encoding of one value (a space becomes `+`).
+fn form_encode(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -159,30 +167,50 @@ impl Introspector {
             ));
         }
         let timeout = Duration::from_millis(c.timeout_ms);
-        let client = Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("veritoken/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| {
-                Error::config(format!("introspection: cannot build the HTTP client: {e}"))
-            })?;
-        Ok(Some(Arc::new(Introspector {
+        let introspector = Introspector {
             issuer: ic.issuer.clone(),
             endpoint,
             tokens: c.tokens,
             credentials,
-            client,
+            client: PerProcess::new(),
             allow_http: c.allow_http,
             cache_ttl: c.cache_ttl,
             negative_ttl: c.negative_ttl,
             max_entries: c.max_entries,
             timeout,
-            cache: Mutex::new(HashMap::new()),
-            inflight: Mutex::new(HashMap::new()),
+            cache: PerProcess::new(),
+            inflight: PerProcess::new(),
             metrics: metrics.clone(),
-        })))
+        };
+        // Built now, on the caller's thread, so that a fork after this never lands in it.
+        introspector.client().map_err(|e| {
+            Error::config(format!("introspection: cannot build the HTTP client: {e}"))
+        })?;
+        Ok(Some(Arc::new(introspector)))
+    }
+
+    /// This process's HTTP client.
+    fn client(&self) -> Result<Client, reqwest::Error> {
+        self.client
+            .get_or_try_init(|| {
+                Client::builder()
+                    .timeout(self.timeout)
+                    .connect_timeout(self.timeout)
+                    .redirect(reqwest::redirect::Policy::none())
+                    .user_agent(concat!("veritoken/", env!("CARGO_PKG_VERSION")))
+                    .build()
+            })
+            .map(|c| Client::clone(&c))
+    }
+
+    /// This process's answer cache.
+    fn cache(&self) -> Arc<Owned<Mutex<HashMap<Key, Cached>>>> {
+        self.cache.get_or_init(|| Mutex::new(HashMap::new()))
+    }
+
+    /// This process's requests in flight.
+    fn inflight(&self) -> Arc<Owned<Mutex<HashMap<Key, InFlight>>>> {
+        self.inflight.get_or_init(|| Mutex::new(HashMap::new()))
     }
 
     pub fn issuer(&self) -> &str {
@@ -200,7 +228,8 @@ impl Introspector {
     }
 
     fn cached_key(&self, key: &Key) -> Option<Answer> {
-        let cache = lock(&self.cache);
+        let cells = self.cache();
+        let cache = lock(&cells);
         let entry = cache.get(key)?;
         if entry.until <= Instant::now() {
             return None;
@@ -221,7 +250,8 @@ impl Introspector {
             return;
         }
         let now = Instant::now();
-        let mut cache = lock(&self.cache);
+        let cells = self.cache();
+        let mut cache = lock(&cells);
         if cache.len() >= self.max_entries {
             cache.retain(|_, e| e.until > now);
             if cache.len() >= self.max_entries {
@@ -245,7 +275,8 @@ impl Introspector {
         if let Some(answer) = self.cached_key(&key) {
             return Ok(answer);
         }
-        let cell = lock(&self.inflight)
+        let inflight = self.inflight();
+        let cell = lock(&inflight)
             .entry(key)
             .or_insert_with(|| Arc::new(OnceCell::new()))
             .clone();
@@ -260,7 +291,7 @@ impl Introspector {
             })
             .await
             .clone();
-        let mut inflight = lock(&self.inflight);
+        let mut inflight = lock(&inflight);
         if inflight.get(&key).is_some_and(|c| Arc::ptr_eq(c, &cell)) {
             inflight.remove(&key);
         }
@@ -291,8 +322,9 @@ impl Introspector {
                 if let Some(url) = url.get() {
                     return Ok(url.clone());
                 }
+                let client = self.client().map_err(|e| unavailable(e.to_string()))?;
                 let found = fetch::discover(
-                    &self.client,
+                    &client,
                     discovery,
                     &self.issuer,
                     "introspection_endpoint",
@@ -310,9 +342,13 @@ impl Introspector {
         let endpoint = self.endpoint().await?;
         self.metrics.add(Counter::IntrospectionRequests);
         let mut form = vec![("token", token), ("token_type_hint", "access_token")];
-        let mut request = self.client.post(endpoint);
+        let client = self.client().map_err(|e| unavailable(e.to_string()))?;
+        let mut request = client.post(endpoint);
         match &self.credentials {
-            Credentials::Basic { id, secret } => request = request.basic_auth(id, Some(secret)),
+            // RFC 6749 §2.3.1: both are form-urlencoded before they are joined and encoded.
+            Credentials::Basic { id, secret } => {
+                request = request.basic_auth(form_encode(id), Some(form_encode(secret)))
+            }
             Credentials::Post { id, secret } => {
                 form.push(("client_id", id));
                 form.push(("client_secret", secret));

@@ -257,3 +257,44 @@ fn configuration_mistakes_are_refused() {
         json!({"issuers": [issuer("https://a", basic(&idp)), issuer("https://b", basic(&idp))]});
     assert!(refuse(twice).contains("at most one issuer"));
 }
+
+/// RFC 6749 §2.3.1 (RFC 7662 §2.1): with `client_secret_basic` the id and secret are
+/// form-urlencoded before base64, so a secret with `+`, `/`, `=`, `%`, `:` or a space
+/// authenticates; sent raw, the IdP reads `+` as a space and refuses the client.
+#[test]
+fn client_credentials_with_form_characters_authenticate_in_basic_and_post() {
+    use veritoken_testidp::{ODD_CLIENT_ID, ODD_CLIENT_SECRET};
+    let idp = TestIdp::start();
+    for auth in ["client_secret_basic", "client_secret_post"] {
+        let introspection = json!({
+            "endpoint": format!("{}/introspect", idp.url()),
+            "auth": auth,
+            "client_id": ODD_CLIENT_ID,
+            "client_secret": ODD_CLIENT_SECRET,
+        });
+        let v = Verifier::new(config(&idp, introspection, json!({}))).unwrap();
+        let t = v.verify(&opaque(&idp, "orders:read"));
+        assert!(t.is_ok(), "{auth}: {:?}", t.err());
+    }
+    // The IdP does decode as the RFC says: the raw pair is refused.
+    use base64::Engine;
+    let raw = base64::engine::general_purpose::STANDARD
+        .encode(format!("{ODD_CLIENT_ID}:{ODD_CLIENT_SECRET}"));
+    let (url, token) = (
+        format!("{}/introspect", idp.url()),
+        opaque(&idp, "orders:read"),
+    );
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let status = runtime.block_on(async {
+        reqwest::Client::new()
+            .post(url)
+            .header("authorization", format!("Basic {raw}"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("token={token}"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
+    assert_eq!(status.as_u16(), 401);
+}

@@ -17,4 +17,5 @@ mod server;
 
 pub use server::{
     run_binary, CachePolicy, Fault, FaultMode, ProofRequest, Stats, TestIdp, TokenRequest,
+    ODD_CLIENT_ID, ODD_CLIENT_SECRET,
 };

@@ -180,6 +180,10 @@ fn now() -> i64 {
 
 const CLIENT_ID: &str = "test-client";
 const CLIENT_SECRET: &str = "test-secret";
+/// A second client whose id and secret hold the characters RFC 6749 §2.3.1's form encoding
+/// changes (`+`, `/`, `=`, `:`, `%`, space): a client that sends them raw is refused.
+pub const ODD_CLIENT_ID: &str = "svc:reports 1";
+pub const ODD_CLIENT_SECRET: &str = "q7+Hx/Zk w==%41:&";
 
 impl Idp {
     /// A fresh IdP at `base` with one RS256, ES256 and EdDSA key each.
@@ -425,16 +429,34 @@ fn client_of(headers: &HeaderMap, form: &Map<String, Value>) -> Option<String> {
         .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
         .and_then(|b| String::from_utf8(b).ok());
     let (id, secret) = match basic {
+        // RFC 6749 §2.3.1: each part was form-urlencoded before the two were joined.
         Some(pair) => {
             let (id, secret) = pair.split_once(':')?;
-            (id.to_owned(), secret.to_owned())
+            (form_decode(id)?, form_decode(secret)?)
         }
         None => (
             form.get("client_id")?.as_str()?.to_owned(),
             form.get("client_secret")?.as_str()?.to_owned(),
         ),
     };
-    (id == CLIENT_ID && secret == CLIENT_SECRET).then_some(id)
+    let known = [
+        (CLIENT_ID, CLIENT_SECRET),
+        (ODD_CLIENT_ID, ODD_CLIENT_SECRET),
+    ];
+    known
+        .contains(&(id.as_str(), secret.as_str()))
+        .then_some(id)
+}
+
+/// `application/x-www-form-urlencoded` decoding of one value: `+` is a space, `%XX` a byte;
+/// a raw `&` or `=` (which an encoder never leaves) makes it invalid.
+fn form_decode(text: &str) -> Option<String> {
+    if text.contains(['&', '=']) {
+        return None;
+    }
+    let mut pairs = url::form_urlencoded::parse(text.as_bytes());
+    let (value, _) = pairs.next()?;
+    Some(value.into_owned())
 }
 
 fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
