@@ -16,6 +16,44 @@ pub struct Verifier {
     header_names: Vec<String>,
 }
 
+/// Where a verification finished on the engine's I/O thread sends its result: the asyncio
+/// future, completed on its own loop's thread.
+struct Settle {
+    event_loop: Py<PyAny>,
+    future: Py<PyAny>,
+}
+
+impl Settle {
+    /// Runs on the engine's I/O thread. A loop that has closed, or an interpreter that is
+    /// shutting down, leaves nothing to tell: the result is dropped.
+    fn send(self, result: Result<veritoken::VerifiedToken, veritoken::Error>) {
+        let _ = Python::try_attach(|py| -> PyResult<()> {
+            let (ok, value) = match result {
+                Ok(verified) => (true, Py::new(py, VerifiedToken::new(verified))?.into_any()),
+                Err(e) => (false, to_py(e).value(py).clone().into_any().unbind()),
+            };
+            let settle = pyo3::wrap_pyfunction!(settle_future, py)?;
+            self.event_loop.call_method1(
+                py,
+                "call_soon_threadsafe",
+                (settle, self.future.clone_ref(py), ok, value),
+            )?;
+            Ok(())
+        });
+    }
+}
+
+/// On the loop's thread: the future's result or exception, unless it was cancelled meanwhile.
+#[pyfunction]
+fn settle_future(future: &Bound<'_, PyAny>, ok: bool, value: &Bound<'_, PyAny>) -> PyResult<()> {
+    if future.call_method0("done")?.is_truthy()? {
+        return Ok(());
+    }
+    let method = if ok { "set_result" } else { "set_exception" };
+    future.call_method1(method, (value,))?;
+    Ok(())
+}
+
 /// Text of a config given as a dict (or any JSON-serializable mapping) or as JSON text.
 fn config_text(config: &Bound<'_, PyAny>) -> PyResult<String> {
     if let Ok(text) = config.downcast::<PyString>() {
@@ -111,7 +149,10 @@ impl Verifier {
             .map_err(to_py)
     }
 
-    /// Cached keys answer on the loop at once; a key fetch waits in the default executor.
+    /// Cached keys answer on the loop at once. When keys (or an introspection answer) must
+    /// be fetched first, the verification goes on as a task of the engine's I/O thread,
+    /// which completes the returned future through `loop.call_soon_threadsafe`: no thread
+    /// of the loop's executor is held for the wait.
     fn verify_on_loop<'py>(
         slf: &Bound<'py, Self>,
         token: String,
@@ -132,20 +173,21 @@ impl Verifier {
                 future.call_method1("set_exception", (to_py(e).value(py),))?;
             }
             None => {
-                let verifier = this.inner.clone();
-                let call = pyo3::types::PyCFunction::new_closure(
-                    py,
-                    None,
-                    None,
-                    move |args, _kwargs| -> PyResult<VerifiedToken> {
-                        let proof = dpop.as_ref().map(Dpop::proof);
-                        args.py()
-                            .detach(|| verifier.verify_presented_at(&token, proof.as_ref(), now))
-                            .map(VerifiedToken::new)
-                            .map_err(to_py)
-                    },
-                )?;
-                return event_loop.call_method1("run_in_executor", (py.None(), call));
+                let proof = dpop.map(|d| veritoken::OwnedDpopProof {
+                    proof: d.proof,
+                    method: d.method,
+                    url: d.url,
+                });
+                let settle = Settle {
+                    event_loop: event_loop.clone().unbind(),
+                    future: future.clone().unbind(),
+                };
+                if let Err(e) = this
+                    .inner
+                    .verify_in_background(token, proof, now, move |r| settle.send(r))
+                {
+                    future.call_method1("set_exception", (to_py(e).value(py),))?;
+                }
             }
         }
         Ok(future)
@@ -230,9 +272,9 @@ impl Verifier {
         self.verify_blocking(py, &token, dpop.as_ref(), now.unwrap_or_else(unix_now))
     }
 
-    /// `await verifier.verify_async(token)`: never blocks the event loop. With cached keys
-    /// it answers at once; when keys must be fetched the wait runs in the loop's default
-    /// executor. Same arguments as `verify`.
+    /// `await verifier.verify_async(token)`: never blocks the event loop and holds no
+    /// executor thread. With cached keys it answers at once; when keys must be fetched, the
+    /// engine's I/O thread completes the future. Same arguments as `verify`.
     #[pyo3(signature = (token, *, now = None, dpop_proof = None, method = None, url = None))]
     fn verify_async<'py>(
         slf: &Bound<'py, Self>,

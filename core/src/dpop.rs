@@ -24,6 +24,25 @@ pub struct DpopProof<'a> {
     pub url: &'a str,
 }
 
+/// A [`DpopProof`] that owns its text, for a verification that outlives the caller's
+/// borrow ([`crate::Verifier::verify_in_background`]).
+#[derive(Clone, Debug)]
+pub struct OwnedDpopProof {
+    pub proof: String,
+    pub method: String,
+    pub url: String,
+}
+
+impl OwnedDpopProof {
+    pub fn as_proof(&self) -> DpopProof<'_> {
+        DpopProof {
+            proof: &self.proof,
+            method: &self.method,
+            url: &self.url,
+        }
+    }
+}
+
 /// Longest `jti` accepted in a proof.
 const MAX_JTI: usize = 256;
 /// Shortest nonce secret accepted.

@@ -40,7 +40,7 @@ pub use config::{
     Config, DpopConfig, DpopMode, Format, IssuerConfig, JwksCacheConfig, KeySource, PemKey,
     SecretEncoding, SecretKey,
 };
-pub use dpop::{thumbprint, DpopProof};
+pub use dpop::{thumbprint, DpopProof, OwnedDpopProof};
 pub use error::{Error, ErrorCode};
 pub use extract::{Credential, RequestView, SimpleRequest, TokenSource};
 pub use jws::{decode_unverified, verify_jws, Unverified, VerifiedJws, DEFAULT_MAX_TOKEN_SIZE};

@@ -8,7 +8,7 @@ use crate::algorithm::{Algorithm, AlgorithmSet, KeyFamily};
 use crate::claims::{self, normalize_typ, ClaimRules, PayloadClaims};
 use crate::config::DpopMode;
 use crate::config::{read_small_file, Config, IssuerConfig, KeySource, SecretEncoding, SecretKey};
-use crate::dpop::{self, Dpop, DpopProof};
+use crate::dpop::{self, Dpop, DpopProof, OwnedDpopProof};
 use crate::error::{Error, ErrorCode};
 use crate::extract::{dpop_credential, extract_token, Credential, RequestView};
 use crate::introspect::{Answer, Introspector};
@@ -242,6 +242,37 @@ impl Verifier {
     /// thread (the event loop keeps running).
     pub async fn verify_async(&self, token: &str) -> Result<VerifiedToken, Error> {
         self.verify_at_async(token, None, unix_now()).await
+    }
+
+    /// [`Verifier::verify_at_async`] as a task on the engine's I/O thread, whose result goes
+    /// to `done` on that thread. For bindings: a promise or future completes from `done`, so
+    /// no thread of the host's pool (Python's executor, libuv's) is held while keys or an
+    /// introspection answer are fetched. Pair it with [`Verifier::try_verify_at`], which
+    /// answers at once when nothing must be waited for. A panic in the verification reaches
+    /// `done` as `internal`; `done` itself must not panic.
+    pub fn verify_in_background(
+        &self,
+        token: String,
+        proof: Option<OwnedDpopProof>,
+        now: i64,
+        done: impl FnOnce(Result<VerifiedToken, Error>) + Send + 'static,
+    ) -> Result<(), Error> {
+        let handle = crate::runtime::handle()?;
+        let verifier = self.clone();
+        let task = handle.spawn(async move {
+            let proof = proof.as_ref().map(OwnedDpopProof::as_proof);
+            verifier.verify_at_async(&token, proof.as_ref(), now).await
+        });
+        handle.spawn(async move {
+            let result = task.await.unwrap_or_else(|_| {
+                Err(Error::new(
+                    ErrorCode::Internal,
+                    "the verification panicked or was cancelled",
+                ))
+            });
+            done(result);
+        });
+        Ok(())
     }
 
     /// [`Verifier::verify_at`] (`proof` `None`) or [`Verifier::verify_dpop_at`] for async

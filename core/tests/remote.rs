@@ -592,3 +592,33 @@ fn a_failing_source_is_fetched_with_backoff_not_once_per_verification() {
     eprintln!("16 threads x 50 verifications, IdP answering 500: {fetched} key requests");
     assert!(fetched <= 3, "{fetched}");
 }
+
+/// `verify_in_background` runs the waiting verification as a task of the engine's I/O
+/// thread and hands each result to its callback there: 50 calls on a cold cache behind a
+/// slow IdP all complete, sharing one fetch, with no thread of the caller's held.
+#[test]
+fn verify_in_background_completes_every_call_from_the_io_thread() {
+    let idp = TestIdp::start();
+    idp.set_fault(Fault {
+        mode: FaultMode::Delay,
+        delay_ms: 300,
+    });
+    let v = verifier(&idp, json!({"timeout_ms": 3000}));
+    let t = token(&idp, "RS256");
+    let (tx, rx) = std::sync::mpsc::channel();
+    for _ in 0..50 {
+        let tx = tx.clone();
+        v.verify_in_background(t.clone(), None, veritoken::unix_now(), move |r| {
+            let thread = std::thread::current().name().map(str::to_owned);
+            tx.send((r.map(|t| t.subject().map(str::to_owned)), thread))
+                .unwrap();
+        })
+        .unwrap();
+    }
+    for _ in 0..50 {
+        let (result, thread) = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        assert_eq!(result.unwrap().as_deref(), Some("test-client"));
+        assert_eq!(thread.as_deref(), Some("veritoken-io"));
+    }
+    assert_eq!(v.metrics().jwks_fetches, 1);
+}
