@@ -182,6 +182,8 @@ export interface Metrics {
   jwks_not_modified: number
   stale_serves: number
   cooldown_rejections: number
+  /** Key fetches not made while a failing source backs off (the verification failed fast). */
+  jwks_fetches_skipped: number
   key_cache_hits: number
   key_cache_misses: number
   introspection_requests: number
@@ -196,7 +198,7 @@ export declare class Verifier {
   static fromFile(path: string): Verifier
   /** Verifies on this thread; waits for a key fetch if one is needed. */
   verifySync(token: string, options?: VerifyOptions): VerifiedToken
-  /** Never blocks the event loop: cached keys answer at once, a fetch is awaited on the libuv pool. */
+  /** Never blocks the event loop: cached keys answer at once, a fetch is awaited on the engine's I/O thread, holding no libuv pool thread. */
   verify(token: string, options?: VerifyOptions): Promise<VerifiedToken>
   /** The request's token per `tokenSources` (Authorization: Bearer by default). */
   extractToken(headers: Headers, query?: string | null): string

@@ -235,7 +235,7 @@ class Verifier {
     const dpop = dpopArgs(options)
     return new VerifiedToken(call(() => this.#verifySyncNative(token, options?.now, dpop)), this.#layout)
   }
-  /** Verifies without blocking the event loop: cached keys answer at once; a fetch is waited for on the libuv pool. */
+  /** Verifies without blocking the event loop: cached keys answer at once; a fetch is waited for on the engine's I/O thread, holding no libuv pool thread. */
   async verify(token, options) {
     checkToken(token)
     return this.#verify(token, options?.now, dpopArgs(options))
@@ -246,7 +246,7 @@ class Verifier {
     )
     if (ready) return new VerifiedToken(ready, this.#layout)
     try {
-      return new VerifiedToken(await this.#native.verifyOnPool(token, now, dpop))
+      return new VerifiedToken(await this.#native.verifyDeferred(token, now, dpop))
     } catch (e) {
       throw mapped(e)
     }

@@ -215,7 +215,7 @@ pub(crate) fn panic_next(on: bool) {
 }
 
 /// `body`'s result, or its panic as an error. For every entry napi-rs does not guard itself
-/// (these callbacks, and work on the libuv pool).
+/// (these callbacks).
 pub(crate) fn caught<T>(body: impl FnOnce() -> Result<T>) -> Result<T> {
     catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|panic| Err(panic_to_error(panic)))
 }

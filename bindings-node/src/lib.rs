@@ -39,7 +39,7 @@ pub fn panic_for_tests(next_bound_call: bool) -> Result<()> {
     Ok(())
 }
 
-/// A verifier (shared by every call on this thread and by async work on the libuv pool).
+/// A verifier (shared by every call on this thread and by waits on the engine's I/O thread).
 #[napi]
 pub struct NativeVerifier {
     inner: Arc<veritoken::Verifier>,
@@ -146,28 +146,6 @@ fn verify_blocking(
         .map_err(js_error)
 }
 
-/// The blocking verification, run on the libuv thread pool.
-pub struct VerifyTask {
-    verifier: Arc<veritoken::Verifier>,
-    token: String,
-    dpop: Option<DpopArgs>,
-    now: i64,
-}
-
-impl Task for VerifyTask {
-    type Output = veritoken::VerifiedToken;
-    type JsValue = Answer;
-
-    fn compute(&mut self) -> Result<Self::Output> {
-        // On a pool thread, where napi-rs catches nothing: a panic must not abort.
-        lean::caught(|| verify_blocking(&self.verifier, &self.token, self.dpop.as_ref(), self.now))
-    }
-
-    fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
-        Ok(Answer(output))
-    }
-}
-
 #[napi]
 impl NativeVerifier {
     /// From the configuration as JSON text (snake_case keys; index.js converts camelCase).
@@ -188,32 +166,42 @@ impl NativeVerifier {
         })
     }
 
-    /// Verifies on the libuv thread pool: for when keys must be fetched first, which
-    /// `tryVerify` reports (a rare call, so the method's per-call glue does not matter).
+    /// Verifies when keys (or an introspection answer) must be fetched first, which
+    /// `tryVerify` reports: the wait runs as a task of the engine's I/O thread, which
+    /// settles the promise through a threadsafe function, so no libuv pool thread is held
+    /// while keys are fetched.
     #[napi(
         catch_unwind,
         ts_args_type = "token: string, now?: number | undefined | null, dpop?: DpopArgs | undefined | null",
         ts_return_type = "Promise<string>"
     )]
-    pub fn verify_on_pool(
+    pub fn verify_deferred<'env>(
         &self,
+        env: &'env Env,
         token: Text,
         now: Option<i64>,
         dpop: Option<DpopArgs>,
-    ) -> AsyncTask<VerifyTask> {
-        AsyncTask::new(VerifyTask {
-            verifier: Arc::clone(&self.inner),
-            token: token.0,
-            dpop,
-            now: now_or(now),
-        })
+    ) -> Result<Object<'env>> {
+        let (deferred, promise) = env.create_deferred::<Answer, _>()?;
+        let proof = dpop.map(|d| veritoken::OwnedDpopProof {
+            proof: d.proof,
+            method: d.method,
+            url: d.url,
+        });
+        self.inner
+            .verify_in_background(token.0, proof, now_or(now), move |result| match result {
+                Ok(verified) => deferred.resolve(move |_| Ok(Answer(verified))),
+                Err(e) => deferred.reject(js_error(e)),
+            })
+            .map_err(js_error)?;
+        Ok(promise)
     }
 
     /// The calls every request makes, bound to this verifier (index.js asks once per
     /// verifier; see `lean.rs`). `verifySync` and `tryVerify` return the header JSON,
     /// U+0001, the claims JSON, and maybe U+0001 and the claims' shape, whose numbers they
     /// write to `layout` (a `Float64Array`; see `layout.rs`); `tryVerify` returns `null`
-    /// when keys must be fetched first (the fetch is started; `verifyOnPool` then waits for
+    /// when keys must be fetched first (the fetch is started; `verifyDeferred` then waits for
     /// it off the event loop). `dpop`: the proof of a token sent with the DPoP scheme.
     /// `extractCredential`: the token of a request and, with the DPoP scheme, its proof
     /// with the request's method and URL (which must then be given).

@@ -62,6 +62,28 @@ test('a slow key fetch does not block the event loop', async (t) => {
   assert.ok(ticks >= 20, `the event loop ticked only ${ticks} times during the fetch`)
 })
 
+test('waits for keys hold no libuv pool thread', async (t) => {
+  // 50 verifications on a cold cache behind a slow IdP used to fill libuv's pool (4
+  // threads) for the whole fetch; an unrelated fs read then waited as long.
+  const idp = await startIdp(t)
+  if (!idp) return
+  await idp.admin('POST', '/admin/fault', { mode: 'delay', delay_ms: 800 })
+  const v = new Verifier(idp.config({ timeoutMs: 3000 }))
+  const token = await idp.token({ alg: 'ES256' })
+  const started = Date.now()
+  const verifications = Array.from({ length: 50 }, () => v.verify(token))
+  await sleep(50) // every verification is now waiting for the keys
+  await require('node:fs/promises').readFile(__filename)
+  const unrelated = Date.now() - started
+  const subjects = (await Promise.all(verifications)).map((t) => t.subject)
+  const waited = Date.now() - started
+  t.diagnostic(`fs.readFile done after ${unrelated} ms; 50 waits after ${waited} ms`)
+  assert.deepEqual(subjects, Array(50).fill('test-client'))
+  assert.ok(waited >= 700, 'the verifications really waited for the slow IdP')
+  assert.ok(unrelated < waited / 2, `${unrelated} ms vs ${waited} ms`)
+  assert.equal(v.metrics().jwks_fetches, 1)
+})
+
 test('opaque tokens through introspection (endpoint from discovery)', async (t) => {
   const idp = await startIdp(t)
   if (!idp) return
