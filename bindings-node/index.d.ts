@@ -27,6 +27,8 @@ export type ErrorCode =
   | 'internal'
 
 export declare const ERROR_CODES: readonly ErrorCode[]
+/** The engine's version, e.g. "0.1.0": the same for every veritoken package of a release. */
+export declare const version: string
 
 /** Every rejection and failure. */
 export declare class VeritokenError extends Error {

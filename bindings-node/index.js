@@ -7,17 +7,50 @@ const { buildClaims } = require('./claims.js')
 /** Members a claims layout holds (two numbers each); tokens with more are parsed whole. */
 const LAYOUT_MEMBERS = 64
 
-/** The addon, built from source first if npm skipped the install script (npm 11 asks before running them). */
-function loadNative() {
-  const path = require('node:path')
-  const file = path.join(__dirname, 'veritoken.node')
-  if (!require('node:fs').existsSync(file)) {
-    process.stderr.write('veritoken: the native addon is not built yet; building it now with cargo (once)\n')
-    require('node:child_process').execFileSync(process.execPath, [path.join(__dirname, 'scripts', 'install.js')], {
-      stdio: ['ignore', 'inherit', 'inherit'],
-    })
+/** This process's platform as a package suffix: `linux-x64-gnu`, `linux-x64-musl`, ... */
+function platformName() {
+  let name = `${process.platform}-${process.arch}`
+  if (process.platform === 'linux') {
+    // glibcVersionRuntime is reported by a glibc build of Node only.
+    const header = typeof process.report?.getReport === 'function' ? process.report.getReport().header : {}
+    name += header.glibcVersionRuntime ? '-gnu' : '-musl'
   }
-  return require(file)
+  return name
+}
+
+/**
+ * The addon: ./veritoken.node when this is a checkout that has built it (`make node`), else the
+ * prebuilt one of the installed platform package (@veritoken/node-<platform>), else, in a
+ * checkout, built from source with cargo (once; npm 11 asks before running install scripts).
+ */
+function loadNative() {
+  // The platform packages published next to @veritoken/node (its optionalDependencies).
+  const PLATFORMS = ['linux-x64-gnu', 'linux-x64-musl', 'linux-arm64-gnu']
+  const path = require('node:path')
+  const fs = require('node:fs')
+  const local = path.join(__dirname, 'veritoken.node')
+  if (fs.existsSync(local)) return require(local)
+  const platform = platformName()
+  if (PLATFORMS.includes(platform)) {
+    try {
+      return require(`@veritoken/node-${platform}`)
+    } catch (e) {
+      if (e.code !== 'MODULE_NOT_FOUND') throw e
+    }
+  }
+  const installer = path.join(__dirname, 'scripts', 'install.js')
+  if (fs.existsSync(installer) && fs.existsSync(path.join(__dirname, 'Cargo.toml'))) {
+    process.stderr.write('veritoken: the native addon is not built yet; building it now with cargo (once)\n')
+    require('node:child_process').execFileSync(process.execPath, [installer], { stdio: ['ignore', 'inherit', 'inherit'] })
+    return require(local)
+  }
+  const hint = PLATFORMS.includes(platform)
+    ? `its package @veritoken/node-${platform} is not installed (was it omitted, e.g. --omit=optional or --no-optional?)`
+    : 'there is no prebuilt addon for it'
+  throw new Error(
+    `@veritoken/node: no native addon for this platform (${platform}): ${hint}. ` +
+      `Prebuilt platforms: ${PLATFORMS.join(', ')}. Elsewhere, build from a checkout of the repository (make node).`,
+  )
 }
 
 /** The stable error codes (docs/design.md §5), identical in every veritoken language. */
@@ -290,4 +323,7 @@ function errorResponse(err, realm) {
   return native.errorResponse(err.code, err.message, err.claim ?? null, realm ?? null)
 }
 
-module.exports = { Verifier, VerifiedToken, VeritokenError, ERROR_CODES, errorResponse }
+/** The engine's version, e.g. "0.1.0" (the addon's; the same for every veritoken package of a release). */
+const version = native.version()
+
+module.exports = { Verifier, VerifiedToken, VeritokenError, ERROR_CODES, errorResponse, version }

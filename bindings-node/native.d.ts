@@ -78,3 +78,6 @@ export declare function panicForTests(nextBoundCall: boolean): void
 
 /** Throws unless the claims grant the scopes (all, or any when `any` is true). */
 export declare function requireScopes(claimsJson: string, scopes: Array<string>, any: boolean): void
+
+/** The engine's version (the workspace version every veritoken package carries). */
+export declare function version(): string

@@ -6,7 +6,7 @@ import crypto from 'node:crypto'
 import { SignJWT, jwtVerify, importSPKI } from 'jose'
 import { createVerifier } from 'fast-jwt'
 import jsonwebtoken from 'jsonwebtoken'
-import { Verifier } from 'veritoken'
+import { Verifier } from '@veritoken/node'
 
 const ISS = 'https://issuer.bench'
 const AUD = 'api'

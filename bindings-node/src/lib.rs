@@ -343,6 +343,12 @@ fn response(error: &veritoken::Error, headers: Vec<(&'static str, String)>) -> E
     }
 }
 
+/// The engine's version (the workspace version every veritoken package carries).
+#[napi(catch_unwind)]
+pub fn version() -> &'static str {
+    env!("CARGO_PKG_VERSION")
+}
+
 /// Every error code with its HTTP status, for the JS error classes.
 #[napi(catch_unwind)]
 pub fn error_codes() -> Vec<String> {

@@ -127,9 +127,9 @@ test('extraction, verifyRequest, metrics, errorResponse', async () => {
 
 test('ESM and CommonJS both load', () => {
   const dir = path.resolve(__dirname, '..')
-  const out = execFileSync(process.execPath, ['--input-type=module', '-e', "import { Verifier, VeritokenError } from 'veritoken'; import def from 'veritoken'; console.log(typeof Verifier, typeof VeritokenError, typeof def.Verifier)"], { cwd: dir, encoding: 'utf8' })
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', "import { Verifier, VeritokenError } from '@veritoken/node'; import def from '@veritoken/node'; console.log(typeof Verifier, typeof VeritokenError, typeof def.Verifier)"], { cwd: dir, encoding: 'utf8' })
   assert.equal(out.trim(), 'function function function')
-  const cjs = execFileSync(process.execPath, ['-e', "const v = require('veritoken'); const e = require('veritoken/express'); const f = require('veritoken/fastify'); console.log(typeof v.Verifier, typeof e.requireToken, typeof f)"], { cwd: dir, encoding: 'utf8' })
+  const cjs = execFileSync(process.execPath, ['-e', "const v = require('@veritoken/node'); const e = require('@veritoken/node/express'); const f = require('@veritoken/node/fastify'); console.log(typeof v.Verifier, typeof e.requireToken, typeof f)"], { cwd: dir, encoding: 'utf8' })
   assert.equal(cjs.trim(), 'function function function')
 })
 

@@ -1,9 +1,9 @@
 // Compiled by `tsc --noEmit` (never run): the public types as a TypeScript user sees them.
 import express from 'express'
 import Fastify from 'fastify'
-import { Verifier, VeritokenError, type ErrorCode, type ErrorResponseParts, type VerifiedToken } from 'veritoken'
-import { requireToken } from 'veritoken/express'
-import veritoken, { verifyRequest } from 'veritoken/fastify'
+import { Verifier, VeritokenError, type ErrorCode, type ErrorResponseParts, type VerifiedToken } from '@veritoken/node'
+import { requireToken } from '@veritoken/node/express'
+import veritoken, { verifyRequest } from '@veritoken/node/fastify'
 
 const verifier = new Verifier({
   issuers: [{ issuer: 'https://idp', audiences: ['api'], algorithms: ['RS256'], discovery: true, jwksCache: { timeoutMs: 800 } }],
