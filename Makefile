@@ -5,7 +5,8 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: all build demo test test-rust test-c test-go test-python test-node c go python node header lint bench bench-go bench-python bench-node vectors deps fmt clean
+.PHONY: all build demo test test-rust test-c test-go test-python test-node c go python node header lint bench bench-go bench-python bench-node vectors deps fmt clean \
+  dist dist-test test-dist dist-sdist install version
 
 # Where cargo puts its output (CARGO_TARGET_DIR is honoured).
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
@@ -38,7 +39,7 @@ demo: deps build c python node
 
 ## Every test: formatting, lints, unit tests, shared vectors, Wycheproof, remote keys,
 ## CLI and sidecar (behind nginx), and the C library under AddressSanitizer.
-test: deps lint test-rust test-c test-go test-python test-node
+test: deps lint test-rust test-c test-go test-python test-node test-dist
 
 # The sidecar test drives a real nginx: here it must not be skipped.
 test-rust:
@@ -60,9 +61,16 @@ test-c: deps c
 	cc $(C_FLAGS) -fsanitize=address,undefined -fno-omit-frame-pointer -Ibuild/include \
 	  bindings-c/tests/c/vectors.c build/lib/libveritoken.a -lcjson -lpthread -ldl -lm -o build/c-vectors
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1 ./build/c-vectors tests/vectors/*.json
+	cc $(C_FLAGS) -DVT_EXPECTED_VERSION='"$(VERSION)"' -Ibuild/include bindings-c/tests/c/version.c \
+	  build/lib/libveritoken.a -lpthread -ldl -lm -o build/c-version && ./build/c-version
 
-## The Go package links build/lib/libveritoken.a (see bindings-c/go/README.md).
+## The Go package links bindings-c/go/lib/<goos>_<goarch>/libveritoken.a with the header in
+## bindings-c/go/include/: where a release tag carries them (see bindings-c/go/cgo.go).
+GO_PLATFORM = $(shell go env GOOS)_$(shell go env GOARCH)
 go: c
+	mkdir -p $(GO_DIR)/include $(GO_DIR)/lib/$(GO_PLATFORM)
+	cp bindings-c/include/veritoken.h $(GO_DIR)/include/
+	cp build/lib/libveritoken.a $(GO_DIR)/lib/$(GO_PLATFORM)/
 
 ## The Go package under the race detector: shared vectors, middleware, the test IdP,
 ## finalizers; then the chi and gin examples; the bench module is only compiled.
@@ -82,6 +90,7 @@ $(VENV)/.installed: bindings-python/requirements-dev.txt
 ## (`pip install ./bindings-python`), built in the shared target dir with the dev profile
 ## so the workspace is not compiled a second time.
 python: $(VENV)/.installed build
+	cp LICENSE bindings-python/LICENSE
 	CARGO_TARGET_DIR=$(abspath $(TARGET_DIR)) MATURIN_PEP517_ARGS="--profile dev" \
 	  $(VENV_BIN)/pip install -q --disable-pip-version-check --force-reinstall --no-deps ./bindings-python
 
@@ -112,14 +121,15 @@ test-node: node
 	rm -rf build/node-user && mkdir -p build/node-user && echo '{"name": "user", "private": true}' > build/node-user/package.json
 	cd build/node-user && CARGO_TARGET_DIR=$(abspath $(TARGET_DIR)) VERITOKEN_NODE_PROFILE=debug \
 	  npm install --no-audit --no-fund --loglevel=error $(abspath $(NODE_DIR)) && \
-	  node -e "const {Verifier}=require('veritoken'); require('veritoken/express'); console.log('require ok:', typeof Verifier)" && \
-	  node --input-type=module -e "import {VeritokenError} from 'veritoken'; console.log('import ok:', typeof VeritokenError)"
+	  node -e "const {Verifier}=require('@veritoken/node'); require('@veritoken/node/express'); console.log('require ok:', typeof Verifier)" && \
+	  node --input-type=module -e "import {VeritokenError} from '@veritoken/node'; console.log('import ok:', typeof VeritokenError)"
 
 ## Regenerate bindings-c/include/veritoken.h (the test suite fails when it drifts).
 header:
 	VERITOKEN_WRITE_HEADER=1 $(CARGO) test -p veritoken-c --lib header_is_up_to_date
 
 lint:
+	python3 scripts/dist/version.py --check
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 	@test -z "$$(gofmt -l $(GO_DIR))" || (gofmt -l $(GO_DIR); echo "gofmt: the files above need formatting"; exit 1)
@@ -162,6 +172,46 @@ bench-go:
 	for round in 1 2 3 4 5; do build/go-bench -test.run '^$$' -test.bench . -test.benchtime 1s; done \
 	  | tee build/bench-go.txt
 	python3 scripts/bench_go.py build/bench-go.txt
+
+## Every installable artifact into dist/ (scripts/dist/build.sh): abi3 wheels (manylinux_2_17,
+## musllinux_1_2) + sdist, @veritoken/node + per-platform addon packages, the Go module as a
+## file-system proxy, the C SDK tarball, the static CLI; SHA256SUMS and SIZES. Linux x86_64,
+## and aarch64 where rustup and zig can target it (DIST_ARCHES="x86_64" for one).
+dist:
+	scripts/dist/build.sh
+
+## Installs each artifact of dist/ in a clean place with no Rust toolchain and runs the shared
+## vectors through it (scripts/dist/test.sh).
+dist-test: deps
+	scripts/dist/test.sh
+
+## What `make test` runs: dist for this machine's architecture only (time budget), then dist-test.
+test-dist: deps
+	@[ "$$(uname -m)" = aarch64 ] || echo "SKIPPED aarch64: make test builds and tests $$(uname -m) only (a second architecture doubles the build time; make dist builds both)"
+	DIST_ARCHES=$$(uname -m) scripts/dist/build.sh
+	scripts/dist/test.sh
+
+## The sdist builds on its own: `pip wheel` of dist/python/veritoken-<version>.tar.gz in an
+## empty directory (needs cargo; a full release build, so not part of `make dist`).
+dist-sdist:
+	rm -rf build/sdist-check && mkdir -p build/sdist-check
+	python3 -m venv build/sdist-check/venv
+	cd build/sdist-check && CARGO_TARGET_DIR=$(CURDIR)/build/sdist-check/target ./venv/bin/pip wheel -q --no-deps \
+	  --disable-pip-version-check -w wheels $(CURDIR)/dist/python/veritoken-$(VERSION).tar.gz
+	ls -l build/sdist-check/wheels
+
+PREFIX ?= /usr/local
+## libveritoken (dist profile, this machine) into PREFIX: include/, lib/ (libveritoken.a,
+## libveritoken.so with its SONAME, pkgconfig/veritoken.pc static and veritoken-shared.pc),
+## share/doc/veritoken/ (LICENSE, examples/verify.c): the layout of the C SDK tarball.
+install:
+	$(CARGO) build --locked --profile dist --target-dir $(TARGET_DIR)/dist -p veritoken-c
+	. scripts/dist/common.sh && dist_tools && scripts/dist/install-c.sh $(TARGET_DIR)/dist/dist $(PREFIX)
+
+## `make version`: every package manifest agrees with Cargo.toml's version;
+## `make version NEW=0.2.0`: sets it everywhere (Cargo.toml, Cargo.lock, the npm manifests).
+version:
+	$(if $(NEW),python3 scripts/dist/version.py --set $(NEW) && $(CARGO) update --workspace --offline -q,python3 scripts/dist/version.py --check)
 
 clean:
 	$(CARGO) clean

@@ -971,10 +971,17 @@ pub extern "C" fn vt_result_http_status(result: vt_result) -> u16 {
     result.code().and_then(|c| c.http_status()).unwrap_or(0)
 }
 
-/// The library version, a static string.
+/// The library's version, e.g. "0.1.0": the workspace version every veritoken package
+/// carries (Python `__version__`, Node `version`, Go `Version()`, `veritoken --version`);
+/// a static string, never NULL.
 #[no_mangle]
 pub extern "C" fn vt_version() -> *const c_char {
-    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+    const VERSION: &CStr =
+        match CStr::from_bytes_with_nul(concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes()) {
+            Ok(version) => version,
+            Err(_) => panic!("the package version contains a NUL byte"),
+        };
+    catch_unwind(|| VERSION.as_ptr()).unwrap_or(c"unknown".as_ptr())
 }
 
 #[cfg(test)]

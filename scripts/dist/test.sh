@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# `make dist-test`: installs every artifact of dist/ in a clean temporary place, the way a user
+# would, with NO Rust toolchain reachable (PATH without cargo/rustc, no CARGO_HOME or
+# RUSTUP_HOME, HOME a fresh directory), and runs the shared vectors through each:
+#   Python  fresh venv, pip install --no-index --find-links dist/python; vectors; FastAPI example
+#   Node    fresh project, npm install of the tarballs (offline); vectors from CJS and ESM;
+#           tsc --strict on a file importing the installed types
+#   Go      a module outside the repository, go get through dist/goproxy; vectors; go vet
+#   C       the SDK tarball; the documented pkg-config lines (static and shared); vectors
+#   CLI     the static binary on a fresh copy of tests/vectors
+# Only the example's dependencies (FastAPI, TypeScript) come from the registries, separately.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+. scripts/dist/common.sh
+[ -f "$DIST/SHA256SUMS" ] || die "no $DIST/SHA256SUMS: run \`make dist\` first"
+(cd "$DIST" && sha256sum --quiet -c SHA256SUMS) || die "dist/ does not match its SHA256SUMS"
+
+ARCH=$(uname -m)
+T=$(mktemp -d /tmp/veritoken-dist-test.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+mkdir -p "$T/home" "$T/tmp" "$T/vectors"
+cp tests/vectors/*.json "$T/vectors/"
+PY=$(python3 -c 'import sys; print(sys.executable)')
+GOCACHE_REAL=$(go env GOCACHE)
+NPM_CACHE_REAL=$(npm config get cache)
+PIP_CACHE_REAL=$(python3 -m pip cache dir 2>/dev/null || echo "$T/pip-cache")
+# Only the tools' own directories: node/npm, go, python, cc, pkg-config, coreutils.
+CLEAN_PATH=$(dirname "$(command -v node)"):$(dirname "$(command -v go)"):$(dirname "$PY"):/usr/bin:/bin
+clean() { env -i HOME="$T/home" TMPDIR="$T/tmp" LANG=C.UTF-8 PATH="$CLEAN_PATH" npm_config_update_notifier=false "$@"; }
+if clean sh -c 'command -v cargo || command -v rustc || command -v rustup'; then
+  die "a Rust toolchain is reachable on the clean PATH ($CLEAN_PATH)"
+fi
+START=$SECONDS
+
+step "Python: pip install --no-index --find-links dist/python veritoken"
+clean "$PY" -m venv "$T/venv"
+t0=$SECONDS
+clean "$T/venv/bin/pip" install -q --disable-pip-version-check --no-index --find-links "$DIST/python" veritoken
+echo "wheel installed in $((SECONDS - t0)) s: $(ls "$T"/venv/lib/python3*/site-packages/veritoken-*.dist-info/WHEEL) says $(grep ^Tag: "$T"/venv/lib/python3*/site-packages/veritoken-*.dist-info/WHEEL | tr '\n' ' ')"
+clean "$T/venv/bin/python" -c 'import importlib.metadata as m, veritoken; assert veritoken.__version__ == m.version("veritoken") == "'"$VERSION"'"'
+clean "$T/venv/bin/python" -c 'import importlib.metadata as m; assert any("LICENSE" in str(f) for f in m.files("veritoken"))'
+(cd "$T" && clean "$T/venv/bin/python" "$ROOT/scripts/dist/test/vectors.py" "$T/vectors")
+step "Python: the FastAPI example (FastAPI and httpx from PyPI, pinned by requirements-dev.txt)"
+sed 's/\[.*\]//' bindings-python/requirements-dev.txt > "$T/constraints.txt"
+clean env PIP_CACHE_DIR="$PIP_CACHE_REAL" "$T/venv/bin/pip" install -q --disable-pip-version-check \
+  -c "$T/constraints.txt" fastapi httpx
+(cd "$T" && clean "$T/venv/bin/python" "$ROOT/scripts/dist/test/fastapi_app.py")
+
+step "Node: npm install of the tarballs into a fresh project"
+napi=$(napi_arch "$ARCH")
+mkdir -p "$T/node"
+echo '{"name": "user", "private": true}' > "$T/node/package.json"
+t0=$SECONDS
+(cd "$T/node" && clean env npm_config_cache="$T/npm-cache" npm install --offline --no-audit --no-fund --loglevel=error \
+  "$DIST/npm/veritoken-node-$VERSION.tgz" "$DIST/npm/veritoken-node-linux-$napi-gnu-$VERSION.tgz")
+echo "npm packages installed in $((SECONDS - t0)) s"
+[ ! -L "$T/node/node_modules/@veritoken/node" ] || die "node_modules/@veritoken/node is a symlink"
+[ -f "$T/node/node_modules/@veritoken/node/LICENSE" ] || die "@veritoken/node has no LICENSE"
+cp scripts/dist/test/vectors.cjs scripts/dist/test/vectors.mjs scripts/dist/test/check.ts scripts/dist/test/tsconfig.json "$T/node/"
+(cd "$T/node" && clean node vectors.cjs "$T/vectors" && clean node vectors.mjs "$T/vectors")
+# The loader names the platform and the supported ones when no platform package fits.
+mv "$T/node/node_modules/@veritoken/node-linux-$napi-gnu" "$T/node/hidden"
+msg=$(cd "$T/node" && clean node -e "require('@veritoken/node')" 2>&1 || true)
+mv "$T/node/hidden" "$T/node/node_modules/@veritoken/node-linux-$napi-gnu"
+grep -q "linux-$napi-gnu.*Prebuilt platforms: linux-x64-gnu" <<<"$msg" || die "unclear loader error: $msg"
+echo "without its platform package: $(grep -m1 "^Error" <<<"$msg")"
+step "Node: tsc --strict on the installed types (TypeScript from npm, pinned)"
+(cd "$T/node" && clean env npm_config_cache="$NPM_CACHE_REAL" npm install --no-audit --no-fund --loglevel=error --no-save \
+  typescript@5.9.3 @types/node@20.19.25 && clean node_modules/.bin/tsc -p tsconfig.json && echo "tsc --strict: ok")
+
+step "Go: go get $GO_MODULE@v$VERSION through file://$DIST/goproxy"
+mkdir -p "$T/gouser"
+cp scripts/dist/test/go/main.go "$T/gouser/"
+printf 'module example.com/veritoken-user\n\ngo 1.22\n' > "$T/gouser/go.mod"
+goenv=(GOPROXY="file://$DIST/goproxy" GOSUMDB=off GOFLAGS=-mod=mod GOTOOLCHAIN=local CGO_ENABLED=1
+  GOPATH="$T/gopath" GOMODCACHE="$T/gopath/pkg/mod" GOCACHE="$GOCACHE_REAL")
+t0=$SECONDS
+(cd "$T/gouser" && clean env "${goenv[@]}" go get "$GO_MODULE@v$VERSION")
+echo "go get in $((SECONDS - t0)) s"
+t0=$SECONDS
+(cd "$T/gouser" && clean env "${goenv[@]}" go build -o veritoken-user . && clean env "${goenv[@]}" go vet ./...)
+echo "go build + vet in $((SECONDS - t0)) s"
+(cd "$T/gouser" && clean ./veritoken-user "$T/vectors")
+! readelf -d "$T/gouser/veritoken-user" | grep -q 'NEEDED.*veritoken' || die "the Go binary needs libveritoken at run time"
+
+step "C: the SDK tarball and the documented pkg-config lines"
+tar -C "$T" -xzf "$DIST/c/libveritoken-$VERSION-linux-$ARCH.tar.gz"
+sdk=$T/libveritoken-$VERSION-linux-$ARCH
+cp "$sdk/share/doc/veritoken/examples/verify.c" bindings-c/tests/c/vectors.c "$T/"
+(cd "$T" && clean env PKG_CONFIG_PATH="$sdk/lib/pkgconfig" sh -c '
+  set -e
+  cc verify.c $(pkg-config --cflags --libs veritoken) -o verify-static
+  cc verify.c $(pkg-config --cflags --libs veritoken-shared) -o verify-shared
+  cc vectors.c $(pkg-config --cflags --libs veritoken) -lcjson -o c-vectors')
+! readelf -d "$T/verify-static" | grep -q 'NEEDED.*veritoken' || die "verify-static needs libveritoken.so"
+readelf -d "$sdk/lib/libveritoken.so.$VERSION" | grep -q 'SONAME' || die "libveritoken.so has no SONAME"
+printf '{"issuers": [{"issuer": "https://idp.example.com/", "audiences": ["api://default"], "algorithms": ["HS256"], "keys": [{"jwks": {"keys": [{"kty": "oct", "kid": "k", "k": "ZGlzdC10ZXN0LXNlY3JldC1vZi1hdC1sZWFzdC0zMi1ieXRlcyE"}]}}]}]}\n' > "$T/c.json"
+for exe in verify-static verify-shared; do
+  out=$(cd "$T" && clean ./$exe c.json not.a.token || true)
+  grep -q token_malformed <<<"$out" || die "$exe: $out"
+  echo "$exe runs (no LD_LIBRARY_PATH): ${out:0:80}"
+done
+(cd "$T" && clean ./c-vectors "$T"/vectors/*.json | tail -n 2)
+
+step "CLI: the static veritoken on a fresh copy of tests/vectors"
+tar -C "$T" -xzf "$DIST/cli/veritoken-$VERSION-linux-$ARCH.tar.gz"
+cli=$T/veritoken-$VERSION-linux-$ARCH/veritoken
+! readelf -d "$cli" | grep -q NEEDED || die "$cli is not static"
+[ "$(clean "$cli" --version)" = "veritoken $VERSION" ] || die "veritoken --version: $(clean "$cli" --version)"
+clean "$cli" inspect "$(python3 -c 'import json; print(json.load(open("tests/vectors/claims.json"))["cases"][0]["token"])')" >/dev/null
+(cd "$T" && clean "$PY" "$ROOT/scripts/dist/test/cli_vectors.py" "$cli" "$T/vectors")
+
+echo
+echo "make dist-test: every artifact installed and verified in $((SECONDS - START)) s"
