@@ -5,7 +5,7 @@
 
 use serde_json::{json, Value};
 use veritoken::{unix_now, Config, DpopProof, ErrorCode, SimpleRequest, Verifier};
-use veritoken_testidp::{ProofRequest, TestIdp, TokenRequest};
+use veritoken_testidp::{Fault, FaultMode, ProofRequest, TestIdp, TokenRequest};
 
 const API: &str = "https://api.example.com/orders";
 
@@ -137,9 +137,14 @@ fn an_introspected_token_is_bound_by_its_cnf() {
 #[test]
 fn the_async_path_waits_for_keys_then_checks_the_proof() {
     let idp = TestIdp::start();
-    let v = verifier(&idp, json!({"mode": "required"}), false);
     let token = bound_token(&idp, false);
     let p = proof(&idp, &token, None);
+    // A slow IdP, so that the first key fetch is still under way when try_verify_at looks.
+    idp.set_fault(Fault {
+        mode: FaultMode::Delay,
+        delay_ms: 300,
+    });
+    let v = verifier(&idp, json!({"mode": "required"}), false);
     let proof = DpopProof {
         proof: &p,
         method: "GET",
