@@ -508,10 +508,11 @@ fn an_unknown_kid_whose_refresh_fails_is_jwks_unavailable_warm_or_cold() {
     let idp = TestIdp::start();
     let cache = json!({"cooldown": 1, "timeout_ms": 800});
     let valid = token(&idp, "RS256");
-    let unknown = forged_with_kid(&valid, "rotated-in-later");
     let warm = verifier(&idp, cache.clone());
     warm.verify(&valid).unwrap();
     for mode in [FaultMode::Down, FaultMode::Status500] {
+        // A kid of its own per round: one the source answered without is remembered missing.
+        let unknown = forged_with_kid(&valid, &format!("rotated-in-later-{mode:?}"));
         idp.set_fault(Fault { mode, delay_ms: 0 });
         let cold = verifier(&idp, cache.clone());
         for (state, v) in [("warm", &warm), ("cold", &cold)] {
