@@ -150,6 +150,8 @@ export interface Config {
   maxTokenSize?: number
   tokenSources?: TokenSource[]
   dpop?: DpopConfig
+  /** The verified-token cache: a repeated token skips the signature check (off by default). */
+  cache?: { maxEntries?: number }
 }
 
 export interface VerifyOptions {
@@ -191,6 +193,10 @@ export interface Metrics {
   introspection_requests: number
   introspection_failures: number
   introspection_cache_hits: number
+  /** Verifications answered by the verified-token cache, lookups that missed, entries replaced. */
+  token_cache_hits: number
+  token_cache_misses: number
+  token_cache_evictions: number
 }
 
 /** Verifies tokens with one configuration and one key cache. */

@@ -17,6 +17,15 @@ type Config struct {
 	TokenSources []TokenSource `json:"token_sources,omitempty"`
 	// DPoP (RFC 9449) sender-constrained tokens; nil for the default (disabled).
 	DPoP *DPoPConfig `json:"dpop,omitempty"`
+	// The verified-token cache; nil for the default (off).
+	Cache *CacheConfig `json:"cache,omitempty"`
+}
+
+// CacheConfig is the opt-in verified-token cache: a repeated token skips the signature
+// check; its time claims are judged again at every hit.
+type CacheConfig struct {
+	// Verified tokens kept at most (0: no cache).
+	MaxEntries uint64 `json:"max_entries,omitempty"`
 }
 
 // DPoPConfig is how DPoP proofs are checked. Zero fields take the engine's defaults.

@@ -411,6 +411,11 @@ type Metrics struct {
 	IntrospectionRequests  uint64 `json:"introspection_requests"`
 	IntrospectionFailures  uint64 `json:"introspection_failures"`
 	IntrospectionCacheHits uint64 `json:"introspection_cache_hits"`
+	// The verified-token cache: verifications it answered, lookups that missed, and
+	// entries replaced by another token.
+	TokenCacheHits      uint64 `json:"token_cache_hits"`
+	TokenCacheMisses    uint64 `json:"token_cache_misses"`
+	TokenCacheEvictions uint64 `json:"token_cache_evictions"`
 }
 
 // Metrics returns the verifier's counters (accepted, rejected per code, JWKS fetches, ...).

@@ -193,3 +193,17 @@ test('extraction reads only the headers the engine names, in every header shape 
   assert.equal((await d.verifyRequest({ ...noise, Authorization: `Bearer ${good}` }, null)).subject, 'alice')
   await assert.rejects(d.verifyRequest({ ...noise, authorisation: `Bearer ${good}` }, null), (e) => e.code === 'token_missing')
 })
+
+test('the verified-token cache: a hit, expiry at the exact second, a tampered copy', async () => {
+  const now = 1767225600
+  const v = new Verifier(hsConfig({ cache: { maxEntries: 100 } }))
+  const token = mint({ ...goodClaims(), iat: now, exp: now + 60 })
+  const first = v.verifySync(token, { now })
+  const again = await v.verify(token, { now: now + 59 })
+  assert.deepEqual(again.claims, first.claims)
+  assert.throws(() => v.verifySync(token, { now: now + 60 }), (e) => e.code === 'token_expired' && e.claim === 'exp')
+  const tampered = token.slice(0, -2) + (token.endsWith('AA') ? 'BB' : 'AA')
+  assert.throws(() => v.verifySync(tampered, { now }), (e) => e.code === 'signature_invalid')
+  const m = v.metrics()
+  assert.deepEqual([m.token_cache_hits, m.token_cache_misses], [2, 2])
+})

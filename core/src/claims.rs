@@ -30,6 +30,14 @@ impl Claim {
 /// A payload that passed the JSON rules, with the registered claims captured.
 pub(crate) struct PayloadClaims<'a>(Scanned<'a, 5>);
 
+/// A token's numeric dates, owned: what the time rules read.
+#[derive(Copy, Clone, Debug, Default, PartialEq)]
+pub(crate) struct Times {
+    pub exp: Option<f64>,
+    pub nbf: Option<f64>,
+    pub iat: Option<f64>,
+}
+
 /// Validates the payload (a JSON object, no duplicates at any depth) and captures the
 /// registered claims plus the presence of each name in `presence`, into `claims` (fresh
 /// from [`PayloadClaims::new`]; written in place rather than returned, as it is large).
@@ -75,6 +83,15 @@ impl PayloadClaims<'_> {
 
     /// A NumericDate claim: absent, or a JSON number (never a string, boolean or null).
     #[inline]
+    /// `exp`, `nbf` and `iat`, each a number when present (else `claim_invalid`).
+    pub fn times(&self) -> Result<Times, Error> {
+        Ok(Times {
+            exp: self.numeric_date(Claim::Exp)?,
+            nbf: self.numeric_date(Claim::Nbf)?,
+            iat: self.numeric_date(Claim::Iat)?,
+        })
+    }
+
     fn numeric_date(&self, claim: Claim) -> Result<Option<f64>, Error> {
         match self.get(claim) {
             None => Ok(None),
@@ -153,7 +170,7 @@ impl ClaimRules {
     /// Every rule but `typ` (a header rule): for claims from an introspection answer.
     pub fn check_claims(&self, claims: &PayloadClaims, now: i64) -> Result<(), Error> {
         self.check_audience(claims)?;
-        self.check_times(claims, now)?;
+        self.check_times(&claims.times()?, now)?;
         for (name, bit) in &self.required_claims {
             if claims.0.present & (1 << bit) == 0 {
                 return Err(Error::for_claim(
@@ -227,12 +244,12 @@ impl ClaimRules {
         }
     }
 
-    fn check_times(&self, claims: &PayloadClaims, now: i64) -> Result<(), Error> {
+    /// The rules that depend on the time: the only ones a cached token is judged by again
+    /// (the others cannot change their verdict on the same token).
+    pub fn check_times(&self, times: &Times, now: i64) -> Result<(), Error> {
         let now = now as f64;
         let leeway = self.leeway as f64;
-        let exp = claims.numeric_date(Claim::Exp)?;
-        let nbf = claims.numeric_date(Claim::Nbf)?;
-        let iat = claims.numeric_date(Claim::Iat)?;
+        let Times { exp, nbf, iat } = *times;
         match exp {
             None if self.require_exp => {
                 return Err(Error::for_claim(

@@ -44,6 +44,19 @@ pub struct Config {
     /// presented as a bearer token is still refused).
     #[serde(default)]
     pub dpop: DpopConfig,
+    /// The verified-token cache. Default: off.
+    #[serde(default)]
+    pub cache: CacheConfig,
+}
+
+/// The opt-in verified-token cache: a token seen again skips the signature check (see
+/// `token_cache.rs` for what a hit still checks).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CacheConfig {
+    /// Verified tokens kept at most (the table is this rounded up to a power of two, at
+    /// most 2^20; a new token may replace an older one). 0, the default: no cache.
+    pub max_entries: usize,
 }
 
 /// Whether requests may, or must, prove possession of the token's key with a DPoP proof.

@@ -33,6 +33,7 @@ mod runtime;
 mod scan;
 mod text;
 pub mod token;
+mod token_cache;
 mod verifier;
 
 pub use algorithm::{Algorithm, AlgorithmSet, Curve};

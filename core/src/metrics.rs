@@ -21,9 +21,12 @@ pub(crate) enum Counter {
     IntrospectionRequests,
     IntrospectionFailures,
     IntrospectionCacheHits,
+    TokenCacheHits,
+    TokenCacheMisses,
+    TokenCacheEvictions,
 }
 
-const COUNTERS: usize = 12;
+const COUNTERS: usize = 15;
 const SLOTS: usize = COUNTERS + 32;
 const SHARDS: usize = 8;
 
@@ -84,6 +87,9 @@ impl Metrics {
             introspection_requests: c(Counter::IntrospectionRequests),
             introspection_failures: c(Counter::IntrospectionFailures),
             introspection_cache_hits: c(Counter::IntrospectionCacheHits),
+            token_cache_hits: c(Counter::TokenCacheHits),
+            token_cache_misses: c(Counter::TokenCacheMisses),
+            token_cache_evictions: c(Counter::TokenCacheEvictions),
         }
     }
 }
@@ -118,6 +124,12 @@ pub struct MetricsSnapshot {
     pub introspection_failures: u64,
     /// Introspection answers reused from the cache.
     pub introspection_cache_hits: u64,
+    /// Verifications answered by the verified-token cache (`[cache]`).
+    pub token_cache_hits: u64,
+    /// Lookups in the verified-token cache that found no usable entry.
+    pub token_cache_misses: u64,
+    /// Entries of the verified-token cache replaced by another token.
+    pub token_cache_evictions: u64,
 }
 
 #[cfg(test)]

@@ -8,7 +8,35 @@
 
 use arc_swap::ArcSwapOption;
 use std::ops::Deref;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Once};
+
+/// Forks into this process counted by the `pthread_atfork` child handler, once
+/// [`watch_forks`] registered it: a value read before a fork differs in the child.
+static FORKS: AtomicU64 = AtomicU64::new(0);
+
+extern "C" fn forked_child() {
+    // Async-signal-safe: one atomic add.
+    FORKS.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Starts counting forks (once per process). For state so hot that a `getpid()` on each
+/// use would cost more than the use: it compares [`fork_generation`] instead.
+pub(crate) fn watch_forks() {
+    static REGISTER: Once = Once::new();
+    REGISTER.call_once(|| {
+        // SAFETY: registers a handler that only does an atomic add; no handler is removed.
+        #[cfg(unix)]
+        unsafe {
+            libc::pthread_atfork(None, None, Some(forked_child));
+        }
+    });
+}
+
+/// A number that changes in a child after `fork()` (once [`watch_forks`] ran).
+pub(crate) fn fork_generation() -> u64 {
+    FORKS.load(Ordering::Relaxed)
+}
 
 /// A value of type `T` for the current process, made on first use in each process.
 pub(crate) struct PerProcess<T> {

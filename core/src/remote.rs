@@ -163,7 +163,8 @@ impl State {
 
 /// The outcome of checking a token's signature against a remote key set.
 pub(crate) enum KeyCheck {
-    Verified,
+    /// With the key set that verified it, when the caller asked to keep it.
+    Verified(Option<Arc<KeySet>>),
     Failed(Error),
     /// Keys are being fetched: wait on this flight, then try once more.
     Wait(Arc<Flight>),
@@ -273,6 +274,15 @@ impl RemoteKeys {
         Duration::from_millis(self.policy.timeout_ms)
     }
 
+    /// Whether `keys` are still this source's keys, and fresh (a cached verification made
+    /// with them may be reused; past freshness the full path refreshes them).
+    pub fn keys_still_fresh(&self, keys: &Arc<KeySet>) -> bool {
+        self.snapshot
+            .load()
+            .as_ref()
+            .is_some_and(|snap| Arc::ptr_eq(&snap.keys, keys) && Instant::now() <= snap.fresh_until)
+    }
+
     /// Keys are loaded and not past `max_stale`.
     pub fn is_ready(&self) -> bool {
         self.snapshot
@@ -289,6 +299,7 @@ impl RemoteKeys {
         signing_input: &str,
         signature: &[u8],
         waited: bool,
+        keep_keys: bool,
     ) -> KeyCheck {
         let guard = self.snapshot.load();
         let Some(snap) = guard.as_ref() else {
@@ -340,7 +351,7 @@ impl RemoteKeys {
             _ => {
                 self.metrics.add(Counter::KeyCacheHits);
                 match result {
-                    Ok(()) => KeyCheck::Verified,
+                    Ok(()) => KeyCheck::Verified(keep_keys.then(|| snap.keys.clone())),
                     Err(e) => KeyCheck::Failed(e),
                 }
             }

@@ -5,7 +5,7 @@
 //! required claims.
 
 use crate::algorithm::{Algorithm, AlgorithmSet, KeyFamily};
-use crate::claims::{self, normalize_typ, ClaimRules, PayloadClaims};
+use crate::claims::{self, normalize_typ, ClaimRules, PayloadClaims, Times};
 use crate::config::DpopMode;
 use crate::config::{read_small_file, Config, IssuerConfig, KeySource, SecretEncoding, SecretKey};
 use crate::dpop::{self, Dpop, DpopProof, OwnedDpopProof};
@@ -18,6 +18,7 @@ use crate::metrics::{Counter, Metrics, MetricsSnapshot};
 use crate::remote::{Flight, KeyCheck, RemoteKeys};
 use crate::scan::{Presence, MAX_PRESENCE_NAMES};
 use crate::token::VerifiedToken;
+use crate::token_cache::{Entry, TokenCache, MAX_SLOTS};
 use crate::{json, text};
 use base64::Engine;
 use serde_json::Value;
@@ -56,15 +57,24 @@ struct Inner {
     /// notes them all.
     presence: Presence,
     dpop: Dpop,
+    /// The verified-token cache, when `[cache] max_entries` is set.
+    token_cache: Option<TokenCache>,
     metrics: Arc<Metrics>,
 }
 
 /// What the rules concluded about a token whose structure was sound.
 enum Outcome {
-    /// With whether the claims hold a `cnf`.
-    Accepted(bool),
+    /// With whether the claims hold a `cnf`, and what the token cache keeps (when on).
+    Accepted(bool, Option<Admission>),
     /// Keys are being fetched: wait (at most this long), then judge once more.
     Wait(Arc<Flight>, Duration),
+}
+
+/// What the token cache needs of an accepted token besides the token itself.
+struct Admission {
+    issuer: usize,
+    times: Times,
+    keys: Option<Arc<KeySet>>,
 }
 
 /// One try at a verification: a verdict, a key fetch to wait for before trying again, or
@@ -141,12 +151,23 @@ impl Verifier {
                 .map_err(|e| e.context(&label))?;
             issuers.push(issuer);
         }
+        let token_cache = match config.cache.max_entries {
+            0 => None,
+            n if n > MAX_SLOTS => {
+                return Err(Error::config(format!(
+                    "cache.max_entries: at most {MAX_SLOTS} (a token cache entry holds the token \
+                     and its claims, ~1.5 KB)"
+                )))
+            }
+            n => Some(TokenCache::new(n, &metrics)),
+        };
         let inner = Inner {
             config,
             issuers,
             introspector,
             presence: Presence::new(presence_names),
             dpop,
+            token_cache,
             metrics,
         };
         for issuer in &inner.issuers {
@@ -341,20 +362,45 @@ impl Verifier {
                 };
             }
         }
+        let cache = self.inner.token_cache.as_ref();
+        if let Some(hit) = cache.and_then(|c| c.lookup(token, |e| self.judge_cached(e, now))) {
+            return Step::Done(hit);
+        }
         let mut buf = jws::signature_buf();
         let decoded = match jws::decode_checked(token, self.inner.config.max_token_size, &mut buf) {
             Ok(d) => d,
             Err(e) => return Step::Done(Err(e)),
         };
         match self.judge(&decoded, now, waited) {
-            Ok(Outcome::Accepted(has_cnf)) => Step::Done(Ok(VerifiedToken::new(
-                decoded.header,
-                decoded.payload,
-                has_cnf,
-            ))),
+            Ok(Outcome::Accepted(has_cnf, admission)) => {
+                let verified = VerifiedToken::new(decoded.header, decoded.payload, has_cnf);
+                if let (Some(cache), Some(a)) = (cache, admission) {
+                    cache.insert(Entry::new(
+                        token,
+                        verified.clone(),
+                        a.issuer,
+                        a.times,
+                        a.keys,
+                    ));
+                }
+                Step::Done(Ok(verified))
+            }
             Ok(Outcome::Wait(flight, limit)) => Step::Wait(flight, limit),
             Err(e) => Step::Done(Err(e)),
         }
+    }
+
+    /// A token the cache holds: reused while its keys are unchanged and fresh (`None`
+    /// otherwise: the full path runs), with its time rules judged again at `now`.
+    fn judge_cached(&self, entry: &Entry, now: i64) -> Option<Result<VerifiedToken, Error>> {
+        let issuer = &self.inner.issuers[entry.issuer];
+        if let (IssuerKeys::Remote(remote), Some(keys)) = (&issuer.keys, &entry.keys) {
+            if !remote.keys_still_fresh(keys) {
+                return None;
+            }
+        }
+        let verdict = issuer.rules.check_times(&entry.times, now);
+        Some(verdict.map(|()| entry.verified.clone()))
     }
 
     /// An introspection answer judged like a JWT's claims: `active`, then `iss` (the
@@ -399,24 +445,39 @@ impl Verifier {
         let mut claims = PayloadClaims::new();
         claims::scan_claims(&decoded.payload, &inner.presence, &mut claims)?;
         let iss = claims.issuer()?;
-        let issuer = inner
+        let (index, issuer) = inner
             .issuers
             .iter()
-            .find(|i| i.name == iss)
+            .enumerate()
+            .find(|(_, i)| i.name == iss)
             .ok_or_else(|| claims::unknown_issuer(iss))?;
         let (input, signature) = (decoded.signing_input, &*decoded.signature);
-        match &issuer.keys {
+        let caching = inner.token_cache.is_some();
+        let keys = match &issuer.keys {
             IssuerKeys::Static(keys) => {
-                jws::verify_signature(keys, issuer.algorithms, &header, input, signature)?
+                jws::verify_signature(keys, issuer.algorithms, &header, input, signature)?;
+                None
             }
-            IssuerKeys::Remote(remote) => match remote.check(&header, input, signature, waited) {
-                KeyCheck::Verified => {}
-                KeyCheck::Failed(e) => return Err(e),
-                KeyCheck::Wait(flight) => return Ok(Outcome::Wait(flight, remote.wait_limit())),
-            },
-        }
+            IssuerKeys::Remote(remote) => {
+                match remote.check(&header, input, signature, waited, caching) {
+                    KeyCheck::Verified(keys) => keys,
+                    KeyCheck::Failed(e) => return Err(e),
+                    KeyCheck::Wait(flight) => {
+                        return Ok(Outcome::Wait(flight, remote.wait_limit()))
+                    }
+                }
+            }
+        };
         issuer.rules.check(header.typ.as_deref(), &claims, now)?;
-        Ok(Outcome::Accepted(claims.has(CNF_BIT)))
+        let admission = match caching {
+            true => Some(Admission {
+                issuer: index,
+                times: claims.times()?,
+                keys,
+            }),
+            false => None,
+        };
+        Ok(Outcome::Accepted(claims.has(CNF_BIT), admission))
     }
 
     /// Whether every issuer has usable keys (static ones always; remote ones once fetched

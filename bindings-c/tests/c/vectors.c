@@ -135,6 +135,34 @@ static vt_result run_case(const cJSON *c, char **claims, char *err, size_t err_l
   return r;
 }
 
+#define CHECK(cond) do { if (cond) passed++; else fail(#cond, "does not hold", NULL); } while (0)
+
+/* The verified-token cache through the C API, on a valid vector: a repeated token is a hit
+   with the same claims, its expiry is judged again at the hit (exp is in the vector's
+   future; a year later it is expired), and the metrics count both. */
+static void token_cache(const cJSON *c) {
+  cJSON *config = cJSON_Duplicate(cJSON_GetObjectItem(c, "config"), 1);
+  cJSON *cache = cJSON_AddObjectToObject(config, "cache");
+  cJSON_AddNumberToObject(cache, "max_entries", 16);
+  char *text = cJSON_PrintUnformatted(config), err[256] = "";
+  vt_verifier *v = NULL;
+  CHECK(vt_verifier_new(text, &v, err, sizeof err) == VT_OK);
+  const char *token = cJSON_GetObjectItem(c, "token")->valuestring;
+  int64_t now = (int64_t)cJSON_GetObjectItem(c, "now")->valuedouble;
+  char claim[16] = "", *a = NULL, *b = NULL;
+  CHECK(verify_into(v, token, now, &a, err, sizeof err, claim, sizeof claim) == VT_OK);
+  CHECK(verify_into(v, token, now, &b, err, sizeof err, claim, sizeof claim) == VT_OK && a && b && strcmp(a, b) == 0);
+  CHECK(verify_into(v, token, now + 366 * 86400, &b, err, sizeof err, claim, sizeof claim) == VT_TOKEN_EXPIRED);
+  char metrics[2048];
+  CHECK(vt_verifier_metrics_json(v, metrics, sizeof metrics, err, sizeof err) == VT_OK &&
+        strstr(metrics, "\"token_cache_hits\":") != NULL && strstr(metrics, "\"token_cache_hits\":0,") == NULL);
+  free(a);
+  free(b);
+  vt_verifier_free(v);
+  cJSON_free(text);
+  cJSON_Delete(config);
+}
+
 static void run_file(const char *path) {
   char *text = slurp(path);
   cJSON *doc = text ? cJSON_Parse(text) : NULL;
@@ -144,6 +172,7 @@ static void run_file(const char *path) {
   cJSON_ArrayForEach(c, cJSON_GetObjectItem(doc, "cases")) {
     const char *name = cJSON_GetObjectItem(c, "name")->valuestring;
     const cJSON *expect = cJSON_GetObjectItem(c, "expect");
+    if (strcmp(name, "hs256_valid") == 0) token_cache(c);
     char err[512] = "", claim[64] = "", *claims = NULL;
     vt_result r = run_case(c, &claims, err, sizeof err, claim, sizeof claim);
     if (cJSON_IsTrue(cJSON_GetObjectItem(expect, "valid"))) {
@@ -166,7 +195,6 @@ static void run_file(const char *path) {
   cJSON_Delete(doc);
 }
 
-#define CHECK(cond) do { if (cond) passed++; else fail(#cond, "does not hold", NULL); } while (0)
 
 /* Misuse must give a clear result, never a crash; outputs stay untouched on failure. */
 static void api_misuse(void) {

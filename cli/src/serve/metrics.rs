@@ -26,7 +26,7 @@ struct EngineCounters {
 
 type Reading = fn(&MetricsSnapshot) -> u64;
 
-const ENGINE: [(&str, &str, Reading); 7] = [
+const ENGINE: [(&str, &str, Reading); 10] = [
     (
         "veritoken_jwks_fetches",
         "Key set and discovery fetches started",
@@ -56,6 +56,21 @@ const ENGINE: [(&str, &str, Reading); 7] = [
         "veritoken_jwks_fetches_skipped",
         "Key fetches not made while a failing source backs off",
         |m| m.jwks_fetches_skipped,
+    ),
+    (
+        "veritoken_token_cache_hits",
+        "Verifications answered by the verified-token cache",
+        |m| m.token_cache_hits,
+    ),
+    (
+        "veritoken_token_cache_misses",
+        "Verified-token cache lookups that found no usable entry",
+        |m| m.token_cache_misses,
+    ),
+    (
+        "veritoken_token_cache_evictions",
+        "Verified-token cache entries replaced by another token",
+        |m| m.token_cache_evictions,
     ),
     (
         "veritoken_key_cache_misses",

@@ -1,0 +1,296 @@
+//! The opt-in verified-token cache (`[cache] max_entries`): what a hit still checks.
+//! Static keys with tokens minted here, and remote keys against the test IdP for
+//! rotation, removal, the stale window and DPoP proofs.
+
+use jsonwebtoken::{encode, EncodingKey, Header};
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+use veritoken::{Config, ErrorCode, SimpleRequest, Verifier};
+use veritoken_testidp::{ProofRequest, TestIdp, TokenRequest};
+
+const SECRET: &str = "0123456789abcdef0123456789abcdef";
+const NOW: i64 = 1_767_225_600;
+
+fn static_verifier(extra: Value) -> Verifier {
+    let mut config = json!({
+        "issuers": [{"issuer": "https://issuer.example", "audiences": ["api"],
+            "algorithms": ["HS256"], "max_age": 600,
+            "keys": [{"secret": {"value": SECRET, "alg": "HS256"}}]}],
+        "cache": {"max_entries": 1000},
+    });
+    for (k, v) in extra.as_object().unwrap() {
+        config[k] = v.clone();
+    }
+    Verifier::new(Config::from_value(config).unwrap()).unwrap()
+}
+
+fn mint(claims: Value) -> String {
+    let mut base = json!({"iss": "https://issuer.example", "aud": "api", "sub": "alice",
+        "iat": NOW - 10, "exp": NOW + 100});
+    for (k, v) in claims.as_object().unwrap() {
+        base[k] = v.clone();
+    }
+    encode(
+        &Header::default(),
+        &base,
+        &EncodingKey::from_secret(SECRET.as_bytes()),
+    )
+    .unwrap()
+}
+
+fn hits(v: &Verifier) -> (u64, u64) {
+    let m = v.metrics();
+    (m.token_cache_hits, m.token_cache_misses)
+}
+
+#[test]
+fn a_repeated_token_is_a_hit_and_answers_the_same() {
+    let v = static_verifier(json!({}));
+    let t = mint(json!({}));
+    let first = v.verify_at(&t, NOW).unwrap();
+    let again = v.verify_at(&t, NOW).unwrap();
+    assert_eq!(first.claims_json(), again.claims_json());
+    assert_eq!(first.header_json(), again.header_json());
+    assert_eq!(hits(&v), (1, 1));
+    assert_eq!(v.metrics().verified, 2);
+    // Off by default: no lookups at all.
+    let off = Verifier::new(
+        Config::from_value(json!({"issuers": [{"issuer": "https://issuer.example",
+            "audiences": ["api"], "algorithms": ["HS256"],
+            "keys": [{"secret": {"value": SECRET, "alg": "HS256"}}]}]}))
+        .unwrap(),
+    )
+    .unwrap();
+    off.verify_at(&t, NOW).unwrap();
+    off.verify_at(&t, NOW).unwrap();
+    assert_eq!(hits(&off), (0, 0));
+}
+
+#[test]
+fn the_time_rules_are_judged_again_at_every_hit() {
+    let v = static_verifier(json!({"leeway": 2}));
+    let t = mint(json!({"exp": NOW + 100, "nbf": NOW - 5, "iat": NOW - 10}));
+    v.verify_at(&t, NOW).unwrap();
+    // exp + leeway: valid at NOW+101, expired at exactly NOW+102, from the cache too.
+    assert!(v.verify_at(&t, NOW + 101).is_ok());
+    let expired = v.verify_at(&t, NOW + 102).unwrap_err();
+    assert_eq!(
+        (expired.code(), expired.claim()),
+        (ErrorCode::TokenExpired, Some("exp"))
+    );
+    // Earlier than nbf - leeway, and iat in the future: the same codes as a full verify.
+    assert_eq!(
+        v.verify_at(&t, NOW - 8).unwrap_err().code(),
+        ErrorCode::TokenNotYetValid
+    );
+    let young = mint(json!({"iat": NOW}));
+    v.verify_at(&young, NOW).unwrap();
+    assert_eq!(
+        v.verify_at(&young, NOW - 3).unwrap_err().code(),
+        ErrorCode::TokenIssuedInFuture
+    );
+    // max_age (600 s after iat, plus leeway).
+    let old = mint(json!({"exp": NOW + 10_000}));
+    v.verify_at(&old, NOW).unwrap();
+    assert!(v.verify_at(&old, NOW - 10 + 602).is_ok());
+    assert_eq!(
+        v.verify_at(&old, NOW - 10 + 603).unwrap_err().code(),
+        ErrorCode::TokenTooOld
+    );
+    let (h, _) = hits(&v);
+    assert!(h >= 5, "the verdicts above came from the cache: {h} hits");
+    // Each verdict equals what a verifier without the cache says.
+    let fresh = static_verifier(json!({"leeway": 2, "cache": {"max_entries": 0}}));
+    for (token, now) in [
+        (&t, NOW + 102),
+        (&t, NOW - 8),
+        (&young, NOW - 3),
+        (&old, NOW + 593),
+    ] {
+        assert_eq!(
+            v.verify_at(token, now).err().map(|e| e.code()),
+            fresh.verify_at(token, now).err().map(|e| e.code()),
+            "at {now}"
+        );
+    }
+}
+
+#[test]
+fn a_tampered_copy_of_a_cached_token_is_verified_in_full_and_refused() {
+    let v = static_verifier(json!({}));
+    let t = mint(json!({}));
+    v.verify_at(&t, NOW).unwrap();
+    let mut bytes = t.clone().into_bytes();
+    for at in [t.len() - 2, t.find('.').unwrap() + 3, 3] {
+        let original = bytes[at];
+        bytes[at] = if original == b'A' { b'B' } else { b'A' };
+        let tampered = String::from_utf8(bytes.clone()).unwrap();
+        let err = v.verify_at(&tampered, NOW).unwrap_err();
+        assert!(
+            matches!(
+                err.code(),
+                ErrorCode::SignatureInvalid | ErrorCode::TokenMalformed
+            ),
+            "byte {at}: {err}"
+        );
+        bytes[at] = original;
+    }
+    assert_eq!(hits(&v).0, 0);
+    assert!(v.verify_at(&t, NOW).is_ok());
+    assert_eq!(hits(&v).0, 1);
+}
+
+#[test]
+fn bounded_and_counted() {
+    let v = static_verifier(json!({"cache": {"max_entries": 8}}));
+    for i in 0..200 {
+        v.verify_at(&mint(json!({"sub": format!("user-{i}")})), NOW)
+            .unwrap();
+    }
+    let m = v.metrics();
+    assert!(m.token_cache_evictions >= 192, "{m:?}");
+    let too_big = Config::from_value(json!({"issuers": [{"issuer": "https://i",
+        "audiences": ["a"], "algorithms": ["HS256"], "keys": [{"secret": {"value": SECRET, "alg": "HS256"}}]}],
+        "cache": {"max_entries": 1usize << 21}}))
+    .unwrap();
+    assert_eq!(
+        Verifier::new(too_big).unwrap_err().code(),
+        ErrorCode::ConfigInvalid
+    );
+    let unknown = Config::from_value(json!({"issuers": [{"issuer": "https://i",
+        "audiences": ["a"], "algorithms": ["HS256"]}], "cache": {"entries": 1}}));
+    assert!(unknown.unwrap_err().message().contains("entries"));
+}
+
+fn remote_verifier(idp: &TestIdp, cache: Value, dpop: Value) -> Verifier {
+    let config = json!({
+        "issuers": [{"issuer": idp.url(), "audiences": ["api://default"],
+            "algorithms": ["RS256", "ES256"], "jwks_uri": idp.jwks_uri(), "jwks_cache": cache}],
+        "cache": {"max_entries": 100},
+        "dpop": dpop,
+    });
+    Verifier::new(Config::from_value(config).unwrap()).unwrap()
+}
+
+fn wait_until(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+#[test]
+fn a_removed_key_ends_its_cached_tokens() {
+    let idp = TestIdp::start();
+    let v = remote_verifier(
+        &idp,
+        json!({"ttl": 1, "min_ttl": 1, "refresh_ahead": 0, "cooldown": 1}),
+        json!({}),
+    );
+    let kid = idp.rotate("ES256");
+    let t = idp.token(&TokenRequest {
+        alg: Some("ES256".into()),
+        kid: Some(kid.clone()),
+        ..Default::default()
+    });
+    v.verify(&t).unwrap();
+    v.verify(&t).unwrap();
+    assert!(hits(&v).0 >= 1);
+    idp.retire(&kid);
+    assert!(
+        wait_until(Duration::from_secs(8), || v.verify(&t).is_err()),
+        "a token whose key was removed is refused once the keys are refetched"
+    );
+    assert_eq!(v.verify(&t).unwrap_err().code(), ErrorCode::KeyNotFound);
+}
+
+#[test]
+fn past_freshness_the_full_path_runs_and_max_stale_still_ends_it() {
+    let mut idp = TestIdp::start();
+    let v = remote_verifier(
+        &idp,
+        json!({"ttl": 1, "min_ttl": 1, "refresh_ahead": 0, "max_stale": 3, "cooldown": 1}),
+        json!({}),
+    );
+    let t = idp.token(&TokenRequest::default());
+    v.verify(&t).unwrap();
+    idp.stop();
+    assert!(
+        wait_until(Duration::from_secs(8), || v
+            .verify(&t)
+            .err()
+            .map(|e| e.code())
+            == Some(ErrorCode::JwksUnavailable)),
+        "a cached token is refused once its keys pass max_stale"
+    );
+    assert!(
+        v.metrics().stale_serves > 0,
+        "the stale window ran the full path"
+    );
+}
+
+#[test]
+fn a_dpop_bound_token_from_the_cache_still_needs_a_fresh_proof() {
+    let idp = TestIdp::start();
+    let v = remote_verifier(&idp, json!({}), json!({"mode": "allowed"}));
+    let token = idp.token(&TokenRequest {
+        dpop_jkt: Some(idp.dpop_jkt()),
+        ..Default::default()
+    });
+    let api = "https://api.example.com/orders";
+    let proof = || {
+        idp.dpop_proof(&ProofRequest {
+            htm: "GET".into(),
+            htu: api.into(),
+            access_token: Some(token.clone()),
+            ..Default::default()
+        })
+    };
+    let request = |proof: &str| SimpleRequest {
+        headers: vec![
+            ("Authorization".into(), format!("DPoP {token}")),
+            ("DPoP".into(), proof.into()),
+        ],
+        method: Some("GET".into()),
+        url: Some(api.into()),
+        ..Default::default()
+    };
+    let p = proof();
+    v.verify_request(&request(&p)).unwrap();
+    v.verify_request(&request(&proof())).unwrap();
+    assert!(hits(&v).0 >= 1, "the token part came from the cache");
+    let replay = v.verify_request(&request(&p)).unwrap_err();
+    assert_eq!(
+        (replay.code(), replay.claim()),
+        (ErrorCode::DpopInvalid, Some("jti"))
+    );
+    assert_eq!(v.verify(&token).unwrap_err().claim(), Some("cnf"));
+}
+
+#[cfg(unix)]
+#[test]
+fn entries_are_not_used_after_fork() {
+    let v = static_verifier(json!({}));
+    let t = mint(json!({}));
+    v.verify_at(&t, NOW).unwrap();
+    v.verify_at(&t, NOW).unwrap();
+    assert_eq!(hits(&v), (1, 1));
+    // SAFETY: the child verifies and leaves through _exit.
+    let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        let ok = v.verify_at(&t, NOW).is_ok() && hits(&v) == (1, 2);
+        let again = v.verify_at(&t, NOW).is_ok() && hits(&v) == (2, 2);
+        // SAFETY: ends the child at once.
+        unsafe { libc::_exit(if ok && again { 0 } else { 1 }) };
+    }
+    let mut status = 0;
+    // SAFETY: waits for the child forked above.
+    unsafe { libc::waitpid(pid, &mut status, 0) };
+    assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0);
+    v.verify_at(&t, NOW).unwrap();
+    assert_eq!(hits(&v), (2, 1), "the parent's entries stay usable");
+}
