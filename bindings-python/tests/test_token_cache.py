@@ -59,7 +59,11 @@ def test_async_hits_too() -> None:
     v = cached()
     token = mint(good_claims(iat=NOW, exp=NOW + 60))
     v.verify(token, now=NOW)
-    assert asyncio.run(v.verify_async(token, now=NOW)).subject == "alice"
+
+    async def main() -> str | None:
+        return (await v.verify_async(token, now=NOW)).subject
+
+    assert asyncio.run(main()) == "alice"
     assert hits(v) == (1, 1)
 
 
