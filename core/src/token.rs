@@ -63,6 +63,18 @@ impl VerifiedToken {
         }
     }
 
+    /// A copy holding `protected` (the same header, from another owner): for the token
+    /// cache, so that threads answering one token do not share one reference count.
+    pub(crate) fn with_header(&self, protected: Arc<Header>) -> Self {
+        VerifiedToken {
+            has_cnf: self.has_cnf,
+            protected: Some(protected),
+            claims_json: self.claims_json.clone(),
+            header: OnceLock::new(),
+            claims: OnceLock::new(),
+        }
+    }
+
     /// The protected header, every member.
     pub fn header(&self) -> &Map<String, Value> {
         self.header.get_or_init(|| object(self.header_json()))

@@ -43,6 +43,10 @@ pub(crate) struct Entry {
 }
 
 impl Entry {
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
     pub fn new(
         token: &str,
         verified: VerifiedToken,

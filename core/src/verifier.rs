@@ -226,9 +226,21 @@ impl Verifier {
         proof: Option<&DpopProof>,
         now: i64,
     ) -> Result<VerifiedToken, Error> {
+        self.verify_loop(token, proof, now, false)
+    }
+
+    /// Tries, waits for keys when asked to and tries once more; `looked_up`: the token
+    /// cache was already asked (and had nothing).
+    fn verify_loop(
+        &self,
+        token: &str,
+        proof: Option<&DpopProof>,
+        now: i64,
+        looked_up: bool,
+    ) -> Result<VerifiedToken, Error> {
         let mut waited = false;
         loop {
-            match self.attempt(token, now, waited) {
+            match self.attempt(token, now, waited, !looked_up) {
                 Step::Done(result) => return self.finish(token, proof, now, result),
                 Step::Wait(flight, limit) => {
                     flight.wait_blocking(limit);
@@ -243,6 +255,42 @@ impl Verifier {
         }
     }
 
+    /// [`Verifier::verify_presented_at`] for a binding whose callers share a global lock
+    /// (Python's GIL): a verification that costs less than releasing and taking the lock
+    /// again (a token-cache hit, or an HMAC token whose header this thread has seen) runs
+    /// here as is; any other (RSA, ECDSA, EdDSA, a wait for keys or an introspection) runs
+    /// inside `offload`, which releases the lock around the call it is handed.
+    pub fn verify_offloading(
+        &self,
+        token: &str,
+        proof: Option<&DpopProof>,
+        now: i64,
+        offload: impl FnOnce(
+            &(dyn Fn() -> Result<VerifiedToken, Error> + Sync),
+        ) -> Result<VerifiedToken, Error>,
+    ) -> Result<VerifiedToken, Error> {
+        if let Some(hit) = self.cache_hit(token, now) {
+            return self.finish(token, proof, now, hit);
+        }
+        let full = || self.verify_loop(token, proof, now, true);
+        match self.is_cheap(token) {
+            true => full(),
+            false => offload(&full),
+        }
+    }
+
+    /// An HMAC token (by the header this thread memoized) that no introspection claims:
+    /// verified in well under a microsecond, with no wait.
+    fn is_cheap(&self, token: &str) -> bool {
+        if let Some((_, intro)) = &self.inner.introspector {
+            if intro.wants(token) {
+                return false;
+            }
+        }
+        let segment = token.split('.').next().unwrap_or("");
+        crate::header_memo::get(segment).is_some_and(|h| h.alg().family() == KeyFamily::Oct)
+    }
+
     /// Verifies without ever waiting: `None` when keys must be fetched first (the fetch is
     /// started; a later `verify_at` or `verify_at_async` joins it). Lets a binding answer
     /// on its event loop and move only the rare waiting call to a worker thread. `proof`:
@@ -253,7 +301,7 @@ impl Verifier {
         proof: Option<&DpopProof>,
         now: i64,
     ) -> Option<Result<VerifiedToken, Error>> {
-        match self.attempt(token, now, false) {
+        match self.attempt(token, now, false, true) {
             Step::Done(result) => Some(self.finish(token, proof, now, result)),
             Step::Wait(..) | Step::Introspect(_) => None,
         }
@@ -306,7 +354,7 @@ impl Verifier {
     ) -> Result<VerifiedToken, Error> {
         let mut waited = false;
         loop {
-            match self.attempt(token, now, waited) {
+            match self.attempt(token, now, waited, true) {
                 Step::Done(result) => return self.finish(token, proof, now, result),
                 Step::Wait(flight, limit) => {
                     flight.wait(limit).await;
@@ -349,8 +397,15 @@ impl Verifier {
         result
     }
 
-    /// One non-blocking try. After a wait (`waited`) it never asks to wait again.
-    fn attempt(&self, token: &str, now: i64, waited: bool) -> Step {
+    /// The token cache's answer for `token`, when it holds a usable entry.
+    fn cache_hit(&self, token: &str, now: i64) -> Option<Result<VerifiedToken, Error>> {
+        let cache = self.inner.token_cache.as_ref()?;
+        cache.lookup(token, |e| self.judge_cached(e, now))
+    }
+
+    /// One non-blocking try. After a wait (`waited`) it never asks to wait again, and asks
+    /// the token cache only when `lookup` (and not after a wait).
+    fn attempt(&self, token: &str, now: i64, waited: bool, lookup: bool) -> Step {
         if let Some((_, intro)) = &self.inner.introspector {
             if intro.wants(token) {
                 if let Err(e) = check_opaque(token, self.inner.config.max_token_size) {
@@ -362,10 +417,13 @@ impl Verifier {
                 };
             }
         }
-        let cache = self.inner.token_cache.as_ref();
-        if let Some(hit) = cache.and_then(|c| c.lookup(token, |e| self.judge_cached(e, now))) {
-            return Step::Done(hit);
+        if lookup && !waited {
+            if let Some(hit) = self.cache_hit(token, now) {
+                return Step::Done(hit);
+            }
         }
+        let cache = self.inner.token_cache.as_ref();
+
         let mut buf = jws::signature_buf();
         let decoded = match jws::decode_checked(token, self.inner.config.max_token_size, &mut buf) {
             Ok(d) => d,
@@ -400,7 +458,13 @@ impl Verifier {
             }
         }
         let verdict = issuer.rules.check_times(&entry.times, now);
-        Some(verdict.map(|()| entry.verified.clone()))
+        // This thread's memoized header when it has one: threads answering the same token
+        // then share no reference count.
+        let segment = entry.token().split('.').next().unwrap_or("");
+        Some(verdict.map(|()| match crate::header_memo::get(segment) {
+            Some(header) => entry.verified.with_header(header),
+            None => entry.verified.clone(),
+        }))
     }
 
     /// An introspection answer judged like a JWT's claims: `active`, then `iss` (the
