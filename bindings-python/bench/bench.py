@@ -101,7 +101,7 @@ def main() -> None:
         config = {"issuers": [{"issuer": ISS, "audiences": [AUD], "algorithms": [alg]}]}
         config["issuers"][0]["keys"] = [source]
         verifier = veritoken.Verifier(config)
-        verifiers[alg] = (verifier, token)
+        verifiers[alg] = (verifier, token, source)
         registry = jose_jwt.JWTClaimsRegistry(
             iss={"essential": True, "value": ISS},
             aud={"essential": True, "value": AUD},
@@ -134,18 +134,31 @@ def main() -> None:
         )
         print(f"{alg:<6} {ours:>8.2f} µs {pj:>8.2f} µs {jr:>8.2f} µs  {ratio:>5.2f}×{verdict}")
 
-    print("\nveritoken throughput, 1 vs 2 threads (GIL released while verifying):")
-    for alg in ("RS256", "HS256"):
-        verifier, token = verifiers[alg]
+    print("\nveritoken throughput, 1 vs 2 threads, per algorithm and for a token-cache hit.")
+    print("The engine releases the GIL around RSA/EC work (budget ≥ 1.8×) and keeps it for")
+    print("HMAC and cache hits, shorter than a release and re-take (budget: never below 1×).")
+    cases = []
+    for alg, (verifier, token, source) in verifiers.items():
+        cases.append((alg, verifier, token))
+        config = {"issuers": [{"issuer": ISS, "audiences": [AUD], "algorithms": [alg]}]}
+        config["issuers"][0]["keys"] = [source]
+        config["cache"] = {"max_entries": 1024}
+        cached = veritoken.Verifier(config)
+        cached.verify(token)
+        cases.append((f"{alg} hit", cached, token))
+    for name, verifier, token in cases:
 
         def call(v=verifier, t=token) -> object:
             return v.verify(t)
 
         one = max(throughput(call, 1) for _ in range(3))
         two = max(throughput(call, 2) for _ in range(3))
-        verdict = "ok" if two / one >= 1.8 else "MISSED"
+        gil_held = name.startswith("HS") or name.endswith("hit")
+        budget = 1.0 if gil_held else 1.8
+        verdict = "ok" if two / one >= budget else "MISSED"
         print(
-            f"{alg:<6} {one:>10.0f}/s {two:>10.0f}/s  {two / one:.2f}× (budget ≥ 1.8×: {verdict})"
+            f"{name:<10} {1e6 / one:>7.3f} µs {one:>10.0f}/s {two:>10.0f}/s  "
+            f"{two / one:.2f}× (budget ≥ {budget}×: {verdict})"
         )
     print(json.dumps({"python": [list(r) for r in rows]}))
 
