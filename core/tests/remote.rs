@@ -1,5 +1,7 @@
 //! Remote keys over real HTTP against the test IdP on loopback (docs/design.md §4).
 
+mod common;
+use common::wait_until;
 use serde_json::{json, Value};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
@@ -62,17 +64,6 @@ fn forged_with_kid(valid: &str, kid: &str) -> String {
         parts.next().unwrap(),
         parts.next().unwrap()
     )
-}
-
-fn wait_until(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
-    let start = Instant::now();
-    while start.elapsed() < limit {
-        if f() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    false
 }
 
 #[test]

@@ -2,9 +2,11 @@
 //! Static keys with tokens minted here, and remote keys against the test IdP for
 //! rotation, removal, the stale window and DPoP proofs.
 
+mod common;
+use common::wait_until;
 use jsonwebtoken::{encode, EncodingKey, Header};
 use serde_json::{json, Value};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use veritoken::{Config, ErrorCode, SimpleRequest, Verifier};
 use veritoken_testidp::{ProofRequest, TestIdp, TokenRequest};
 
@@ -170,17 +172,6 @@ fn remote_verifier(idp: &TestIdp, cache: Value, dpop: Value) -> Verifier {
         "dpop": dpop,
     });
     Verifier::new(Config::from_value(config).unwrap()).unwrap()
-}
-
-fn wait_until(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
-    let start = Instant::now();
-    while start.elapsed() < limit {
-        if f() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    false
 }
 
 #[test]
