@@ -93,6 +93,13 @@ def test_fastapi() -> None:
     assert status == 403 and body["error"]["code"] == "scope_insufficient"
     assert 'error="insufficient_scope"' in headers["www-authenticate"]
 
+    # Swagger's Authorize button: the security scheme, and every guarded route using it.
+    spec = client.get("/openapi.json").json()
+    scheme = spec["components"]["securitySchemes"]["veritoken"]
+    assert scheme["type"] == "http" and scheme["scheme"] == "bearer"
+    for path in ("/orders", "/admin"):
+        assert spec["paths"][path]["get"]["security"] == [{"veritoken": []}]
+
 
 def test_starlette_middleware() -> None:
     from starlette.applications import Starlette

@@ -10,6 +10,11 @@
 
 Without ``install(app)`` the status and ``WWW-Authenticate`` header are still right, but
 FastAPI wraps the body as ``{"detail": {"error": ...}}``.
+
+Every route guarded by ``require_token`` declares the ``veritoken`` security scheme (HTTP
+bearer) in ``/openapi.json``, so Swagger UI's Authorize button sends the token. The scheme is
+only documentation: the dependency reads and verifies the request's credentials itself
+(DPoP-bound tokens too, sent as ``Authorization: DPoP`` with their ``DPoP`` proof).
 """
 
 from __future__ import annotations
@@ -17,11 +22,22 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Coroutine
 
-from fastapi import HTTPException, Request
+from fastapi import HTTPException, Request, Security
 from fastapi.responses import Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ._integration import Scopes, scope_args, verify_async
 from ._veritoken import VerifiedToken, Verifier, VeritokenError
+
+#: The OpenAPI security scheme every guarded route declares. ``auto_error=False``: it never
+#: refuses a request itself; the verification below decides, with veritoken's codes.
+BEARER = HTTPBearer(
+    scheme_name="veritoken",
+    bearerFormat="JWT",
+    description="An access token (Authorization: Bearer; DPoP-bound tokens use "
+    "Authorization: DPoP with a DPoP proof header).",
+    auto_error=False,
+)
 
 
 class VeritokenHTTPException(HTTPException):
@@ -43,7 +59,10 @@ def require_token(
     """A dependency returning the request's VerifiedToken, or refusing the request."""
     required, mode = scope_args(scopes, match)
 
-    async def dependency(request: Request) -> VerifiedToken:
+    async def dependency(
+        request: Request,
+        _scheme: HTTPAuthorizationCredentials | None = Security(BEARER),  # noqa: B008
+    ) -> VerifiedToken:
         try:
             verified = await verify_async(
                 verifier,
