@@ -35,6 +35,30 @@ enum Command {
 /// Exit status for bad usage or configuration (clap uses it for usage errors too).
 pub const EXIT_USAGE: u8 = 2;
 
+/// Reports a verifier that could not be built. A configuration error exits 2; keys that
+/// could not be fetched (`wait_at_startup` with the key server down) are no configuration
+/// error: they exit 1 with their code, as a refused token does.
+pub fn build_failed(e: &veritoken::Error) -> ExitCode {
+    match e.code() {
+        veritoken::ErrorCode::ConfigInvalid => {
+            eprintln!("veritoken: invalid configuration: {}", e.message());
+            ExitCode::from(EXIT_USAGE)
+        }
+        code => {
+            let what = match code {
+                veritoken::ErrorCode::JwksUnavailable => "key fetch failed",
+                _ => "cannot start",
+            };
+            eprintln!(
+                "veritoken: {what} ({code}): {}",
+                e.message(),
+                code = code.as_str()
+            );
+            ExitCode::FAILURE
+        }
+    }
+}
+
 /// The token argument, or standard input for `-` (surrounding whitespace trimmed there,
 /// since shells and `echo` add a newline).
 pub fn read_token(arg: &str) -> Result<String, String> {

@@ -119,15 +119,16 @@ fn config_from_flags(args: &Args) -> Result<Config, String> {
     Ok(config)
 }
 
-fn build(args: &Args) -> Result<Verifier, String> {
+fn build(args: &Args) -> Result<Verifier, Error> {
     let mut config = match &args.config {
-        Some(path) => Config::from_file(path).map_err(|e| e.message().to_owned())?,
-        None => config_from_flags(args)?,
+        Some(path) => Config::from_file(path)?,
+        None => config_from_flags(args)
+            .map_err(|e| Error::new(veritoken::ErrorCode::ConfigInvalid, e))?,
     };
     if let Some(leeway) = args.leeway {
         config.leeway = leeway;
     }
-    Verifier::new(config).map_err(|e| e.message().to_owned())
+    Verifier::new(config)
 }
 
 fn verdict(verifier: &Verifier, token: &str, args: &Args) -> Result<serde_json::Value, Error> {
@@ -147,12 +148,17 @@ fn verdict(verifier: &Verifier, token: &str, args: &Args) -> Result<serde_json::
 }
 
 pub fn run(args: Args) -> ExitCode {
+    // Warnings only (keys skipped from a key set, with the reason), on standard error.
+    tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::WARN)
+        .with_target(false)
+        .without_time()
+        .with_ansi(false)
+        .with_writer(std::io::stderr)
+        .init();
     let verifier = match build(&args) {
         Ok(v) => v,
-        Err(e) => {
-            eprintln!("veritoken: invalid configuration: {e}");
-            return ExitCode::from(EXIT_USAGE);
-        }
+        Err(e) => return crate::build_failed(&e),
     };
     let token = match read_token(&args.token) {
         Ok(t) => t,

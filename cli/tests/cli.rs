@@ -339,3 +339,70 @@ fn verify_checks_a_dpop_proof() {
     let out = veritoken(&["verify", "--method", "GET", "a.b.c"], None);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn unreachable_keys_under_wait_at_startup_are_a_key_fetch_failure() {
+    // Nothing listens on port 9 of loopback: the first fetch fails at once.
+    let config = serde_json::json!({"issuers": [{
+        "issuer": "https://idp.example.com/", "audiences": ["a"], "algorithms": ["RS256"],
+        "jwks_uri": "http://127.0.0.1:9/jwks",
+        "jwks_cache": {"wait_at_startup": true, "timeout_ms": 1000}}]});
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("veritoken.json");
+    std::fs::write(&path, config.to_string()).unwrap();
+    let out = veritoken(
+        &["verify", "--config", path.to_str().unwrap(), "a.b.c"],
+        None,
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("key fetch failed (jwks_unavailable)"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("invalid configuration"), "{stderr}");
+}
+
+#[test]
+fn a_static_jwks_with_an_unusable_key_works_and_says_what_was_skipped() {
+    let c = case("keys.json", "keys_static_jwks_skips_unusable_key");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("veritoken.json");
+    std::fs::write(&path, c["config"].to_string()).unwrap();
+    let out = veritoken(
+        &[
+            "verify",
+            "--config",
+            path.to_str().unwrap(),
+            "--now",
+            &c["now"].to_string(),
+            c["token"].as_str().unwrap(),
+        ],
+        None,
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("JWKS key skipped")
+            && stderr.contains("(kid \"weak\"): RSA key of 1024 bits"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("\"kty\" is missing"), "{stderr}");
+}
+
+#[test]
+fn bad_toml_is_reported_with_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("veritoken.toml");
+    std::fs::write(&path, "leeway = 1\n[[issuers]]\nissuer = \n").unwrap();
+    let out = veritoken(
+        &["verify", "--config", path.to_str().unwrap(), "a.b.c"],
+        None,
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("invalid TOML at line 3, column"),
+        "{stderr}"
+    );
+}

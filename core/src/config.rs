@@ -31,7 +31,8 @@ pub(crate) const MAX_FILE_SIZE: u64 = 1024 * 1024;
 pub struct Config {
     /// The trusted issuers; a token is checked against the one its `iss` names. At least one.
     pub issuers: Vec<IssuerConfig>,
-    /// Clock skew tolerated on `exp`, `nbf`, `iat` and `max_age`, in seconds. Default 0.
+    /// Clock skew tolerated on `exp`, `nbf`, `iat` and `max_age`, in seconds. Default 0, at
+    /// most 86400 (one day; more is `config_invalid`).
     #[serde(default)]
     pub leeway: u64,
     /// Longest token accepted, in bytes, checked before decoding. Default 16384.
@@ -478,8 +479,25 @@ pub fn parse_document<T: serde::de::DeserializeOwned>(
     let value: Value = match format {
         Format::Json => crate::json::parse(text.as_bytes())
             .map_err(|e| Error::config(format!("invalid JSON: {e}")))?,
-        Format::Toml => toml::from_str(text)
-            .map_err(|e| Error::config(format!("invalid TOML: {}", e.message())))?,
+        Format::Toml => toml::from_str(text).map_err(|e| {
+            // Where, as line and column (not the toml crate's excerpt: it would echo the
+            // text, which may hold a secret).
+            let at = e.span().map(|span| {
+                let before = &text.as_bytes()[..span.start.min(text.len())];
+                let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+                let start = before
+                    .iter()
+                    .rposition(|b| *b == b'\n')
+                    .map_or(0, |i| i + 1);
+                let column = String::from_utf8_lossy(&before[start..]).chars().count() + 1;
+                format!(" at line {line}, column {column}")
+            });
+            Error::config(format!(
+                "invalid TOML{}: {}",
+                at.unwrap_or_default(),
+                e.message().trim_end()
+            ))
+        })?,
         // Through YAML's own value type: it refuses duplicate keys, which a direct
         // conversion into a JSON map would silently resolve as "last wins".
         Format::Yaml => serde_norway::from_str::<serde_norway::Value>(text)
@@ -602,6 +620,13 @@ mod tests {
     fn duplicate_keys_are_refused_in_every_format() {
         assert!(Config::parse(r#"{"leeway":1,"leeway":2,"issuers":[]}"#, Format::Json).is_err());
         assert!(Config::parse("leeway = 1\nleeway = 2\n", Format::Toml).is_err());
+        let err = Config::parse("leeway = 1\nissuers = [\n  { issuer = }\n]\n", Format::Toml)
+            .unwrap_err();
+        assert!(
+            err.message().contains("invalid TOML at line 3, column 14"),
+            "{}",
+            err.message()
+        );
         assert!(Config::parse("leeway: 1\nleeway: 2\nissuers: []\n", Format::Yaml).is_err());
     }
 

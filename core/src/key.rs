@@ -197,6 +197,25 @@ impl Key {
         declared: Option<Algorithm>,
         allowed: AlgorithmSet,
     ) -> Result<Key, String> {
+        if let Material::Oct(secret) = &material {
+            // Name the algorithm the secret is too short for: the declared one, else the
+            // least demanding HMAC algorithm the configuration allows.
+            let weakest = declared
+                .filter(|a| a.family() == KeyFamily::Oct)
+                .or_else(|| {
+                    allowed
+                        .iter()
+                        .filter(|a| a.family() == KeyFamily::Oct)
+                        .min_by_key(|a| a.min_secret_len())
+                });
+            if let Some(alg) = weakest.filter(|a| secret.len() < a.min_secret_len()) {
+                return Err(format!(
+                    "HMAC secret of {} bytes is shorter than the {} bytes {alg} needs",
+                    secret.len(),
+                    alg.min_secret_len()
+                ));
+            }
+        }
         let compatible = material.compatible()?;
         if let Some(alg) = declared {
             if !compatible.contains(alg) {
@@ -258,8 +277,7 @@ impl Key {
     }
 }
 
-/// Where a key set came from: a remote JWKS is held to stricter rules (no HMAC keys) and a
-/// bad key in it is skipped instead of failing the whole set.
+/// Where a key set came from: a remote JWKS is held to stricter rules (no HMAC keys).
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Origin {
     Static,
@@ -270,7 +288,7 @@ pub enum Origin {
 enum JwkProblem {
     /// Not for signature verification (`use: enc`, an encryption `alg`, ...): ignored.
     Skip(String),
-    /// Broken or unsupported: an error in static configuration, skipped in a remote set.
+    /// Broken or unsupported: skipped with the reason (static and remote sets alike).
     Invalid(String),
 }
 
@@ -447,8 +465,9 @@ pub struct ParsedJwks {
 /// Reads a JWKS document (`{"keys": [...]}`).
 ///
 /// Refuses the whole set when any key carries private members or when symmetric and
-/// asymmetric keys are mixed. Keys not meant for signature verification are skipped. A
-/// broken key is an error in a static set and skipped (with the reason) in a remote one.
+/// asymmetric keys are mixed. Keys not meant for signature verification, and broken or
+/// unsupported keys, are skipped with the reason, whatever the source: the caller fails the
+/// set only when no usable key is left.
 pub fn parse_jwks(
     doc: &Value,
     origin: Origin,
@@ -472,8 +491,13 @@ pub fn parse_jwks(
         }
         objects.push(jwk);
     }
-    let is_oct = |jwk: &&Map<String, Value>| jwk.get("kty").and_then(Value::as_str) == Some("oct");
-    if objects.iter().any(is_oct) && !objects.iter().all(is_oct) {
+    // A key without a "kty" is neither: it is skipped below with that reason.
+    fn kty<'a>(jwk: &&'a Map<String, Value>) -> Option<&'a str> {
+        jwk.get("kty").and_then(Value::as_str)
+    }
+    let is_oct = |jwk: &&Map<String, Value>| kty(jwk) == Some("oct");
+    let is_asymmetric = |jwk: &&Map<String, Value>| kty(jwk).is_some_and(|k| k != "oct");
+    if objects.iter().any(is_oct) && objects.iter().any(is_asymmetric) {
         return Err("mixes symmetric (oct) and asymmetric keys; refusing the key set".to_owned());
     }
     let mut parsed = ParsedJwks {
@@ -487,11 +511,11 @@ pub fn parse_jwks(
         };
         match parse_jwk(jwk, origin, allowed) {
             Ok(key) => parsed.keys.push(key),
-            Err(JwkProblem::Skip(why)) => parsed.skipped.push(format!("{label}: {why}")),
-            Err(JwkProblem::Invalid(why)) if origin == Origin::Remote => {
+            // One rule for every source: an unusable key is skipped with its reason; the
+            // set fails only when no usable key is left (checked by the caller).
+            Err(JwkProblem::Skip(why) | JwkProblem::Invalid(why)) => {
                 parsed.skipped.push(format!("{label}: {why}"))
             }
-            Err(JwkProblem::Invalid(why)) => return Err(format!("{label}: {why}")),
         }
     }
     Ok(parsed)
@@ -703,6 +727,24 @@ mod tests {
         );
         let err = Key::new(Material::Oct(vec![1; 31]), None, None, all()).unwrap_err();
         assert!(err.contains("shorter than the 32 bytes"), "{err}");
+        // The message names the algorithm the configuration allows, not HS256.
+        let only = |a: Algorithm| [a].into_iter().collect::<AlgorithmSet>();
+        let err = Key::new(
+            Material::Oct(vec![1; 20]),
+            None,
+            None,
+            only(Algorithm::HS512),
+        )
+        .unwrap_err();
+        assert!(err.contains("the 64 bytes HS512 needs"), "{err}");
+        let err = Key::new(
+            Material::Oct(vec![1; 20]),
+            None,
+            Some(Algorithm::HS384),
+            all(),
+        )
+        .unwrap_err();
+        assert!(err.contains("the 48 bytes HS384 needs"), "{err}");
         let err = Key::new(
             Material::Oct(vec![1; 40]),
             None,
@@ -811,9 +853,8 @@ mod tests {
             2
         );
         let doc = serde_json::json!({"keys": [{"kty": "EC", "crv": "P-256", "x": b64::encode([1u8; 31]), "y": b64::encode([1u8; 32])}]});
-        assert!(parse_jwks(&doc, Origin::Static, all())
-            .unwrap_err()
-            .contains("31 bytes"));
+        let skipped = parse_jwks(&doc, Origin::Static, all()).unwrap().skipped;
+        assert!(skipped[0].contains("31 bytes"), "{skipped:?}");
         assert_eq!(
             parse_jwks(&doc, Origin::Remote, all())
                 .unwrap()
@@ -822,13 +863,28 @@ mod tests {
             1
         );
         assert!(parse_jwks(&serde_json::json!({"kty": "oct"}), Origin::Static, all()).is_err());
+        // A key without "kty" is skipped for that reason, not reported as a mix.
+        let doc = serde_json::json!({"keys": [
+            {"kty": "oct", "k": b64::encode([1u8; 32])}, {"k": b64::encode([1u8; 32])}]});
+        let parsed = parse_jwks(&doc, Origin::Static, all()).unwrap();
+        assert_eq!(parsed.keys.len(), 1);
+        assert!(
+            parsed.skipped[0].contains("\"kty\" is missing"),
+            "{:?}",
+            parsed.skipped
+        );
     }
 
     #[test]
     fn invalid_curve_point_is_rejected_at_load() {
         let doc = serde_json::json!({"keys": [{"kty": "EC", "crv": "P-256", "x": b64::encode([1u8; 32]), "y": b64::encode([2u8; 32])}]});
-        let err = parse_jwks(&doc, Origin::Static, all()).unwrap_err();
-        assert!(err.contains("rejected"), "{err}");
+        let parsed = parse_jwks(&doc, Origin::Static, all()).unwrap();
+        assert!(parsed.keys.is_empty());
+        assert!(
+            parsed.skipped[0].contains("rejected"),
+            "{:?}",
+            parsed.skipped
+        );
     }
 
     #[test]

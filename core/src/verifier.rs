@@ -631,6 +631,11 @@ impl Verifier {
         headers
     }
 
+    /// The configured DPoP mode (`dpop.mode`).
+    pub fn dpop_mode(&self) -> DpopMode {
+        self.inner.dpop.mode()
+    }
+
     /// The DPoP nonce clients must use now (`None` unless `dpop.nonce` is on). Servers
     /// may also send it on successful responses as `DPoP-Nonce`.
     pub fn dpop_nonce(&self) -> Option<String> {
@@ -761,12 +766,19 @@ fn load_static_keys(ic: &IssuerConfig, algorithms: AlgorithmSet) -> Result<KeySe
         ));
     }
     let mut keys = Vec::new();
+    let mut skipped = Vec::new();
     for (i, source) in ic.keys.iter().enumerate() {
-        load_source(source, algorithms, &mut keys).map_err(|e| e.context(format!("keys[{i}]")))?;
+        load_source(source, algorithms, &mut keys, &mut skipped)
+            .map_err(|e| e.context(format!("keys[{i}]")))?;
     }
     if !keys.iter().any(|k| k.algorithms().next().is_some()) {
+        let why = if skipped.is_empty() {
+            String::new()
+        } else {
+            format!("; skipped: {}", skipped.join("; "))
+        };
         return Err(Error::config(format!(
-            "keys: no key can verify any of the allowed algorithms ({})",
+            "keys: no key can verify any of the allowed algorithms ({}){why}",
             algorithms
                 .iter()
                 .map(Algorithm::name)
@@ -774,28 +786,41 @@ fn load_static_keys(ic: &IssuerConfig, algorithms: AlgorithmSet) -> Result<KeySe
                 .join(", ")
         )));
     }
+    for why in &skipped {
+        tracing::warn!(issuer = %ic.issuer, reason = %why, "JWKS key skipped");
+    }
     tracing::debug!(issuer = %ic.issuer, keys = keys.len(), "loaded static keys");
     Ok(KeySet::new(keys))
 }
 
-fn load_jwks_value(doc: &Value, allowed: AlgorithmSet, out: &mut Vec<Key>) -> Result<(), Error> {
+/// Adds a static JWKS's usable keys to `out` and, for each key left out, why to `skipped`
+/// (the same rule as a fetched set: one bad key does not refuse the others).
+fn load_jwks_value(
+    doc: &Value,
+    allowed: AlgorithmSet,
+    out: &mut Vec<Key>,
+    skipped: &mut Vec<String>,
+) -> Result<(), Error> {
     let parsed =
         parse_jwks(doc, Origin::Static, allowed).map_err(|e| Error::config(format!("JWKS {e}")))?;
-    for why in &parsed.skipped {
-        tracing::info!(reason = %why, "JWKS key ignored");
-    }
+    skipped.extend(parsed.skipped);
     out.extend(parsed.keys);
     Ok(())
 }
 
-fn load_source(source: &KeySource, allowed: AlgorithmSet, out: &mut Vec<Key>) -> Result<(), Error> {
+fn load_source(
+    source: &KeySource,
+    allowed: AlgorithmSet,
+    out: &mut Vec<Key>,
+    skipped: &mut Vec<String>,
+) -> Result<(), Error> {
     match source {
         KeySource::Jwks(Value::String(text)) => {
             let doc = json::parse(text.as_bytes())
                 .map_err(|e| Error::config(format!("jwks is not valid JSON: {e}")))?;
-            load_jwks_value(&doc, allowed, out)
+            load_jwks_value(&doc, allowed, out, skipped)
         }
-        KeySource::Jwks(doc @ Value::Object(_)) => load_jwks_value(doc, allowed, out),
+        KeySource::Jwks(doc @ Value::Object(_)) => load_jwks_value(doc, allowed, out, skipped),
         KeySource::Jwks(_) => Err(Error::config(
             "jwks: expected a JWKS object or its JSON text",
         )),
@@ -803,7 +828,7 @@ fn load_source(source: &KeySource, allowed: AlgorithmSet, out: &mut Vec<Key>) ->
             let bytes = read_small_file(path)?;
             let doc = json::parse(&bytes)
                 .map_err(|e| Error::config(format!("{} is not valid JSON: {e}", path.display())))?;
-            load_jwks_value(&doc, allowed, out).map_err(|e| e.context(path.display()))
+            load_jwks_value(&doc, allowed, out, skipped).map_err(|e| e.context(path.display()))
         }
         KeySource::Pem(pem) => {
             let text = match (&pem.key, &pem.path) {

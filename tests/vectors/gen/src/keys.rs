@@ -284,6 +284,29 @@ pub(crate) fn key_cases(k: &Keys) -> Vec<Case> {
             ])],
         ),
     ));
+    // One rule for static and fetched sets: an unusable key is skipped, the others work.
+    let mixed_quality = config(
+        &["RS256"],
+        vec![jwks(vec![
+            json!({"kty": "RSA", "kid": "weak", "n": b64u(&n), "e": "AQAB"}),
+            json!({"kid": "no-kty", "n": b64u(&n), "e": "AQAB"}),
+            rsa_jwk.clone(),
+        ])],
+    );
+    out.push(Case::new(
+        "keys_static_jwks_skips_unusable_key",
+        "A static JWKS with an RSA-1024 key and a key without kty next to a good one: the good one verifies",
+        mixed_quality.clone(),
+        jwt("RS256", &rsa, Some("rsa"), &c),
+        valid(&c),
+    ));
+    out.push(Case::new(
+        "keys_static_jwks_skipped_key_not_found",
+        "A token naming the skipped RSA-1024 key's kid",
+        mixed_quality,
+        jwt("RS256", &rsa, Some("weak"), &c),
+        rejected("key_not_found"),
+    ));
     let mut private = public_jwk(&p256, Some("p"), None);
     private["d"] = b64u([1u8; 32]).into();
     out.push(bad(
