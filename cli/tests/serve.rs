@@ -195,7 +195,13 @@ fn answers_auth_requests_directly() {
         .header("x-padding", "p".repeat(5000))
         .send()
         .unwrap();
-    assert_eq!(huge.status(), 431);
+    // Past max_header_bytes is a malformed token, as in every other surface: 401 with the
+    // code, never a bare 431.
+    assert_eq!(huge.status(), 401);
+    assert_eq!(
+        huge.json::<Value>().unwrap()["error"]["code"],
+        "token_malformed"
+    );
 
     let id = http
         .get(&auth)
@@ -332,14 +338,29 @@ fn dpop_proofs_and_nonces_directly() {
         .send()
         .unwrap();
     assert_eq!(traefik.status(), 200);
-    // Without the original method and URL a DPoP request cannot be judged: 500, not a pass.
+    // Without the original method and URL (a proxy that does not send them) a DPoP
+    // request cannot be judged: never a pass, and not a 500 a client can provoke either,
+    // but 401 dpop_invalid naming what is missing.
     let blind = http
         .get(format!("{base}/auth/orders"))
         .header("Authorization", format!("DPoP {bound}"))
         .header("DPoP", proof(None))
         .send()
         .unwrap();
-    assert_eq!(blind.status(), 500);
+    assert_eq!(blind.status(), 401);
+    assert!(blind.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .starts_with("DPoP "));
+    let body = blind.json::<Value>().unwrap();
+    assert_eq!(body["error"]["code"], "dpop_invalid");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("X-Original-Method and X-Original-URL"),
+        "{body}"
+    );
     // Required mode: a bearer token is refused with a DPoP challenge.
     let bearer = http
         .get(format!("{base}/auth/orders"))
@@ -595,4 +616,300 @@ fn behind_a_real_nginx() {
         200,
         "IdP down after warm-up: still served on cached keys"
     );
+}
+
+/// Sends `request` on a fresh connection and reads the answer until the sidecar closes it
+/// (or 5 s pass): status, headers and body as text.
+fn raw(addr: &str, request: &[u8]) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    // The sidecar may answer and close before it has read everything.
+    let _ = stream.write_all(request);
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// The JSON body of a raw answer.
+fn raw_body(answer: &str) -> Value {
+    let body = answer.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {answer}"))
+}
+
+#[test]
+fn oversize_requests_get_a_code_and_the_defaults_agree() {
+    let idp = TestIdp::start();
+    let dir = tempfile::tempdir().unwrap();
+    // The defaults: no max_header_bytes, the engine's default max_token_size (16384).
+    let path = write_config_with(dir.path(), &idp, |config| {
+        config.as_object_mut().unwrap().remove("max_header_bytes");
+    });
+    let (_sidecar, base) = start_sidecar(&path);
+    let addr = base.trim_start_matches("http://").to_owned();
+    let http = reqwest::blocking::Client::new();
+    wait_ready(&http, &base);
+    let auth = format!("{base}/auth/orders");
+
+    // A valid token just under the engine's 16,384-byte limit passes the sidecar too.
+    let mut padding: i64 = 11_000;
+    let big = loop {
+        let t = token(
+            &idp,
+            "orders:read",
+            300,
+            json!({"pad": "x".repeat(padding as usize)}),
+        );
+        if (16_300..=16_384).contains(&t.len()) {
+            break t;
+        }
+        // base64url: 4 characters per 3 bytes of payload.
+        padding += (16_340 - t.len() as i64) * 3 / 4;
+    };
+    assert!(big.len() <= 16_384, "{}", big.len());
+    let r = http.get(&auth).bearer_auth(&big).send().unwrap();
+    assert_eq!(r.status(), 200, "a {}-byte token", big.len());
+
+    // Past the limits, in the handler (20 KB) or in the HTTP layer (1 MiB, or more header
+    // lines than allowed): 401 token_malformed with the JSON body and a challenge.
+    for size in [20_000, 1 << 20] {
+        let request = format!(
+            "GET /auth/orders HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\r\n",
+            "a".repeat(size)
+        );
+        let answer = raw(&addr, request.as_bytes());
+        assert!(answer.starts_with("HTTP/1.1 401 "), "{size}: {answer:.200}");
+        assert!(answer.contains("www-authenticate: Bearer"), "{answer:.400}");
+        assert_eq!(raw_body(&answer)["error"]["code"], "token_malformed");
+    }
+    let many: String = (0..1500).map(|i| format!("x-h{i}: 1\r\n")).collect();
+    let answer = raw(
+        &addr,
+        format!("GET /auth/orders HTTP/1.1\r\nHost: x\r\n{many}\r\n").as_bytes(),
+    );
+    assert!(answer.starts_with("HTTP/1.1 401 "), "{answer:.200}");
+    assert_eq!(raw_body(&answer)["error"]["code"], "token_malformed");
+}
+
+#[test]
+fn many_small_headers_are_not_refused() {
+    let idp = TestIdp::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (_sidecar, base) = start_sidecar(&write_config(dir.path(), &idp));
+    let http = reqwest::blocking::Client::new();
+    wait_ready(&http, &base);
+    let good = token(&idp, "orders:read", 300, json!({}));
+    let mut request = http.get(format!("{base}/auth/orders")).bearer_auth(&good);
+    // 150 headers (hyper's default allowed 100): well inside max_header_bytes.
+    for i in 0..150 {
+        request = request.header(format!("x-h{i}"), "1");
+    }
+    assert_eq!(request.send().unwrap().status(), 200);
+}
+
+#[test]
+fn refusals_before_the_handler_have_a_body_a_log_line_and_a_count() {
+    let idp = TestIdp::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (_sidecar, base) = start_sidecar(&write_config(dir.path(), &idp));
+    let addr = base.trim_start_matches("http://").to_owned();
+    let cases: [(&[u8], &str, &str); 4] = [
+        (b"GET /nowhere HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "404", "not_found"),
+        (b"POST /auth/orders HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", "405", "method_not_allowed"),
+        (b"GET /auth/orders HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n", "400", "bad_request"),
+        (b"\x01\x02 nonsense\r\n\r\n", "400", "bad_request"),
+    ];
+    for (request, status, code) in cases {
+        let answer = raw(&addr, request);
+        assert!(
+            answer.starts_with(&format!("HTTP/1.1 {status} ")),
+            "{answer}"
+        );
+        assert!(
+            answer.contains("content-type: application/json"),
+            "{answer}"
+        );
+        assert_eq!(raw_body(&answer)["error"]["code"], code, "{answer}");
+    }
+    let metrics = reqwest::blocking::get(format!("{base}/metrics"))
+        .unwrap()
+        .text()
+        .unwrap();
+    for code in ["not_found", "method_not_allowed", "bad_request"] {
+        let line =
+            format!("veritoken_requests_total{{client=\"-\",verdict=\"deny\",code=\"{code}\"}}");
+        assert!(metrics.contains(&line), "missing {line} in\n{metrics}");
+    }
+}
+
+/// The sidecar's resident memory in KiB, from /proc.
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+#[test]
+fn unfinished_huge_headers_leave_memory_nearly_flat() {
+    use std::io::Write;
+    let idp = TestIdp::start();
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_config_with(dir.path(), &idp, |config| {
+        config["header_read_timeout_ms"] = json!(20_000);
+    });
+    let (sidecar, base) = start_sidecar(&path);
+    let addr = base.trim_start_matches("http://").to_owned();
+    let http = reqwest::blocking::Client::new();
+    wait_ready(&http, &base);
+    let before = rss_kib(sidecar.0.id());
+    // 400 connections each sending ~300 KB of headers that never end (before: hyper kept
+    // up to ~400 KB per connection until the header timeout; ~150 MiB for 500).
+    let chunk = format!("x-pad: {}\r\n", "p".repeat(1000));
+    let mut held = Vec::new();
+    for _ in 0..400 {
+        let mut s = std::net::TcpStream::connect(&addr).unwrap();
+        s.set_write_timeout(Some(Duration::from_millis(500)))
+            .unwrap();
+        let _ = s.write_all(b"GET /auth/orders HTTP/1.1\r\nHost: x\r\n");
+        for _ in 0..300 {
+            if s.write_all(chunk.as_bytes()).is_err() {
+                break; // refused and closed once past the limit
+            }
+        }
+        held.push(s);
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let after = rss_kib(sidecar.0.id());
+    let grown = after.saturating_sub(before);
+    eprintln!("RSS {before} KiB -> {after} KiB (+{grown} KiB) with 400 connections");
+    assert!(grown < 40 * 1024, "RSS grew by {grown} KiB");
+    assert_eq!(
+        http.get(format!("{base}/healthz")).send().unwrap().status(),
+        200
+    );
+    drop(held);
+}
+
+#[test]
+fn raises_the_open_file_limit() {
+    use std::io::Write;
+    use std::os::unix::process::CommandExt;
+    let idp = TestIdp::start();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &idp);
+    let mut command = Command::new(env!("CARGO_BIN_EXE_veritoken"));
+    command
+        .args(["serve", "--config", config.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        command.pre_exec(|| {
+            let mut limit = libc::rlimit {
+                rlim_cur: 0,
+                rlim_max: 0,
+            };
+            if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            limit.rlim_cur = 256.min(limit.rlim_max);
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = command.spawn().unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let sidecar = Running(child);
+    let pid = sidecar.0.id();
+    let base = line.trim().rsplit(' ').next().unwrap().to_owned();
+    let addr = base.trim_start_matches("http://").to_owned();
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    let open_files = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap()
+        .split_whitespace()
+        .collect::<Vec<_>>();
+    assert_eq!(
+        open_files[3], open_files[4],
+        "soft limit raised to the hard one: {limits}"
+    );
+    // 400 idle connections, more than the soft limit the sidecar was started with.
+    let mut idle = Vec::new();
+    for _ in 0..400 {
+        let mut s = std::net::TcpStream::connect(&addr).unwrap();
+        let _ = s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+        idle.push(s);
+    }
+    let http = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(3))
+        .build()
+        .unwrap();
+    wait_ready(&http, &base);
+    let good = token(&idp, "orders:read", 300, json!({}));
+    let r = http
+        .get(format!("{base}/auth/orders"))
+        .bearer_auth(&good)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    drop(sidecar);
+    let mut log = String::new();
+    let _ = std::io::Read::read_to_string(&mut BufReader::new(stderr), &mut log);
+    assert!(log.contains("open-file limit raised"), "{log}");
+    drop(idle);
+}
+
+#[test]
+fn sigterm_answers_requests_on_idle_keep_alive_connections() {
+    use std::io::{Read, Write};
+    let idp = TestIdp::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (mut sidecar, base) = start_sidecar(&write_config(dir.path(), &idp));
+    let addr = base.trim_start_matches("http://").to_owned();
+    let http = reqwest::blocking::Client::new();
+    wait_ready(&http, &base);
+    let request = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+    // 32 keep-alive connections, each answered once and then idle.
+    let mut connections = Vec::new();
+    for _ in 0..32 {
+        let mut s = std::net::TcpStream::connect(&addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        s.write_all(request).unwrap();
+        let mut buf = [0u8; 512];
+        let n = s.read(&mut buf).unwrap();
+        assert!(buf[..n].starts_with(b"HTTP/1.1 200"));
+        connections.push(s);
+    }
+    // SAFETY: signalling the child we spawned.
+    unsafe { libc_kill(sidecar.0.id() as i32, 15) };
+    std::thread::sleep(Duration::from_millis(200));
+    // Requests queued right after the signal are answered (and the connection closed),
+    // not reset.
+    for s in &mut connections {
+        s.write_all(request).unwrap();
+    }
+    for (i, s) in connections.iter_mut().enumerate() {
+        let mut answer = Vec::new();
+        let read = s.read_to_end(&mut answer);
+        assert!(read.is_ok(), "connection {i}: {read:?}");
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(
+            answer.starts_with("HTTP/1.1 200"),
+            "connection {i}: {answer:?}"
+        );
+        assert!(answer.contains("connection: close"), "{answer}");
+    }
+    assert!(sidecar.0.wait().unwrap().success());
 }

@@ -32,12 +32,15 @@ pub struct App {
     metrics: Metrics,
     timeout: Duration,
     max_header_bytes: usize,
+    max_headers: usize,
     next_request: AtomicU64,
 }
 
 impl App {
     /// Builds every client's verifier (remote keys start fetching in the background).
     pub fn new(config: ServeConfig) -> Result<(App, Routes), Error> {
+        let max_header_bytes = config.header_limit();
+        let max_headers = config.max_headers;
         let mut clients = Vec::new();
         let mut routes = Vec::new();
         for (i, c) in config.clients.into_iter().enumerate() {
@@ -76,7 +79,8 @@ impl App {
             clients,
             metrics,
             timeout: Duration::from_millis(config.request_timeout_ms),
-            max_header_bytes: config.max_header_bytes,
+            max_header_bytes,
+            max_headers,
             next_request: AtomicU64::new(1),
         };
         Ok((app, routes))
@@ -84,6 +88,105 @@ impl App {
 
     pub fn is_ready(&self) -> bool {
         self.clients.iter().all(|c| c.verifier.is_ready())
+    }
+
+    /// A request refused before any client saw it (no such path or method, or one the HTTP
+    /// layer could not read): the same JSON body, access-log line and request counter as
+    /// every other answer, under client "-".
+    pub fn refused(
+        &self,
+        status: StatusCode,
+        code: &str,
+        message: &str,
+        method: &str,
+        path: &str,
+    ) -> Response {
+        let body = serde_json::json!({"error": {"code": code, "message": message}}).to_string();
+        let mut response = (
+            status,
+            [
+                (header::CONTENT_TYPE, "application/json"),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+            body,
+        )
+            .into_response();
+        let request_id = format!("{:016x}", self.next_request.fetch_add(1, Ordering::Relaxed));
+        self.log_refusal(&request_id, status, code, method, path);
+        if let Ok(v) = HeaderValue::from_str(&request_id) {
+            response.headers_mut().insert("x-request-id", v);
+        }
+        response
+    }
+
+    /// Counts and logs a refusal that reached no client.
+    pub fn log_refusal(
+        &self,
+        request_id: &str,
+        status: StatusCode,
+        code: &str,
+        method: &str,
+        path: &str,
+    ) {
+        self.metrics.observe("-", Some(code), 0.0);
+        tracing::info!(
+            request_id = %request_id,
+            client = "-",
+            method = %veritoken_text_clip(method, 16),
+            path = %veritoken_text_clip(path.split('?').next().unwrap_or(""), 200),
+            status = status.as_u16(),
+            code = code,
+            subject = "",
+            latency_us = 0u64,
+            "auth request"
+        );
+    }
+
+    /// The answer to a request the HTTP layer refused while reading it: headers past the
+    /// limits are a malformed token (401 `token_malformed`, as everywhere else), anything
+    /// else it could not parse is 400 `bad_request`. Returned as the full response bytes,
+    /// the connection closing after it.
+    pub fn http_refusal(&self, hyper_status: u16) -> Vec<u8> {
+        let (status, code, message) = match hyper_status {
+            431 | 414 => {
+                let e = Error::new(
+                    ErrorCode::TokenMalformed,
+                    format!(
+                        "request headers exceed {} bytes or {} lines",
+                        self.max_header_bytes, self.max_headers
+                    ),
+                );
+                let body = veritoken::http::error_body(&e);
+                let challenge = veritoken::http::www_authenticate(&e, None).unwrap_or_default();
+                let request_id =
+                    format!("{:016x}", self.next_request.fetch_add(1, Ordering::Relaxed));
+                self.log_refusal(
+                    &request_id,
+                    StatusCode::UNAUTHORIZED,
+                    e.code().as_str(),
+                    "-",
+                    "-",
+                );
+                return format!(
+                    "HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\ncache-control: no-store\r\nwww-authenticate: {challenge}\r\nx-request-id: {request_id}\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
+                    body.len()
+                )
+                .into_bytes();
+            }
+            _ => (
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                "the request could not be read as HTTP/1.1",
+            ),
+        };
+        let body = serde_json::json!({"error": {"code": code, "message": message}}).to_string();
+        let request_id = format!("{:016x}", self.next_request.fetch_add(1, Ordering::Relaxed));
+        self.log_refusal(&request_id, status, code, "-", "-");
+        format!(
+            "HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncache-control: no-store\r\nx-request-id: {request_id}\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes()
     }
 }
 
@@ -104,7 +207,34 @@ pub fn router(app: Arc<App>, routes: Routes) -> Router {
             router = router.route(&path, on(MethodFilter::GET.or(MethodFilter::HEAD), handler));
         }
     }
-    router.with_state(app)
+    router
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(app)
+}
+
+async fn not_found(State(app): State<Arc<App>>, method: Method, uri: Uri) -> Response {
+    app.refused(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "no client is configured at this path",
+        method.as_str(),
+        uri.path(),
+    )
+}
+
+async fn method_not_allowed(State(app): State<Arc<App>>, method: Method, uri: Uri) -> Response {
+    let mut response = app.refused(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "auth requests are GET or HEAD",
+        method.as_str(),
+        uri.path(),
+    );
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+    response
 }
 
 async fn readyz(State(app): State<Arc<App>>) -> Response {
@@ -180,6 +310,24 @@ fn veritoken_text_clip(s: &str, max: usize) -> String {
         .collect()
 }
 
+/// With a DPoP proof in the request, the forwarded headers the proof is checked against
+/// that are missing ("X-Original-Method and X-Original-URL", ...), if any.
+fn missing_dpop_context(client: &Client, uri: &Uri, headers: &HeaderMap) -> Option<String> {
+    if client.verifier.dpop_mode() == veritoken::DpopMode::Disabled || !headers.contains_key("dpop")
+    {
+        return None;
+    }
+    let request = forwarded_request(uri, headers);
+    let missing: Vec<&str> = [
+        (request.method.is_none(), "X-Original-Method"),
+        (request.url.is_none(), "X-Original-URL"),
+    ]
+    .into_iter()
+    .filter_map(|(absent, name)| absent.then_some(name))
+    .collect();
+    (!missing.is_empty()).then(|| missing.join(" and "))
+}
+
 async fn judge(
     client: &Client,
     uri: &Uri,
@@ -216,6 +364,19 @@ async fn authorize(
             ErrorCode::TokenMalformed,
             format!("request headers exceed {} bytes", app.max_header_bytes),
         ))
+    } else if let Some(missing) = missing_dpop_context(client, uri, headers) {
+        // A proxy that does not forward the original method and URL: a DPoP proof cannot
+        // be checked. One clear line for the operator, a documented code for the client.
+        tracing::error!(
+            client = %client.name,
+            missing = %missing,
+            "a DPoP request came without {missing}: configure the proxy to send them (see the sidecar docs)"
+        );
+        Err(Error::for_claim(
+            ErrorCode::DpopInvalid,
+            "htu",
+            format!("the proxy did not pass {missing}; the DPoP proof cannot be checked"),
+        ))
     } else {
         match tokio::time::timeout(app.timeout, judge(client, uri, headers)).await {
             Ok(v) => v,
@@ -239,12 +400,7 @@ async fn authorize(
             }
             r
         }
-        Err(e) => denial(
-            &client.verifier,
-            e,
-            &client.realm,
-            header_bytes > app.max_header_bytes,
-        ),
+        Err(e) => denial(&client.verifier, e, &client.realm),
     };
     if method == Method::HEAD {
         *response.body_mut() = Body::empty();
@@ -272,13 +428,9 @@ async fn authorize(
 
 /// A rejection: the engine's status, headers (RFC 6750 / RFC 9449 challenge, DPoP-Nonce)
 /// and JSON body.
-fn denial(verifier: &Verifier, error: &Error, realm: &str, headers_too_large: bool) -> Response {
-    let status = if headers_too_large {
-        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE
-    } else {
-        StatusCode::from_u16(veritoken::http::status(error))
-            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
-    };
+fn denial(verifier: &Verifier, error: &Error, realm: &str) -> Response {
+    let status = StatusCode::from_u16(veritoken::http::status(error))
+        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = (status, veritoken::http::error_body(error)).into_response();
     for (name, value) in verifier.error_headers(error, Some(realm)) {
         if let Ok(v) = HeaderValue::from_str(&value) {

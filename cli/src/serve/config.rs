@@ -20,9 +20,16 @@ pub struct ServeConfig {
     /// Longest a request may take, including a wait for keys. Default 10000.
     #[serde(default = "default_timeout")]
     pub request_timeout_ms: u64,
-    /// Requests whose headers add up to more than this are refused with 431. Default 16384.
-    #[serde(default = "default_max_header_bytes")]
-    pub max_header_bytes: usize,
+    /// Requests whose headers add up to more than this are refused with 401
+    /// `token_malformed`, like a token over `max_token_size`, with the JSON body. Default:
+    /// the largest client's `max_token_size` plus 8192 bytes for the other headers (24576
+    /// with the defaults), so every token the engine accepts also passes here.
+    #[serde(default)]
+    pub max_header_bytes: Option<usize>,
+    /// Requests with more header lines than this are refused (401 `token_malformed`).
+    /// Default 1000: nginx forwards every client header, and 100 was too few.
+    #[serde(default = "default_max_headers")]
+    pub max_headers: usize,
     /// A connection that has not sent a request's complete headers this long after it
     /// started one is closed (slow-header clients cannot hold connections). Default 5000.
     #[serde(default = "default_header_read_timeout")]
@@ -67,8 +74,11 @@ fn default_timeout() -> u64 {
     10_000
 }
 
-fn default_max_header_bytes() -> usize {
-    16 * 1024
+/// Room for the headers besides the token in the default `max_header_bytes`.
+pub const HEADER_ROOM: usize = 8 * 1024;
+
+fn default_max_headers() -> usize {
+    1000
 }
 
 /// Paths the sidecar itself answers.
@@ -88,6 +98,19 @@ const RESERVED_HEADERS: [&str; 9] = [
 ];
 
 impl ServeConfig {
+    /// The header byte limit: as configured, or every client's token limit plus room for
+    /// the other headers.
+    pub fn header_limit(&self) -> usize {
+        self.max_header_bytes.unwrap_or_else(|| {
+            self.clients
+                .iter()
+                .map(|c| c.verifier.max_token_size)
+                .max()
+                .unwrap_or(16 * 1024)
+                + HEADER_ROOM
+        })
+    }
+
     /// Reads and checks a configuration file; relative key paths are relative to its folder.
     pub fn load(path: &Path) -> Result<ServeConfig, Error> {
         let mut config: ServeConfig = veritoken::config::load_document(path)?;
@@ -106,10 +129,11 @@ impl ServeConfig {
         }
         if self.request_timeout_ms == 0
             || self.header_read_timeout_ms == 0
-            || self.max_header_bytes < 1024
+            || self.max_header_bytes.is_some_and(|m| m < 1024)
+            || self.max_headers < 16
         {
             return bad(
-                "request_timeout_ms and header_read_timeout_ms must be positive, max_header_bytes at least 1024".into(),
+                "request_timeout_ms and header_read_timeout_ms must be positive, max_header_bytes at least 1024, max_headers at least 16".into(),
             );
         }
         let mut names = HashSet::new();

@@ -3,6 +3,7 @@
 mod app;
 mod config;
 mod metrics;
+mod refusals;
 
 use crate::EXIT_USAGE;
 use config::ServeConfig;
@@ -36,7 +37,11 @@ pub fn run(args: Args) -> ExitCode {
         Err(e) => return fail(format!("invalid configuration: {}", e.message())),
     };
     let listen = args.listen.clone().unwrap_or_else(|| config.listen.clone());
-    let header_timeout = Duration::from_millis(config.header_read_timeout_ms);
+    let limits = Limits {
+        header_timeout: Duration::from_millis(config.header_read_timeout_ms),
+        header_bytes: config.header_limit(),
+        headers: config.max_headers,
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -44,11 +49,18 @@ pub fn run(args: Args) -> ExitCode {
         Ok(rt) => rt,
         Err(e) => return fail(e),
     };
+    // Before the verifiers are built: keys they skip are logged (with --check too).
+    tracing_subscriber::fmt()
+        .json()
+        .with_current_span(false)
+        .with_target(false)
+        .with_writer(std::io::stderr)
+        .init();
     // Built inside the runtime so key fetches can start at once.
     let built = runtime.block_on(async { app::App::new(config) });
     let (app, routes) = match built {
         Ok(b) => b,
-        Err(e) => return fail(format!("invalid configuration: {}", e.message())),
+        Err(e) => return crate::build_failed(&e),
     };
     if args.check {
         let paths: usize = routes.iter().map(|(_, p)| p.len()).sum();
@@ -58,12 +70,7 @@ pub fn run(args: Args) -> ExitCode {
         );
         return ExitCode::SUCCESS;
     }
-    tracing_subscriber::fmt()
-        .json()
-        .with_current_span(false)
-        .with_target(false)
-        .with_writer(std::io::stderr)
-        .init();
+    raise_open_file_limit();
     let app = Arc::new(app);
     let result = runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(&listen)
@@ -72,7 +79,8 @@ pub fn run(args: Args) -> ExitCode {
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         println!("veritoken serve: listening on http://{addr}");
         let _ = std::io::stdout().flush();
-        serve(listener, app::router(app, routes), header_timeout).await;
+        let router = app::router(app.clone(), routes);
+        serve(listener, router, app, limits).await;
         Ok::<(), String>(())
     });
     match result {
@@ -84,15 +92,69 @@ pub fn run(args: Args) -> ExitCode {
     }
 }
 
-/// Serves HTTP/1.1 until SIGTERM or Ctrl-C, then lets requests in flight finish (at most
-/// 10 s). Unlike `axum::serve`, a connection must send complete request headers within
-/// `header_timeout` (hyper's timer), so slow-header clients cannot pile up connections.
-async fn serve(listener: tokio::net::TcpListener, router: axum::Router, header_timeout: Duration) {
+/// What the HTTP layer may read before the handler sees a request.
+struct Limits {
+    header_timeout: Duration,
+    header_bytes: usize,
+    headers: usize,
+}
+
+/// Raises the soft open-file limit to the hard one, as nginx and envoy do: each connection
+/// is a descriptor, and the common soft limit of 1024 would refuse connections long before
+/// the machine runs short. Logged either way.
+fn raise_open_file_limit() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes one rlimit into the struct it is given.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+        tracing::warn!(error = %std::io::Error::last_os_error(), "cannot read the open-file limit");
+        return;
+    }
+    let before = limit.rlim_cur;
+    if before >= limit.rlim_max {
+        tracing::info!(limit = before, "open-file limit");
+        return;
+    }
+    limit.rlim_cur = limit.rlim_max;
+    // SAFETY: setrlimit reads one valid rlimit.
+    if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) } == 0 {
+        tracing::info!(from = before, to = limit.rlim_cur, "open-file limit raised");
+    } else {
+        tracing::warn!(
+            limit = before,
+            error = %std::io::Error::last_os_error(),
+            "cannot raise the open-file limit"
+        );
+    }
+}
+
+/// Serves HTTP/1.1 until SIGTERM or Ctrl-C. Unlike `axum::serve`, a connection must send
+/// complete request headers within the header timeout, and hyper's read buffer is bounded
+/// by the header limit (slow or huge headers cannot pile up memory); what hyper refuses
+/// while reading is answered with the JSON body, logged and counted ([`refusals::Io`]).
+///
+/// On the signal it stops accepting and drains: every answer then carries
+/// `Connection: close`, so requests already sent on keep-alive connections are answered
+/// and each connection closes after its answer. After at most 2 s the idle rest are closed
+/// and requests in flight get up to 10 s in all.
+async fn serve(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    app: Arc<app::App>,
+    limits: Limits,
+) {
     use hyper_util::rt::{TokioIo, TokioTimer};
     use hyper_util::server::graceful::GracefulShutdown;
     use hyper_util::service::TowerToHyperService;
+    use std::sync::atomic::{AtomicBool, Ordering};
 
     let graceful = GracefulShutdown::new();
+    let draining = Arc::new(AtomicBool::new(false));
+    // hyper's buffer holds the request line and headers: the header limit plus room for the
+    // request line (and hyper needs at least 8 KiB).
+    let max_buf = (limits.header_bytes + 4096).max(8192);
     let mut shutdown = std::pin::pin!(shutdown_signal());
     loop {
         let stream = tokio::select! {
@@ -108,12 +170,29 @@ async fn serve(listener: tokio::net::TcpListener, router: axum::Router, header_t
             _ = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
+        let (routes, drain) = (TowerToHyperService::new(router.clone()), draining.clone());
+        let service = hyper::service::service_fn(move |request| {
+            let answer = hyper::service::Service::call(&routes, request);
+            let drain = drain.clone();
+            async move {
+                let mut response = answer.await?;
+                if drain.load(Ordering::Relaxed) {
+                    response.headers_mut().insert(
+                        axum::http::header::CONNECTION,
+                        axum::http::HeaderValue::from_static("close"),
+                    );
+                }
+                Ok::<_, std::convert::Infallible>(response)
+            }
+        });
         let connection = hyper::server::conn::http1::Builder::new()
             .timer(TokioTimer::new())
-            .header_read_timeout(header_timeout)
+            .header_read_timeout(limits.header_timeout)
+            .max_buf_size(max_buf)
+            .max_headers(limits.headers)
             .serve_connection(
-                TokioIo::new(stream),
-                TowerToHyperService::new(router.clone()),
+                TokioIo::new(refusals::Io::new(stream, app.clone())),
+                service,
             );
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
@@ -123,9 +202,16 @@ async fn serve(listener: tokio::net::TcpListener, router: axum::Router, header_t
         });
     }
     drop(listener);
+    draining.store(true, Ordering::Relaxed);
+    let drained = async {
+        while graceful.count() > 0 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(2), drained).await;
     tokio::select! {
         _ = graceful.shutdown() => {}
-        _ = tokio::time::sleep(Duration::from_secs(10)) => {
+        _ = tokio::time::sleep(Duration::from_secs(8)) => {
             tracing::warn!("connections still open after 10 s; exiting anyway");
         }
     }
