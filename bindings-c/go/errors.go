@@ -42,13 +42,13 @@ const (
 // String is the stable snake_case name, e.g. "token_expired" (from the C library, so every
 // language agrees).
 func (c Code) String() string {
-	return C.GoString(C.vt_result_name(C.vt_result(c)))
+	return C.GoString(C.vt_result_name(C.int32_t(c)))
 }
 
 // HTTPStatus is the status a middleware answers with: 401, 403, 503, or 500 for codes that
 // never reach a request (config_invalid, internal).
 func (c Code) HTTPStatus() int {
-	if s := int(C.vt_result_http_status(C.vt_result(c))); s != 0 {
+	if s := int(C.vt_result_http_status(C.int32_t(c))); s != 0 {
 		return s
 	}
 	return 500

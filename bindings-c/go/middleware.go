@@ -158,7 +158,7 @@ func (v *Verifier) errorHeaders(code Code, err *Error, realm string) (string, bo
 		return "", false
 	}
 	var out [4096]C.char
-	r := C.vt_verifier_error_headers(v.ptr, C.vt_result(code), msg, claim, crealm, &out[0], C.size_t(len(out)))
+	r := C.vt_verifier_error_headers(v.ptr, C.int32_t(code), msg, claim, crealm, &out[0], C.size_t(len(out)))
 	runtime.KeepAlive(v)
 	return C.GoString(&out[0]), r == C.VT_OK
 }
@@ -179,11 +179,11 @@ func errorText(err *Error, realm string, challenge bool) string {
 			crealm = C.CString(realm)
 			defer C.free(unsafe.Pointer(crealm))
 		}
-		r = C.vt_error_challenge(C.vt_result(code), msg, crealm, &out[0], C.size_t(len(out)))
+		r = C.vt_error_challenge(C.int32_t(code), msg, crealm, &out[0], C.size_t(len(out)))
 	} else {
 		claim := C.CString(err.Claim)
 		defer C.free(unsafe.Pointer(claim))
-		r = C.vt_error_body(C.vt_result(code), msg, claim, &out[0], C.size_t(len(out)))
+		r = C.vt_error_body(C.int32_t(code), msg, claim, &out[0], C.size_t(len(out)))
 	}
 	if r != C.VT_OK {
 		if challenge {

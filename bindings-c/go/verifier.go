@@ -480,14 +480,23 @@ type cRequest struct {
 // holding a NUL byte are left out (they cannot carry a token the engine would accept).
 func newCRequest(header map[string][]string, names []string, rawQuery, method, url string) *cRequest {
 	req := &cRequest{}
-	cstr := func(s string) *C.char {
+	// text copies s, "" included: an empty header is present (token_missing, as in
+	// every other binding), not NULL (a bad argument to the C API).
+	text := func(s string) *C.char {
 		b, ok := cText(s)
-		if !ok || s == "" {
+		if !ok {
 			return nil
 		}
 		p := C.CBytes(b)
 		req.owned = append(req.owned, p)
 		return (*C.char)(p)
+	}
+	// cstr is text for the optional fields, where "" means absent (NULL).
+	cstr := func(s string) *C.char {
+		if s == "" {
+			return nil
+		}
+		return text(s)
 	}
 	var cnames, values []*C.char
 	for name, vals := range header {
@@ -498,8 +507,8 @@ func newCRequest(header map[string][]string, names []string, rawQuery, method, u
 			if strings.IndexByte(val, 0) >= 0 {
 				continue
 			}
-			cnames = append(cnames, cstr(name))
-			values = append(values, cstr(val))
+			cnames = append(cnames, text(name))
+			values = append(values, text(val))
 			req.longest = max(req.longest, len(val))
 		}
 	}

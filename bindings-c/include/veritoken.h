@@ -306,7 +306,7 @@ vt_result vt_verifier_metrics_json(const vt_verifier *verifier,
  `{"error":{"code":...,"message":...,"claim":...}}` (`claim` NULL or "" to omit), copied
  NUL-terminated into `out`. `result` must be one of the codes 1 to 22.
  */
-vt_result vt_error_body(vt_result result,
+vt_result vt_error_body(int32_t result,
                         const char *message,
                         const char *claim,
                         char *out,
@@ -316,7 +316,7 @@ vt_result vt_error_body(vt_result result,
  The RFC 6750 `WWW-Authenticate` value for a rejection (`realm` may be NULL), copied
  NUL-terminated into `out`; "" when no challenge applies (5xx results).
  */
-vt_result vt_error_challenge(vt_result result,
+vt_result vt_error_challenge(int32_t result,
                              const char *message,
                              const char *realm,
                              char *out,
@@ -329,7 +329,7 @@ vt_result vt_error_challenge(vt_result result,
  `claim` (NULL or "" for none) is what the failed verify reported.
  */
 vt_result vt_verifier_error_headers(const vt_verifier *verifier,
-                                    vt_result result,
+                                    int32_t result,
                                     const char *message,
                                     const char *claim,
                                     const char *realm,
@@ -338,15 +338,15 @@ vt_result vt_verifier_error_headers(const vt_verifier *verifier,
 
 /*
  The snake_case name of a result ("ok", "token_expired", "invalid_argument", ...);
- a static string, never NULL.
+ "unknown" for a number that is no result. A static string, never NULL.
  */
-const char *vt_result_name(vt_result result);
+const char *vt_result_name(int32_t result);
 
 /*
  The HTTP status a middleware answers with for a result: 0 for VT_OK, for
- config_invalid and for API misuse.
+ config_invalid, for API misuse and for a number that is no result.
  */
-uint16_t vt_result_http_status(vt_result result);
+uint16_t vt_result_http_status(int32_t result);
 
 /*
  The library version, a static string.

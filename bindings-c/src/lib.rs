@@ -51,44 +51,43 @@ pub enum vt_result {
     VT_WOULD_BLOCK = 102,
 }
 
-const BY_CODE: [vt_result; 22] = [
-    vt_result::VT_TOKEN_MISSING,
-    vt_result::VT_TOKEN_MALFORMED,
-    vt_result::VT_TOKEN_UNSUPPORTED,
-    vt_result::VT_ALGORITHM_NOT_ALLOWED,
-    vt_result::VT_KEY_NOT_FOUND,
-    vt_result::VT_SIGNATURE_INVALID,
-    vt_result::VT_TOKEN_EXPIRED,
-    vt_result::VT_TOKEN_NOT_YET_VALID,
-    vt_result::VT_TOKEN_ISSUED_IN_FUTURE,
-    vt_result::VT_TOKEN_TOO_OLD,
-    vt_result::VT_ISSUER_INVALID,
-    vt_result::VT_AUDIENCE_INVALID,
-    vt_result::VT_CLAIM_MISSING,
-    vt_result::VT_CLAIM_INVALID,
-    vt_result::VT_TYPE_INVALID,
-    vt_result::VT_SCOPE_INSUFFICIENT,
-    vt_result::VT_TOKEN_INACTIVE,
-    vt_result::VT_DPOP_INVALID,
-    vt_result::VT_JWKS_UNAVAILABLE,
-    vt_result::VT_INTROSPECTION_UNAVAILABLE,
-    vt_result::VT_CONFIG_INVALID,
-    vt_result::VT_INTERNAL,
-];
-
 impl From<ErrorCode> for vt_result {
     fn from(code: ErrorCode) -> Self {
-        BY_CODE[code.as_int() as usize - 1]
+        // The discriminants are the engine's numbers (tested below against ErrorCode::ALL).
+        match code.as_int() {
+            1 => vt_result::VT_TOKEN_MISSING,
+            2 => vt_result::VT_TOKEN_MALFORMED,
+            3 => vt_result::VT_TOKEN_UNSUPPORTED,
+            4 => vt_result::VT_ALGORITHM_NOT_ALLOWED,
+            5 => vt_result::VT_KEY_NOT_FOUND,
+            6 => vt_result::VT_SIGNATURE_INVALID,
+            7 => vt_result::VT_TOKEN_EXPIRED,
+            8 => vt_result::VT_TOKEN_NOT_YET_VALID,
+            9 => vt_result::VT_TOKEN_ISSUED_IN_FUTURE,
+            10 => vt_result::VT_TOKEN_TOO_OLD,
+            11 => vt_result::VT_ISSUER_INVALID,
+            12 => vt_result::VT_AUDIENCE_INVALID,
+            13 => vt_result::VT_CLAIM_MISSING,
+            14 => vt_result::VT_CLAIM_INVALID,
+            15 => vt_result::VT_TYPE_INVALID,
+            16 => vt_result::VT_SCOPE_INSUFFICIENT,
+            17 => vt_result::VT_TOKEN_INACTIVE,
+            18 => vt_result::VT_DPOP_INVALID,
+            19 => vt_result::VT_JWKS_UNAVAILABLE,
+            20 => vt_result::VT_INTROSPECTION_UNAVAILABLE,
+            21 => vt_result::VT_CONFIG_INVALID,
+            _ => vt_result::VT_INTERNAL,
+        }
     }
 }
 
-impl vt_result {
-    fn code(self) -> Option<ErrorCode> {
-        ErrorCode::ALL
-            .iter()
-            .copied()
-            .find(|c| c.as_int() == self as u32)
-    }
+/// The engine code numbered `result` (1 to 22), if any. Entry points take results as plain
+/// integers: a value outside the C enum must be answered, not be undefined behaviour.
+fn code_of(result: i32) -> Option<ErrorCode> {
+    ErrorCode::ALL
+        .iter()
+        .copied()
+        .find(|c| i64::from(c.as_int()) == i64::from(result))
 }
 
 /// A verifier: built once, used from any thread.
@@ -827,7 +826,7 @@ unsafe fn verifier_text(
 /// NUL-terminated into `out`. `result` must be one of the codes 1 to 22.
 #[no_mangle]
 pub unsafe extern "C" fn vt_error_body(
-    result: vt_result,
+    result: i32,
     message: *const c_char,
     claim: *const c_char,
     out: *mut c_char,
@@ -845,7 +844,7 @@ pub unsafe extern "C" fn vt_error_body(
 /// NUL-terminated into `out`; "" when no challenge applies (5xx results).
 #[no_mangle]
 pub unsafe extern "C" fn vt_error_challenge(
-    result: vt_result,
+    result: i32,
     message: *const c_char,
     realm: *const c_char,
     out: *mut c_char,
@@ -873,7 +872,7 @@ pub unsafe extern "C" fn vt_error_challenge(
 #[no_mangle]
 pub unsafe extern "C" fn vt_verifier_error_headers(
     verifier: *const vt_verifier,
-    result: vt_result,
+    result: i32,
     message: *const c_char,
     claim: *const c_char,
     realm: *const c_char,
@@ -903,13 +902,11 @@ pub unsafe extern "C" fn vt_verifier_error_headers(
 
 /// An engine error from its C parts (what a failed vt_verify reported).
 unsafe fn rebuild_error(
-    result: vt_result,
+    result: i32,
     message: *const c_char,
     claim: *const c_char,
 ) -> Result<Error, Fail> {
-    let code = result
-        .code()
-        .ok_or(Fail::Argument("result is not an error code (1 to 22)"))?;
+    let code = code_of(result).ok_or(Fail::Argument("result is not an error code (1 to 22)"))?;
     // SAFETY: the caller's string contract.
     let message = unsafe { text(message, "message is NULL or not UTF-8") }?;
     if !claim.is_null() {
@@ -923,52 +920,42 @@ unsafe fn rebuild_error(
 }
 
 /// The snake_case name of a result ("ok", "token_expired", "invalid_argument", ...);
-/// a static string, never NULL.
+/// "unknown" for a number that is no result. A static string, never NULL.
 #[no_mangle]
-pub extern "C" fn vt_result_name(result: vt_result) -> *const c_char {
+pub extern "C" fn vt_result_name(result: i32) -> *const c_char {
+    const OK: i32 = vt_result::VT_OK as i32;
+    const INVALID_ARGUMENT: i32 = vt_result::VT_INVALID_ARGUMENT as i32;
+    const BUFFER_TOO_SMALL: i32 = vt_result::VT_BUFFER_TOO_SMALL as i32;
+    const WOULD_BLOCK: i32 = vt_result::VT_WOULD_BLOCK as i32;
     let name: &'static CStr = match result {
-        vt_result::VT_OK => c"ok",
-        vt_result::VT_INVALID_ARGUMENT => c"invalid_argument",
-        vt_result::VT_BUFFER_TOO_SMALL => c"buffer_too_small",
-        vt_result::VT_WOULD_BLOCK => c"would_block",
-        other => match other.code() {
-            Some(code) => NAMES[code.as_int() as usize - 1],
+        OK => c"ok",
+        INVALID_ARGUMENT => c"invalid_argument",
+        BUFFER_TOO_SMALL => c"buffer_too_small",
+        WOULD_BLOCK => c"would_block",
+        other => match code_of(other) {
+            Some(code) => code_names()[code.as_int() as usize - 1].as_c_str(),
             None => c"unknown",
         },
     };
     name.as_ptr()
 }
 
-const NAMES: [&CStr; 22] = [
-    c"token_missing",
-    c"token_malformed",
-    c"token_unsupported",
-    c"algorithm_not_allowed",
-    c"key_not_found",
-    c"signature_invalid",
-    c"token_expired",
-    c"token_not_yet_valid",
-    c"token_issued_in_future",
-    c"token_too_old",
-    c"issuer_invalid",
-    c"audience_invalid",
-    c"claim_missing",
-    c"claim_invalid",
-    c"type_invalid",
-    c"scope_insufficient",
-    c"token_inactive",
-    c"dpop_invalid",
-    c"jwks_unavailable",
-    c"introspection_unavailable",
-    c"config_invalid",
-    c"internal",
-];
+/// The engine's code names, NUL-terminated, in code order (made once from `ErrorCode::ALL`).
+fn code_names() -> &'static [CString] {
+    static NAMES: std::sync::OnceLock<Vec<CString>> = std::sync::OnceLock::new();
+    NAMES.get_or_init(|| {
+        ErrorCode::ALL
+            .iter()
+            .map(|c| CString::new(c.as_str()).expect("code names hold no NUL"))
+            .collect()
+    })
+}
 
 /// The HTTP status a middleware answers with for a result: 0 for VT_OK, for
-/// config_invalid and for API misuse.
+/// config_invalid, for API misuse and for a number that is no result.
 #[no_mangle]
-pub extern "C" fn vt_result_http_status(result: vt_result) -> u16 {
-    result.code().and_then(|c| c.http_status()).unwrap_or(0)
+pub extern "C" fn vt_result_http_status(result: i32) -> u16 {
+    code_of(result).and_then(|c| c.http_status()).unwrap_or(0)
 }
 
 /// The library's version, e.g. "0.1.0": the workspace version every veritoken package
@@ -993,15 +980,28 @@ mod tests {
         for code in ErrorCode::ALL {
             let r = vt_result::from(*code);
             assert_eq!(r as u32, code.as_int());
-            assert_eq!(r.code(), Some(*code));
+            assert_eq!(code_of(r as i32), Some(*code));
             // SAFETY: static NUL-terminated strings.
-            let name = unsafe { CStr::from_ptr(vt_result_name(r)) }
+            let name = unsafe { CStr::from_ptr(vt_result_name(r as i32)) }
                 .to_str()
                 .unwrap();
             assert_eq!(name, code.as_str());
         }
-        assert_eq!(vt_result_http_status(vt_result::VT_SCOPE_INSUFFICIENT), 403);
-        assert_eq!(vt_result_http_status(vt_result::VT_OK), 0);
+        assert_eq!(
+            vt_result_http_status(vt_result::VT_SCOPE_INSUFFICIENT as i32),
+            403
+        );
+        assert_eq!(vt_result_http_status(vt_result::VT_OK as i32), 0);
+    }
+
+    #[test]
+    fn numbers_outside_the_enum_are_answered() {
+        for n in [-1, 23, 99, 103, i32::MIN, i32::MAX] {
+            // SAFETY: a static NUL-terminated string.
+            let name = unsafe { CStr::from_ptr(vt_result_name(n)) };
+            assert_eq!(name.to_str().unwrap(), "unknown", "{n}");
+            assert_eq!(vt_result_http_status(n), 0, "{n}");
+        }
     }
 
     #[test]

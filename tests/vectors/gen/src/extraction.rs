@@ -59,6 +59,13 @@ pub(crate) fn extraction_cases(k: &Keys) -> Vec<Case> {
             rejected("token_missing"),
         ),
         (
+            "empty_authorization",
+            "An empty Authorization header: present, but no token in it",
+            &bearer_only,
+            request(&[("Authorization", "")], None),
+            rejected("token_missing"),
+        ),
+        (
             "two_authorization_headers",
             "Two Authorization headers",
             &bearer_only,

@@ -1,0 +1,61 @@
+package veritoken
+
+import (
+	"errors"
+	"testing"
+)
+
+// The Go constants and sentinels against the engine's one table (ErrorCode::ALL, read
+// through the C library): same numbers, names and HTTP statuses, none missing.
+func TestCodesMatchTheEngine(t *testing.T) {
+	codes := []struct {
+		code     Code
+		sentinel *Error
+		name     string
+		status   int
+	}{
+		{CodeTokenMissing, ErrTokenMissing, "token_missing", 401},
+		{CodeTokenMalformed, ErrTokenMalformed, "token_malformed", 401},
+		{CodeTokenUnsupported, ErrTokenUnsupported, "token_unsupported", 401},
+		{CodeAlgorithmNotAllowed, ErrAlgorithmNotAllowed, "algorithm_not_allowed", 401},
+		{CodeKeyNotFound, ErrKeyNotFound, "key_not_found", 401},
+		{CodeSignatureInvalid, ErrSignatureInvalid, "signature_invalid", 401},
+		{CodeTokenExpired, ErrTokenExpired, "token_expired", 401},
+		{CodeTokenNotYetValid, ErrTokenNotYetValid, "token_not_yet_valid", 401},
+		{CodeTokenIssuedInFuture, ErrTokenIssuedInFuture, "token_issued_in_future", 401},
+		{CodeTokenTooOld, ErrTokenTooOld, "token_too_old", 401},
+		{CodeIssuerInvalid, ErrIssuerInvalid, "issuer_invalid", 401},
+		{CodeAudienceInvalid, ErrAudienceInvalid, "audience_invalid", 401},
+		{CodeClaimMissing, ErrClaimMissing, "claim_missing", 401},
+		{CodeClaimInvalid, ErrClaimInvalid, "claim_invalid", 401},
+		{CodeTypeInvalid, ErrTypeInvalid, "type_invalid", 401},
+		{CodeScopeInsufficient, ErrScopeInsufficient, "scope_insufficient", 403},
+		{CodeTokenInactive, ErrTokenInactive, "token_inactive", 401},
+		{CodeDPoPInvalid, ErrDPoPInvalid, "dpop_invalid", 401},
+		{CodeJWKSUnavailable, ErrJWKSUnavailable, "jwks_unavailable", 503},
+		{CodeIntrospectionUnavailable, ErrIntrospectionUnavailable, "introspection_unavailable", 503},
+		{CodeConfigInvalid, ErrConfigInvalid, "config_invalid", 500},
+		{CodeInternal, ErrInternal, "internal", 500},
+	}
+	for i, c := range codes {
+		if int(c.code) != i+1 {
+			t.Errorf("%s: number %d, the engine's is %d", c.name, c.code, i+1)
+		}
+		if got := c.code.String(); got != c.name {
+			t.Errorf("code %d: the engine calls it %q, Go %q", c.code, got, c.name)
+		}
+		if got := c.code.HTTPStatus(); got != c.status {
+			t.Errorf("%s: HTTP status %d, want %d", c.name, got, c.status)
+		}
+		if c.sentinel.Code != c.code || !errors.Is(&Error{Code: c.code}, c.sentinel) {
+			t.Errorf("%s: sentinel holds code %d", c.name, c.sentinel.Code)
+		}
+	}
+	// The engine has no code past the last one Go knows.
+	if got := Code(len(codes) + 1).String(); got != "unknown" {
+		t.Errorf("the engine has code %d (%q) that Go does not", len(codes)+1, got)
+	}
+	if got := Code(-1).String(); got != "unknown" {
+		t.Errorf("Code(-1) is %q", got)
+	}
+}
