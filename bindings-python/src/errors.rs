@@ -4,7 +4,47 @@
 use pyo3::create_exception;
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
 use veritoken::{Error, ErrorCode};
+
+/// Set by `_panic_for_tests(True)`: the next guarded call panics, so the tests can see
+/// that its panic becomes InternalError.
+static PANIC_NEXT: AtomicBool = AtomicBool::new(false);
+
+/// Runs one entry point's `body`; a panic in it (or in the engine under it) becomes
+/// InternalError (code `internal`) instead of pyo3's PanicException, a BaseException
+/// that `except Exception` would miss.
+pub fn guard<T>(body: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
+    catch_unwind(AssertUnwindSafe(|| {
+        if PANIC_NEXT.load(Ordering::Relaxed) && PANIC_NEXT.swap(false, Ordering::Relaxed) {
+            panic!("a panic for the tests");
+        }
+        body()
+    }))
+    .unwrap_or_else(|panic| {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown".into());
+        Err(to_py(Error::new(
+            ErrorCode::Internal,
+            format!("internal error (a bug; please report it): panic: {what}"),
+        )))
+    })
+}
+
+/// Test hook: `True` makes the next guarded call panic; `False` panics right here, inside
+/// a guard.
+#[pyfunction]
+pub fn _panic_for_tests(next_call: bool) -> PyResult<()> {
+    if next_call {
+        PANIC_NEXT.store(true, Ordering::Relaxed);
+        return Ok(());
+    }
+    guard(|| panic!("a panic for the tests"))
+}
 
 create_exception!(
     veritoken,
@@ -165,5 +205,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     )?;
     m.add("ConfigInvalid", py.get_type::<ConfigInvalid>())?;
     m.add("InternalError", py.get_type::<InternalError>())?;
+    m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
     Ok(())
 }

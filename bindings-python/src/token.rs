@@ -1,6 +1,6 @@
 //! `VerifiedToken`: what a successful verification gives Python.
 
-use crate::errors::to_py;
+use crate::errors::{guard, to_py};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyList, PyString};
@@ -119,13 +119,13 @@ impl VerifiedToken {
     /// The claims as a dict (decoded once; the same dict on every access).
     #[getter]
     fn claims(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        cached(py, &self.claims, self.inner.claims_json())
+        guard(|| cached(py, &self.claims, self.inner.claims_json()))
     }
 
     /// The protected header as a dict.
     #[getter]
     fn header(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        cached(py, &self.header, self.inner.header_json())
+        guard(|| cached(py, &self.header, self.inner.header_json()))
     }
 
     /// The claims as JSON text.
@@ -196,24 +196,28 @@ impl VerifiedToken {
 
     /// Every scope granted by `scope`, `scp` and `permissions`.
     fn granted_scopes(&self) -> PyResult<Vec<&str>> {
-        self.inner.granted_scopes().map_err(to_py)
+        guard(|| self.inner.granted_scopes().map_err(to_py))
     }
 
     /// Whether the token grants the scopes (all of them, or any one with match="any").
     #[pyo3(signature = (scopes, r#match = "all"))]
     fn has_scopes(&self, scopes: &Bound<'_, PyAny>, r#match: &str) -> PyResult<bool> {
-        Ok(self
-            .inner
-            .has_scopes(&scope_list(scopes)?, scope_match(r#match)?))
+        guard(|| {
+            Ok(self
+                .inner
+                .has_scopes(&scope_list(scopes)?, scope_match(r#match)?))
+        })
     }
 
     /// Raises ScopeInsufficient (or ClaimsInvalid for a malformed scope claim) unless the
     /// token grants the scopes.
     #[pyo3(signature = (scopes, r#match = "all"))]
     pub fn require_scopes(&self, scopes: &Bound<'_, PyAny>, r#match: &str) -> PyResult<()> {
-        self.inner
-            .require_scopes(&scope_list(scopes)?, scope_match(r#match)?)
-            .map_err(to_py)
+        guard(|| {
+            self.inner
+                .require_scopes(&scope_list(scopes)?, scope_match(r#match)?)
+                .map_err(to_py)
+        })
     }
 
     fn __repr__(&self) -> String {

@@ -1,6 +1,6 @@
 //! `Verifier` for Python: built from a dict / JSON text / file, shared by every thread.
 
-use crate::errors::{from_py, to_py};
+use crate::errors::{from_py, guard, to_py};
 use crate::token::VerifiedToken;
 use pyo3::prelude::*;
 use pyo3::types::PyString;
@@ -241,20 +241,24 @@ impl Verifier {
     /// veritoken language shares). Raises ConfigInvalid naming the offending path.
     #[new]
     fn new(py: Python<'_>, config: &Bound<'_, PyAny>) -> PyResult<Self> {
-        let text = config_text(config)?;
-        let verifier = py
-            .detach(|| veritoken::Verifier::new(Config::parse(&text, Format::Json)?))
-            .map_err(to_py)?;
-        Ok(Verifier::wrap(verifier))
+        guard(|| {
+            let text = config_text(config)?;
+            let verifier = py
+                .detach(|| veritoken::Verifier::new(Config::parse(&text, Format::Json)?))
+                .map_err(to_py)?;
+            Ok(Verifier::wrap(verifier))
+        })
     }
 
     /// A verifier from a configuration file (.json, .toml, .yaml).
     #[staticmethod]
     fn from_file(py: Python<'_>, path: std::path::PathBuf) -> PyResult<Self> {
-        let verifier = py
-            .detach(|| veritoken::Verifier::from_file(&path))
-            .map_err(to_py)?;
-        Ok(Verifier::wrap(verifier))
+        guard(|| {
+            let verifier = py
+                .detach(|| veritoken::Verifier::from_file(&path))
+                .map_err(to_py)?;
+            Ok(Verifier::wrap(verifier))
+        })
     }
 
     /// Verifies `token`; returns a VerifiedToken or raises a VeritokenError subclass. The
@@ -271,8 +275,10 @@ impl Verifier {
         method: Option<String>,
         url: Option<String>,
     ) -> PyResult<VerifiedToken> {
-        let dpop = Dpop::from_args(dpop_proof, method, url)?;
-        self.verify_blocking(py, &token, dpop.as_ref(), now.unwrap_or_else(unix_now))
+        guard(|| {
+            let dpop = Dpop::from_args(dpop_proof, method, url)?;
+            self.verify_blocking(py, &token, dpop.as_ref(), now.unwrap_or_else(unix_now))
+        })
     }
 
     /// `await verifier.verify_async(token)`: never blocks the event loop and holds no
@@ -287,8 +293,10 @@ impl Verifier {
         method: Option<String>,
         url: Option<String>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let dpop = Dpop::from_args(dpop_proof, method, url)?;
-        Verifier::verify_on_loop(slf, token, dpop, now.unwrap_or_else(unix_now))
+        guard(|| {
+            let dpop = Dpop::from_args(dpop_proof, method, url)?;
+            Verifier::verify_on_loop(slf, token, dpop, now.unwrap_or_else(unix_now))
+        })
     }
 
     /// The token of a request, per the configured `token_sources` (Authorization: Bearer by
@@ -296,8 +304,10 @@ impl Verifier {
     /// Raises TokenMissing when there is none.
     #[pyo3(signature = (headers, query = None))]
     fn extract_token(&self, headers: &Bound<'_, PyAny>, query: Option<String>) -> PyResult<String> {
-        let request = request(headers, &self.header_names, query, None, None)?;
-        self.inner.extract_token(&request).map_err(to_py)
+        guard(|| {
+            let request = request(headers, &self.header_names, query, None, None)?;
+            self.inner.extract_token(&request).map_err(to_py)
+        })
     }
 
     /// What every integration does: find the token (with DPoP enabled, also
@@ -316,21 +326,23 @@ impl Verifier {
         url: Option<String>,
         now: Option<i64>,
     ) -> PyResult<VerifiedToken> {
-        let request = request(headers, &self.header_names, query, method, url)?;
-        let inner = &self.inner;
-        let credential = inner.extract_credential(&request).map_err(to_py)?;
-        let proof = credential.dpop_proof(&request).map_err(to_py)?;
-        let now = now.unwrap_or_else(unix_now);
-        let verified = inner
-            .verify_offloading(&credential.token, proof.as_ref(), now, |full| {
-                py.detach(full)
-            })
-            .map(VerifiedToken::new)
-            .map_err(to_py)?;
-        if let Some(scopes) = scopes {
-            verified.require_scopes(scopes, r#match)?;
-        }
-        Ok(verified)
+        guard(|| {
+            let request = request(headers, &self.header_names, query, method, url)?;
+            let inner = &self.inner;
+            let credential = inner.extract_credential(&request).map_err(to_py)?;
+            let proof = credential.dpop_proof(&request).map_err(to_py)?;
+            let now = now.unwrap_or_else(unix_now);
+            let verified = inner
+                .verify_offloading(&credential.token, proof.as_ref(), now, |full| {
+                    py.detach(full)
+                })
+                .map(VerifiedToken::new)
+                .map_err(to_py)?;
+            if let Some(scopes) = scopes {
+                verified.require_scopes(scopes, r#match)?;
+            }
+            Ok(verified)
+        })
     }
 
     /// `verify_request` for async code: the token and proof are read at once, then the
@@ -344,8 +356,10 @@ impl Verifier {
         url: Option<String>,
         now: Option<i64>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let (token, dpop) = slf.get().credential(headers, query, method, url)?;
-        Verifier::verify_on_loop(slf, token, dpop, now.unwrap_or_else(unix_now))
+        guard(|| {
+            let (token, dpop) = slf.get().credential(headers, query, method, url)?;
+            Verifier::verify_on_loop(slf, token, dpop, now.unwrap_or_else(unix_now))
+        })
     }
 
     /// `(status, headers, body)` for this verifier's refusal: like `error_response`, plus
@@ -366,6 +380,17 @@ impl Verifier {
 
     /// The counters: verified, rejected per code, JWKS fetches and failures, ...
     fn metrics(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        guard(|| self.metrics_dict(py))
+    }
+
+    /// Whether every issuer has usable keys (for readiness probes).
+    fn is_ready(&self) -> PyResult<bool> {
+        guard(|| Ok(self.inner.is_ready()))
+    }
+}
+
+impl Verifier {
+    fn metrics_dict(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         let text = serde_json::to_string(&self.inner.metrics()).map_err(|e| {
             to_py(veritoken::Error::new(
                 veritoken::ErrorCode::Internal,
@@ -373,11 +398,6 @@ impl Verifier {
             ))
         })?;
         Ok(py.import("json")?.call_method1("loads", (text,))?.unbind())
-    }
-
-    /// Whether every issuer has usable keys (for readiness probes).
-    fn is_ready(&self) -> bool {
-        self.inner.is_ready()
     }
 }
 

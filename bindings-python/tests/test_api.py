@@ -261,3 +261,29 @@ def test_claims_convert_every_json_type(verifier: veritoken.Verifier) -> None:
     assert token.claims == json.loads(token.claims_json)
     assert token.claims["big"] == 2**63 + 5 and isinstance(token.claims["big"], int)
     assert token.claims["nested"]["a"][2] is True and token.claims["nested"]["a"][4] is None
+
+
+def test_a_panic_is_internal_error_not_panic_exception(verifier: veritoken.Verifier) -> None:
+    """DESIGN: a panic is `internal`. pyo3's PanicException is a BaseException that
+    `except Exception` misses; every entry point turns it into InternalError."""
+    from veritoken import _veritoken
+
+    with pytest.raises(veritoken.InternalError) as info:
+        _veritoken._panic_for_tests(False)
+    assert info.value.code == "internal" and info.value.status == 500
+    token = mint(good_claims())
+    for call in (
+        lambda: verifier.verify(token),
+        lambda: verifier.verify_request({"authorization": f"Bearer {token}"}),
+        lambda: veritoken.Verifier(hs_config()),
+        lambda: verifier.verify(token).require_scopes(["read"]),
+    ):
+        _veritoken._panic_for_tests(True)
+        try:
+            call()
+        except Exception as e:  # what applications write: it must catch the panic
+            assert isinstance(e, veritoken.InternalError), repr(e)
+            assert "panic" in e.message
+        else:
+            pytest.fail("the panic did not surface")
+    assert verifier.verify(token).subject == "alice"  # and the verifier still works
