@@ -349,7 +349,9 @@ const char *vt_result_name(int32_t result);
 uint16_t vt_result_http_status(int32_t result);
 
 /*
- The library version, a static string.
+ The library's version, e.g. "0.1.0": the workspace version every veritoken package
+ carries (Python `__version__`, Node `version`, Go `Version()`, `veritoken --version`);
+ a static string, never NULL.
  */
 const char *vt_version(void);
 
