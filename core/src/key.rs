@@ -504,6 +504,7 @@ pub fn parse_jwks(
         keys: Vec::new(),
         skipped: Vec::new(),
     };
+    let mut skipped_kids = Vec::new();
     for (i, jwk) in objects.into_iter().enumerate() {
         let label = match jwk.get("kid").and_then(Value::as_str) {
             Some(kid) => format!("key #{i} (kid {:?})", clip(kid, 64)),
@@ -514,8 +515,26 @@ pub fn parse_jwks(
             // One rule for every source: an unusable key is skipped with its reason; the
             // set fails only when no usable key is left (checked by the caller).
             Err(JwkProblem::Skip(why) | JwkProblem::Invalid(why)) => {
+                if let Some(kid) = jwk.get("kid").and_then(Value::as_str) {
+                    skipped_kids.push(kid.to_owned());
+                }
                 parsed.skipped.push(format!("{label}: {why}"))
             }
+        }
+    }
+    // A kid shared with a skipped key stays ambiguous: a static set refuses it, as it
+    // refuses duplicate kids (Wycheproof rejectsDuplicateKid).
+    if origin == Origin::Static {
+        if let Some(kid) = parsed
+            .keys
+            .iter()
+            .filter_map(Key::kid)
+            .find(|kid| skipped_kids.iter().any(|s| s == kid))
+        {
+            return Err(format!(
+                "kid {:?} is used by more than one key; refusing the key set",
+                clip(kid, 64)
+            ));
         }
     }
     Ok(parsed)
