@@ -14,7 +14,7 @@ use veritoken::{
     Config, DpopProof, Error, ErrorCode, Format, ScopeMatch, SimpleRequest, VerifiedToken, Verifier,
 };
 
-/// Every outcome of a libveritoken call. 1 to 22 are the veritoken error codes (identical
+/// Every outcome of a libveritoken call. 1 to 23 are the veritoken error codes (identical
 /// in every language); 100 and up are C API misuse.
 #[repr(C)]
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -42,6 +42,8 @@ pub enum vt_result {
     VT_INTROSPECTION_UNAVAILABLE = 20,
     VT_CONFIG_INVALID = 21,
     VT_INTERNAL = 22,
+    /// The shared DPoP replay store (Redis) could not be reached in time: proof refused.
+    VT_REPLAY_STORE_UNAVAILABLE = 23,
     /// A required pointer was NULL, or a string was not valid UTF-8.
     VT_INVALID_ARGUMENT = 100,
     /// An output buffer was too small; nothing was written to it.
@@ -51,7 +53,7 @@ pub enum vt_result {
     VT_WOULD_BLOCK = 102,
 }
 
-const BY_CODE: [vt_result; 22] = [
+const BY_CODE: [vt_result; 23] = [
     vt_result::VT_TOKEN_MISSING,
     vt_result::VT_TOKEN_MALFORMED,
     vt_result::VT_TOKEN_UNSUPPORTED,
@@ -74,6 +76,7 @@ const BY_CODE: [vt_result; 22] = [
     vt_result::VT_INTROSPECTION_UNAVAILABLE,
     vt_result::VT_CONFIG_INVALID,
     vt_result::VT_INTERNAL,
+    vt_result::VT_REPLAY_STORE_UNAVAILABLE,
 ];
 
 impl From<ErrorCode> for vt_result {
@@ -824,7 +827,7 @@ unsafe fn verifier_text(
 
 /// The rejection as the JSON body every veritoken middleware answers with:
 /// `{"error":{"code":...,"message":...,"claim":...}}` (`claim` NULL or "" to omit), copied
-/// NUL-terminated into `out`. `result` must be one of the codes 1 to 22.
+/// NUL-terminated into `out`. `result` must be one of the codes 1 to 23.
 #[no_mangle]
 pub unsafe extern "C" fn vt_error_body(
     result: vt_result,
@@ -909,7 +912,7 @@ unsafe fn rebuild_error(
 ) -> Result<Error, Fail> {
     let code = result
         .code()
-        .ok_or(Fail::Argument("result is not an error code (1 to 22)"))?;
+        .ok_or(Fail::Argument("result is not an error code (1 to 23)"))?;
     // SAFETY: the caller's string contract.
     let message = unsafe { text(message, "message is NULL or not UTF-8") }?;
     if !claim.is_null() {
@@ -939,7 +942,7 @@ pub extern "C" fn vt_result_name(result: vt_result) -> *const c_char {
     name.as_ptr()
 }
 
-const NAMES: [&CStr; 22] = [
+const NAMES: [&CStr; 23] = [
     c"token_missing",
     c"token_malformed",
     c"token_unsupported",
@@ -962,6 +965,7 @@ const NAMES: [&CStr; 22] = [
     c"introspection_unavailable",
     c"config_invalid",
     c"internal",
+    c"replay_store_unavailable",
 ];
 
 /// The HTTP status a middleware answers with for a result: 0 for VT_OK, for
@@ -1002,6 +1006,10 @@ mod tests {
         }
         assert_eq!(vt_result_http_status(vt_result::VT_SCOPE_INSUFFICIENT), 403);
         assert_eq!(vt_result_http_status(vt_result::VT_OK), 0);
+        assert_eq!(
+            vt_result_http_status(vt_result::VT_REPLAY_STORE_UNAVAILABLE),
+            503
+        );
     }
 
     #[test]

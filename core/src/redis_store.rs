@@ -164,8 +164,17 @@ impl RedisStore {
         let store = self.clone();
         let task = async move {
             let started = Instant::now();
-            let outcome =
-                tokio::time::timeout(store.timeout, cmd.query_async::<T>(&mut conn)).await;
+            // A connection lost earlier (Redis restarted) fails the first command and starts
+            // a reconnect: one more try, within the same timeout, uses the new connection.
+            let attempts = async {
+                match cmd.query_async::<T>(&mut conn).await {
+                    Err(e) if e.is_io_error() || e.is_connection_dropped() => {
+                        cmd.query_async::<T>(&mut conn).await
+                    }
+                    other => other,
+                }
+            };
+            let outcome = tokio::time::timeout(store.timeout, attempts).await;
             let micros = started.elapsed().as_micros() as u64;
             store.metrics.add(Counter::StoreRequests);
             store.metrics.add_n(Counter::StoreMicros, micros);

@@ -216,17 +216,13 @@ fn redis_stopped_or_frozen_refuses_proofs_then_recovers() {
     // Bearer tokens do not depend on the store.
     v.verify(&idp.token(&TokenRequest::default())).unwrap();
 
-    // Frozen (accepts nothing, answers nothing): refused after the timeout, not later.
     redis.restart();
-    let recovered = (0..50).find_map(|i| {
-        std::thread::sleep(Duration::from_millis(20 * i));
-        v.verify_dpop(&token, &presented(&proof(&idp, &token, None)))
-            .ok()
-            .map(|_| i)
-    });
-    eprintln!("recovered after {recovered:?} retries once Redis was back");
-    assert!(recovered.is_some(), "no recovery after Redis came back");
+    // The first proof after Redis is back is recorded (the lost connection is replaced
+    // within the same command's timeout).
+    v.verify_dpop(&token, &presented(&proof(&idp, &token, None)))
+        .expect("recovered as soon as Redis is back");
     assert!(v.is_ready());
+    // Frozen (accepts nothing, answers nothing): refused after the timeout, not later.
     redis.pause();
     let started = Instant::now();
     let err = v

@@ -77,6 +77,21 @@ const ENGINE: [(&str, &str, Reading); 10] = [
         "Key lookups that missed the cached set",
         |m| m.key_cache_misses,
     ),
+    (
+        "veritoken_store_requests",
+        "Commands sent to the shared Redis store (DPoP replay records)",
+        |m| m.store_requests,
+    ),
+    (
+        "veritoken_store_errors",
+        "Redis store commands that failed or timed out (each refused its proof)",
+        |m| m.store_errors,
+    ),
+    (
+        "veritoken_store_latency_microseconds",
+        "Time spent in Redis store commands, summed",
+        |m| m.store_latency_us,
+    ),
 ];
 
 impl Collector for EngineCounters {
