@@ -113,8 +113,7 @@ pub enum ReplayStore {
     Redis,
 }
 
-/// The replay store (`[dpop.replay]`); the Redis settings also serve an introspection cache
-/// with `cache = "redis"`.
+/// The replay store (`[dpop.replay]`).
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ReplayConfig {
@@ -125,7 +124,7 @@ pub struct ReplayConfig {
     /// it (`url_env`), since it may hold a password. Required with `store = "redis"`.
     pub url: Option<String>,
     pub url_env: Option<String>,
-    /// Prefix of every key written, before `:jti:` (or `:introspect:`). Default `veritoken`.
+    /// Prefix of every key written, before `:jti:`. Default `veritoken`.
     pub key_prefix: String,
     /// Longest one Redis command may take, connecting included, in milliseconds; past it the
     /// proof is refused. Default 100.
@@ -280,22 +279,6 @@ pub struct IntrospectionConfig {
     /// Allow plain http to hosts other than loopback. Default false.
     #[serde(default)]
     pub allow_http: bool,
-    /// Where answers are cached. Default `memory` (per process); `redis` shares them
-    /// through the server of `[dpop.replay]`, keyed by the token's SHA-256.
-    #[serde(default)]
-    pub cache: IntrospectionCache,
-}
-
-/// Where introspection answers are cached.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum IntrospectionCache {
-    /// In this process, at most `max_entries` answers.
-    #[default]
-    Memory,
-    /// In the Redis server configured in `[dpop.replay]` (its `url`, `key_prefix` and
-    /// `timeout_ms`), shared by every process; a Redis failure is a cache miss.
-    Redis,
 }
 
 impl fmt::Debug for IntrospectionConfig {
@@ -310,7 +293,6 @@ impl fmt::Debug for IntrospectionConfig {
                 &self.client_secret.as_ref().map(|_| "<redacted>"),
             )
             .field("client_secret_env", &self.client_secret_env)
-            .field("cache", &self.cache)
             .finish_non_exhaustive()
     }
 }

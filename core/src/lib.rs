@@ -39,8 +39,8 @@ mod verifier;
 
 pub use algorithm::{Algorithm, AlgorithmSet, Curve};
 pub use config::{
-    Config, DpopConfig, DpopMode, Format, IntrospectionCache, IssuerConfig, JwksCacheConfig,
-    KeySource, PemKey, ReplayConfig, ReplayStore, SecretEncoding, SecretKey,
+    Config, DpopConfig, DpopMode, Format, IssuerConfig, JwksCacheConfig, KeySource, PemKey,
+    ReplayConfig, ReplayStore, SecretEncoding, SecretKey,
 };
 pub use dpop::{thumbprint, DpopProof, OwnedDpopProof};
 pub use error::{Error, ErrorCode};

@@ -1,5 +1,5 @@
 //! State shared by every process and host through one Redis (or Valkey) server: DPoP proof
-//! ids for replay detection, and optionally introspection answers. Each process keeps its own
+//! ids for replay detection. Each process keeps its own
 //! connections (a child after `fork()` never uses its parent's: see `process.rs`), made
 //! lazily on the engine's I/O runtime, where every command runs, bounded by `timeout_ms`.
 //! Only hashes are written as keys: never a token, a proof, or a `jti` in clear.
