@@ -26,7 +26,7 @@ struct EngineCounters {
 
 type Reading = fn(&MetricsSnapshot) -> u64;
 
-const ENGINE: [(&str, &str, Reading); 10] = [
+const ENGINE: [(&str, &str, Reading); 13] = [
     (
         "veritoken_jwks_fetches",
         "Key set and discovery fetches started",
