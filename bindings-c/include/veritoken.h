@@ -353,7 +353,9 @@ const char *vt_result_name(vt_result result);
 uint16_t vt_result_http_status(vt_result result);
 
 /*
- The library version, a static string.
+ The library's version, e.g. "0.1.0": the workspace version every veritoken package
+ carries (Python `__version__`, Node `version`, Go `Version()`, `veritoken --version`);
+ a static string, never NULL.
  */
 const char *vt_version(void);
 
