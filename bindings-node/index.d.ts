@@ -25,6 +25,7 @@ export type ErrorCode =
   | 'introspection_unavailable'
   | 'config_invalid'
   | 'internal'
+  | 'replay_store_unavailable'
 
 export declare const ERROR_CODES: readonly ErrorCode[]
 /** The engine's version, e.g. "0.1.0": the same for every veritoken package of a release. */

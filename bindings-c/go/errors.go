@@ -37,6 +37,7 @@ const (
 	CodeIntrospectionUnavailable Code = 20
 	CodeConfigInvalid            Code = 21
 	CodeInternal                 Code = 22
+	CodeReplayStoreUnavailable   Code = 23
 )
 
 // String is the stable snake_case name, e.g. "token_expired" (from the C library, so every
@@ -99,6 +100,7 @@ var (
 	ErrIntrospectionUnavailable = &Error{Code: CodeIntrospectionUnavailable}
 	ErrConfigInvalid            = &Error{Code: CodeConfigInvalid}
 	ErrInternal                 = &Error{Code: CodeInternal}
+	ErrReplayStoreUnavailable   = &Error{Code: CodeReplayStoreUnavailable}
 )
 
 // ErrClosed is returned by a Verifier used after Close.

@@ -24,7 +24,7 @@
 #include <stdint.h>
 
 /*
- Every outcome of a libveritoken call. 1 to 22 are the veritoken error codes (identical
+ Every outcome of a libveritoken call. 1 to 23 are the veritoken error codes (identical
  in every language); 100 and up are C API misuse.
  */
 typedef enum {
@@ -51,6 +51,10 @@ typedef enum {
   VT_INTROSPECTION_UNAVAILABLE = 20,
   VT_CONFIG_INVALID = 21,
   VT_INTERNAL = 22,
+  /*
+   The shared DPoP replay store (Redis) could not be reached in time: proof refused.
+   */
+  VT_REPLAY_STORE_UNAVAILABLE = 23,
   /*
    A required pointer was NULL, or a string was not valid UTF-8.
    */
@@ -304,7 +308,7 @@ vt_result vt_verifier_metrics_json(const vt_verifier *verifier,
 /*
  The rejection as the JSON body every veritoken middleware answers with:
  `{"error":{"code":...,"message":...,"claim":...}}` (`claim` NULL or "" to omit), copied
- NUL-terminated into `out`. `result` must be one of the codes 1 to 22.
+ NUL-terminated into `out`. `result` must be one of the codes 1 to 23.
  */
 vt_result vt_error_body(int32_t result,
                         const char *message,

@@ -14,7 +14,7 @@ use veritoken::{
     Config, DpopProof, Error, ErrorCode, Format, ScopeMatch, SimpleRequest, VerifiedToken, Verifier,
 };
 
-/// Every outcome of a libveritoken call. 1 to 22 are the veritoken error codes (identical
+/// Every outcome of a libveritoken call. 1 to 23 are the veritoken error codes (identical
 /// in every language); 100 and up are C API misuse.
 #[repr(C)]
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -42,6 +42,8 @@ pub enum vt_result {
     VT_INTROSPECTION_UNAVAILABLE = 20,
     VT_CONFIG_INVALID = 21,
     VT_INTERNAL = 22,
+    /// The shared DPoP replay store (Redis) could not be reached in time: proof refused.
+    VT_REPLAY_STORE_UNAVAILABLE = 23,
     /// A required pointer was NULL, or a string was not valid UTF-8.
     VT_INVALID_ARGUMENT = 100,
     /// An output buffer was too small; nothing was written to it.
@@ -76,12 +78,13 @@ impl From<ErrorCode> for vt_result {
             19 => vt_result::VT_JWKS_UNAVAILABLE,
             20 => vt_result::VT_INTROSPECTION_UNAVAILABLE,
             21 => vt_result::VT_CONFIG_INVALID,
+            23 => vt_result::VT_REPLAY_STORE_UNAVAILABLE,
             _ => vt_result::VT_INTERNAL,
         }
     }
 }
 
-/// The engine code numbered `result` (1 to 22), if any. Entry points take results as plain
+/// The engine code numbered `result` (1 to 23), if any. Entry points take results as plain
 /// integers: a value outside the C enum must be answered, not be undefined behaviour.
 fn code_of(result: i32) -> Option<ErrorCode> {
     ErrorCode::ALL
@@ -823,7 +826,7 @@ unsafe fn verifier_text(
 
 /// The rejection as the JSON body every veritoken middleware answers with:
 /// `{"error":{"code":...,"message":...,"claim":...}}` (`claim` NULL or "" to omit), copied
-/// NUL-terminated into `out`. `result` must be one of the codes 1 to 22.
+/// NUL-terminated into `out`. `result` must be one of the codes 1 to 23.
 #[no_mangle]
 pub unsafe extern "C" fn vt_error_body(
     result: i32,
@@ -906,7 +909,7 @@ unsafe fn rebuild_error(
     message: *const c_char,
     claim: *const c_char,
 ) -> Result<Error, Fail> {
-    let code = code_of(result).ok_or(Fail::Argument("result is not an error code (1 to 22)"))?;
+    let code = code_of(result).ok_or(Fail::Argument("result is not an error code (1 to 23)"))?;
     // SAFETY: the caller's string contract.
     let message = unsafe { text(message, "message is NULL or not UTF-8") }?;
     if !claim.is_null() {
@@ -992,11 +995,15 @@ mod tests {
             403
         );
         assert_eq!(vt_result_http_status(vt_result::VT_OK as i32), 0);
+        assert_eq!(
+            vt_result_http_status(vt_result::VT_REPLAY_STORE_UNAVAILABLE as i32),
+            503
+        );
     }
 
     #[test]
     fn numbers_outside_the_enum_are_answered() {
-        for n in [-1, 23, 99, 103, i32::MIN, i32::MAX] {
+        for n in [-1, 24, 99, 103, i32::MIN, i32::MAX] {
             // SAFETY: a static NUL-terminated string.
             let name = unsafe { CStr::from_ptr(vt_result_name(n)) };
             assert_eq!(name.to_str().unwrap(), "unknown", "{n}");

@@ -57,7 +57,9 @@ test('rejections carry code, claim and status', async () => {
   }
   assert.throws(() => v.verifySync(undefined), TypeError)
   await assert.rejects(() => v.verify(42), TypeError)
-  assert.equal(ERROR_CODES.length, 22)
+  assert.equal(ERROR_CODES.length, 23)
+  assert.equal(ERROR_CODES[22], 'replay_store_unavailable')
+  assert.equal(errorResponse(new VeritokenError('replay_store_unavailable', 'down')).status, 503)
 })
 
 test('strings cross the boundary intact: non-ASCII claims, non-ASCII tokens, large answers', async () => {

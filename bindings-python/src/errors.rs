@@ -111,7 +111,7 @@ create_exception!(
     veritoken,
     Unavailable,
     VeritokenError,
-    "Keys or introspection unavailable (503)."
+    "Keys, introspection or the replay store unavailable (503)."
 );
 create_exception!(
     veritoken,
@@ -124,6 +124,12 @@ create_exception!(
     IntrospectionUnavailable,
     Unavailable,
     "The introspection endpoint cannot be reached."
+);
+create_exception!(
+    veritoken,
+    ReplayStoreUnavailable,
+    Unavailable,
+    "The shared DPoP replay store (Redis) cannot be reached: the proof was refused."
 );
 create_exception!(
     veritoken,
@@ -157,6 +163,7 @@ pub fn to_py(e: Error) -> PyErr {
         IntrospectionUnavailable => self::IntrospectionUnavailable::new_err(message),
         ConfigInvalid => self::ConfigInvalid::new_err(message),
         Internal => InternalError::new_err(message),
+        ReplayStoreUnavailable => self::ReplayStoreUnavailable::new_err(message),
     };
     Python::attach(|py| {
         let value = err.value(py);
@@ -202,6 +209,10 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add(
         "IntrospectionUnavailable",
         py.get_type::<IntrospectionUnavailable>(),
+    )?;
+    m.add(
+        "ReplayStoreUnavailable",
+        py.get_type::<ReplayStoreUnavailable>(),
     )?;
     m.add("ConfigInvalid", py.get_type::<ConfigInvalid>())?;
     m.add("InternalError", py.get_type::<InternalError>())?;

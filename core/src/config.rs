@@ -96,6 +96,68 @@ pub struct DpopConfig {
     /// so that several processes accept each other's nonces. Default: random per verifier.
     pub nonce_secret: Option<String>,
     pub nonce_secret_env: Option<String>,
+    /// Where proof `jti`s are remembered (`[dpop.replay]`). Default: in this process's
+    /// memory; `store = "redis"` shares them across processes and hosts.
+    pub replay: ReplayConfig,
+}
+
+/// Where DPoP proof ids are remembered for replay detection.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplayStore {
+    /// In this process only, bounded by `dpop.replay_cache_size` (the default).
+    #[default]
+    Memory,
+    /// In a Redis (or Valkey) server shared by every process and host that uses it: one
+    /// `SET <key_prefix>:jti:<hash> 1 NX PX <ms>` per proof. When the server cannot be
+    /// reached within `timeout_ms`, proofs are refused with `replay_store_unavailable`.
+    Redis,
+}
+
+/// The replay store (`[dpop.replay]`).
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReplayConfig {
+    /// Default `memory`.
+    pub store: ReplayStore,
+    /// The server: `redis://[user:password@]host[:port][/db]`, `rediss://...` (TLS) or
+    /// `unix:///path/to/redis.sock`. Inline, or the name of an environment variable holding
+    /// it (`url_env`), since it may hold a password. Required with `store = "redis"`.
+    pub url: Option<String>,
+    pub url_env: Option<String>,
+    /// Prefix of every key written, before `:jti:`. Default `veritoken`.
+    pub key_prefix: String,
+    /// Longest one Redis command may take, connecting included, in milliseconds; past it the
+    /// proof is refused. Default 100.
+    pub timeout_ms: u64,
+    /// Connections per process (each multiplexes any number of requests). Default 1.
+    pub pool_size: usize,
+}
+
+impl Default for ReplayConfig {
+    fn default() -> Self {
+        ReplayConfig {
+            store: ReplayStore::Memory,
+            url: None,
+            url_env: None,
+            key_prefix: "veritoken".to_owned(),
+            timeout_ms: 100,
+            pool_size: 1,
+        }
+    }
+}
+
+impl fmt::Debug for ReplayConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReplayConfig")
+            .field("store", &self.store)
+            .field("url", &self.url.as_ref().map(|_| "<redacted>"))
+            .field("url_env", &self.url_env)
+            .field("key_prefix", &self.key_prefix)
+            .field("timeout_ms", &self.timeout_ms)
+            .field("pool_size", &self.pool_size)
+            .finish()
+    }
 }
 
 impl Default for DpopConfig {
@@ -112,6 +174,7 @@ impl Default for DpopConfig {
             nonce_lifetime: 300,
             nonce_secret: None,
             nonce_secret_env: None,
+            replay: ReplayConfig::default(),
         }
     }
 }
@@ -130,6 +193,7 @@ impl fmt::Debug for DpopConfig {
                 &self.nonce_secret.as_ref().map(|_| "<redacted>"),
             )
             .field("nonce_secret_env", &self.nonce_secret_env)
+            .field("replay", &self.replay)
             .finish()
     }
 }

@@ -7,13 +7,14 @@ use crate::claims::normalize_typ;
 use crate::config::{Config, DpopConfig, DpopMode};
 use crate::error::{Error, ErrorCode};
 use crate::key::client_jwk_key;
+use crate::redis_store::RedisStore;
 use crate::text::clip;
 use crate::token::VerifiedToken;
 use crate::{b64, json, jws};
 use aws_lc_rs::{constant_time, digest, hmac};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// A DPoP proof (the `DPoP` request header) and the request it came with: its method and
 /// the absolute URL the client called (query and fragment are ignored).
@@ -64,12 +65,27 @@ pub(crate) struct Dpop {
     max_age: u64,
     leeway: u64,
     max_size: usize,
-    replay: ReplayCache,
+    replay: Replays,
     nonces: Option<Nonces>,
 }
 
+/// Where proof ids are remembered: this process's memory, or a shared Redis.
+enum Replays {
+    Memory(ReplayCache),
+    Redis(Arc<RedisStore>),
+}
+
+/// A proof that passed every check but the replay check: what must be recorded, atomically,
+/// before it is accepted ([`Dpop::record`] or [`Dpop::record_async`]).
+#[must_use]
+pub(crate) struct Replay {
+    key: [u8; 16],
+    expires: i64,
+}
+
 impl Dpop {
-    pub fn from_config(config: &Config) -> Result<Dpop, Error> {
+    /// `store`: the Redis store of `[dpop.replay]`, when it names one.
+    pub fn from_config(config: &Config, store: Option<Arc<RedisStore>>) -> Result<Dpop, Error> {
         let c: &DpopConfig = &config.dpop;
         let bad = |why: String| Error::config(format!("dpop: {why}"));
         if c.algorithms.is_empty() {
@@ -114,7 +130,10 @@ impl Dpop {
             max_age: c.max_age,
             leeway: config.leeway,
             max_size: config.max_token_size,
-            replay: ReplayCache::new(c.replay_cache_size),
+            replay: match store {
+                Some(store) => Replays::Redis(store),
+                None => Replays::Memory(ReplayCache::new(c.replay_cache_size)),
+            },
             nonces,
         })
     }
@@ -133,21 +152,57 @@ impl Dpop {
         self.nonces.as_ref().map(|n| n.issue(now))
     }
 
+    /// Whether recording a proof needs a network round trip (a Redis store).
+    pub fn shared_store(&self) -> bool {
+        matches!(self.replay, Replays::Redis(_))
+    }
+
+    /// The Redis store, when proofs are recorded there.
+    pub fn redis(&self) -> Option<&Arc<RedisStore>> {
+        match &self.replay {
+            Replays::Redis(store) => Some(store),
+            Replays::Memory(_) => None,
+        }
+    }
+
+    /// Records a checked proof's id, waiting (bounded by the store's timeout) for Redis.
+    pub fn record(&self, replay: Replay, now: i64) -> Result<(), Error> {
+        match &self.replay {
+            Replays::Memory(cache) => cache.record(replay.key, replay.expires, now),
+            Replays::Redis(store) => {
+                let cmd = store.set_nx_cmd(&replay.key, ttl_ms(&replay, now));
+                first_use(store.query_blocking::<Option<String>>(cmd)?)
+            }
+        }
+    }
+
+    /// [`Dpop::record`] for async callers: Redis is awaited, never blocking the thread.
+    pub async fn record_async(&self, replay: Replay, now: i64) -> Result<(), Error> {
+        match &self.replay {
+            Replays::Memory(cache) => cache.record(replay.key, replay.expires, now),
+            Replays::Redis(store) => {
+                let cmd = store.set_nx_cmd(&replay.key, ttl_ms(&replay, now));
+                first_use(store.query::<Option<String>>(cmd).await?)
+            }
+        }
+    }
+
     /// How a verified token was presented, judged: `bound` is its `cnf.jkt`, `proof` the
-    /// DPoP proof it came with (`None`: presented as a bearer token).
+    /// DPoP proof it came with (`None`: presented as a bearer token). A proof that passes
+    /// returns its id, which the caller must record ([`Dpop::record`]) before accepting.
     pub fn check(
         &self,
         token: &str,
         bound: Option<&str>,
         proof: Option<&DpopProof>,
         now: i64,
-    ) -> Result<(), Error> {
+    ) -> Result<Option<Replay>, Error> {
         match (proof, bound) {
             (None, None) if self.mode == DpopMode::Required => Err(invalid(
                 None,
                 "a DPoP proof is required: send the token as Authorization: DPoP with a DPoP header",
             )),
-            (None, None) => Ok(()),
+            (None, None) => Ok(None),
             (None, Some(_)) => Err(invalid(
                 Some("cnf"),
                 "the token is DPoP-bound: it must be sent with the DPoP scheme and a proof",
@@ -169,7 +224,10 @@ impl Dpop {
                         "the DPoP proof is signed by another key than the one the token is bound to",
                     ));
                 }
-                self.replay.record(checked.replay_key, checked.expires, now)
+                Ok(Some(Replay {
+                    key: checked.replay_key,
+                    expires: checked.expires,
+                }))
             }
         }
     }
@@ -314,6 +372,24 @@ impl Dpop {
     }
 }
 
+/// How long a proof id is kept in Redis: until its proof would be refused as too old
+/// anyway (`iat + max_age + leeway`, plus one second), at least one second.
+fn ttl_ms(replay: &Replay, now: i64) -> u64 {
+    (replay.expires.saturating_sub(now).max(1) as u64).saturating_mul(1000)
+}
+
+/// `SET NX` answers `OK` when the key was new and nil when it was there: a replay.
+fn first_use(answer: Option<String>) -> Result<(), Error> {
+    match answer {
+        Some(_) => Ok(()),
+        None => Err(replayed()),
+    }
+}
+
+fn replayed() -> Error {
+    invalid(Some("jti"), "the DPoP proof was already used (replay)")
+}
+
 /// What a proof that passed [`Dpop::check_proof`] is remembered by.
 struct Checked {
     jkt: String,
@@ -447,10 +523,7 @@ impl ReplayCache {
     fn record(&self, key: [u8; 16], expires: i64, now: i64) -> Result<(), Error> {
         let mut s = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         if s.seen.get(&key).is_some_and(|until| *until > now) {
-            return Err(invalid(
-                Some("jti"),
-                "the DPoP proof was already used (replay)",
-            ));
+            return Err(replayed());
         }
         if s.seen.len() >= self.max && now >= s.next_sweep {
             s.seen.retain(|_, until| *until > now);

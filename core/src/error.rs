@@ -66,6 +66,7 @@ error_codes! {
     IntrospectionUnavailable = 20, "introspection_unavailable", Some(503), "The introspection endpoint cannot be reached.";
     ConfigInvalid = 21, "config_invalid", None, "Raised when building a verifier from a bad configuration.";
     Internal = 22, "internal", Some(500), "A caught panic or a bug.";
+    ReplayStoreUnavailable = 23, "replay_store_unavailable", Some(503), "The shared DPoP replay store (Redis) cannot be reached or answered too late: the proof is refused.";
 }
 
 impl fmt::Display for ErrorCode {
@@ -166,6 +167,7 @@ mod tests {
             "introspection_unavailable",
             "config_invalid",
             "internal",
+            "replay_store_unavailable",
         ];
         assert_eq!(ErrorCode::ALL.len(), expected.len());
         for (i, (code, name)) in ErrorCode::ALL.iter().zip(expected).enumerate() {
@@ -182,6 +184,7 @@ mod tests {
         assert_eq!(ErrorCode::JwksUnavailable.http_status(), Some(503));
         assert_eq!(ErrorCode::IntrospectionUnavailable.http_status(), Some(503));
         assert_eq!(ErrorCode::Internal.http_status(), Some(500));
+        assert_eq!(ErrorCode::ReplayStoreUnavailable.http_status(), Some(503));
         assert_eq!(ErrorCode::ConfigInvalid.http_status(), None);
         assert_eq!(ErrorCode::TokenExpired.http_status(), Some(401));
     }

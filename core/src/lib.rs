@@ -28,6 +28,7 @@ pub mod jws;
 pub mod key;
 mod metrics;
 mod process;
+mod redis_store;
 mod remote;
 mod runtime;
 mod scan;
@@ -39,7 +40,7 @@ mod verifier;
 pub use algorithm::{Algorithm, AlgorithmSet, Curve};
 pub use config::{
     Config, DpopConfig, DpopMode, Format, IssuerConfig, JwksCacheConfig, KeySource, PemKey,
-    SecretEncoding, SecretKey,
+    ReplayConfig, ReplayStore, SecretEncoding, SecretKey,
 };
 pub use dpop::{thumbprint, DpopProof, OwnedDpopProof};
 pub use error::{Error, ErrorCode};

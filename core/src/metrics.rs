@@ -24,9 +24,12 @@ pub(crate) enum Counter {
     TokenCacheHits,
     TokenCacheMisses,
     TokenCacheEvictions,
+    StoreRequests,
+    StoreErrors,
+    StoreMicros,
 }
 
-const COUNTERS: usize = 15;
+const COUNTERS: usize = 18;
 const SLOTS: usize = COUNTERS + 32;
 const SHARDS: usize = 8;
 
@@ -57,6 +60,12 @@ impl Metrics {
 
     pub fn add(&self, counter: Counter) {
         self.bump(counter as usize);
+    }
+
+    /// Adds `n` to a counter (a sum, such as [`Counter::StoreMicros`]).
+    pub fn add_n(&self, counter: Counter, n: u64) {
+        let shard = SHARD.with(|s| *s);
+        self.shards[shard].0[counter as usize].fetch_add(n, Relaxed);
     }
 
     pub fn reject(&self, code: ErrorCode) {
@@ -90,6 +99,9 @@ impl Metrics {
             token_cache_hits: c(Counter::TokenCacheHits),
             token_cache_misses: c(Counter::TokenCacheMisses),
             token_cache_evictions: c(Counter::TokenCacheEvictions),
+            store_requests: c(Counter::StoreRequests),
+            store_errors: c(Counter::StoreErrors),
+            store_latency_us: c(Counter::StoreMicros),
         }
     }
 }
@@ -130,6 +142,13 @@ pub struct MetricsSnapshot {
     pub token_cache_misses: u64,
     /// Entries of the verified-token cache replaced by another token.
     pub token_cache_evictions: u64,
+    /// Commands sent to the shared Redis store (DPoP replay records).
+    pub store_requests: u64,
+    /// Store commands that failed or timed out (each refused its proof).
+    pub store_errors: u64,
+    /// Time spent in store commands, in microseconds, summed (divide by `store_requests`
+    /// for the mean).
+    pub store_latency_us: u64,
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ use crate::introspect::{Answer, Introspector};
 use crate::jws;
 use crate::key::{material_from_pem, parse_jwks, Key, KeySet, Material, Origin};
 use crate::metrics::{Counter, Metrics, MetricsSnapshot};
+use crate::redis_store::RedisStore;
 use crate::remote::{Flight, KeyCheck, RemoteKeys};
 use crate::scan::{Presence, MAX_PRESENCE_NAMES};
 use crate::token::VerifiedToken;
@@ -110,7 +111,9 @@ impl Verifier {
     /// Validates `config` and loads every static key (parsing each once).
     pub fn new(config: Config) -> Result<Verifier, Error> {
         validate_shared(&config)?;
-        let dpop = Dpop::from_config(&config)?;
+        let metrics = Arc::new(Metrics::new());
+        let store = RedisStore::from_config(&config.dpop.replay, &metrics)?;
+        let dpop = Dpop::from_config(&config, store.clone())?;
         let mut presence_names: Vec<String> = vec!["cnf".to_owned()];
         for name in config.issuers.iter().flat_map(|i| &i.required_claims) {
             if !presence_names.contains(name) {
@@ -124,7 +127,6 @@ impl Verifier {
                 MAX_PRESENCE_NAMES - 1
             )));
         }
-        let metrics = Arc::new(Metrics::new());
         let mut introspector = None;
         for (i, ic) in config.issuers.iter().enumerate() {
             let built = Introspector::from_config(ic, &metrics)
@@ -269,11 +271,15 @@ impl Verifier {
             &(dyn Fn() -> Result<VerifiedToken, Error> + Sync),
         ) -> Result<VerifiedToken, Error>,
     ) -> Result<VerifiedToken, Error> {
-        if let Some(hit) = self.cache_hit(token, now) {
-            return self.finish(token, proof, now, hit);
+        // Recording a proof in a shared store (Redis) is a round trip: never under the lock.
+        let shared_proof = proof.is_some() && self.inner.dpop.shared_store();
+        if !shared_proof {
+            if let Some(hit) = self.cache_hit(token, now) {
+                return self.finish(token, proof, now, hit);
+            }
         }
-        let full = || self.verify_loop(token, proof, now, true);
-        match self.is_cheap(token) {
+        let full = || self.verify_loop(token, proof, now, !shared_proof);
+        match !shared_proof && self.is_cheap(token) {
             true => full(),
             false => offload(&full),
         }
@@ -301,6 +307,10 @@ impl Verifier {
         proof: Option<&DpopProof>,
         now: i64,
     ) -> Option<Result<VerifiedToken, Error>> {
+        if proof.is_some() && self.inner.dpop.shared_store() {
+            // Recording the proof takes a round trip to Redis.
+            return None;
+        }
         match self.attempt(token, now, false, true) {
             Step::Done(result) => Some(self.finish(token, proof, now, result)),
             Step::Wait(..) | Step::Introspect(_) => None,
@@ -355,7 +365,7 @@ impl Verifier {
         let mut waited = false;
         loop {
             match self.attempt(token, now, waited, true) {
-                Step::Done(result) => return self.finish(token, proof, now, result),
+                Step::Done(result) => return self.finish_async(token, proof, now, result).await,
                 Step::Wait(flight, limit) => {
                     flight.wait(limit).await;
                     waited = true;
@@ -363,7 +373,7 @@ impl Verifier {
                 Step::Introspect(intro) => {
                     let answer = intro.introspect(token.to_owned()).await;
                     let result = answer.and_then(|a| self.judge_introspected(a, now));
-                    return self.finish(token, proof, now, result);
+                    return self.finish_async(token, proof, now, result).await;
                 }
             }
         }
@@ -378,15 +388,50 @@ impl Verifier {
         now: i64,
         result: Result<VerifiedToken, Error>,
     ) -> Result<VerifiedToken, Error> {
-        let result = result.and_then(|verified| {
-            let bound = match verified.has_cnf() {
-                true => dpop::bound_key(&verified)?,
-                false => None,
-            };
-            self.inner.dpop.check(token, bound.as_deref(), proof, now)?;
-            Ok(verified)
-        });
+        let result = match self.presented(token, proof, now, result) {
+            Ok((verified, None)) => Ok(verified),
+            Ok((verified, Some(replay))) => self.inner.dpop.record(replay, now).map(|()| verified),
+            Err(e) => Err(e),
+        };
         self.counted(result)
+    }
+
+    /// [`Verifier::finish`] for async callers: a Redis replay store is awaited.
+    async fn finish_async(
+        &self,
+        token: &str,
+        proof: Option<&DpopProof<'_>>,
+        now: i64,
+        result: Result<VerifiedToken, Error>,
+    ) -> Result<VerifiedToken, Error> {
+        let result = match self.presented(token, proof, now, result) {
+            Ok((verified, None)) => Ok(verified),
+            Ok((verified, Some(replay))) => self
+                .inner
+                .dpop
+                .record_async(replay, now)
+                .await
+                .map(|()| verified),
+            Err(e) => Err(e),
+        };
+        self.counted(result)
+    }
+
+    /// The presentation checks of [`Verifier::finish`]: the proof id still to record.
+    fn presented(
+        &self,
+        token: &str,
+        proof: Option<&DpopProof>,
+        now: i64,
+        result: Result<VerifiedToken, Error>,
+    ) -> Result<(VerifiedToken, Option<dpop::Replay>), Error> {
+        let verified = result?;
+        let bound = match verified.has_cnf() {
+            true => dpop::bound_key(&verified)?,
+            false => None,
+        };
+        let replay = self.inner.dpop.check(token, bound.as_deref(), proof, now)?;
+        Ok((verified, replay))
     }
 
     fn counted(&self, result: Result<VerifiedToken, Error>) -> Result<VerifiedToken, Error> {
@@ -546,11 +591,25 @@ impl Verifier {
 
     /// Whether every issuer has usable keys (static ones always; remote ones once fetched
     /// and until `max_stale`). For readiness probes.
+    /// With a Redis replay store, also whether its last command succeeded.
     pub fn is_ready(&self) -> bool {
-        self.inner.issuers.iter().all(|i| match &i.keys {
-            IssuerKeys::Static(_) => true,
-            IssuerKeys::Remote(remote) => remote.is_ready(),
-        })
+        let store_ok = self.inner.dpop.redis().is_none_or(|s| s.is_healthy());
+        store_ok
+            && self.inner.issuers.iter().all(|i| match &i.keys {
+                IssuerKeys::Static(_) => true,
+                IssuerKeys::Remote(remote) => remote.is_ready(),
+            })
+    }
+
+    /// [`Verifier::is_ready`], asking a Redis replay store (`PING`, within its timeout)
+    /// rather than trusting its last command. For `/readyz`.
+    pub async fn check_ready(&self) -> bool {
+        if let Some(store) = self.inner.dpop.redis() {
+            if !store.ping().await {
+                return false;
+            }
+        }
+        self.is_ready()
     }
 
     /// A copy of this verifier's counters.

@@ -225,7 +225,8 @@ static void api_misuse(void) {
   CHECK(vt_error_challenge(VT_JWKS_UNAVAILABLE, "down", NULL, body, sizeof body) == VT_OK && body[0] == 0);
   /* Results are plain integers: a number outside the enum is answered, never UB. */
   CHECK(strcmp(vt_result_name(999), "unknown") == 0 && strcmp(vt_result_name(-1), "unknown") == 0);
-  CHECK(strcmp(vt_result_name(23), "unknown") == 0 && strcmp(vt_result_name(VT_WOULD_BLOCK), "would_block") == 0);
+  CHECK(strcmp(vt_result_name(24), "unknown") == 0 && strcmp(vt_result_name(VT_REPLAY_STORE_UNAVAILABLE), "replay_store_unavailable") == 0 &&
+        strcmp(vt_result_name(VT_WOULD_BLOCK), "would_block") == 0);
   CHECK(vt_result_http_status(999) == 0 && vt_result_http_status(-7) == 0 && vt_result_http_status(VT_TOKEN_EXPIRED) == 401);
   CHECK(vt_error_body(999, "x", NULL, body, sizeof body) == VT_INVALID_ARGUMENT);
   CHECK(vt_error_challenge(-3, "x", NULL, body, sizeof body) == VT_INVALID_ARGUMENT);

@@ -86,8 +86,14 @@ impl App {
         Ok((app, routes))
     }
 
-    pub fn is_ready(&self) -> bool {
-        self.clients.iter().all(|c| c.verifier.is_ready())
+    /// Every client's keys are usable and its Redis replay store (if any) answers `PING`.
+    pub async fn is_ready(&self) -> bool {
+        for client in &self.clients {
+            if !client.verifier.check_ready().await {
+                return false;
+            }
+        }
+        true
     }
 
     /// A request refused before any client saw it (no such path or method, or one the HTTP
@@ -238,12 +244,12 @@ async fn method_not_allowed(State(app): State<Arc<App>>, method: Method, uri: Ur
 }
 
 async fn readyz(State(app): State<Arc<App>>) -> Response {
-    if app.is_ready() {
+    if app.is_ready().await {
         (StatusCode::OK, "ready\n").into_response()
     } else {
         (
             StatusCode::SERVICE_UNAVAILABLE,
-            "keys not loaded or too old\n",
+            "keys not loaded or too old, or the replay store (Redis) unreachable\n",
         )
             .into_response()
     }

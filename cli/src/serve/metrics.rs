@@ -26,7 +26,7 @@ struct EngineCounters {
 
 type Reading = fn(&MetricsSnapshot) -> u64;
 
-const ENGINE: [(&str, &str, Reading); 10] = [
+const ENGINE: [(&str, &str, Reading); 13] = [
     (
         "veritoken_jwks_fetches",
         "Key set and discovery fetches started",
@@ -76,6 +76,21 @@ const ENGINE: [(&str, &str, Reading); 10] = [
         "veritoken_key_cache_misses",
         "Key lookups that missed the cached set",
         |m| m.key_cache_misses,
+    ),
+    (
+        "veritoken_store_requests",
+        "Commands sent to the shared Redis store (DPoP replay records)",
+        |m| m.store_requests,
+    ),
+    (
+        "veritoken_store_errors",
+        "Redis store commands that failed or timed out (each refused its proof)",
+        |m| m.store_errors,
+    ),
+    (
+        "veritoken_store_latency_microseconds",
+        "Time spent in Redis store commands, summed",
+        |m| m.store_latency_us,
     ),
 ];
 

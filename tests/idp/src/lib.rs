@@ -8,11 +8,14 @@
 //! port refuse connections and come back on the same port. As a process: the
 //! `veritoken-testidp` binary prints its base URL on stdout once it is ready.
 //!
+//! [`redis::RedisServer`] runs a throwaway `redis-server` for tests of the shared replay store.
+//!
 //! Admin endpoints (JSON): `POST /admin/keys {"alg"}` adds a key and returns its kid;
 //! `DELETE /admin/keys/{kid}` retires one; `POST /admin/fault {"mode", "delay_ms"}`;
 //! `POST /admin/cache {"max_age", "etag"}`; `GET /admin/stats`; `POST /admin/reset`.
 
 pub mod keys;
+pub mod redis;
 mod server;
 
 pub use server::{
