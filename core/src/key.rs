@@ -162,7 +162,7 @@ fn rsa_pkcs1_der(n: &[u8], e: &[u8]) -> Vec<u8> {
     key.to_der().expect("RSA public key encodes")
 }
 
-// A key set holds few keys; the HMAC chaining values stay inline (no pointer chase).
+// A key set holds few keys; the keyed HMAC context stays inline (no pointer chase).
 #[allow(clippy::large_enum_variant)]
 enum Backend {
     Hmac(HmacKey),
