@@ -9,7 +9,7 @@ use crate::fetch;
 use crate::metrics::{Counter, Metrics};
 use crate::process::{Owned, PerProcess};
 use crate::runtime;
-use crate::verifier::unix_now;
+use crate::clock::unix_now;
 use reqwest::{header, Client, Url};
 use serde_json::{Map, Value};
 use std::collections::HashMap;

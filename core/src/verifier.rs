@@ -6,6 +6,7 @@
 
 use crate::algorithm::{Algorithm, AlgorithmSet, KeyFamily};
 use crate::claims::{self, normalize_typ, ClaimRules, PayloadClaims, Times};
+use crate::clock::unix_now;
 use crate::config::DpopMode;
 use crate::config::{read_small_file, Config, IssuerConfig, KeySource, SecretEncoding, SecretKey};
 use crate::dpop::{self, Dpop, DpopProof, OwnedDpopProof};
@@ -24,7 +25,7 @@ use base64::Engine;
 use serde_json::Value;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 const MAX_LEEWAY: u64 = 86_400;
 /// The presence bit of `cnf` (first in every verifier's presence list): a token with one may
@@ -97,13 +98,6 @@ impl std::fmt::Debug for Verifier {
         let names: Vec<&str> = self.inner.issuers.iter().map(|i| i.name.as_str()).collect();
         f.debug_struct("Verifier").field("issuers", &names).finish()
     }
-}
-
-/// Seconds since the Unix epoch.
-pub fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
 }
 
 impl Verifier {
@@ -469,7 +463,11 @@ impl Verifier {
 
     /// An introspection answer judged like a JWT's claims: `active`, then `iss` (the
     /// introspecting issuer's, when the answer names one), `aud`, times, required claims.
-    fn judge_introspected(&self, answer: Answer, now: i64) -> Result<VerifiedToken, Error> {
+    fn judge_introspected(
+        &self,
+        answer: Answer,
+        now: i64,
+    ) -> Result<VerifiedToken, Error> {
         let Some((index, intro)) = &self.inner.introspector else {
             return Err(Error::new(ErrorCode::Internal, "no introspector"));
         };
