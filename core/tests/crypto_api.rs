@@ -27,7 +27,14 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
 fn no_crate_uses_aws_lc_sys_directly() {
     let root = root();
     let mut files = Vec::new();
-    for dir in ["core", "cli", "bindings-c", "bindings-python", "bindings-node", "tests"] {
+    for dir in [
+        "core",
+        "cli",
+        "bindings-c",
+        "bindings-python",
+        "bindings-node",
+        "tests",
+    ] {
         walk(&root.join(dir), &mut files);
     }
     assert!(files.len() > 20, "the walk found the sources");
@@ -54,7 +61,9 @@ fn no_crate_uses_aws_lc_sys_directly() {
         .next()
         .unwrap();
     assert!(
-        !deps.lines().any(|l| l.trim_start().starts_with("aws-lc-sys")),
+        !deps
+            .lines()
+            .any(|l| l.trim_start().starts_with("aws-lc-sys")),
         "aws-lc-sys is a direct workspace dependency"
     );
 }
