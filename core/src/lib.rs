@@ -20,6 +20,9 @@ mod dpop;
 pub mod error;
 pub mod extract;
 mod fetch;
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
 mod header_memo;
 mod hmac_key;
 pub mod http;

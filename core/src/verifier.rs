@@ -461,9 +461,30 @@ impl Verifier {
         }))
     }
 
+    /// An endpoint's answer body read as the introspector reads it, then judged (for the
+    /// fuzz target of introspection answers).
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(crate) fn judge_introspection_body(
+        &self,
+        body: &[u8],
+        now: i64,
+    ) -> Result<VerifiedToken, Error> {
+        let Some((_, intro)) = &self.inner.introspector else {
+            return Err(Error::new(ErrorCode::Internal, "no introspector"));
+        };
+        let map = crate::json::parse_object(body).map_err(|e| {
+            Error::new(
+                ErrorCode::IntrospectionUnavailable,
+                format!("the answer {e}"),
+            )
+        })?;
+        let answer = crate::introspect::answer_from(intro.issuer(), map)?;
+        self.judge_introspected(answer, now)
+    }
+
     /// An introspection answer judged like a JWT's claims: `active`, then `iss` (the
     /// introspecting issuer's, when the answer names one), `aud`, times, required claims.
-    fn judge_introspected(
+    pub(crate) fn judge_introspected(
         &self,
         answer: Answer,
         now: i64,
