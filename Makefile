@@ -6,7 +6,8 @@ CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
 .PHONY: all build demo test test-rust test-c test-go test-python test-node c go python node header lint bench bench-go bench-python bench-node bench-redis vectors deps fmt clean \
-  dist dist-test test-dist dist-sdist install version
+  dist dist-test test-dist dist-sdist install version \
+  fuzz fuzz-smoke fuzz-tool
 
 # Where cargo puts its output (CARGO_TARGET_DIR is honoured).
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
@@ -40,7 +41,7 @@ demo: deps build c python node
 
 ## Every test: formatting, lints, unit tests, shared vectors, Wycheproof, remote keys,
 ## CLI and sidecar (behind nginx), and the C library under AddressSanitizer.
-test: deps lint test-rust test-c test-go test-python test-node test-dist
+test: deps lint test-rust test-c test-go test-python test-node test-dist fuzz-smoke
 
 # The sidecar test drives a real nginx, and the replay store tests a real redis-server
 # (each test starts its own on a free loopback port): here neither may be skipped.
@@ -224,3 +225,40 @@ version:
 
 clean:
 	$(CARGO) clean
+
+## Fuzzing (fuzz/, cargo-fuzz on the nightly toolchain). `make fuzz` runs every target for
+## FUZZ_SECONDS each (one at a time) and keeps what it finds in fuzz/corpus and
+## fuzz/artifacts; `make fuzz-smoke` (part of `make test`) builds them and runs each for
+## FUZZ_SMOKE_SECONDS from the committed seeds. Without the nightly toolchain the smoke
+## prints SKIPPED and the differential property tests of `make test-rust` are the gate.
+CARGO_FUZZ_VERSION := 0.13.2
+FUZZ_TARGETS := token signed_json keys dpop introspection config
+FUZZ_SECONDS ?= 300
+FUZZ_SMOKE_SECONDS ?= 5
+FUZZ_FLAGS := -dict=fuzz/json.dict -rss_limit_mb=2048 -timeout=10
+
+fuzz-tool:
+	@cargo-fuzz --version 2>/dev/null | grep -q ' $(CARGO_FUZZ_VERSION)$$' \
+	  || cargo install cargo-fuzz --version =$(CARGO_FUZZ_VERSION) --locked
+
+fuzz: fuzz-tool
+	cargo +nightly fuzz build --fuzz-dir fuzz
+	for t in $(FUZZ_TARGETS); do \
+	  cargo +nightly fuzz run --fuzz-dir fuzz $$t fuzz/corpus/$$t -- $(FUZZ_FLAGS) \
+	    -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 || exit 1; \
+	done
+
+fuzz-smoke:
+	@if ! rustup toolchain list 2>/dev/null | grep -q '^nightly'; then \
+	  echo "fuzz-smoke: SKIPPED (no nightly toolchain; the property tests in test-rust are the gate)"; \
+	else \
+	  $(MAKE) --no-print-directory fuzz-tool && \
+	  cargo +nightly fuzz build --fuzz-dir fuzz && \
+	  for t in $(FUZZ_TARGETS); do \
+	    mkdir -p build/fuzz-smoke/$$t && \
+	    cargo +nightly fuzz run --fuzz-dir fuzz $$t build/fuzz-smoke/$$t fuzz/corpus/$$t -- \
+	      $(FUZZ_FLAGS) -max_total_time=$(FUZZ_SMOKE_SECONDS) -print_final_stats=1 2>&1 \
+	      | grep -E '^(stat::number_of_executed_units|==|SUMMARY|thread)' | sed "s/^/$$t: /"; \
+	    test $${PIPESTATUS[0]} -eq 0 || exit 1; \
+	  done; \
+	fi

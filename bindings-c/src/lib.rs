@@ -1017,10 +1017,8 @@ mod tests {
         // SAFETY: a 6-byte buffer.
         unsafe { write_message(buf.as_mut_ptr(), 6, "zoë is here") };
         // SAFETY: NUL-terminated by write_message.
-        assert_eq!(
-            unsafe { CStr::from_ptr(buf.as_ptr()) }.to_str().unwrap(),
-            "zoë "
-        );
+        let text = unsafe { CStr::from_ptr(buf.as_ptr()) };
+        assert_eq!(text.to_str().unwrap(), "zoë ");
     }
 
     #[test]

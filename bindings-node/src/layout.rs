@@ -22,10 +22,64 @@ use std::ptr;
 use veritoken::{ClaimMember, ClaimValue, VerifiedToken};
 
 /// The `Float64Array` the members' numbers are written to, kept alive by a reference.
+///
+/// Only the reference is kept, never a pointer: the array's `ArrayBuffer` can be detached
+/// (`buffer.transfer()`, `structuredClone(.., {transfer})`, `postMessage`) or, when
+/// resizable, shrunk between two calls, which frees or moves its memory. Each call that
+/// writes asks napi for the array's memory and length again ([`LayoutOut::view`]) and
+/// refuses an array that no longer has the length it had when bound.
 pub(crate) struct LayoutOut {
-    values: *mut f64,
     slots: usize,
     reference: sys::napi_ref,
+}
+
+/// The layout array's memory for one call, fetched by [`LayoutOut::view`]. Valid until
+/// the call returns to JS: nothing between the fetch and the writes runs JS code, so
+/// nothing can detach the buffer in between.
+pub(crate) struct LayoutView {
+    values: *mut f64,
+    slots: usize,
+}
+
+/// A layout array whose buffer was detached or resized since it was bound.
+fn detached() -> Error {
+    Error::new(
+        Status::InvalidArg,
+        "the claims layout Float64Array was detached or resized after verifyCalls() \
+         bound it; bind a new one",
+    )
+}
+
+/// `value`'s typed-array kind, length and memory.
+///
+/// # Safety
+/// `env` and `value` must be live napi handles of the running call.
+unsafe fn typed_array_info(
+    env: sys::napi_env,
+    value: sys::napi_value,
+) -> Result<(sys::napi_typedarray_type, usize, *mut f64)> {
+    let (mut kind, mut slots, mut data) = (0, 0usize, ptr::null_mut());
+    let mut is_typed = false;
+    // SAFETY: `value` is this call's; napi writes the outputs or fails.
+    unsafe {
+        check_status!(sys::napi_is_typedarray(env, value, &mut is_typed))?;
+        if !is_typed {
+            return Err(Error::new(
+                Status::InvalidArg,
+                "layout must be a Float64Array",
+            ));
+        }
+        check_status!(sys::napi_get_typedarray_info(
+            env,
+            value,
+            &mut kind,
+            &mut slots,
+            &mut data,
+            ptr::null_mut(),
+            ptr::null_mut(),
+        ))?;
+    }
+    Ok((kind, slots, data.cast()))
 }
 
 impl LayoutOut {
@@ -34,36 +88,25 @@ impl LayoutOut {
     /// # Safety
     /// `env` and `value` must come from napi for the running call.
     pub unsafe fn new(env: sys::napi_env, value: &Unknown<'_>) -> Result<LayoutOut> {
-        let not_floats = || Error::new(Status::InvalidArg, "layout must be a Float64Array");
-        let (mut kind, mut slots, mut data) = (0, 0usize, ptr::null_mut());
-        let mut reference = ptr::null_mut();
-        // SAFETY: `value` is this call's; napi writes the three outputs or fails.
-        unsafe {
-            let raw = value.raw();
-            let mut is_typed = false;
-            check_status!(sys::napi_is_typedarray(env, raw, &mut is_typed))?;
-            if !is_typed {
-                return Err(not_floats());
-            }
-            check_status!(sys::napi_get_typedarray_info(
-                env,
-                raw,
-                &mut kind,
-                &mut slots,
-                &mut data,
-                ptr::null_mut(),
-                ptr::null_mut(),
-            ))?;
-            if kind != sys::TypedarrayType::float64_array {
-                return Err(not_floats());
-            }
-            check_status!(sys::napi_create_reference(env, raw, 1, &mut reference))?;
+        // SAFETY: `env` and `value` are the running call's.
+        let (kind, slots, _) = unsafe { typed_array_info(env, value.raw())? };
+        if kind != sys::TypedarrayType::float64_array {
+            return Err(Error::new(
+                Status::InvalidArg,
+                "layout must be a Float64Array",
+            ));
         }
-        Ok(LayoutOut {
-            values: data.cast(),
-            slots,
-            reference,
-        })
+        let mut reference = ptr::null_mut();
+        // SAFETY: as above; napi writes the reference or fails.
+        unsafe {
+            check_status!(sys::napi_create_reference(
+                env,
+                value.raw(),
+                1,
+                &mut reference
+            ))?
+        };
+        Ok(LayoutOut { slots, reference })
     }
 
     /// Drops the reference, letting the array be collected.
@@ -75,6 +118,34 @@ impl LayoutOut {
         unsafe { sys::napi_delete_reference(env, self.reference) };
     }
 
+    /// The array's memory now, checked: still a `Float64Array` of the length it was bound
+    /// with (a detached buffer has length 0), its memory non-null.
+    ///
+    /// # Safety
+    /// `env` must be the running call's, in the environment the reference was made in.
+    pub unsafe fn view(&self, env: sys::napi_env) -> Result<LayoutView> {
+        let mut value = ptr::null_mut();
+        // SAFETY: the reference is live (strong, count 1) until `release`; napi writes the
+        // value or fails; the value is then a live handle of this call.
+        let (kind, slots, values) = unsafe {
+            check_status!(sys::napi_get_reference_value(
+                env,
+                self.reference,
+                &mut value
+            ))?;
+            if value.is_null() {
+                return Err(detached());
+            }
+            typed_array_info(env, value)?
+        };
+        if kind != sys::TypedarrayType::float64_array || slots != self.slots || values.is_null() {
+            return Err(detached());
+        }
+        Ok(LayoutView { values, slots })
+    }
+}
+
+impl LayoutView {
     /// How many members fit.
     fn members(&self) -> usize {
         self.slots / 2
@@ -84,9 +155,9 @@ impl LayoutOut {
     fn set(&self, i: usize, first: f64, second: f64) {
         debug_assert!(2 * i + 1 < self.slots);
         if 2 * i + 1 < self.slots {
-            // SAFETY: in bounds; the array's memory stays where it is while referenced (a
-            // `Float64Array` of this size has its own backing store), and only this thread
-            // touches it (see the module comment).
+            // SAFETY: in bounds of the length napi reported for this call; the memory is
+            // the array's live backing store, which nothing can detach or move before the
+            // call returns to JS (see `LayoutView`), and only this thread touches it.
             unsafe {
                 *self.values.add(2 * i) = first;
                 *self.values.add(2 * i + 1) = second;
@@ -108,7 +179,7 @@ pub(crate) fn append_shape(
     text: &mut Vec<u8>,
     token: &VerifiedToken,
     claims_at: usize,
-    layout: &LayoutOut,
+    layout: &LayoutView,
 ) {
     MEMBERS.with(|cell| {
         let Ok(mut members) = cell.try_borrow_mut() else {

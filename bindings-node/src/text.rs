@@ -28,11 +28,11 @@ impl FromNapiValue for Text {
     unsafe fn from_napi_value(env: sys::napi_env, value: sys::napi_value) -> Result<Self> {
         let not_a_string = || Error::new(Status::StringExpected, "expected a string");
         let mut units = 0usize;
-        // SAFETY (both calls): `env` and `value` come from napi for this call. With no
-        // buffer, the UTF-16 call only reports the length in code units, which V8 keeps.
-        if unsafe { sys::napi_get_value_string_utf16(env, value, ptr::null_mut(), 0, &mut units) }
-            != sys::Status::napi_ok
-        {
+        // SAFETY: `env` and `value` come from napi for this call. With no buffer, the
+        // UTF-16 call only reports the length in code units, which V8 keeps.
+        let status =
+            unsafe { sys::napi_get_value_string_utf16(env, value, ptr::null_mut(), 0, &mut units) };
+        if status != sys::Status::napi_ok {
             return Err(not_a_string());
         }
         // A code unit is at most three UTF-8 bytes (a surrogate pair, two units, is four),
@@ -109,7 +109,9 @@ pub unsafe fn answer_string(
         text.extend_from_slice(claims.as_bytes());
         let ascii = text.is_ascii();
         if let (true, Some(layout)) = (ascii, layout) {
-            append_shape(&mut text, token, header.len() + 1, layout);
+            // SAFETY: `env` is the running call's, the one the layout was bound in.
+            let layout = unsafe { layout.view(env)? };
+            append_shape(&mut text, token, header.len() + 1, &layout);
         }
         let mut out = ptr::null_mut();
         // Lossless: no Rust allocation exceeds isize::MAX bytes.

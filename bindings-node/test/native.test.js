@@ -130,3 +130,37 @@ test('a panic in an export is a JS exception, and the addon keeps working', () =
   assert.throws(() => fns.extractCredential(['authorization'], [`Bearer ${token}`]), /a panic for the tests/)
   assert.equal(fns.extractCredential(['authorization'], [`Bearer ${token}`]).token, token)
 })
+
+// The layout array is read again on every call (src/layout.rs): once its buffer is detached
+// (transferred away) the addon must not write to the freed memory; it throws a clear error.
+test('a detached or transferred layout array is refused, never written to', () => {
+  const detachers = [
+    (layout) => structuredClone(layout.buffer, { transfer: [layout.buffer] }),
+    (layout) => {
+      const { port1, port2 } = new MessageChannel()
+      port1.postMessage(layout.buffer, [layout.buffer])
+      port1.close()
+      port2.close()
+    },
+  ]
+  // ArrayBuffer.prototype.transfer: Node 21 and later.
+  if (typeof ArrayBuffer.prototype.transfer === 'function') detachers.push((layout) => layout.buffer.transfer())
+  for (const detach of detachers) {
+    const layout = new Float64Array(128)
+    const { verifySync, tryVerify } = new native.NativeVerifier(JSON.stringify(hsConfig())).verifyCalls(layout)
+    const token = mint(goodClaims())
+    assert.ok(verifySync(token).includes('\u0001'))
+    assert.notEqual(layout[1], 0)
+    detach(layout)
+    assert.equal(layout.length, 0)
+    for (const verify of [verifySync, tryVerify]) {
+      assert.throws(() => verify(token), /layout Float64Array was detached or resized/)
+      // A refusal by the engine still comes first, with its own code.
+      assert.throws(() => verify('not.a.token'), rejection('token_malformed'))
+    }
+    // Memory churn after the transfer: a write into the old store would show under ASan or
+    // crash here; the process stays up.
+    for (let i = 0; i < 50; i++) new Float64Array(4096).fill(i)
+    assert.throws(() => verifySync(token), /detached/)
+  }
+})

@@ -1,6 +1,7 @@
 //! Full `Verifier::verify_at` per algorithm, next to the floor: the bare aws-lc-rs
 //! signature check with a key parsed once (what no JWT library can beat), on the same
-//! token in the same run. `make bench` prints the ratios (budget: ≤ 1.15×, HS256 < 1 µs):
+//! token in the same run. `make bench` prints the ratios (budget: ≤ 1.15×; HS256 ≤ 2× the
+//! bare `aws_lc_rs::hmac::verify` on the same signing input):
 //! criterion's means, then the same pairs run interleaved (see [`paired_rounds`]).
 
 use aws_lc_rs::{hmac, signature::ParsedPublicKey};
@@ -155,6 +156,15 @@ fn sorted(mut v: Vec<f64>) -> Vec<f64> {
     v
 }
 
+/// DESIGN §6: full verify within 1.15× of the bare signature check; for HS256, whose
+/// floor is a fraction of a microsecond, within 2× of the bare `hmac::verify`.
+fn budget(alg: Algorithm) -> f64 {
+    match alg {
+        Algorithm::HS256 => 2.0,
+        _ => 1.15,
+    }
+}
+
 /// Criterion measures the floor, then the verify, seconds apart; on a shared host the two
 /// can land in different phases. Here each round runs one ~20 ms batch of each, back to
 /// back, and the ratio is taken within the round: the median over the rounds (and the
@@ -179,10 +189,8 @@ fn paired_rounds() {
         let (floors, verifies, ratios) = (sorted(floors), sorted(verifies), sorted(ratios));
         let mid = ROUNDS / 2;
         let (verify, ratio) = (verifies[mid], ratios[mid]);
-        let budget = match case.alg {
-            Algorithm::HS256 => format!("< 1 µs: {}", if verify < 1000.0 { "ok" } else { "OVER" }),
-            _ => format!("≤ 1.15×: {}", if ratio <= 1.15 { "ok" } else { "OVER" }),
-        };
+        let limit = budget(case.alg);
+        let budget = format!("≤ {limit}×: {}", if ratio <= limit { "ok" } else { "OVER" });
         let us = |ns: f64| format!("{:.3} µs", ns / 1000.0);
         println!(
             "{:<6} {:>12} {:>12} {:>12} {:>7.2}× ({:.2}–{:.2})  {budget}",

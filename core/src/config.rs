@@ -3,8 +3,8 @@
 
 use crate::algorithm::Algorithm;
 use crate::error::Error;
-use crate::extract::TokenSource;
 use crate::jws::DEFAULT_MAX_TOKEN_SIZE;
+use crate::token_source::TokenSource;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::fmt;

@@ -3,13 +3,13 @@
 //! keyed by the token's SHA-256 (the token itself is never stored or logged), and one
 //! request in flight per token however many callers ask at once.
 
+use crate::clock::unix_now;
 use crate::config::{ClientAuth, IntrospectedTokens, IntrospectionConfig, IssuerConfig};
 use crate::error::{Error, ErrorCode};
 use crate::fetch;
 use crate::metrics::{Counter, Metrics};
 use crate::process::{Owned, PerProcess};
 use crate::runtime;
-use crate::verifier::unix_now;
 use reqwest::{header, Client, Url};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -99,6 +99,27 @@ fn form_encode(value: &str) -> String {
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// An endpoint's answer (a JSON object) as an [`Answer`]: `active` decides, the rest is
+/// kept as the claims the verifier judges, with `iss` set to `issuer` when it has none.
+pub(crate) fn answer_from(issuer: &str, mut answer: Map<String, Value>) -> Result<Answer, Error> {
+    match answer.remove("active") {
+        Some(Value::Bool(true)) => {}
+        Some(Value::Bool(false)) => return Ok(Answer::Inactive),
+        _ => {
+            return Err(unavailable(
+                "the introspection answer has no boolean \"active\"",
+            ))
+        }
+    }
+    answer
+        .entry("iss")
+        .or_insert_with(|| Value::String(issuer.to_owned()));
+    let exp = answer.get("exp").and_then(Value::as_f64).map(|e| e as i64);
+    let json =
+        serde_json::to_vec(&answer).map_err(|e| Error::new(ErrorCode::Internal, e.to_string()))?;
+    Ok(Answer::Active(Arc::new(ActiveClaims { json, exp })))
 }
 
 /// A JWT has exactly three dot-separated parts; anything else is opaque.
@@ -361,23 +382,8 @@ impl Introspector {
         let request = request
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .body(body);
-        let mut answer = self.post_json(request).await?;
-        match answer.remove("active") {
-            Some(Value::Bool(true)) => {}
-            Some(Value::Bool(false)) => return Ok(Answer::Inactive),
-            _ => {
-                return Err(unavailable(
-                    "the introspection answer has no boolean \"active\"",
-                ))
-            }
-        }
-        answer
-            .entry("iss")
-            .or_insert_with(|| Value::String(self.issuer.clone()));
-        let exp = answer.get("exp").and_then(Value::as_f64).map(|e| e as i64);
-        let json = serde_json::to_vec(&answer)
-            .map_err(|e| Error::new(ErrorCode::Internal, e.to_string()))?;
-        Ok(Answer::Active(Arc::new(ActiveClaims { json, exp })))
+        let answer = self.post_json(request).await?;
+        answer_from(&self.issuer, answer)
     }
 
     /// Sends the introspection `request` and reads a JSON object of at most [`MAX_ANSWER`]

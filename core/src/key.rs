@@ -96,7 +96,10 @@ fn strip_leading_zeros(bytes: &[u8]) -> &[u8] {
 
 fn check_rsa(n: &[u8], e: &[u8]) -> Result<(), String> {
     let n = strip_leading_zeros(n);
-    let bits = n.len() * 8 - n.first().map_or(8, |b| b.leading_zeros() as usize);
+    // An empty (or all-zero) modulus is 0 bits, not `0 * 8 - 8` (found by fuzz/keys).
+    let bits = n
+        .first()
+        .map_or(0, |b| n.len() * 8 - b.leading_zeros() as usize);
     if bits < 2048 {
         return Err(format!(
             "RSA key of {bits} bits is under the 2048-bit minimum"
@@ -162,7 +165,7 @@ fn rsa_pkcs1_der(n: &[u8], e: &[u8]) -> Vec<u8> {
     key.to_der().expect("RSA public key encodes")
 }
 
-// A key set holds few keys; the HMAC chaining values stay inline (no pointer chase).
+// A key set holds few keys; the keyed HMAC context stays inline (no pointer chase).
 #[allow(clippy::large_enum_variant)]
 enum Backend {
     Hmac(HmacKey),
@@ -795,6 +798,22 @@ mod tests {
         n[255] = 0x11;
         assert!(check_rsa(&n, &[1]).unwrap_err().contains("exponent 1"));
         assert!(check_rsa(&n, &[4]).unwrap_err().contains("exponent 4"));
+    }
+
+    /// fuzz/keys found that an empty modulus overflowed the bit count (a panic in debug
+    /// builds, "over the 8192-bit maximum" in release): it is 0 bits, refused as too small.
+    #[test]
+    fn an_empty_or_zero_modulus_is_zero_bits() {
+        for n in [&[][..], &[0], &[0; 300]] {
+            let err = check_rsa(n, &[1, 0, 1]).unwrap_err();
+            assert!(
+                err.contains("0 bits is under the 2048-bit minimum"),
+                "{err}"
+            );
+        }
+        let doc = serde_json::json!({"keys": [{"e": "AQAB", "kty": "RSA", "n": ""}]});
+        let err = parse_jwks(&doc, Origin::Static, all()).unwrap_err();
+        assert!(err.contains("0 bits"), "{err}");
     }
 
     #[test]

@@ -14,15 +14,20 @@
 pub mod algorithm;
 mod b64;
 mod claims;
+mod clock;
 pub mod config;
 mod dpop;
 pub mod error;
 pub mod extract;
 mod fetch;
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
 mod header_memo;
 mod hmac_key;
 pub mod http;
 mod introspect;
+mod jose_header;
 mod json;
 pub mod jws;
 pub mod key;
@@ -35,9 +40,11 @@ mod scan;
 mod text;
 pub mod token;
 mod token_cache;
+mod token_source;
 mod verifier;
 
 pub use algorithm::{Algorithm, AlgorithmSet, Curve};
+pub use clock::unix_now;
 pub use config::{
     Config, DpopConfig, DpopMode, Format, IssuerConfig, JwksCacheConfig, KeySource, PemKey,
     ReplayConfig, ReplayStore, SecretEncoding, SecretKey,
@@ -53,4 +60,4 @@ pub use text::{utf8_str, utf8_string};
 pub use token::{
     granted_scopes, require_scopes, ClaimMember, ClaimValue, ScopeMatch, VerifiedToken,
 };
-pub use verifier::{unix_now, Verifier};
+pub use verifier::Verifier;

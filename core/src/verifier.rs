@@ -6,6 +6,7 @@
 
 use crate::algorithm::{Algorithm, AlgorithmSet, KeyFamily};
 use crate::claims::{self, normalize_typ, ClaimRules, PayloadClaims, Times};
+use crate::clock::unix_now;
 use crate::config::DpopMode;
 use crate::config::{read_small_file, Config, IssuerConfig, KeySource, SecretEncoding, SecretKey};
 use crate::dpop::{self, Dpop, DpopProof, OwnedDpopProof};
@@ -25,7 +26,7 @@ use base64::Engine;
 use serde_json::Value;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 const MAX_LEEWAY: u64 = 86_400;
 /// The presence bit of `cnf` (first in every verifier's presence list): a token with one may
@@ -98,13 +99,6 @@ impl std::fmt::Debug for Verifier {
         let names: Vec<&str> = self.inner.issuers.iter().map(|i| i.name.as_str()).collect();
         f.debug_struct("Verifier").field("issuers", &names).finish()
     }
-}
-
-/// Seconds since the Unix epoch.
-pub fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
 }
 
 impl Verifier {
@@ -512,9 +506,34 @@ impl Verifier {
         }))
     }
 
+    /// An endpoint's answer body read as the introspector reads it, then judged (for the
+    /// fuzz target of introspection answers).
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(crate) fn judge_introspection_body(
+        &self,
+        body: &[u8],
+        now: i64,
+    ) -> Result<VerifiedToken, Error> {
+        let Some((_, intro)) = &self.inner.introspector else {
+            return Err(Error::new(ErrorCode::Internal, "no introspector"));
+        };
+        let map = crate::json::parse_object(body).map_err(|e| {
+            Error::new(
+                ErrorCode::IntrospectionUnavailable,
+                format!("the answer {e}"),
+            )
+        })?;
+        let answer = crate::introspect::answer_from(intro.issuer(), map)?;
+        self.judge_introspected(answer, now)
+    }
+
     /// An introspection answer judged like a JWT's claims: `active`, then `iss` (the
     /// introspecting issuer's, when the answer names one), `aud`, times, required claims.
-    fn judge_introspected(&self, answer: Answer, now: i64) -> Result<VerifiedToken, Error> {
+    pub(crate) fn judge_introspected(
+        &self,
+        answer: Answer,
+        now: i64,
+    ) -> Result<VerifiedToken, Error> {
         let Some((index, intro)) = &self.inner.introspector else {
             return Err(Error::new(ErrorCode::Internal, "no introspector"));
         };

@@ -167,6 +167,7 @@ fn a_verifier_made_before_fork_works_in_the_child() {
     if pid == 0 {
         let ok =
             v.verify(&cached).is_ok() && v.verify(&fresh).is_ok() && v.metrics().jwks_fetches >= 2;
+        // SAFETY: _exit ends the forked child at once; nothing runs after it.
         unsafe { libc::_exit(if ok { 0 } else { 1 }) };
     }
     let mut status = 0;
