@@ -36,6 +36,7 @@ func TestCodesMatchTheEngine(t *testing.T) {
 		{CodeIntrospectionUnavailable, ErrIntrospectionUnavailable, "introspection_unavailable", 503},
 		{CodeConfigInvalid, ErrConfigInvalid, "config_invalid", 500},
 		{CodeInternal, ErrInternal, "internal", 500},
+		{CodeReplayStoreUnavailable, ErrReplayStoreUnavailable, "replay_store_unavailable", 503},
 	}
 	for i, c := range codes {
 		if int(c.code) != i+1 {
