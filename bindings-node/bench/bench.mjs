@@ -1,8 +1,12 @@
 // veritoken for Node next to jose, fast-jwt (cache off and on) and jsonwebtoken, on the
 // same tokens and keys, with equivalent checks (algorithm allow-list, issuer, audience,
-// required exp). Run by `make bench` with a release build; prints the docs/design.md §6 budgets.
-// Times are medians of interleaved ~20 ms batches (see the rounds below).
+// required exp); veritoken's verified-token cache next to fast-jwt's; then veritoken's
+// throughput on 1 vs 2 worker_threads. Run by `make bench` with a release build; prints the
+// docs/design.md §6 budgets. Times are medians of interleaved ~20 ms batches (see the rounds
+// below).
 import crypto from 'node:crypto'
+import os from 'node:os'
+import { Worker } from 'node:worker_threads'
 import { SignJWT, jwtVerify, importSPKI } from 'jose'
 import { createVerifier } from 'fast-jwt'
 import jsonwebtoken from 'jsonwebtoken'
@@ -12,6 +16,10 @@ const ISS = 'https://issuer.bench'
 const AUD = 'api'
 const SECRET = 'bench-secret-bench-secret-bench-secret-64-bytes-long-enough-yes'
 const BUDGET = { RS256: 1.4, HS256: 4 }
+/** A verified-token cache hit, µs (RS256 and HS256; shown for every algorithm). */
+const HIT_BUDGET = 1
+/** Two worker_threads over one: at least this, and never below 1× for any case. */
+const THREADS_BUDGET = 1.8
 
 async function fixture(alg) {
   let privateKey, publicPem, keySource
@@ -39,10 +47,13 @@ async function fixture(alg) {
     .sign(privateKey)
   const verifyKey = alg === 'HS256' ? SECRET : publicPem
   const joseKey = alg === 'HS256' ? new TextEncoder().encode(SECRET) : await importSPKI(publicPem, alg)
-  const ours = new Verifier({ issuers: [{ issuer: ISS, audiences: [AUD], algorithms: [alg], keys: [keySource] }] })
+  const config = { issuers: [{ issuer: ISS, audiences: [AUD], algorithms: [alg], keys: [keySource] }] }
+  const cachedConfig = { ...config, cache: { maxEntries: 1024 } }
+  const ours = new Verifier(config)
+  const oursCached = new Verifier(cachedConfig)
   const fast = (cache) =>
     createVerifier({ key: verifyKey, algorithms: [alg], allowedIss: ISS, allowedAud: AUD, requiredClaims: ['exp'], cache })
-  return { token, verifyKey, joseKey, ours, fastOff: fast(false), fastOn: fast(true) }
+  return { alg, token, verifyKey, joseKey, config, cachedConfig, ours, oursCached, fastOff: fast(false), fastOn: fast(true) }
 }
 
 /** Mean µs per call of `n` calls. */
@@ -68,14 +79,18 @@ const median = (values) => {
 }
 
 const rows = []
+const fixtures = []
 for (const alg of ['RS256', 'ES256', 'EdDSA', 'HS256']) {
   const f = await fixture(alg)
+  fixtures.push(f)
   const libs = {
     // The two sides of the budget ratio run back to back in each round.
     'veritoken (sync)': [() => f.ours.verifySync(f.token).claims, false],
     'fast-jwt (no cache)': [() => f.fastOff(f.token), false],
     'veritoken (async)': [async () => (await f.ours.verify(f.token)).claims, true],
     jose: [async () => (await jwtVerify(f.token, f.joseKey, { issuer: ISS, audience: AUD, algorithms: [alg], requiredClaims: ['exp'] })).payload, true],
+    // The two caches back to back: the same token again and again, every call a hit.
+    'veritoken (cache hit)': [() => f.oursCached.verifySync(f.token).claims, false],
     'fast-jwt (cache)': [() => f.fastOn(f.token), false],
   }
   if (alg !== 'EdDSA') libs.jsonwebtoken = [() => jsonwebtoken.verify(f.token, f.verifyKey, { algorithms: [alg], issuer: ISS, audience: AUD }), false]
@@ -95,12 +110,21 @@ for (const alg of ['RS256', 'ES256', 'EdDSA', 'HS256']) {
     }
   }
   for (const [name, samples] of Object.entries(row.samples)) row[name] = median(samples)
+  const m = f.oursCached.metrics()
+  if (m.token_cache_hits < ROUNDS || m.token_cache_misses !== 1) throw new Error(`${alg}: the cached verifier did not hit: ${JSON.stringify(m)}`)
   rows.push(row)
 }
 
-const names = ['veritoken (sync)', 'veritoken (async)', 'jose', 'fast-jwt (no cache)', 'fast-jwt (cache)', 'jsonwebtoken']
+const names = ['veritoken (sync)', 'veritoken (async)', 'jose', 'fast-jwt (no cache)', 'jsonwebtoken']
 console.log(['alg', ...names].map((n, i) => (i ? n.padStart(20) : n.padEnd(6))).join(''), ' (µs per verify, median)')
 for (const r of rows) console.log([r.alg.padEnd(6), ...names.map((n) => (r[n] === undefined ? '-' : r[n].toFixed(2)).padStart(20))].join(''))
+console.log(`\nverified-token cache, the same token again (µs per verify, median of ${ROUNDS} rounds, same run):`)
+console.log(`${'alg'.padEnd(6)}${'veritoken (cache hit)'.padStart(22)}${'fast-jwt (cache)'.padStart(18)}  budget`)
+for (const r of rows) {
+  const hit = r['veritoken (cache hit)']
+  const budget = r.alg === 'RS256' || r.alg === 'HS256' ? `≤ ${HIT_BUDGET} µs: ${hit <= HIT_BUDGET ? 'ok' : 'OVER'}` : '-'
+  console.log(`${r.alg.padEnd(6)}${hit.toFixed(2).padStart(22)}${r['fast-jwt (cache)'].toFixed(2).padStart(18)}  ${budget}`)
+}
 console.log(`\nspeed-up of veritoken (sync) over fast-jwt without cache (median of ${ROUNDS} rounds; middle half of the rounds):`)
 for (const r of rows) {
   const ratios = r.samples['fast-jwt (no cache)'].map((fast, i) => fast / r.samples['veritoken (sync)'][i]).sort((x, y) => x - y)
@@ -108,4 +132,58 @@ for (const r of rows) {
   const spread = `${ratios[Math.floor(ratios.length / 4)].toFixed(2)}–${ratios[Math.floor((ratios.length * 3) / 4)].toFixed(2)}`
   const budget = BUDGET[r.alg]
   console.log(`${r.alg.padEnd(6)} ${ratio.toFixed(2)}× (${spread})${budget ? ` (budget ≥ ${budget}×: ${ratio >= budget ? 'ok' : 'MISSED'})` : ''}`)
+}
+
+// 1 vs 2 worker_threads: each worker has its own Verifier (same config, same token) and
+// calls verifySync in a loop; all start together. Rounds alternate 1 and 2 workers; the
+// ratio is taken within a round and the median over rounds is reported.
+const THREAD_MS = Number(process.env.BENCH_THREAD_MS ?? 1000)
+const THREAD_ROUNDS = Number(process.env.BENCH_THREAD_ROUNDS ?? 3)
+
+/** Verifications per second of `n` workers, summed. */
+async function throughput(config, token, n) {
+  const flag = new SharedArrayBuffer(4)
+  const workers = []
+  const ready = []
+  const done = []
+  for (let i = 0; i < n; i++) {
+    const w = new Worker(new URL('./threads-worker.mjs', import.meta.url), { workerData: { config, token, ms: THREAD_MS, flag } })
+    workers.push(w)
+    ready.push(new Promise((resolve, reject) => w.once('message', resolve).once('error', reject)))
+  }
+  await Promise.all(ready)
+  for (const w of workers) done.push(new Promise((resolve, reject) => w.once('message', resolve).once('error', reject)))
+  const start = new Int32Array(flag)
+  Atomics.store(start, 0, 1)
+  Atomics.notify(start, 0)
+  const results = await Promise.all(done)
+  await Promise.all(workers.map((w) => w.terminate()))
+  for (const r of results) {
+    if (r.metrics.token_cache_misses > 1) throw new Error(`cache missed ${r.metrics.token_cache_misses} times`)
+  }
+  return results.reduce((sum, r) => sum + (r.calls * 1e9) / r.ns, 0)
+}
+
+const cases = []
+for (const f of fixtures) {
+  cases.push([f.alg, f.config, f.token])
+  if (f.alg === 'RS256' || f.alg === 'HS256') cases.push([`${f.alg} hit`, f.cachedConfig, f.token])
+}
+console.log(`\nveritoken on 1 vs 2 worker_threads (verifySync; ${THREAD_ROUNDS} rounds of ${THREAD_MS} ms each; ${os.availableParallelism()} cores):`)
+console.log(`${'case'.padEnd(10)}${'1 worker /s'.padStart(14)}${'2 workers /s'.padStart(14)}  2 vs 1 (median; range)  budget`)
+for (const [name, config, token] of cases) {
+  const one = []
+  const two = []
+  for (let round = 0; round < THREAD_ROUNDS; round++) {
+    one.push(await throughput(config, token, 1))
+    two.push(await throughput(config, token, 2))
+  }
+  const ratios = two.map((t, i) => t / one[i]).sort((x, y) => x - y)
+  const ratio = median(ratios)
+  const verdict = ratio >= THREADS_BUDGET ? 'ok' : ratios[0] >= 1 ? 'MISSED' : 'MISSED (below 1×)'
+  console.log(
+    `${name.padEnd(10)}${median(one).toFixed(0).padStart(14)}${median(two).toFixed(0).padStart(14)}  ` +
+      `${ratio.toFixed(2)}× (${ratios[0].toFixed(2)}–${ratios.at(-1).toFixed(2)})`.padEnd(24) +
+      `≥ ${THREADS_BUDGET}×: ${verdict}`,
+  )
 }
