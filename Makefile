@@ -175,7 +175,7 @@ bench-node: node
 
 ## Go next to golang-jwt v5 (+ keyfunc v3), with libveritoken built in release mode.
 bench-go:
-	$(MAKE) c PROFILE=release
+	$(MAKE) go PROFILE=release
 	cd $(GO_DIR)/bench && go test -c -o ../../../build/go-bench
 	@# Five rounds of every benchmark in order: both sides of a speed-up run back to back in
 	@# each round, and bench_go.py takes the ratio within the round.

@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Summarizes `go test -bench` output of bindings-c/go/bench: veritoken for Go against
-golang-jwt v5 (and keyfunc v3 on the JWKS path), as speed-ups with the docs/design.md §6 budget.
+golang-jwt v5 (and keyfunc v3 on the JWKS path), as speed-ups with the docs/design.md §6 budget;
+then the verified-token cache hit (budget ≤ 1 µs) and 1 vs 2 goroutines on GOMAXPROCS=2 per
+algorithm and for a hit (budget ≥ 1.8×, never below 1×).
 
 The input holds several rounds, each of every benchmark in order, so the two sides of a
 speed-up ran back to back in each round. The speed-up is the median of the ratios taken
@@ -12,6 +14,8 @@ import sys
 from collections import defaultdict
 
 BUDGET = {"RS256": 2.0, "HS256": 3.0}
+HIT_BUDGET_US = 1.0
+THREADS_BUDGET = 1.8
 LINE = re.compile(r"^Benchmark(\w+)/(\w+)/(\S+?)(?:-\d+)?\s+\d+\s+([\d.]+) ns/op")
 
 # (group, alg, lib) -> ns/op of each round, in the order the rounds ran.
@@ -39,4 +43,25 @@ for (group, alg, lib), ours in sorted(runs.items()):
         print(
             f"{group + ' ' + alg:<18} {a / 1000:>9.2f} µs {b / 1000:>9.2f} µs  "
             f"{ratio:>7.2f}× ({spread}) {len(ratios)} rounds  {peer}{verdict}"
+        )
+
+hits = [(alg, ns) for (group, alg, lib), ns in sorted(runs.items()) if group == "CacheHit"]
+if hits:
+    print(f"\n{'cache hit':<18} {'veritoken':>12}  (median of {len(hits[0][1])} rounds; budget ≤ {HIT_BUDGET_US} µs)")
+    for alg, ns in hits:
+        us = statistics.median(ns) / 1000
+        print(f"{alg:<18} {us:>9.3f} µs  {'ok' if us <= HIT_BUDGET_US else 'OVER'}")
+
+cases = sorted({alg for (group, alg, _) in runs if group == "Threads"})
+if cases:
+    print(f"\n{'1 vs 2 goroutines':<18} {'1 /s':>12} {'2 /s':>12}  2 vs 1 (middle half)  GOMAXPROCS=2")
+    for case in cases:
+        one, two = runs[("Threads", case, "1goroutines")], runs[("Threads", case, "2goroutines")]
+        ratios = sorted(a / b for a, b in zip(one, two))
+        ratio = statistics.median(ratios)
+        spread = f"{ratios[len(ratios) // 4]:.2f}–{ratios[(len(ratios) * 3) // 4]:.2f}"
+        verdict = "ok" if ratio >= THREADS_BUDGET else "MISSED" + (" (below 1×)" if ratio < 1 else "")
+        print(
+            f"{case.replace('_', ' '):<18} {1e9 / statistics.median(one):>12.0f} {1e9 / statistics.median(two):>12.0f}"
+            f"  {ratio:>5.2f}× ({spread})  ≥ {THREADS_BUDGET}×: {verdict}"
         )

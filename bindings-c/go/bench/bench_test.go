@@ -1,6 +1,7 @@
 // Package bench compares veritoken for Go with golang-jwt/jwt v5 (and keyfunc v3 for the
 // JWKS path) on the same tokens and keys, with equivalent checks on both sides: the
-// algorithm allow-list, issuer, audience and a required exp. Run with `make bench`.
+// algorithm allow-list, issuer, audience and a required exp; then veritoken's
+// verified-token cache and its 1- vs 2-goroutine throughput. Run with `make bench`.
 package bench
 
 import (
@@ -13,9 +14,13 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -35,6 +40,28 @@ type fixture struct {
 	ours  *veritoken.Verifier
 	key   any // golang-jwt's verification key
 	alg   string
+}
+
+// cached is a verifier of f's token with the verified-token cache on, already holding it.
+func (f fixture) cached(b *testing.B) *veritoken.Verifier {
+	src := veritoken.KeySource{Secret: &veritoken.SecretKey{Value: secret, Alg: "HS256"}}
+	if f.alg != "HS256" {
+		src = veritoken.KeySource{PEM: &veritoken.PEMKey{Key: pemOf(b, f.key), Alg: f.alg}}
+	}
+	v := newVerifier(b, f.alg, src, &veritoken.CacheConfig{MaxEntries: 1024})
+	if _, err := v.Verify(context.Background(), f.token); err != nil {
+		b.Fatal(err)
+	}
+	return v
+}
+
+// requireHits fails the benchmark unless v answered at least n verifications from its
+// token cache after its one miss: the row measures hits, not full verifications.
+func requireHits(b *testing.B, v *veritoken.Verifier, n int) {
+	m, err := v.Metrics()
+	if err != nil || m.TokenCacheHits < uint64(n) || m.TokenCacheMisses != 1 {
+		b.Fatalf("token cache: %+v, %v", m, err)
+	}
 }
 
 func claims() jwt.MapClaims {
@@ -64,10 +91,14 @@ func pemOf(b *testing.B, pub any) string {
 }
 
 func verifier(b *testing.B, alg string, key veritoken.KeySource) *veritoken.Verifier {
+	return newVerifier(b, alg, key, nil)
+}
+
+func newVerifier(b *testing.B, alg string, key veritoken.KeySource, cache *veritoken.CacheConfig) *veritoken.Verifier {
 	v, err := veritoken.New(veritoken.Config{Issuers: []veritoken.IssuerConfig{{
 		Issuer: issuer, Audiences: []string{audience}, Algorithms: []string{alg},
 		Keys: []veritoken.KeySource{key},
-	}}})
+	}}, Cache: cache})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -189,5 +220,65 @@ func BenchmarkParallel(b *testing.B) {
 				}
 			})
 		})
+	}
+}
+
+// A verified-token cache hit: the same token again and again (budget ≤ 1 µs).
+func BenchmarkCacheHit(b *testing.B) {
+	ctx := context.Background()
+	for _, alg := range []string{"RS256", "ES256", "HS256"} {
+		f := fixtures(b)[alg]
+		v := f.cached(b)
+		b.Run(alg+"/veritoken", func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				tok, err := v.Verify(ctx, f.token)
+				if err != nil || tok.Subject() != "bench-user" {
+					b.Fatal(err)
+				}
+			}
+		})
+		requireHits(b, v, 1)
+	}
+}
+
+// Throughput of 1 vs 2 goroutines on 2 OS threads (GOMAXPROCS=2), one verifier shared by
+// both: b.N verifications split between the goroutines, so ns/op is the inverse of the
+// throughput and bench_go.py's 2-vs-1 ratio is ns/op(1) / ns/op(2) (budget ≥ 1.8×).
+func BenchmarkThreads(b *testing.B) {
+	ctx := context.Background()
+	prev := runtime.GOMAXPROCS(2)
+	defer runtime.GOMAXPROCS(prev)
+	all := fixtures(b)
+	for _, name := range []string{"RS256", "ES256", "HS256", "RS256_hit", "HS256_hit"} {
+		f := all[strings.TrimSuffix(name, "_hit")]
+		v := f.ours
+		if strings.HasSuffix(name, "_hit") {
+			v = f.cached(b)
+		}
+		for _, n := range []int{1, 2} {
+			b.Run(fmt.Sprintf("%s/%dgoroutines", name, n), func(b *testing.B) {
+				var wg sync.WaitGroup
+				for g := 0; g < n; g++ {
+					calls := b.N / n
+					if g < b.N%n {
+						calls++
+					}
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						for i := 0; i < calls; i++ {
+							if _, err := v.Verify(ctx, f.token); err != nil {
+								b.Error(err)
+								return
+							}
+						}
+					}()
+				}
+				wg.Wait()
+			})
+		}
+		if strings.HasSuffix(name, "_hit") {
+			requireHits(b, v, 1)
+		}
 	}
 }
