@@ -5,7 +5,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: all build demo test test-rust test-c test-go test-python test-node c go python node header lint bench bench-go bench-python bench-node bench-redis vectors deps fmt clean \
+.PHONY: all build demo test test-rust test-c test-go test-python test-node c go python node header lint bench bench-go bench-python bench-node bench-redis bench-sidecar vectors deps fmt clean \
   dist dist-test test-dist dist-sdist install version \
   fuzz fuzz-smoke fuzz-tool
 
@@ -147,11 +147,10 @@ vectors:
 
 ## Benchmarks (never part of `make test`): full verify next to the bare aws-lc-rs check.
 bench: deps
-	@command -v wrk >/dev/null || (apt-get update -qq && $(APT_INSTALL) wrk)
 	$(CARGO) bench -p veritoken --bench verify --locked
 	python3 scripts/bench_ratios.py $(TARGET_DIR)/criterion
-	$(CARGO) build --release --locked -p veritoken-cli -p veritoken-testidp
-	./scripts/bench_sidecar.sh
+	$(CARGO) bench -p veritoken --bench cache_and_threads --locked
+	$(MAKE) bench-sidecar
 	$(MAKE) bench-redis
 	$(MAKE) bench-go
 	$(MAKE) bench-python
@@ -161,6 +160,19 @@ bench: deps
 ## p99 added <= 250 us), against a redis-server the benchmark starts on loopback.
 bench-redis: deps
 	VERITOKEN_REQUIRE_REDIS=1 $(CARGO) bench -p veritoken --bench redis --locked
+
+## oauth2-proxy, pinned, built from the Go module proxy once and kept under build/.
+OAUTH2_PROXY_VERSION := v7.15.6
+OAUTH2_PROXY_BIN := build/oauth2-proxy-$(OAUTH2_PROXY_VERSION)/oauth2-proxy
+$(OAUTH2_PROXY_BIN):
+	GOBIN=$(abspath $(dir $@)) go install github.com/oauth2-proxy/oauth2-proxy/v7@$(OAUTH2_PROXY_VERSION)
+
+## The sidecar next to oauth2-proxy (bearer-JWT mode), both behind the same nginx
+## auth_request config, with the same wrk load (scripts/bench_sidecar.sh).
+bench-sidecar: deps $(OAUTH2_PROXY_BIN)
+	@command -v wrk >/dev/null || (apt-get update -qq && $(APT_INSTALL) wrk)
+	$(CARGO) build --release --locked -p veritoken-cli -p veritoken-testidp
+	OAUTH2_PROXY_BIN=$(abspath $(OAUTH2_PROXY_BIN)) OAUTH2_PROXY_VERSION=$(OAUTH2_PROXY_VERSION) ./scripts/bench_sidecar.sh
 
 ## Python next to PyJWT and joserfc, and 1 vs 2 threads, with a release build of the wheel.
 bench-python: $(VENV)/.installed
