@@ -180,7 +180,7 @@ for (const [name, config, token] of cases) {
   }
   const ratios = two.map((t, i) => t / one[i]).sort((x, y) => x - y)
   const ratio = median(ratios)
-  const verdict = ratio >= THREADS_BUDGET ? 'ok' : ratios[0] >= 1 ? 'MISSED' : 'MISSED (below 1×)'
+  const verdict = ratio >= THREADS_BUDGET ? 'ok' : ratios[0] >= 1 ? 'MISSED' : 'MISSED (a round below 1×)'
   console.log(
     `${name.padEnd(10)}${median(one).toFixed(0).padStart(14)}${median(two).toFixed(0).padStart(14)}  ` +
       `${ratio.toFixed(2)}× (${ratios[0].toFixed(2)}–${ratios.at(-1).toFixed(2)})`.padEnd(24) +
