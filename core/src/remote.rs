@@ -37,16 +37,18 @@ use tokio::sync::Notify;
 const MAX_MISSING_KIDS: usize = 4096;
 /// Pause after the first failed fetch; it doubles with each failure in a row.
 const FIRST_BACKOFF: Duration = Duration::from_secs(1);
-/// Longest pause between retries while the IdP keeps failing.
+/// Longest pause between retries while the IdP keeps failing, whatever the cooldown.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
-/// The pause after `failures` failed fetches in a row: doubling from [`FIRST_BACKOFF`] to
-/// [`MAX_BACKOFF`], with equal jitter (half fixed, half random) so that a fleet restarted
-/// together does not retry in step.
-fn backoff(failures: u32) -> Duration {
+/// The pause after `failures` failed fetches in a row: doubling from [`FIRST_BACKOFF`] up to
+/// the source's `cooldown` (between 1 s and [`MAX_BACKOFF`]), so keys past `max_stale` come
+/// back within a cooldown of the IdP's return; with equal jitter (half fixed, half random)
+/// so that a fleet restarted together does not retry in step.
+fn backoff(failures: u32, cooldown: Duration) -> Duration {
+    let cap = cooldown.clamp(FIRST_BACKOFF, MAX_BACKOFF);
     let full = FIRST_BACKOFF
         .saturating_mul(1 << failures.saturating_sub(1).min(6))
-        .min(MAX_BACKOFF);
+        .min(cap);
     let unit = (RandomState::new().hash_one(failures) >> 11) as f64 / (1u64 << 53) as f64;
     full / 2 + full.mul_f64(unit / 2.0)
 }
@@ -507,7 +509,8 @@ impl RemoteKeys {
                 Err(why) => {
                     let now = Instant::now();
                     st.failures = st.failures.saturating_add(1);
-                    let mut retry_at = now + backoff(st.failures);
+                    let cooldown = Duration::from_secs(self.policy.cooldown);
+                    let mut retry_at = now + backoff(st.failures, cooldown);
                     // Keys about to pass max_stale get their retry no later than that.
                     if let Some(snap) = self.snapshot.load().as_ref() {
                         if snap.usable_until > now {
