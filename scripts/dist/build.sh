@@ -68,7 +68,7 @@ for arch in $ARCHES; do
     -p veritoken-cli --bin veritoken -- -C target-feature=+crt-static
   unset CARGO_ENCODED_RUSTFLAGS
   mout=$TARGET_DIR/$musl/dist
-  ! readelf -d "$mout/veritoken" | grep -q NEEDED || die "$mout/veritoken is not static"
+  output_lacks NEEDED readelf -d "$mout/veritoken" || die "$mout/veritoken is not static"
 
   step "$arch: packaging"
   # C SDK: the install layout (scripts/dist/install-c.sh, also `make install`), tarred.
@@ -94,7 +94,7 @@ step "Python sdist"
 cp LICENSE bindings-python/LICENSE
 maturin sdist -m bindings-python/Cargo.toml -o "$DIST/python"
 for whl in "$DIST"/python/*.whl; do
-  if [[ $whl == *musllinux* ]] && ! ldd --version 2>&1 | grep -qi musl; then
+  if [[ $whl == *musllinux* ]] && ! output_has '[Mm][Uu][Ss][Ll]' sh -c 'ldd --version 2>&1; true'; then
     # auditwheel cannot analyse a musl wheel on a glibc machine (it reads the host's libc).
     unzip -o -q "$whl" 'veritoken/_veritoken*.so' -d "$STAGE/whl"
     echo "$(basename "$whl"): $(readelf -d "$STAGE"/whl/veritoken/_veritoken*.so | grep -o 'NEEDED.*' | tr '\n' ' ')"
@@ -103,7 +103,7 @@ for whl in "$DIST"/python/*.whl; do
     auditwheel show "$whl" | tr '\n' ' ' | sed 's/  */ /g; s/ The wheel references.*//'
     echo
   fi
-  unzip -l "$whl" | grep -q 'dist-info/.*LICENSE' || die "$whl has no LICENSE"
+  output_has 'dist-info/.*LICENSE' unzip -Z1 "$whl" || die "$whl has no LICENSE"
 done
 
 step "Node: @veritoken/node"

@@ -1,11 +1,17 @@
 # Shared by scripts/dist/*.sh (sourced from the repository root).
-VERSION=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
+VERSION=$(sed -n '/^version = /{s/^version = "\(.*\)"/\1/p;q;}' Cargo.toml)
 DIST=${DIST_DIR:-$PWD/dist}
 GO_MODULE=github.com/veritoken/veritoken/bindings-c/go
 DIST_VENV=$PWD/build/dist-venv
 
 die() { echo "error: $*" >&2; exit 1; }
 step() { printf '\n== %s\n' "$*"; }
+# output_has PATTERN CMD...: CMD's whole output matches the extended regex PATTERN.
+# Not `CMD | grep -q`: under pipefail, grep quitting at its first match can SIGPIPE
+# CMD and fail the pipeline (and a negated check then passes by accident).
+output_has() { local pattern=$1 out; shift; out=$("$@") || return 2; grep -Eq -- "$pattern" <<<"$out"; }
+# output_lacks PATTERN CMD...: CMD succeeds and no line of its output matches PATTERN.
+output_lacks() { local pattern=$1 out; shift; out=$("$@") || return 2; ! grep -Eq -- "$pattern" <<<"$out"; }
 napi_arch() { case $1 in x86_64) echo x64 ;; aarch64) echo arm64 ;; *) echo "$1" ;; esac; }
 go_arch() { case $1 in x86_64) echo amd64 ;; aarch64) echo arm64 ;; *) echo "$1" ;; esac; }
 

@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 from=$1 prefix=$2
-VERSION=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
+VERSION=$(sed -n '/^version = /{s/^version = "\(.*\)"/\1/p;q;}' Cargo.toml)
 major=${VERSION%%.*} rest=${VERSION#*.} minor=${VERSION#*.}; minor=${minor%%.*}
 # 0.x releases may break at the minor version, so the ABI version is 0.<minor> there.
 abi=$([ "$major" = 0 ] && echo "0.$minor" || echo "$major")

@@ -82,7 +82,7 @@ t0=$SECONDS
 (cd "$T/gouser" && clean env "${goenv[@]}" go build -o veritoken-user . && clean env "${goenv[@]}" go vet ./...)
 echo "go build + vet in $((SECONDS - t0)) s"
 (cd "$T/gouser" && clean ./veritoken-user "$T/vectors")
-! readelf -d "$T/gouser/veritoken-user" | grep -q 'NEEDED.*veritoken' || die "the Go binary needs libveritoken at run time"
+output_lacks 'NEEDED.*veritoken' readelf -d "$T/gouser/veritoken-user" || die "the Go binary needs libveritoken at run time"
 
 step "C: the SDK tarball and the documented pkg-config lines"
 tar -C "$T" -xzf "$DIST/c/libveritoken-$VERSION-linux-$ARCH.tar.gz"
@@ -93,8 +93,8 @@ cp "$sdk/share/doc/veritoken/examples/verify.c" bindings-c/tests/c/vectors.c "$T
   cc verify.c $(pkg-config --cflags --libs veritoken) -o verify-static
   cc verify.c $(pkg-config --cflags --libs veritoken-shared) -o verify-shared
   cc vectors.c $(pkg-config --cflags --libs veritoken) -lcjson -o c-vectors')
-! readelf -d "$T/verify-static" | grep -q 'NEEDED.*veritoken' || die "verify-static needs libveritoken.so"
-readelf -d "$sdk/lib/libveritoken.so.$VERSION" | grep -q 'SONAME' || die "libveritoken.so has no SONAME"
+output_lacks 'NEEDED.*veritoken' readelf -d "$T/verify-static" || die "verify-static needs libveritoken.so"
+output_has SONAME readelf -d "$sdk/lib/libveritoken.so.$VERSION" || die "libveritoken.so has no SONAME"
 printf '{"issuers": [{"issuer": "https://idp.example.com/", "audiences": ["api://default"], "algorithms": ["HS256"], "keys": [{"jwks": {"keys": [{"kty": "oct", "kid": "k", "k": "ZGlzdC10ZXN0LXNlY3JldC1vZi1hdC1sZWFzdC0zMi1ieXRlcyE"}]}}]}]}\n' > "$T/c.json"
 for exe in verify-static verify-shared; do
   out=$(cd "$T" && clean ./$exe c.json not.a.token || true)
@@ -106,7 +106,7 @@ done
 step "CLI: the static veritoken on a fresh copy of tests/vectors"
 tar -C "$T" -xzf "$DIST/cli/veritoken-$VERSION-linux-$ARCH.tar.gz"
 cli=$T/veritoken-$VERSION-linux-$ARCH/veritoken
-! readelf -d "$cli" | grep -q NEEDED || die "$cli is not static"
+output_lacks NEEDED readelf -d "$cli" || die "$cli is not static"
 [ "$(clean "$cli" --version)" = "veritoken $VERSION" ] || die "veritoken --version: $(clean "$cli" --version)"
 clean "$cli" inspect "$(python3 -c 'import json; print(json.load(open("tests/vectors/claims.json"))["cases"][0]["token"])')" >/dev/null
 (cd "$T" && clean "$PY" "$ROOT/scripts/dist/test/cli_vectors.py" "$cli" "$T/vectors")
