@@ -241,7 +241,7 @@ class Verifier {
   #native
   /** Where the bound calls write the claims layout of their answer (see src/layout.rs). */
   #layout = new Float64Array(2 * LAYOUT_MEMBERS)
-  /** `verifySync`, `tryVerify` and `extractCredential` bound to this verifier (see src/lean.rs). */
+  /** `verifySync`, `tryVerify` and `extractCredential` bound to this verifier (see src/bound_calls.rs). */
   #verifySyncNative
   #tryVerifyNative
   #extractCredentialNative

@@ -4,19 +4,19 @@
 //!
 //! A rejection crosses into JS as an Error whose message is the JSON
 //! `{"code","message","claim"}`; `index.js` turns it into a `VeritokenError` with `err.code`.
-//! Every export catches panics (`catch_unwind`, and `lean.rs` for its two callbacks): a
+//! Every export catches panics (`catch_unwind`, and `bound_calls.rs` for its two callbacks): a
 //! panic surfaces as a JS exception, never aborting the process.
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use std::collections::HashMap;
 use std::sync::Arc;
-use text::{Answer, Text};
+use string_io::{Answer, Text};
 use veritoken::{unix_now, Config, DpopProof, Format, ScopeMatch, SimpleRequest};
 
+mod bound_calls;
 mod layout;
-mod lean;
-mod text;
+mod string_io;
 
 fn js_error(e: veritoken::Error) -> napi::Error {
     let detail = serde_json::json!({
@@ -29,10 +29,10 @@ fn js_error(e: veritoken::Error) -> napi::Error {
 
 /// Panics on purpose, so the tests can check that a panic in an export becomes a JS
 /// exception rather than an abort. `next_bound_call` makes the next call of a bound
-/// function (`verifySync`, `tryVerify`, `extractCredential`; see lean.rs) panic instead.
+/// function (`verifySync`, `tryVerify`, `extractCredential`; see bound_calls.rs) panic instead.
 #[napi(catch_unwind)]
 pub fn panic_for_tests(next_bound_call: bool) -> Result<()> {
-    lean::panic_next(next_bound_call);
+    bound_calls::panic_next(next_bound_call);
     if !next_bound_call {
         panic!("a panic for the tests");
     }
@@ -198,7 +198,7 @@ impl NativeVerifier {
     }
 
     /// The calls every request makes, bound to this verifier (index.js asks once per
-    /// verifier; see `lean.rs`). `verifySync` and `tryVerify` return the header JSON,
+    /// verifier; see `bound_calls.rs`). `verifySync` and `tryVerify` return the header JSON,
     /// U+0001, the claims JSON, and maybe U+0001 and the claims' shape, whose numbers they
     /// write to `layout` (a `Float64Array`; see `layout.rs`); `tryVerify` returns `null`
     /// when keys must be fetched first (the fetch is started; `verifyDeferred` then waits for
@@ -211,7 +211,7 @@ impl NativeVerifier {
         ts_return_type = "{ verifySync: (token: string, now?: number | undefined | null, dpop?: DpopArgs | undefined | null) => string; tryVerify: (token: string, now?: number | undefined | null, dpop?: DpopArgs | undefined | null) => string | null; extractCredential: (names: Array<string>, values: Array<string>, query?: string | undefined | null, method?: string | undefined | null, url?: string | undefined | null) => NativeCredential }"
     )]
     pub fn verify_calls(&self, env: Env, layout: Unknown) -> Result<Object<'static>> {
-        lean::verify_calls(&env, &self.inner, &layout)
+        bound_calls::verify_calls(&env, &self.inner, &layout)
     }
 
     /// The request headers the extraction reads (lowercase); index.js passes only these,

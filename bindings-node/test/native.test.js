@@ -1,5 +1,5 @@
 'use strict'
-// The native layer under index.js: the bound verifySync/tryVerify callbacks (src/lean.rs)
+// The native layer under index.js: the bound verifySync/tryVerify callbacks (src/bound_calls.rs)
 // refuse bad arguments with exceptions, keep their verifier alive, and no export lets a
 // panic abort the process.
 const test = require('node:test')

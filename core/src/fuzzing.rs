@@ -3,15 +3,17 @@
 //! (a panic is what the fuzzer reports). Built only for tests and with the `fuzzing`
 //! feature: not part of the API.
 
-use crate::json;
-use crate::key::{material_from_pem, Key};
-use crate::scan::{members, scan_object, ClaimMember, ClaimValue, Lite, Names, Presence};
+use crate::format::json_scanner::{
+    members, scan_object, ClaimMember, ClaimValue, Lite, Names, Presence,
+};
+use crate::format::strict_json;
+use crate::keys::key_set::{material_from_pem, Key};
 use crate::{Algorithm, Error, VerifiedToken, Verifier};
 use serde_json::{Map, Value};
 
 /// The oracle: serde_json's grammar with a member name repeated at any depth refused.
 pub fn strict_object(bytes: &[u8]) -> Result<Map<String, Value>, String> {
-    json::parse_object(bytes)
+    strict_json::parse_object(bytes)
 }
 
 /// The strict scanner next to the strict parser on one document: the same verdict and,
@@ -19,7 +21,7 @@ pub fn strict_object(bytes: &[u8]) -> Result<Map<String, Value>, String> {
 /// agrees with the parser member by member. Returns whether the document was accepted.
 pub fn check_scanner(bytes: &[u8]) -> bool {
     const CAPTURED: [&str; 3] = ["iss", "aud", "exp"];
-    let full = json::parse_object(bytes);
+    let full = strict_json::parse_object(bytes);
     let presence = Presence::new(vec!["sub".to_owned()]);
     let scanned = scan_object(bytes, &Names::new(CAPTURED), &presence);
     let shown = || String::from_utf8_lossy(bytes).into_owned();

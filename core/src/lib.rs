@@ -11,53 +11,38 @@
 //! # Ok::<(), veritoken::Error>(())
 //! ```
 
-pub mod algorithm;
-mod b64;
-mod claims;
-mod clock;
+// The layers, bottom up; each imports only from the ones before it (core/tests/layers.rs).
 pub mod config;
-mod dpop;
-pub mod error;
-pub mod extract;
-mod fetch;
+mod format;
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzzing;
-mod header_memo;
-mod hmac_key;
-pub mod http;
-mod introspect;
-mod jose_header;
-mod json;
-pub mod jws;
-pub mod key;
-mod metrics;
-mod process;
-mod redis_store;
+mod keys;
 mod remote;
-mod runtime;
-mod scan;
-mod text;
-pub mod token;
-mod token_cache;
-mod token_source;
-mod verifier;
+mod rules;
+mod support;
+mod surface;
 
-pub use algorithm::{Algorithm, AlgorithmSet, Curve};
-pub use clock::unix_now;
 pub use config::{
     Config, DpopConfig, DpopMode, Format, IssuerConfig, JwksCacheConfig, KeySource, PemKey,
     ReplayConfig, ReplayStore, SecretEncoding, SecretKey,
 };
-pub use dpop::{thumbprint, DpopProof, OwnedDpopProof};
-pub use error::{Error, ErrorCode};
-pub use extract::{Credential, RequestView, SimpleRequest, TokenSource};
-pub use jws::{decode_unverified, verify_jws, Unverified, VerifiedJws, DEFAULT_MAX_TOKEN_SIZE};
-pub use key::{parse_jwks, KeySet, Origin};
-pub use metrics::MetricsSnapshot;
-#[doc(hidden)]
-pub use text::{utf8_str, utf8_string};
-pub use token::{
+pub use format::algorithm::{Algorithm, AlgorithmSet, Curve};
+pub use keys::jws::{
+    decode_unverified, verify_jws, Unverified, VerifiedJws, DEFAULT_MAX_TOKEN_SIZE,
+};
+pub use keys::key_set::{parse_jwks, KeySet, Origin};
+pub use rules::dpop::{thumbprint, DpopProof, OwnedDpopProof};
+pub use rules::token::{
     granted_scopes, require_scopes, ClaimMember, ClaimValue, ScopeMatch, VerifiedToken,
 };
-pub use verifier::Verifier;
+pub use support::clock::unix_now;
+pub use support::error::{Error, ErrorCode};
+pub use support::metrics::MetricsSnapshot;
+#[doc(hidden)]
+pub use support::untrusted_text::{utf8_str, utf8_string};
+pub use surface::extract::{Credential, RequestView, SimpleRequest, TokenSource};
+/// HTTP answers for a refusal (status, `WWW-Authenticate`, JSON body): used by the sidecar
+/// and every middleware.
+pub use surface::http;
+pub use surface::verifier::Verifier;

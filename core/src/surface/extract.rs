@@ -2,9 +2,9 @@
 //! `Authorization` scheme, a custom header with a prefix, a cookie, or a query parameter,
 //! tried in the configured order.
 
-use crate::error::{Error, ErrorCode};
-pub use crate::token_source::TokenSource;
-use crate::token_source::AUTHORIZATION;
+pub use crate::config::token_source::TokenSource;
+use crate::config::token_source::AUTHORIZATION;
+use crate::support::error::{Error, ErrorCode};
 
 // The headers extraction reads besides the configured ones, named once so that
 // `credential_header_names` lists exactly what the extraction reads (lowercase; headers
@@ -97,13 +97,13 @@ pub(crate) fn dpop_credential(req: &impl RequestView) -> Result<Option<Credentia
     let proof = match proofs.as_slice() {
         [one] if !one.trim().is_empty() => one.trim(),
         [] | [_] => {
-            return Err(crate::dpop::invalid(
+            return Err(crate::rules::dpop::invalid(
                 None,
                 "the request uses the DPoP scheme but has no DPoP proof header",
             ))
         }
         _ => {
-            return Err(crate::dpop::invalid(
+            return Err(crate::rules::dpop::invalid(
                 None,
                 format!("the request has {} DPoP headers", proofs.len()),
             ))

@@ -11,14 +11,14 @@
 //! only reads it back.
 //!
 //! The callbacks convert their arguments with napi-rs's conversions (strings with
-//! `text.rs`'s) and throw the errors every export throws. Like every export, they catch
+//! `string_io.rs`'s) and throw the errors every export throws. Like every export, they catch
 //! panics. `extractCredential` on a bearer header measured ~3.8 µs per call as a class
 //! method, ~2.4 µs bound.
 
 use crate::{
     extract_credential,
     layout::LayoutOut,
-    text::{answer_string, Text},
+    string_io::{answer_string, Text},
     try_verify, verify_sync, DpopArgs,
 };
 use napi::bindgen_prelude::*;

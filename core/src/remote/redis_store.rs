@@ -1,14 +1,14 @@
 //! State shared by every process and host through one Redis (or Valkey) server: DPoP proof
 //! ids for replay detection. Each process keeps its own
-//! connections (a child after `fork()` never uses its parent's: see `process.rs`), made
+//! connections (a child after `fork()` never uses its parent's: see `support/process.rs`), made
 //! lazily on the engine's I/O runtime, where every command runs, bounded by `timeout_ms`.
 //! Only hashes are written as keys: never a token, a proof, or a `jti` in clear.
 
 use crate::config::{ReplayConfig, ReplayStore};
-use crate::error::{Error, ErrorCode};
-use crate::metrics::{Counter, Metrics};
-use crate::process::{Owned, PerProcess};
-use crate::runtime;
+use crate::support::error::{Error, ErrorCode};
+use crate::support::io_runtime;
+use crate::support::metrics::{Counter, Metrics};
+use crate::support::process::{Owned, PerProcess};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::FromRedisValue;
 use std::future::Future;
@@ -62,7 +62,7 @@ impl RedisStore {
             (None, Some(var)) => Some(std::env::var(var).map_err(|_| {
                 bad(format!(
                     "url_env: environment variable {} is not set",
-                    crate::text::clip(var, 64)
+                    crate::support::untrusted_text::clip(var, 64)
                 ))
             })?),
             (None, None) => None,
@@ -158,7 +158,7 @@ impl RedisStore {
         ),
         Error,
     > {
-        let handle = runtime::handle()?;
+        let handle = io_runtime::handle()?;
         let pool = self.pool(&handle)?;
         let mut conn = pool[self.next.fetch_add(1, Ordering::Relaxed) % pool.len()].clone();
         let store = self.clone();

@@ -95,7 +95,7 @@ impl<'de> Visitor<'de> for StrictVisitor {
             if out.contains_key(&key) {
                 return Err(A::Error::custom(format!(
                     "duplicate member name {:?}",
-                    crate::text::clip(&key, 40)
+                    crate::support::untrusted_text::clip(&key, 40)
                 )));
             }
             let value = map.next_value_seed(StrictValue)?;

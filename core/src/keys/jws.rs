@@ -1,12 +1,12 @@
 //! Strict compact-JWS parsing (RFC 7515 §7.1) and the signature check: the signature-level
 //! entry point, independent of JWT claims (the Wycheproof vectors run through here).
 
-use crate::algorithm::{Algorithm, AlgorithmSet};
-use crate::error::{Error, ErrorCode};
-use crate::key::KeySet;
+use crate::format::algorithm::{Algorithm, AlgorithmSet};
+use crate::keys::key_set::KeySet;
+use crate::support::error::{Error, ErrorCode};
 // The header type lives below both this module and the memo that keeps it.
-pub(crate) use crate::jose_header::{check_header, Header, HeaderFields};
-use crate::{b64, header_memo, json};
+pub(crate) use crate::format::jose_header::{check_header, Header, HeaderFields};
+use crate::{format::b64, format::header_memo, format::strict_json};
 use serde_json::{Map, Value};
 use std::borrow::Cow;
 use std::mem::MaybeUninit;
@@ -270,13 +270,13 @@ pub fn decode_unverified(token: &str) -> Result<Unverified, Error> {
         b64::decode(seg)
             .map_err(|_| Error::malformed(format!("{what} segment is not canonical base64url")))
     };
-    let header = json::parse_object(&decode(parts[0], "header")?)
+    let header = strict_json::parse_object(&decode(parts[0], "header")?)
         .map_err(|e| Error::malformed(format!("header {e}")))?;
     let payload = decode(parts[1], "payload")?;
     let signature = decode(parts[2], "signature")?;
     Ok(Unverified {
         header,
-        claims: json::parse_object(&payload).ok(),
+        claims: strict_json::parse_object(&payload).ok(),
         payload_len: payload.len(),
         signature_len: signature.len(),
     })

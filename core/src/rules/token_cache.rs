@@ -17,11 +17,11 @@
 //! a fixed table where a new token may replace an older one (counted as an eviction). A hit
 //! takes no lock: each slot is an atomically swapped pointer.
 
-use crate::claims::Times;
-use crate::key::KeySet;
-use crate::metrics::{Counter, Metrics};
-use crate::process;
-use crate::token::VerifiedToken;
+use crate::keys::key_set::KeySet;
+use crate::rules::claims::Times;
+use crate::rules::token::VerifiedToken;
+use crate::support::metrics::{Counter, Metrics};
+use crate::support::process;
 use arc_swap::ArcSwapOption;
 use std::hash::BuildHasher;
 use std::sync::Arc;

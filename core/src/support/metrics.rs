@@ -1,7 +1,7 @@
 //! Counters every binding and the sidecar expose. Sharded per thread so that verifying on
 //! many threads does not make them fight over one cache line.
 
-use crate::error::ErrorCode;
+use crate::support::error::ErrorCode;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};

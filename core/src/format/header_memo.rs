@@ -2,12 +2,12 @@
 //! text. An issuer signs every token with the same few headers (`alg`, `kid`, `typ`), so
 //! after the first token the base64url decode and the header scan are skipped.
 //!
-//! Sound because [`Header::check`](crate::jose_header::Header) is a pure function of the segment:
+//! Sound because [`Header::check`](crate::format::jose_header::Header) is a pure function of the segment:
 //! the same text always decodes and checks the same way, whatever the verifier. Only
 //! headers that passed are kept. Per thread, so verifying on many threads shares no lock
 //! and no cache line; bounded ([`SLOTS`] entries of at most [`MAX_SEGMENT`] bytes).
 
-use crate::jose_header::Header;
+use crate::format::jose_header::Header;
 use std::cell::RefCell;
 use std::sync::Arc;
 
@@ -59,8 +59,8 @@ pub(crate) fn put(segment: &str, header: Header) -> Arc<Header> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::b64;
-    use crate::jws::{decode_checked, signature_buf};
+    use crate::format::b64;
+    use crate::keys::jws::{decode_checked, signature_buf};
 
     fn token(header: &str) -> String {
         format!("{}.e30.c2ln", b64::encode(header))

@@ -2,9 +2,9 @@
 //! (typ, aud, exp, nbf, iat, maximum lifetime, max_age, required claims) so that every
 //! language reports the same code for a token that breaks several.
 
-use crate::error::{Error, ErrorCode};
-use crate::scan::{scan_object_into, Lite, Names, Presence, Scanned};
-use crate::text::clip;
+use crate::format::json_scanner::{scan_object_into, Lite, Names, Presence, Scanned};
+use crate::support::error::{Error, ErrorCode};
+use crate::support::untrusted_text::clip;
 
 /// The registered claims the rules read, in the order [`scan_claims`] captures them.
 const CLAIM_NAMES: [&str; 5] = ["iss", "aud", "exp", "nbf", "iat"];

@@ -4,7 +4,7 @@
 //! full claims are materialized later, and only if asked for.
 //!
 //! Hand-written for speed (it runs twice per verification). It accepts exactly what the
-//! strict serde_json parser in `json.rs` accepts (same grammar, UTF-8 rules, lone
+//! strict serde_json parser in `strict_json.rs` accepts (same grammar, UTF-8 rules, lone
 //! surrogates refused, numbers out of f64 range refused, 127 levels of nesting at most);
 //! the tests below hold the two to that on random and mutated documents.
 
@@ -194,7 +194,7 @@ pub(crate) fn scan_object_into<'a, const N: usize>(
         (Ok(()), _) => Ok(()),
         (Err(_), Some(key)) => Err(format!(
             "is not valid JSON (duplicate member name {:?})",
-            crate::text::clip(&key, 40)
+            crate::support::untrusted_text::clip(&key, 40)
         )),
         (Err(Fail(at)), None) => {
             let before = &bytes[..at.min(bytes.len())];
@@ -1124,7 +1124,7 @@ mod tests {
         ] {
             assert_eq!(
                 scan(doc).is_ok(),
-                crate::json::parse_object(doc.as_bytes()).is_ok(),
+                crate::format::strict_json::parse_object(doc.as_bytes()).is_ok(),
                 "{doc}"
             );
         }
@@ -1203,7 +1203,7 @@ mod tests {
         }
         let mut accepted = 0;
         for doc in &docs {
-            let full = crate::json::parse_object(doc);
+            let full = crate::format::strict_json::parse_object(doc);
             let scanned = scan_object(
                 doc,
                 &Names::new(["iss", "aud", "exp"]),
@@ -1560,7 +1560,7 @@ mod tests {
         for _ in 0..20_000 {
             let mut doc = String::new();
             object(&mut r, 0, &mut doc);
-            let Ok(map) = crate::json::parse_object(doc.as_bytes()) else {
+            let Ok(map) = crate::format::strict_json::parse_object(doc.as_bytes()) else {
                 continue;
             };
             if !members(doc.as_bytes(), &mut out) {

@@ -2,11 +2,11 @@
 //! objects, each bound to the algorithms its type allows, then looked up by `kid` on the
 //! hot path without allocation or locks.
 
-use crate::algorithm::{Algorithm, AlgorithmSet, Curve, KeyFamily};
-use crate::b64;
-use crate::error::{Error, ErrorCode};
-use crate::hmac_key::HmacKey;
-use crate::text::clip;
+use crate::format::algorithm::{Algorithm, AlgorithmSet, Curve, KeyFamily};
+use crate::format::b64;
+use crate::keys::hmac_key::HmacKey;
+use crate::support::error::{Error, ErrorCode};
+use crate::support::untrusted_text::clip;
 use aws_lc_rs::signature::ParsedPublicKey;
 use serde_json::{Map, Value};
 use std::collections::{HashMap, HashSet};

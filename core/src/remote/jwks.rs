@@ -13,16 +13,16 @@
 //! After a failed fetch the next waits a doubling backoff with jitter, shared by every
 //! caller, so an IdP that is down sees O(log t) fetches, not one per verification.
 
-use crate::algorithm::AlgorithmSet;
 use crate::config::{IssuerConfig, JwksCacheConfig};
-use crate::error::{Error, ErrorCode};
-use crate::fetch;
-use crate::jws::{self, HeaderFields};
-use crate::key::{parse_jwks, KeySet, Origin};
-use crate::metrics::{Counter, Metrics};
-use crate::process::PerProcess;
-use crate::runtime;
-use crate::text::clip;
+use crate::format::algorithm::AlgorithmSet;
+use crate::keys::jws::{self, HeaderFields};
+use crate::keys::key_set::{parse_jwks, KeySet, Origin};
+use crate::remote::fetch;
+use crate::support::error::{Error, ErrorCode};
+use crate::support::io_runtime;
+use crate::support::metrics::{Counter, Metrics};
+use crate::support::process::PerProcess;
+use crate::support::untrusted_text::clip;
 use arc_swap::ArcSwapOption;
 use reqwest::{Client, Url};
 use std::collections::hash_map::RandomState;
@@ -267,7 +267,7 @@ impl RemoteKeys {
     }
 
     /// This process's fetch state.
-    fn state(&self) -> Arc<crate::process::Owned<Mutex<State>>> {
+    fn state(&self) -> Arc<crate::support::process::Owned<Mutex<State>>> {
         self.state.get_or_init(|| Mutex::new(State::default()))
     }
 
@@ -477,7 +477,7 @@ impl RemoteKeys {
     }
 
     fn start_fetch(self: &Arc<Self>, st: &mut State) -> Result<Arc<Flight>, Error> {
-        let handle = runtime::handle()?;
+        let handle = io_runtime::handle()?;
         let flight = Flight::new();
         st.in_flight = Some(flight.clone());
         let me = self.clone();
@@ -591,7 +591,7 @@ impl RemoteKeys {
                 }
             }
             Some(body) => {
-                let doc = crate::json::parse(&body)
+                let doc = crate::format::strict_json::parse(&body)
                     .map_err(|_| format!("{} is not valid JSON", fetch::redact(&url)))?;
                 let parsed = parse_jwks(&doc, Origin::Remote, self.allowed)
                     .map_err(|e| format!("the key set {e}"))?;
@@ -627,7 +627,7 @@ impl RemoteKeys {
             return Ok(());
         }
         let weak = Arc::downgrade(self);
-        runtime::handle()?.spawn(refresh_loop(weak));
+        io_runtime::handle()?.spawn(refresh_loop(weak));
         Ok(())
     }
 

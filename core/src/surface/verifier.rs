@@ -4,24 +4,24 @@
 //! key lookup → signature → `typ`, `aud`, `exp`, `nbf`, `iat`, lifetime, `max_age`,
 //! required claims.
 
-use crate::algorithm::{Algorithm, AlgorithmSet, KeyFamily};
-use crate::claims::{self, normalize_typ, ClaimRules, PayloadClaims, Times};
-use crate::clock::unix_now;
 use crate::config::DpopMode;
 use crate::config::{read_small_file, Config, IssuerConfig, KeySource, SecretEncoding, SecretKey};
-use crate::dpop::{self, Dpop, DpopProof, OwnedDpopProof};
-use crate::error::{Error, ErrorCode};
-use crate::extract::{dpop_credential, extract_token, Credential, RequestView};
-use crate::introspect::{Answer, Introspector};
-use crate::jws;
-use crate::key::{material_from_pem, parse_jwks, Key, KeySet, Material, Origin};
-use crate::metrics::{Counter, Metrics, MetricsSnapshot};
-use crate::redis_store::RedisStore;
-use crate::remote::{Flight, KeyCheck, RemoteKeys};
-use crate::scan::{Presence, MAX_PRESENCE_NAMES};
-use crate::token::VerifiedToken;
-use crate::token_cache::{Entry, TokenCache, MAX_SLOTS};
-use crate::{json, text};
+use crate::format::algorithm::{Algorithm, AlgorithmSet, KeyFamily};
+use crate::format::json_scanner::{Presence, MAX_PRESENCE_NAMES};
+use crate::keys::jws;
+use crate::keys::key_set::{material_from_pem, parse_jwks, Key, KeySet, Material, Origin};
+use crate::remote::introspect::{Answer, Introspector};
+use crate::remote::jwks::{Flight, KeyCheck, RemoteKeys};
+use crate::remote::redis_store::RedisStore;
+use crate::rules::claims::{self, normalize_typ, ClaimRules, PayloadClaims, Times};
+use crate::rules::dpop::{self, Dpop, DpopProof, OwnedDpopProof};
+use crate::rules::token::VerifiedToken;
+use crate::rules::token_cache::{Entry, TokenCache, MAX_SLOTS};
+use crate::support::clock::unix_now;
+use crate::support::error::{Error, ErrorCode};
+use crate::support::metrics::{Counter, Metrics, MetricsSnapshot};
+use crate::surface::extract::{dpop_credential, extract_token, Credential, RequestView};
+use crate::{format::strict_json, support::untrusted_text};
 use base64::Engine;
 use serde_json::Value;
 use std::path::Path;
@@ -288,7 +288,7 @@ impl Verifier {
             }
         }
         let segment = token.split('.').next().unwrap_or("");
-        crate::header_memo::get(segment).is_some_and(|h| h.alg().family() == KeyFamily::Oct)
+        crate::format::header_memo::get(segment).is_some_and(|h| h.alg().family() == KeyFamily::Oct)
     }
 
     /// Verifies without ever waiting: `None` when keys must be fetched first (the fetch is
@@ -330,7 +330,7 @@ impl Verifier {
         now: i64,
         done: impl FnOnce(Result<VerifiedToken, Error>) + Send + 'static,
     ) -> Result<(), Error> {
-        let handle = crate::runtime::handle()?;
+        let handle = crate::support::io_runtime::handle()?;
         let verifier = self.clone();
         let task = handle.spawn(async move {
             let proof = proof.as_ref().map(OwnedDpopProof::as_proof);
@@ -500,10 +500,12 @@ impl Verifier {
         // This thread's memoized header when it has one: threads answering the same token
         // then share no reference count.
         let segment = entry.token().split('.').next().unwrap_or("");
-        Some(verdict.map(|()| match crate::header_memo::get(segment) {
-            Some(header) => entry.verified.with_header(header),
-            None => entry.verified.clone(),
-        }))
+        Some(
+            verdict.map(|()| match crate::format::header_memo::get(segment) {
+                Some(header) => entry.verified.with_header(header),
+                None => entry.verified.clone(),
+            }),
+        )
     }
 
     /// An endpoint's answer body read as the introspector reads it, then judged (for the
@@ -517,13 +519,13 @@ impl Verifier {
         let Some((_, intro)) = &self.inner.introspector else {
             return Err(Error::new(ErrorCode::Internal, "no introspector"));
         };
-        let map = crate::json::parse_object(body).map_err(|e| {
+        let map = crate::format::strict_json::parse_object(body).map_err(|e| {
             Error::new(
                 ErrorCode::IntrospectionUnavailable,
                 format!("the answer {e}"),
             )
         })?;
-        let answer = crate::introspect::answer_from(intro.issuer(), map)?;
+        let answer = crate::remote::introspect::answer_from(intro.issuer(), map)?;
         self.judge_introspected(answer, now)
     }
 
@@ -660,7 +662,7 @@ impl Verifier {
     /// configured header and cookie sources, plus `authorization` and `dpop` when DPoP is
     /// enabled. A binding may pass only these; other headers never change the outcome.
     pub fn credential_header_names(&self) -> Vec<String> {
-        crate::extract::credential_header_names(
+        crate::surface::extract::credential_header_names(
             &self.inner.config.token_sources,
             self.inner.dpop.mode() != DpopMode::Disabled,
         )
@@ -699,8 +701,12 @@ impl Verifier {
     pub fn error_headers(&self, error: &Error, realm: Option<&str>) -> Vec<(&'static str, String)> {
         let dpop = &self.inner.dpop;
         let algs = (dpop.mode() != DpopMode::Disabled).then(|| dpop.algs());
-        let mut headers =
-            crate::http::headers_with(crate::http::challenge(error, realm, dpop.mode(), algs));
+        let mut headers = crate::surface::http::headers_with(crate::surface::http::challenge(
+            error,
+            realm,
+            dpop.mode(),
+            algs,
+        ));
         if error.code() == ErrorCode::DpopInvalid && error.claim() == Some("nonce") {
             if let Some(nonce) = self.dpop_nonce() {
                 headers.push(("dpop-nonce", nonce));
@@ -894,7 +900,7 @@ fn load_source(
 ) -> Result<(), Error> {
     match source {
         KeySource::Jwks(Value::String(text)) => {
-            let doc = json::parse(text.as_bytes())
+            let doc = strict_json::parse(text.as_bytes())
                 .map_err(|e| Error::config(format!("jwks is not valid JSON: {e}")))?;
             load_jwks_value(&doc, allowed, out, skipped)
         }
@@ -904,7 +910,7 @@ fn load_source(
         )),
         KeySource::JwksFile(path) => {
             let bytes = read_small_file(path)?;
-            let doc = json::parse(&bytes)
+            let doc = strict_json::parse(&bytes)
                 .map_err(|e| Error::config(format!("{} is not valid JSON: {e}", path.display())))?;
             load_jwks_value(&doc, allowed, out, skipped).map_err(|e| e.context(path.display()))
         }
@@ -954,7 +960,7 @@ fn secret_bytes(secret: &SecretKey) -> Result<Vec<u8>, Error> {
         (None, Some(var)) => std::env::var(var).map_err(|_| {
             Error::config(format!(
                 "secret: environment variable {} is not set",
-                text::clip(var, 64)
+                untrusted_text::clip(var, 64)
             ))
         })?,
         _ => {
@@ -971,7 +977,7 @@ fn secret_bytes(secret: &SecretKey) -> Result<Vec<u8>, Error> {
                 base64::engine::general_purpose::STANDARD_NO_PAD.decode(text.trim_end_matches('='))
             }),
         SecretEncoding::Base64url => {
-            crate::b64::decode(&text).map_err(|_| base64::DecodeError::InvalidPadding)
+            crate::format::b64::decode(&text).map_err(|_| base64::DecodeError::InvalidPadding)
         }
     };
     decoded.map_err(|_| {

@@ -1,12 +1,12 @@
 //! What a successful verification returns, with the authorization helpers (scopes and
 //! permissions) that every middleware uses.
 
-use crate::algorithm::Algorithm;
-use crate::error::{Error, ErrorCode};
-use crate::jws::Header;
-use crate::scan;
-pub use crate::scan::{ClaimMember, ClaimValue};
-use crate::text::checked_utf8;
+use crate::format::algorithm::Algorithm;
+use crate::format::json_scanner;
+pub use crate::format::json_scanner::{ClaimMember, ClaimValue};
+use crate::keys::jws::Header;
+use crate::support::error::{Error, ErrorCode};
+use crate::support::untrusted_text::checked_utf8;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::sync::{Arc, OnceLock};
@@ -133,7 +133,7 @@ impl VerifiedToken {
     /// text. False when a claim name is not plain printable ASCII (escapes or other
     /// bytes): parse [`VerifiedToken::claims_json`] then.
     pub fn claim_members(&self, out: &mut Vec<ClaimMember>) -> bool {
-        scan::members(self.claims_json.as_bytes(), out)
+        json_scanner::members(self.claims_json.as_bytes(), out)
     }
 
     pub fn into_claims(self) -> Map<String, Value> {

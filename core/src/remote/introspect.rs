@@ -3,13 +3,13 @@
 //! keyed by the token's SHA-256 (the token itself is never stored or logged), and one
 //! request in flight per token however many callers ask at once.
 
-use crate::clock::unix_now;
 use crate::config::{ClientAuth, IntrospectedTokens, IntrospectionConfig, IssuerConfig};
-use crate::error::{Error, ErrorCode};
-use crate::fetch;
-use crate::metrics::{Counter, Metrics};
-use crate::process::{Owned, PerProcess};
-use crate::runtime;
+use crate::remote::fetch;
+use crate::support::clock::unix_now;
+use crate::support::error::{Error, ErrorCode};
+use crate::support::io_runtime;
+use crate::support::metrics::{Counter, Metrics};
+use crate::support::process::{Owned, PerProcess};
 use reqwest::{header, Client, Url};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -69,7 +69,7 @@ pub(crate) struct Introspector {
     tokens: IntrospectedTokens,
     credentials: Credentials,
     /// Per process, like the cache and the requests in flight: after fork() the child
-    /// never touches a lock or a request of its parent (see `process.rs`).
+    /// never touches a lock or a request of its parent (see `support/process.rs`).
     client: PerProcess<Client>,
     allow_http: bool,
     cache_ttl: u64,
@@ -322,7 +322,7 @@ impl Introspector {
     /// [`Introspector::introspect`] for a thread outside the runtime: it waits at most the
     /// request timeout (plus a margin for discovery).
     pub fn introspect_blocking(self: &Arc<Self>, token: &str) -> Result<Answer, Error> {
-        let handle = runtime::handle()?;
+        let handle = io_runtime::handle()?;
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
         let task = self.clone().introspect(token.to_owned());
         handle.spawn(async move {
@@ -413,7 +413,7 @@ impl Introspector {
         let body = fetch::read_body(&mut response, "introspection endpoint", MAX_ANSWER)
             .await
             .map_err(unavailable)?;
-        match crate::json::parse(&body) {
+        match crate::format::strict_json::parse(&body) {
             Ok(Value::Object(map)) => Ok(map),
             _ => Err(unavailable(
                 "introspection endpoint: the answer is not a JSON object",

@@ -1,14 +1,18 @@
 //! The one configuration schema (docs/design.md §7) shared by every language and the sidecar.
 //! JSON, TOML or YAML; unknown keys are `config_invalid`. Every default is documented here.
+//! A layer of its own, above `keys` (it names algorithms and the token size limit) and
+//! below everything that is configured.
 
-use crate::algorithm::Algorithm;
-use crate::error::Error;
-use crate::jws::DEFAULT_MAX_TOKEN_SIZE;
-use crate::token_source::TokenSource;
+pub mod token_source;
+
+use crate::format::algorithm::Algorithm;
+use crate::keys::jws::DEFAULT_MAX_TOKEN_SIZE;
+use crate::support::error::Error;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use token_source::TokenSource;
 
 /// Largest config, JWKS or PEM file read from disk.
 pub(crate) const MAX_FILE_SIZE: u64 = 1024 * 1024;
@@ -51,7 +55,7 @@ pub struct Config {
 }
 
 /// The opt-in verified-token cache: a token seen again skips the signature check (see
-/// `token_cache.rs` for what a hit still checks).
+/// `rules/token_cache.rs` for what a hit still checks).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CacheConfig {
@@ -166,7 +170,7 @@ impl Default for DpopConfig {
             mode: DpopMode::Disabled,
             algorithms: Algorithm::ALL
                 .into_iter()
-                .filter(|a| a.family() != crate::algorithm::KeyFamily::Oct)
+                .filter(|a| a.family() != crate::format::algorithm::KeyFamily::Oct)
                 .collect(),
             max_age: 300,
             replay_cache_size: 100_000,
@@ -541,7 +545,7 @@ pub fn parse_document<T: serde::de::DeserializeOwned>(
     format: Format,
 ) -> Result<T, Error> {
     let value: Value = match format {
-        Format::Json => crate::json::parse(text.as_bytes())
+        Format::Json => crate::format::strict_json::parse(text.as_bytes())
             .map_err(|e| Error::config(format!("invalid JSON: {e}")))?,
         Format::Toml => toml::from_str(text).map_err(|e| {
             // Where, as line and column (not the toml crate's excerpt: it would echo the
@@ -627,7 +631,7 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::ErrorCode;
+    use crate::support::error::ErrorCode;
     use serde_json::json;
 
     fn minimal() -> Value {

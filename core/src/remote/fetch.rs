@@ -196,14 +196,14 @@ pub(crate) async fn discover(
 ) -> Result<Url, String> {
     let fetched = get(client, url, None, max_size).await?;
     let body = fetched.body.unwrap_or_default();
-    let doc =
-        crate::json::parse_object(&body).map_err(|e| format!("the discovery document {e}"))?;
+    let doc = crate::format::strict_json::parse_object(&body)
+        .map_err(|e| format!("the discovery document {e}"))?;
     match doc.get("issuer").and_then(|v| v.as_str()) {
         Some(iss) if iss == issuer => {}
         Some(iss) => {
             return Err(format!(
                 "the discovery document names issuer {:?}, not the configured one",
-                crate::text::clip(iss, 100)
+                crate::support::untrusted_text::clip(iss, 100)
             ))
         }
         None => return Err("the discovery document has no \"issuer\"".into()),

@@ -2,7 +2,7 @@
 //! `WWW-Authenticate` challenges and the JSON body `{"error": {"code", "message"}}`.
 
 use crate::config::DpopMode;
-use crate::error::{Error, ErrorCode};
+use crate::support::error::{Error, ErrorCode};
 
 /// The status to answer with (`config_invalid` never reaches a request; 500 if it did).
 pub fn status(error: &Error) -> u16 {

@@ -6,7 +6,7 @@
 //! aws-lc, the audited (and FIPS-validated) module. aws-lc wipes the keyed context when the
 //! key drops. The rule for the future: cryptography only through aws-lc-rs's public API.
 
-use crate::algorithm::Algorithm;
+use crate::format::algorithm::Algorithm;
 use aws_lc_rs::hmac;
 
 /// An HMAC secret bound to one hash, ready to check tags from any thread.

@@ -2,8 +2,8 @@
 //! Started on first use, and started afresh in a child after `fork()` (gunicorn, uwsgi):
 //! the parent's runtime threads do not exist there, so its runtime is left alone (leaked).
 
-use crate::error::{Error, ErrorCode};
-use crate::process::PerProcess;
+use crate::support::error::{Error, ErrorCode};
+use crate::support::process::PerProcess;
 use std::sync::OnceLock;
 use tokio::runtime::{Builder, Handle, Runtime};
 

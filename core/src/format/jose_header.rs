@@ -2,10 +2,10 @@
 //! ([`Header`]). Below both `jws` (which decodes tokens) and `header_memo` (which keeps
 //! checked headers per thread), so that neither imports the other for it.
 
-use crate::algorithm::Algorithm;
-use crate::error::{Error, ErrorCode};
-use crate::scan::{scan_object, Lite, Names, Presence};
-use crate::text::clip;
+use crate::format::algorithm::Algorithm;
+use crate::format::json_scanner::{scan_object, Lite, Names, Presence};
+use crate::support::error::{Error, ErrorCode};
+use crate::support::untrusted_text::clip;
 use std::borrow::Cow;
 use std::sync::Arc;
 
@@ -28,7 +28,7 @@ impl Header {
             fields.typ.map(|t| t.into()),
         );
         Ok(Header {
-            json: Arc::from(crate::text::checked_utf8(bytes)),
+            json: Arc::from(crate::support::untrusted_text::checked_utf8(bytes)),
             alg,
             kid,
             typ,

@@ -2,15 +2,15 @@
 //! a small JWT signed by that key for this request (`htm`, `htu`), this token (`ath`) and
 //! this moment (`iat`, `jti`, optional server `nonce`). Every check of §4.3 and §7 lives here.
 
-use crate::algorithm::{Algorithm, AlgorithmSet, KeyFamily};
-use crate::claims::normalize_typ;
 use crate::config::{Config, DpopConfig, DpopMode};
-use crate::error::{Error, ErrorCode};
-use crate::key::client_jwk_key;
-use crate::redis_store::RedisStore;
-use crate::text::clip;
-use crate::token::VerifiedToken;
-use crate::{b64, json, jws};
+use crate::format::algorithm::{Algorithm, AlgorithmSet, KeyFamily};
+use crate::keys::key_set::client_jwk_key;
+use crate::remote::redis_store::RedisStore;
+use crate::rules::claims::normalize_typ;
+use crate::rules::token::VerifiedToken;
+use crate::support::error::{Error, ErrorCode};
+use crate::support::untrusted_text::clip;
+use crate::{format::b64, format::strict_json, keys::jws};
 use aws_lc_rs::{constant_time, digest, hmac};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -237,7 +237,7 @@ impl Dpop {
         let mut buf = jws::signature_buf();
         let decoded = jws::decode(p.proof, self.max_size, &mut buf)
             .map_err(|e| invalid(None, format!("DPoP proof: {}", e.message())))?;
-        let header = json::parse_object(&decoded.header)
+        let header = strict_json::parse_object(&decoded.header)
             .map_err(|e| invalid(None, format!("DPoP proof header {e}")))?;
         match header.get("typ").and_then(Value::as_str) {
             Some(typ) if normalize_typ(typ) == "dpop+jwt" => {}
@@ -281,7 +281,7 @@ impl Dpop {
             return Err(invalid(None, "DPoP proof signature does not verify"));
         }
         let jkt = thumbprint(jwk).map_err(|why| invalid(Some("jwk"), why))?;
-        let claims = json::parse_object(&decoded.payload)
+        let claims = strict_json::parse_object(&decoded.payload)
             .map_err(|e| invalid(None, format!("DPoP proof payload {e}")))?;
         let string = |name: &str| match claims.get(name) {
             Some(Value::String(s)) if !s.is_empty() => Ok(s.as_str()),

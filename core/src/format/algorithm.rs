@@ -182,7 +182,7 @@ impl<'de> Deserialize<'de> for Algorithm {
         Algorithm::from_name(&name).ok_or_else(|| {
             serde::de::Error::custom(format!(
                 "unsupported algorithm {:?} (supported: {})",
-                crate::text::clip(&name, 20),
+                crate::support::untrusted_text::clip(&name, 20),
                 Algorithm::ALL.map(|a| a.name()).join(", ")
             ))
         })
@@ -237,7 +237,7 @@ mod tests {
     #[test]
     fn every_algorithm_has_exactly_one_backend() {
         for a in Algorithm::ALL {
-            let hmac = crate::hmac_key::HmacKey::new(a, &[7; 64]).is_some();
+            let hmac = crate::keys::hmac_key::HmacKey::new(a, &[7; 64]).is_some();
             let public = a.verification_algorithm().is_some();
             assert!(hmac ^ public, "{a}");
             assert_eq!(hmac, a.family() == KeyFamily::Oct);
