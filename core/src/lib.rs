@@ -27,12 +27,15 @@ pub use config::{
     Config, DpopConfig, DpopMode, Format, IssuerConfig, JwksCacheConfig, KeySource, PemKey,
     ReplayConfig, ReplayStore, SecretEncoding, SecretKey,
 };
+pub use config::claim_rule::{ClaimPath, ClaimRule, Scalar};
 pub use format::algorithm::{Algorithm, AlgorithmSet, Curve};
 pub use keys::jws::{
     decode_unverified, verify_jws, Unverified, VerifiedJws, DEFAULT_MAX_TOKEN_SIZE,
 };
 pub use keys::key_set::{parse_jwks, KeySet, Origin};
 pub use rules::dpop::{thumbprint, DpopProof, OwnedDpopProof};
+pub use rules::requirement::Requirement;
+pub use rules::roles::{granted_roles, RolePolicy, RoleRequirement};
 pub use rules::token::{
     granted_scopes, require_scopes, ClaimMember, ClaimValue, ScopeMatch, VerifiedToken,
 };
@@ -45,4 +48,4 @@ pub use surface::extract::{Credential, RequestView, SimpleRequest, TokenSource};
 /// HTTP answers for a refusal (status, `WWW-Authenticate`, JSON body): used by the sidecar
 /// and every middleware.
 pub use surface::http;
-pub use surface::verifier::Verifier;
+pub use surface::verifier::{optional, Verifier};
