@@ -23,11 +23,11 @@ mod rules;
 mod support;
 mod surface;
 
+pub use config::claim_rule::{ClaimPath, ClaimRule, Scalar};
 pub use config::{
     Config, DpopConfig, DpopMode, Format, IssuerConfig, JwksCacheConfig, KeySource, PemKey,
     ReplayConfig, ReplayStore, SecretEncoding, SecretKey,
 };
-pub use config::claim_rule::{ClaimPath, ClaimRule, Scalar};
 pub use format::algorithm::{Algorithm, AlgorithmSet, Curve};
 pub use keys::jws::{
     decode_unverified, verify_jws, Unverified, VerifiedJws, DEFAULT_MAX_TOKEN_SIZE,

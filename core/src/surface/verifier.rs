@@ -5,6 +5,7 @@
 //! required claims → the issuer's claim rules (`rules`). A route's requirement
 //! ([`crate::Requirement`]) is checked by the caller after all of these.
 
+use crate::config::claim_rule::{check_rules, ClaimRule};
 use crate::config::DpopMode;
 use crate::config::{read_small_file, Config, IssuerConfig, KeySource, SecretEncoding, SecretKey};
 use crate::format::algorithm::{Algorithm, AlgorithmSet, KeyFamily};
@@ -23,7 +24,6 @@ use crate::support::error::{Error, ErrorCode};
 use crate::support::metrics::{Counter, Metrics, MetricsSnapshot};
 use crate::surface::extract::{dpop_credential, extract_token, Credential, RequestView};
 use crate::{format::strict_json, support::untrusted_text};
-use crate::config::claim_rule::{check_rules, ClaimRule};
 use base64::Engine;
 use serde_json::Value;
 use std::path::Path;
