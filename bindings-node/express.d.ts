@@ -1,7 +1,7 @@
 import type { RequestHandler } from 'express'
-import type { ScopeMatch, VerifiedToken, Verifier } from './index'
+import type { RouteOptions, ScopeMatch, VerifiedToken, Verifier } from './index'
 
-export interface RequireTokenOptions {
+export interface RequireTokenOptions extends RouteOptions {
   scopes?: string | Iterable<string>
   match?: ScopeMatch
   realm?: string
@@ -13,7 +13,7 @@ export declare function requireToken(verifier: Verifier, options?: RequireTokenO
 declare global {
   namespace Express {
     interface Request {
-      auth?: VerifiedToken
+      auth?: VerifiedToken | null
     }
   }
 }

@@ -2,6 +2,7 @@
 // Express middleware: verifies the request's token, puts it on `req.auth`, and answers
 // refusals like every veritoken middleware (401/403/503, RFC 6750 challenge, JSON body).
 const { VeritokenError } = require('./index.js')
+const { routeRequirement } = require('./route.js')
 
 function queryOf(url) {
   const i = url.indexOf('?')
@@ -18,14 +19,18 @@ function publicUrl(req) {
   return `${req.protocol}://${req.get('host')}${req.originalUrl ?? req.url}`
 }
 
-/** @param verifier a Verifier; options: { scopes, match: 'all' | 'any', realm } */
+/**
+ * @param verifier a Verifier; options: { scopes, match: 'all' | 'any', realm, roles, roleMatch,
+ * rules, requirement, optional }. optional: a request without a token goes on with `req.auth` null.
+ */
 function requireToken(verifier, options = {}) {
-  const { scopes, match, realm } = options
+  const { scopes, match, realm, optional } = options
+  const requirement = routeRequirement(options)
   if (scopes !== undefined && typeof scopes !== 'string' && typeof scopes?.[Symbol.iterator] !== 'function') {
     throw new TypeError('scopes must be a string or an iterable of strings')
   }
   return function veritoken(req, res, next) {
-    const options = { scopes, match, method: req.method, url: publicUrl(req) }
+    const options = { scopes, match, requirement, optional, method: req.method, url: publicUrl(req) }
     verifier.verifyRequest(req.headers, queryOf(req.originalUrl ?? req.url), options).then(
       (token) => {
         req.auth = token

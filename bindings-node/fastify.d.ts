@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync, onRequestHookHandler } from 'fastify'
-import type { ScopeMatch, VerifiedToken, Verifier } from './index'
+import type { RouteOptions, ScopeMatch, VerifiedToken, Verifier } from './index'
 
-export interface VeritokenOptions {
+export interface VeritokenOptions extends RouteOptions {
   scopes?: string | Iterable<string>
   match?: ScopeMatch
   realm?: string

@@ -3,16 +3,23 @@
 // route. The verified token is `request.auth`; refusals are answered like every veritoken
 // middleware (401/403/503, RFC 6750 challenge, JSON body).
 const { VeritokenError } = require('./index.js')
+const { routeRequirement } = require('./route.js')
 
-/** An onRequest hook. options: { scopes, match: 'all' | 'any', realm } */
+/**
+ * An onRequest hook. options: { scopes, match: 'all' | 'any', realm, roles, roleMatch, rules,
+ * requirement, optional }. optional: a request without a token goes on with `request.auth` null.
+ */
 function verifyRequest(verifier, options = {}) {
-  const { scopes, realm } = options
+  const { scopes, realm, optional } = options
+  const requirement = routeRequirement(options)
   return async function veritokenHook(request, reply) {
     try {
       const i = request.url.indexOf('?')
       request.auth = await verifier.verifyRequest(request.headers, i < 0 ? null : request.url.slice(i + 1), {
         scopes,
         match: options.match,
+        requirement,
+        optional,
         method: request.method,
         // The URL the client called (behind a proxy, set Fastify's trustProxy).
         url: `${request.protocol}://${request.host}${request.url}`,

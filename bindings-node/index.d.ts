@@ -67,7 +67,51 @@ export declare class VerifiedToken {
   hasScopes(scopes: string | Iterable<string>, options?: ScopeOptions): boolean
   /** Throws a VeritokenError (scope_insufficient, or claim_invalid for a malformed scope claim). */
   requireScopes(scopes: string | Iterable<string>, options?: ScopeOptions): void
+  /** Throws scope_insufficient unless the role policies ("rn:role" or "rn:role@tenant") are granted. */
+  requireRoles(roles: string | Iterable<string>, options?: ScopeOptions & { claim?: string }): void
+  /** Throws scope_insufficient (naming a failing rule's claim) unless the requirement is met. */
+  check(requirement: Requirement | RequirementSpec): void
   toJSON(): Claims
+}
+
+/** One claim rule: `claim` is a claim name or a JSON Pointer ("/realm_access/roles"); every operator set must hold. */
+export interface ClaimRule {
+  claim: string
+  equals?: string | number | boolean
+  oneOf?: Array<string | number | boolean>
+  contains?: string | number | boolean
+  containsAny?: Array<string | number | boolean>
+  containsAll?: Array<string | number | boolean>
+  exists?: boolean
+  atLeast?: number
+  atMost?: number
+}
+
+/** A route requirement (camelCase or snake_case keys). */
+export interface RequirementSpec {
+  scopes?: string[]
+  scopeMatch?: ScopeMatch
+  /** "rn:role" or "rn:role@tenant" (go-authkit role policies in `scope` or `roleClaim`). */
+  roles?: string[]
+  roleMatch?: ScopeMatch
+  roleClaim?: string
+  rules?: ClaimRule[]
+}
+
+/** A compiled route requirement; throws config_invalid naming a bad field. */
+export declare class Requirement {
+  constructor(spec: RequirementSpec | string)
+  check(token: VerifiedToken): void
+}
+
+/** Route options the Express and Fastify middlewares share. */
+export interface RouteOptions {
+  roles?: string | Iterable<string>
+  roleMatch?: ScopeMatch
+  rules?: ClaimRule[]
+  requirement?: Requirement
+  /** A request without a token goes on with `auth` null; a token that fails is still refused. */
+  optional?: boolean
 }
 
 export interface JwksCacheConfig {
@@ -168,6 +212,10 @@ export interface VerifyOptions {
 
 export interface RequestOptions extends ScopeOptions {
   scopes?: string | Iterable<string>
+  /** Checked after the scopes. */
+  requirement?: Requirement
+  /** A request without a token resolves to null. */
+  optional?: boolean
   /** The request method and absolute URL; needed when the request carries a DPoP proof. */
   method?: string
   url?: string
@@ -212,7 +260,8 @@ export declare class Verifier {
   /** The request's token per `tokenSources` (Authorization: Bearer by default). */
   extractToken(headers: Headers, query?: string | null): string
   /** Token extraction (Bearer, or DPoP scheme plus proof), verification and scopes, as the middlewares do it. */
-  verifyRequest(headers: Headers, query?: string | null, options?: RequestOptions): Promise<VerifiedToken>
+  verifyRequest(headers: Headers, query?: string | null, options?: RequestOptions & { optional?: false }): Promise<VerifiedToken>
+  verifyRequest(headers: Headers, query?: string | null, options?: RequestOptions): Promise<VerifiedToken | null>
   /** Like `errorResponse`, plus this verifier's DPoP challenge and `DPoP-Nonce` where they apply. */
   errorResponse(err: VeritokenError, realm?: string): ErrorResponseParts
   metrics(): Metrics

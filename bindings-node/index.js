@@ -170,6 +170,17 @@ class VerifiedToken {
   grantedScopes() {
     return call(() => native.grantedScopes(this.claimsJson))
   }
+  /** Throws a VeritokenError (scope_insufficient, naming a failing rule's claim) unless `requirement` is met. */
+  check(requirement) {
+    if (!(requirement instanceof Requirement)) requirement = new Requirement(requirement)
+    requirement.check(this)
+  }
+  /** Throws scope_insufficient unless the role policies ("rn:role" or "rn:role@tenant") are granted. */
+  requireRoles(roles, options) {
+    const spec = { roles: scopeList(roles), roleMatch: isAny(options) ? 'any' : 'all' }
+    if (options?.claim) spec.roleClaim = options.claim
+    this.check(spec)
+  }
   /** Throws a VeritokenError (scope_insufficient) unless the scopes are granted. */
   requireScopes(scopes, options) {
     const any = isAny(options)
@@ -237,6 +248,23 @@ function nativeVerifier(config) {
 }
 
 /** Verifies tokens with one configuration and one key cache. */
+/**
+ * A route requirement in the shared schema (camelCase or snake_case): scopes, scopeMatch,
+ * roles ("rn:role" or "rn:role@tenant"), roleMatch, roleClaim and claim rules. A bad field
+ * throws a VeritokenError (config_invalid) naming it. Build one per route.
+ */
+class Requirement {
+  #native
+  constructor(spec) {
+    const text = typeof spec === 'string' ? spec : JSON.stringify(toSchema(spec ?? {}))
+    this.#native = call(() => new native.NativeRequirement(text))
+  }
+  /** Throws unless `token` (a VerifiedToken) meets the requirement. */
+  check(token) {
+    call(() => this.#native.check(token.claimsJson))
+  }
+}
+
 class Verifier {
   #native
   /** Where the bound calls write the claims layout of their answer (see src/layout.rs). */
@@ -291,19 +319,28 @@ class Verifier {
   }
   /**
    * What the middlewares do: find the token (with DPoP enabled, also `Authorization: DPoP` and its `DPoP` proof,
-   * checked against `options.method` and `options.url`), verify it, then `requireScopes`.
+   * checked against `options.method` and `options.url`), verify it, then `requireScopes` and
+   * `options.requirement`. With `options.optional`, a request without a token resolves to null.
    */
   async verifyRequest(headers, query, options) {
     const [names, values] = headerLists(headers, this.#headerNames)
     const method = options?.method ?? null
     const url = options?.url ?? null
-    const credential = call(() =>
-      method === null && url === null
-        ? this.#extractCredentialNative(names, values, query || null)
-        : this.#extractCredentialNative(names, values, query || null, method, url),
-    )
+    let credential
+    try {
+      credential = call(() =>
+        method === null && url === null
+          ? this.#extractCredentialNative(names, values, query || null)
+          : this.#extractCredentialNative(names, values, query || null, method, url),
+      )
+    } catch (e) {
+      // Optional authentication: no token, an anonymous request (the engine says which errors).
+      if (options?.optional && e instanceof VeritokenError && native.isAnonymous(e.code)) return null
+      throw e
+    }
     const token = await this.#verify(credential.token, options?.now, credential.dpop ?? undefined)
     if (options?.scopes) token.requireScopes(options.scopes, options)
+    if (options?.requirement) token.check(options.requirement)
     return token
   }
   /** `{status, headers, body}` for this verifier's rejection: like `errorResponse`, plus its DPoP challenge and nonce. */
@@ -326,4 +363,4 @@ function errorResponse(err, realm) {
 /** The engine's version, e.g. "0.1.0" (the addon's; the same for every veritoken package of a release). */
 const version = native.version()
 
-module.exports = { Verifier, VerifiedToken, VeritokenError, ERROR_CODES, errorResponse, version }
+module.exports = { Verifier, VerifiedToken, VeritokenError, Requirement, ERROR_CODES, errorResponse, version }

@@ -42,6 +42,31 @@ func RequireAnyScope(scopes ...string) Option {
 	return func(m *middleware) { m.scopes, m.matchAny = scopes, true }
 }
 
+// RequireRoles makes Middleware answer 403 unless the token grants every role policy given,
+// each "rn:role" or "rn:role@tenant" (read from the scope claim, go-authkit's shape). A
+// malformed role panics when the middleware is built.
+func RequireRoles(roles ...string) Option {
+	return func(m *middleware) { m.roles, m.roleAny = roles, false }
+}
+
+// RequireAnyRole is RequireRoles with one of the roles enough.
+func RequireAnyRole(roles ...string) Option {
+	return func(m *middleware) { m.roles, m.roleAny = roles, true }
+}
+
+// Require makes Middleware answer 403 unless the token meets req (scopes, roles, claim
+// rules; a failing rule names its claim). It is checked after RequireScopes/RequireRoles.
+func Require(req *Requirement) Option {
+	return func(m *middleware) { m.need = req }
+}
+
+// Optional lets a request without a token through to the handler anonymously
+// (FromContext reports false); a token that fails is still refused, and a valid one must
+// meet the route's requirements.
+func Optional() Option {
+	return func(m *middleware) { m.optional = true }
+}
+
 // Realm sets the realm of the WWW-Authenticate challenge.
 func Realm(realm string) Option {
 	return func(m *middleware) { m.realm = realm }
@@ -64,6 +89,11 @@ type middleware struct {
 	v         *Verifier
 	scopes    []string
 	matchAny  bool
+	roles     []string
+	roleAny   bool
+	need      *Requirement
+	roleNeed  *Requirement
+	optional  bool
 	realm     string
 	publicURL func(*http.Request) string
 	onError   func(http.ResponseWriter, *http.Request, *Error)
@@ -85,6 +115,13 @@ func Middleware(v *Verifier, opts ...Option) func(http.Handler) http.Handler {
 	if m.onError == nil {
 		m.onError = m.writeError
 	}
+	if len(m.roles) > 0 {
+		spec := RequirementSpec{Roles: m.roles}
+		if m.roleAny {
+			spec.RoleMatch = "any"
+		}
+		m.roleNeed = mustRequirement(spec)
+	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			tok, err := m.authorize(r)
@@ -96,13 +133,22 @@ func Middleware(v *Verifier, opts ...Option) func(http.Handler) http.Handler {
 				m.onError(w, r, e)
 				return
 			}
+			if tok == nil { // anonymous, on an Optional route
+				next.ServeHTTP(w, r)
+				return
+			}
 			next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), tok)))
 		})
 	}
 }
 
 func (m *middleware) authorize(r *http.Request) (*Token, error) {
-	return m.v.verifyRequest(r.Context(), r, m.publicURL(r), time.Now().Unix(), m.scopes, m.matchAny)
+	rt := route{scopes: m.scopes, matchAny: m.matchAny, need: m.roleNeed, optional: m.optional}
+	tok, err := m.v.verifyRequest(r.Context(), r, m.publicURL(r), time.Now().Unix(), rt)
+	if err != nil || tok == nil || m.need == nil {
+		return tok, err
+	}
+	return tok, tok.Check(m.need)
 }
 
 // WriteError answers a request with err the way Middleware does (status, RFC 6750

@@ -113,3 +113,57 @@ func TestMiddlewareErrorHandler(t *testing.T) {
 		t.Fatalf("%d %+v", resp.StatusCode, seen)
 	}
 }
+
+func TestMiddlewareRolesRulesOptional(t *testing.T) {
+	v := newHS(t)
+	roles := goodClaims()
+	roles["scope"] = []any{map[string]any{"rn": "orders", "role": "admin", "tn": "t-1"}, "read"}
+	roles["tenant"] = "t-1"
+	withRoles := "Bearer " + mintHS256(t, roles)
+	plain := "Bearer " + mintHS256(t, goodClaims())
+
+	h := Middleware(v, RequireRoles("orders:admin@t-1"))(whoami)
+	if resp, _, text := call(t, h, withRoles); resp.StatusCode != 200 || text != "alice" {
+		t.Fatalf("role granted: %d %q", resp.StatusCode, text)
+	}
+	if resp, body, _ := call(t, h, plain); resp.StatusCode != 403 || body.Error.Code != "scope_insufficient" {
+		t.Fatalf("role missing: %d %+v", resp.StatusCode, body)
+	}
+
+	need, err := NewRequirement(RequirementSpec{Rules: []Rule{{Claim: "tenant", Equals: "t-2"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h = Middleware(v, Require(need))(whoami)
+	if resp, body, _ := call(t, h, withRoles); resp.StatusCode != 403 || body.Error.Claim != "tenant" {
+		t.Fatalf("rule: %d %+v", resp.StatusCode, body)
+	}
+
+	anonymous := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if tok, ok := FromContext(r.Context()); ok {
+			io.WriteString(w, tok.Subject())
+			return
+		}
+		io.WriteString(w, "anonymous")
+	})
+	h = Middleware(v, Optional())(anonymous)
+	if resp, _, text := call(t, h, ""); resp.StatusCode != 200 || text != "anonymous" {
+		t.Fatalf("optional, no token: %d %q", resp.StatusCode, text)
+	}
+	if resp, _, text := call(t, h, plain); resp.StatusCode != 200 || text != "alice" {
+		t.Fatalf("optional, token: %d %q", resp.StatusCode, text)
+	}
+	if resp, body, _ := call(t, h, "Bearer x.y.z"); resp.StatusCode != 401 || body.Error.Code != "token_malformed" {
+		t.Fatalf("optional, bad token: %d %+v", resp.StatusCode, body)
+	}
+
+	if _, err := ParseRequirement(`{"roles": ["admin"]}`); err == nil || !strings.Contains(err.Error(), "roles[0]") {
+		t.Fatalf("bad role: %v", err)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Fatal("RequireRoles with a malformed role did not panic")
+		}
+	}()
+	Middleware(v, RequireRoles("admin"))
+}

@@ -29,11 +29,14 @@ type vectorCase struct {
 		Scopes []string `json:"scopes"`
 		Match  string   `json:"match"`
 	} `json:"require_scopes"`
-	Expect struct {
-		Valid  bool            `json:"valid"`
-		Claims json.RawMessage `json:"claims"`
-		Error  string          `json:"error"`
-		Claim  string          `json:"claim"`
+	Require  json.RawMessage `json:"require"`
+	Optional bool            `json:"optional"`
+	Expect   struct {
+		Anonymous bool            `json:"anonymous"`
+		Valid     bool            `json:"valid"`
+		Claims    json.RawMessage `json:"claims"`
+		Error     string          `json:"error"`
+		Claim     string          `json:"claim"`
 	} `json:"expect"`
 }
 
@@ -66,6 +69,12 @@ func runCase(c vectorCase) (*Token, error) {
 		return nil, err
 	}
 	defer v.Close()
+	var need *Requirement
+	if c.Require != nil {
+		if need, err = ParseRequirement(string(c.Require)); err != nil {
+			return nil, err
+		}
+	}
 	var tok *Token
 	if c.Token != nil {
 		tok, err = v.VerifyAt(context.Background(), *c.Token, c.Now)
@@ -75,7 +84,13 @@ func runCase(c vectorCase) (*Token, error) {
 		for _, h := range c.Request.Headers {
 			r.Header.Add(h[0], h[1])
 		}
-		tok, err = v.verifyRequest(context.Background(), r, c.Request.URL, c.Now, nil, false)
+		tok, err = v.verifyRequest(context.Background(), r, c.Request.URL, c.Now, route{optional: c.Optional})
+		if err == nil && tok == nil {
+			return nil, nil // anonymous
+		}
+	}
+	if err == nil && need != nil {
+		err = tok.Check(need)
 	}
 	if err != nil || c.RequireScopes == nil {
 		return tok, err
@@ -108,6 +123,12 @@ func TestSharedVectors(t *testing.T) {
 		switch {
 		case c.Expect.Valid && err != nil:
 			t.Errorf("%s: rejected: %v", c.Name, err)
+		case c.Expect.Anonymous:
+			if tok != nil {
+				t.Errorf("%s: not anonymous: %s", c.Name, tok.ClaimsJSON())
+			}
+		case c.Expect.Valid && tok == nil:
+			t.Errorf("%s: anonymous, want claims", c.Name)
 		case c.Expect.Valid:
 			got, want := decodeJSON(t, []byte(tok.ClaimsJSON())), decodeJSON(t, c.Expect.Claims)
 			if !reflect.DeepEqual(got, want) {

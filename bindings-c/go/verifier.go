@@ -157,7 +157,7 @@ func (v *Verifier) verifyHandle(ctx context.Context, token string, now int64) (*
 	if !ok {
 		return nil, errNUL("token")
 	}
-	return v.verify(ctx, now, nil, false, func(p *C.vt_verifier, now C.int64_t, wait C.int32_t, out **C.vt_token, m, c *C.char, cn C.size_t) C.vt_result {
+	return v.verify(ctx, now, route{}, func(p *C.vt_verifier, now C.int64_t, wait C.int32_t, out **C.vt_token, m, c *C.char, cn C.size_t) C.vt_result {
 		if wait != 0 {
 			return C.vt_verify_at(p, cPtr(text), now, out, m, errBufSize, c, cn)
 		}
@@ -240,7 +240,7 @@ func (v *Verifier) VerifyDPoPAt(ctx context.Context, token, proof, method, url s
 		}
 		args[i] = text
 	}
-	return v.verify(ctx, now, nil, false, func(p *C.vt_verifier, now C.int64_t, wait C.int32_t, out **C.vt_token, m, c *C.char, cn C.size_t) C.vt_result {
+	return v.verify(ctx, now, route{}, func(p *C.vt_verifier, now C.int64_t, wait C.int32_t, out **C.vt_token, m, c *C.char, cn C.size_t) C.vt_result {
 		return C.vt_verify_dpop_at(p, cPtr(args[0]), cPtr(args[1]), cPtr(args[2]), cPtr(args[3]), now, wait, out, m, errBufSize, c, cn)
 	})
 }
@@ -250,13 +250,31 @@ func (v *Verifier) VerifyDPoPAt(ctx context.Context, token, proof, method, url s
 // header) and verifies it. url is the absolute URL the client called, needed for DPoP
 // (RequestURL gives it for a request served directly, without a proxy).
 func (v *Verifier) VerifyRequest(ctx context.Context, r *http.Request, url string) (*Token, error) {
-	return v.verifyRequest(ctx, r, url, time.Now().Unix(), nil, false)
+	return v.verifyRequest(ctx, r, url, time.Now().Unix(), route{})
 }
 
-func (v *Verifier) verifyRequest(ctx context.Context, r *http.Request, url string, now int64, scopes []string, matchAny bool) (*Token, error) {
+// VerifyRequestOptional is VerifyRequest for a route that also serves anonymous callers:
+// (nil, nil) when the request carries no token; a token that fails is still its error.
+func (v *Verifier) VerifyRequestOptional(ctx context.Context, r *http.Request, url string) (*Token, error) {
+	return v.verifyRequest(ctx, r, url, time.Now().Unix(), route{optional: true})
+}
+
+// route is what a middleware adds to a request's verification: the scopes and the
+// compiled requirement to check, and whether a request without a token goes on anonymous.
+type route struct {
+	scopes   []string
+	matchAny bool
+	need     *Requirement
+	optional bool
+}
+
+func (v *Verifier) verifyRequest(ctx context.Context, r *http.Request, url string, now int64, rt route) (*Token, error) {
 	req := newCRequest(r.Header, v.headerNames, r.URL.RawQuery, r.Method, url)
 	defer req.free()
-	return v.verify(ctx, now, scopes, matchAny, func(p *C.vt_verifier, now C.int64_t, wait C.int32_t, out **C.vt_token, m, c *C.char, cn C.size_t) C.vt_result {
+	return v.verify(ctx, now, rt, func(p *C.vt_verifier, now C.int64_t, wait C.int32_t, out **C.vt_token, m, c *C.char, cn C.size_t) C.vt_result {
+		if rt.optional {
+			return C.vt_verify_request_optional_at(p, &req.c, now, wait, out, m, errBufSize, c, cn)
+		}
 		return C.vt_verify_request_at(p, &req.c, now, wait, out, m, errBufSize, c, cn)
 	})
 }
@@ -300,7 +318,7 @@ type verifyCall func(p *C.vt_verifier, now C.int64_t, wait C.int32_t, out **C.vt
 // verify runs one verification: a non-waiting try first; only when keys must be fetched a
 // waiting call, in a goroutine when ctx can be cancelled. Scopes, when given, are checked
 // on the same handle; the claims are copied out and the handle freed.
-func (v *Verifier) verify(ctx context.Context, now int64, scopes []string, matchAny bool, invoke verifyCall) (*Token, error) {
+func (v *Verifier) verify(ctx context.Context, now int64, rt route, invoke verifyCall) (*Token, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -322,12 +340,23 @@ func (v *Verifier) verify(ctx context.Context, now int64, scopes []string, match
 	if res.err != nil {
 		return nil, res.err
 	}
+	if res.handle == nil { // an optional route's anonymous request
+		return nil, nil
+	}
 	defer C.vt_token_free(res.handle)
-	if len(scopes) > 0 {
-		if err := requireScopes(scopes, matchAny, func(list **C.char, n C.size_t, any C.int32_t, m *C.char, c *C.char, cn C.size_t) C.vt_result {
+	if len(rt.scopes) > 0 {
+		if err := requireScopes(rt.scopes, rt.matchAny, func(list **C.char, n C.size_t, any C.int32_t, m *C.char, c *C.char, cn C.size_t) C.vt_result {
 			return C.vt_token_require_scopes(res.handle, list, n, any, m, errBufSize, c, cn)
 		}); err != nil {
 			return nil, err
+		}
+	}
+	if rt.need != nil {
+		var bufs errBufs
+		r := C.vt_token_check(res.handle, rt.need.ptr, &bufs.msg[0], errBufSize, &bufs.claim[0], C.size_t(len(bufs.claim)))
+		runtime.KeepAlive(rt.need)
+		if r != C.VT_OK {
+			return nil, callError(r, bufs.msg[:], bufs.claim[:], CodeInternal)
 		}
 	}
 	return &Token{

@@ -11,7 +11,8 @@
 use std::ffi::{c_char, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use veritoken::{
-    Config, DpopProof, Error, ErrorCode, Format, ScopeMatch, SimpleRequest, VerifiedToken, Verifier,
+    Config, DpopProof, Error, ErrorCode, Format, Requirement, ScopeMatch, SimpleRequest,
+    VerifiedToken, Verifier,
 };
 
 /// Every outcome of a libveritoken call. 1 to 23 are the veritoken error codes (identical
@@ -605,6 +606,143 @@ unsafe fn simple_request(request: *const vt_request) -> Result<SimpleRequest, Fa
     }
 }
 
+/// The shared body of `vt_verify_request_at` and `vt_verify_request_optional_at`.
+unsafe fn verify_request(
+    verifier: *const vt_verifier,
+    request: *const vt_request,
+    now_unix: i64,
+    may_wait: i32,
+    out: *mut *mut vt_token,
+    optional: bool,
+) -> Result<(), Fail> {
+    // SAFETY: the caller's pointer contracts.
+    let (verifier, request) =
+        unsafe { (verifier_and_out(verifier, out)?, simple_request(request)?) };
+    let extracted = verifier.extract_credential(&request);
+    let credential = match optional {
+        false => extracted?,
+        true => match veritoken::optional(extracted)? {
+            Some(credential) => credential,
+            None => {
+                // SAFETY: `out` checked non-null above.
+                unsafe { *out = std::ptr::null_mut() };
+                return Ok(());
+            }
+        },
+    };
+    let proof = credential.dpop_proof(&request)?;
+    let verified =
+        Wait::new(now_unix, may_wait).verify(verifier, &credential.token, proof.as_ref())?;
+    // SAFETY: `out` checked non-null above.
+    unsafe { hand_out(verified, out) };
+    Ok(())
+}
+
+/// `vt_verify_request_at` for a route that also serves anonymous callers: a request
+/// without a token gives VT_OK with `*out` set to NULL (anonymous); a token that fails is
+/// its error as usual, and a valid one gives VT_OK with `*out` owning the token.
+#[no_mangle]
+pub unsafe extern "C" fn vt_verify_request_optional_at(
+    verifier: *const vt_verifier,
+    request: *const vt_request,
+    now_unix: i64,
+    may_wait: i32,
+    out: *mut *mut vt_token,
+    err: *mut c_char,
+    err_len: usize,
+    claim: *mut c_char,
+    claim_len: usize,
+) -> vt_result {
+    guard_claim(err, err_len, claim, claim_len, || {
+        // SAFETY: forwarded caller contract.
+        unsafe { verify_request(verifier, request, now_unix, may_wait, out, true) }
+    })
+}
+
+/// A route requirement (scopes, role policies, claim rules): built once per route.
+pub struct vt_requirement(Requirement);
+
+/// Builds a route requirement from JSON text, e.g.
+/// `{"scopes": ["read"], "roles": ["my_service:admin"], "rules": [{"claim": "tenant",
+/// "equals": "t-1"}]}` (fields: scopes, scope_match, roles, role_match, role_claim, rules;
+/// roles are "rn:role" or "rn:role@tenant"). VT_CONFIG_INVALID names the bad field. On
+/// VT_OK `*out` owns it; free it with `vt_requirement_free`. Usable from any thread.
+#[no_mangle]
+pub unsafe extern "C" fn vt_requirement_new(
+    requirement_json: *const c_char,
+    out: *mut *mut vt_requirement,
+    err: *mut c_char,
+    err_len: usize,
+) -> vt_result {
+    guard(err, err_len, || {
+        // SAFETY: the caller's string contract.
+        let json = unsafe { text(requirement_json, "requirement_json is NULL or not UTF-8") }?;
+        if out.is_null() {
+            return Err(Fail::Argument("out is NULL"));
+        }
+        let requirement = Requirement::parse(json, Format::Json)?;
+        // SAFETY: checked non-null above.
+        unsafe { give(out, vt_requirement(requirement)) };
+        Ok(())
+    })
+}
+
+/// Frees a requirement. NULL is accepted.
+#[no_mangle]
+pub unsafe extern "C" fn vt_requirement_free(requirement: *mut vt_requirement) {
+    // SAFETY: NULL or a requirement from vt_requirement_new, freed once.
+    unsafe { free_boxed(requirement) }
+}
+
+/// VT_OK when the token meets the requirement; VT_SCOPE_INSUFFICIENT (a failing claim
+/// rule names its claim in `claim`) or VT_CLAIM_INVALID (a scope or role claim of the
+/// wrong shape) otherwise, with the message in `err`.
+#[no_mangle]
+pub unsafe extern "C" fn vt_token_check(
+    token: *const vt_token,
+    requirement: *const vt_requirement,
+    err: *mut c_char,
+    err_len: usize,
+    claim: *mut c_char,
+    claim_len: usize,
+) -> vt_result {
+    guard_claim(err, err_len, claim, claim_len, || {
+        // SAFETY: NULL or handles made by this library.
+        let (token, requirement) = unsafe { (token.as_ref(), requirement.as_ref()) };
+        let (Some(token), Some(requirement)) = (token, requirement) else {
+            return Err(Fail::Argument("token or requirement is NULL"));
+        };
+        requirement.0.check(&token.token)?;
+        Ok(())
+    })
+}
+
+/// `vt_token_check` for a claims set held as JSON text (what `vt_token_claims_json` gave).
+#[no_mangle]
+pub unsafe extern "C" fn vt_claims_check(
+    claims_json: *const c_char,
+    requirement: *const vt_requirement,
+    err: *mut c_char,
+    err_len: usize,
+    claim: *mut c_char,
+    claim_len: usize,
+) -> vt_result {
+    guard_claim(err, err_len, claim, claim_len, || {
+        // SAFETY: the caller's string contract; NULL or a requirement made here.
+        let (json, requirement) = unsafe {
+            (
+                text(claims_json, "claims_json is NULL or not UTF-8")?,
+                requirement.as_ref(),
+            )
+        };
+        let requirement = requirement.ok_or(Fail::Argument("requirement is NULL"))?;
+        let claims: serde_json::Map<String, serde_json::Value> = serde_json::from_str(json)
+            .map_err(|_| Fail::Argument("claims_json is not a JSON object"))?;
+        requirement.0.check_claims(&claims)?;
+        Ok(())
+    })
+}
+
 /// Everything a middleware does for one request: finds the token per `token_sources` (or,
 /// with DPoP enabled, `Authorization: DPoP` plus the `DPoP` proof header), then verifies it
 /// as `vt_verify_at` / `vt_verify_dpop_at` would. Missing-token and extraction errors are
@@ -622,16 +760,8 @@ pub unsafe extern "C" fn vt_verify_request_at(
     claim_len: usize,
 ) -> vt_result {
     guard_claim(err, err_len, claim, claim_len, || {
-        // SAFETY: the caller's pointer contracts.
-        let (verifier, request) =
-            unsafe { (verifier_and_out(verifier, out)?, simple_request(request)?) };
-        let credential = verifier.extract_credential(&request)?;
-        let proof = credential.dpop_proof(&request)?;
-        let verified =
-            Wait::new(now_unix, may_wait).verify(verifier, &credential.token, proof.as_ref())?;
-        // SAFETY: `out` checked non-null above.
-        unsafe { hand_out(verified, out) };
-        Ok(())
+        // SAFETY: forwarded caller contract.
+        unsafe { verify_request(verifier, request, now_unix, may_wait, out, false) }
     })
 }
 

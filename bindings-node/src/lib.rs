@@ -61,6 +61,43 @@ pub fn require_scopes(claims_json: String, scopes: Vec<String>, any: bool) -> Re
     veritoken::require_scopes(&claims_map(&claims_json)?, &scopes, mode).map_err(js_error)
 }
 
+/// A route requirement (scopes, role policies, claim rules), parsed once per route.
+#[napi]
+pub struct NativeRequirement {
+    inner: veritoken::Requirement,
+}
+
+#[napi]
+impl NativeRequirement {
+    /// From the requirement as JSON text (snake_case keys; index.js converts camelCase).
+    #[napi(constructor, catch_unwind)]
+    pub fn new(requirement_json: String) -> Result<Self> {
+        let inner =
+            veritoken::Requirement::parse(&requirement_json, Format::Json).map_err(js_error)?;
+        Ok(NativeRequirement { inner })
+    }
+
+    /// Throws unless the claims meet the requirement (a failing rule names its claim).
+    #[napi(catch_unwind)]
+    pub fn check(&self, claims_json: String) -> Result<()> {
+        self.inner
+            .check_claims(&claims_map(&claims_json)?)
+            .map_err(js_error)
+    }
+}
+
+/// Whether a rejection with this code lets a request go on anonymously on an optional
+/// route (the engine's rule, `veritoken::optional`).
+#[napi]
+pub fn is_anonymous(code: String) -> bool {
+    veritoken::ErrorCode::from_name(&code).is_some_and(|code| {
+        matches!(
+            veritoken::optional::<()>(Err(veritoken::Error::new(code, ""))),
+            Ok(None)
+        )
+    })
+}
+
 /// Every scope the claims grant (`scope`, `scp`, `permissions`).
 #[napi(catch_unwind)]
 pub fn granted_scopes(claims_json: String) -> Result<Vec<String>> {

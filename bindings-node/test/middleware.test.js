@@ -97,3 +97,47 @@ test('fastify plugin and route hook', async (t) => {
   await checkDpop(base)
   assert.equal((await get(base, '/public')).status, 200) // outside the plugin's scope
 })
+
+const ROLES = `Bearer ${mint(goodClaims({ scope: [{ rn: 'orders', role: 'admin' }, 'read'], tenant: 't-1' }))}`
+const TENANT2 = { rules: [{ claim: 'tenant', equals: 't-2' }] }
+const ADMIN = { roles: 'orders:admin', rules: [{ claim: 'tenant', equals: 't-1' }] }
+
+/** Roles, claim rules and optional authentication, identical in every framework. */
+async function checkRolesRulesOptional(base) {
+  let r = await get(base, '/admin', ROLES)
+  assert.deepEqual([r.status, r.body], [200, { sub: 'alice' }])
+  r = await get(base, '/admin', GOOD)
+  assert.deepEqual([r.status, r.body.error.code], [403, 'scope_insufficient'])
+  r = await get(base, '/tenant2', ROLES)
+  assert.deepEqual([r.status, r.body.error.code, r.body.error.claim], [403, 'scope_insufficient', 'tenant'])
+  r = await get(base, '/maybe')
+  assert.deepEqual([r.status, r.body], [200, { sub: null }])
+  r = await get(base, '/maybe', GOOD)
+  assert.deepEqual([r.status, r.body], [200, { sub: 'alice' }])
+  r = await get(base, '/maybe', EXPIRED)
+  assert.deepEqual([r.status, r.body.error.code], [401, 'token_expired'])
+}
+
+test('express and fastify: roles, claim rules, optional auth', async (t) => {
+  const v = new Verifier(CONFIG)
+  const who = (auth) => ({ sub: auth ? auth.subject : null })
+  const app = express()
+  app.get('/admin', requireToken(v, ADMIN), (req, res) => res.json(who(req.auth)))
+  app.get('/tenant2', requireToken(v, TENANT2), (req, res) => res.json(who(req.auth)))
+  app.get('/maybe', requireToken(v, { optional: true }), (req, res) => res.json(who(req.auth)))
+  const server = app.listen(0, '127.0.0.1')
+  await new Promise((r) => server.once('listening', r))
+  t.after(() => server.close())
+  await checkRolesRulesOptional(`http://127.0.0.1:${server.address().port}`)
+
+  const f = Fastify()
+  f.decorateRequest('auth', null)
+  f.get('/admin', { onRequest: verifyRequest(v, ADMIN) }, async (request) => who(request.auth))
+  f.get('/tenant2', { onRequest: verifyRequest(v, TENANT2) }, async (request) => who(request.auth))
+  f.get('/maybe', { onRequest: verifyRequest(v, { optional: true }) }, async (request) => who(request.auth))
+  await f.listen({ port: 0, host: '127.0.0.1' })
+  t.after(() => f.close())
+  await checkRolesRulesOptional(`http://127.0.0.1:${f.server.address().port}`)
+
+  assert.throws(() => requireToken(v, { roles: ['admin'] }), (e) => e.code === 'config_invalid' && /roles\[0\]/.test(e.message))
+})

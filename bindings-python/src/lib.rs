@@ -2,6 +2,7 @@
 //! The GIL is released while verifying (and so while waiting for a key fetch).
 
 mod errors;
+mod requirement;
 mod token;
 mod verifier;
 
@@ -13,6 +14,7 @@ fn _veritoken(m: &Bound<'_, PyModule>) -> PyResult<()> {
     errors::register(m)?;
     m.add_class::<verifier::Verifier>()?;
     m.add_class::<token::VerifiedToken>()?;
+    m.add_class::<requirement::Requirement>()?;
     m.add_function(wrap_pyfunction!(verifier::error_response, m)?)?;
     Ok(())
 }

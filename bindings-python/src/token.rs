@@ -194,6 +194,33 @@ impl VerifiedToken {
         self.inner.issued_at()
     }
 
+    /// Raises ScopeInsufficient (naming the claim of a failing rule) or ClaimsInvalid
+    /// unless the token meets `requirement` (a Requirement).
+    pub fn check(&self, requirement: &crate::requirement::Requirement) -> PyResult<()> {
+        guard(|| requirement.inner.check(&self.inner).map_err(to_py))
+    }
+
+    /// Raises ScopeInsufficient unless the token grants the role policies, each
+    /// `"rn:role"` or `"rn:role@tenant"` (all of them, or one with match="any"), read
+    /// from `claim` (default `scope`; a name or a JSON Pointer).
+    #[pyo3(signature = (roles, r#match = "all", claim = None))]
+    fn require_roles(
+        &self,
+        roles: &Bound<'_, PyAny>,
+        r#match: &str,
+        claim: Option<String>,
+    ) -> PyResult<()> {
+        guard(|| {
+            let mut spec = serde_json::json!({"roles": scope_list(roles)?, "role_match": r#match});
+            if let Some(claim) = claim {
+                spec["role_claim"] = claim.into();
+            }
+            veritoken::Requirement::from_value(spec)
+                .and_then(|r| r.check(&self.inner))
+                .map_err(to_py)
+        })
+    }
+
     /// Every scope granted by `scope`, `scp` and `permissions`.
     fn granted_scopes(&self) -> PyResult<Vec<&str>> {
         guard(|| self.inner.granted_scopes().map_err(to_py))

@@ -1,6 +1,7 @@
 //! `Verifier` for Python: built from a dict / JSON text / file, shared by every thread.
 
 use crate::errors::{from_py, guard, to_py};
+use crate::requirement::Requirement;
 use crate::token::VerifiedToken;
 use pyo3::prelude::*;
 use pyo3::types::PyString;
@@ -55,7 +56,7 @@ fn settle_future(future: &Bound<'_, PyAny>, ok: bool, value: &Bound<'_, PyAny>) 
 }
 
 /// Text of a config given as a dict (or any JSON-serializable mapping) or as JSON text.
-fn config_text(config: &Bound<'_, PyAny>) -> PyResult<String> {
+pub(crate) fn config_text(config: &Bound<'_, PyAny>) -> PyResult<String> {
     if let Ok(text) = config.downcast::<PyString>() {
         return text.extract();
     }
@@ -196,6 +197,32 @@ impl Verifier {
         Ok(future)
     }
 
+    /// [`Verifier::credential`] for an optional route: `None` when the request carries no
+    /// token (the engine's one rule, `veritoken::optional`).
+    fn credential_opt(
+        &self,
+        headers: &Bound<'_, PyAny>,
+        query: Option<String>,
+        method: Option<String>,
+        url: Option<String>,
+        optional: bool,
+    ) -> PyResult<Option<(String, Option<Dpop>)>> {
+        if !optional {
+            return self.credential(headers, query, method, url).map(Some);
+        }
+        let request = request(
+            headers,
+            &self.header_names,
+            query.clone(),
+            method.clone(),
+            url.clone(),
+        )?;
+        match veritoken::optional(self.inner.extract_credential(&request)).map_err(to_py)? {
+            None => Ok(None),
+            Some(_) => self.credential(headers, query, method, url).map(Some),
+        }
+    }
+
     /// A request's token and DPoP proof (with its method and URL).
     fn credential(
         &self,
@@ -313,7 +340,9 @@ impl Verifier {
     /// What every integration does: find the token (with DPoP enabled, also
     /// `Authorization: DPoP` and its `DPoP` proof, checked against `method` and `url`, the
     /// absolute URL the client called), verify it, then require `scopes`.
-    #[pyo3(signature = (headers, query = None, scopes = None, r#match = "all", *, method = None, url = None, now = None))]
+    /// `requirement` (a Requirement) is checked after the scopes. With `optional=True` a
+    /// request without a token returns None (anonymous); a token that fails still raises.
+    #[pyo3(signature = (headers, query = None, scopes = None, r#match = "all", *, method = None, url = None, now = None, requirement = None, optional = false))]
     #[allow(clippy::too_many_arguments)]
     fn verify_request(
         &self,
@@ -325,11 +354,20 @@ impl Verifier {
         method: Option<String>,
         url: Option<String>,
         now: Option<i64>,
-    ) -> PyResult<VerifiedToken> {
+        requirement: Option<PyRef<'_, Requirement>>,
+        optional: bool,
+    ) -> PyResult<Option<VerifiedToken>> {
         guard(|| {
             let request = request(headers, &self.header_names, query, method, url)?;
             let inner = &self.inner;
-            let credential = inner.extract_credential(&request).map_err(to_py)?;
+            let extracted = inner.extract_credential(&request);
+            let credential = match optional {
+                false => extracted.map_err(to_py)?,
+                true => match veritoken::optional(extracted).map_err(to_py)? {
+                    Some(credential) => credential,
+                    None => return Ok(None),
+                },
+            };
             let proof = credential.dpop_proof(&request).map_err(to_py)?;
             let now = now.unwrap_or_else(unix_now);
             let verified = inner
@@ -341,13 +379,17 @@ impl Verifier {
             if let Some(scopes) = scopes {
                 verified.require_scopes(scopes, r#match)?;
             }
-            Ok(verified)
+            if let Some(requirement) = requirement {
+                verified.check(&requirement)?;
+            }
+            Ok(Some(verified))
         })
     }
 
     /// `verify_request` for async code: the token and proof are read at once, then the
     /// verification never blocks the loop (as `verify_async`). Scopes are the caller's.
-    #[pyo3(signature = (headers, query = None, *, method = None, url = None, now = None))]
+    /// With `optional=True` a request without a token resolves to None (anonymous).
+    #[pyo3(signature = (headers, query = None, *, method = None, url = None, now = None, optional = false))]
     fn verify_request_async<'py>(
         slf: &Bound<'py, Self>,
         headers: &Bound<'py, PyAny>,
@@ -355,10 +397,24 @@ impl Verifier {
         method: Option<String>,
         url: Option<String>,
         now: Option<i64>,
+        optional: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
         guard(|| {
-            let (token, dpop) = slf.get().credential(headers, query, method, url)?;
-            Verifier::verify_on_loop(slf, token, dpop, now.unwrap_or_else(unix_now))
+            match slf
+                .get()
+                .credential_opt(headers, query, method, url, optional)?
+            {
+                Some((token, dpop)) => {
+                    Verifier::verify_on_loop(slf, token, dpop, now.unwrap_or_else(unix_now))
+                }
+                None => {
+                    let py = slf.py();
+                    let event_loop = py.import("asyncio")?.call_method0("get_running_loop")?;
+                    let future = event_loop.call_method0("create_future")?;
+                    future.call_method1("set_result", (py.None(),))?;
+                    Ok(future)
+                }
+            }
         })
     }
 

@@ -237,3 +237,124 @@ def __getattr__(name: str):  # Django's ROOT_URLCONF = this module
 
         return [path("orders", _django_orders), path("healthz", _django_health)]
     raise AttributeError(name)
+
+
+ROLES = (
+    f"Bearer {mint(good_claims(scope=[{'rn': 'orders', 'role': 'admin'}, 'read'], tenant='t-1'))}"
+)
+
+
+def check_roles_rules_optional(get) -> None:  # noqa: ANN001 (GET path, Authorization value)
+    """The same route requirements and optional auth from every framework."""
+    assert get("/admin", ROLES)[:2] == (200, {"sub": "alice"})
+    status, body = get("/admin", GOOD)  # no role policy
+    assert status == 403 and body["error"]["code"] == "scope_insufficient"
+    status, body = get("/tenant2", ROLES)
+    assert status == 403 and body["error"] == {
+        "code": "scope_insufficient",
+        "message": body["error"]["message"],
+        "claim": "tenant",
+    }
+    assert get("/maybe", None) == (200, {"sub": None})
+    assert get("/maybe", GOOD) == (200, {"sub": "alice"})
+    status, body = get("/maybe", EXPIRED)
+    assert status == 401 and body["error"]["code"] == "token_expired"
+
+
+def test_fastapi_roles_rules_optional() -> None:
+    from fastapi import Depends, FastAPI
+    from fastapi.testclient import TestClient
+    from veritoken.fastapi import install, require_token
+
+    verifier = veritoken.Verifier(CONFIG)
+    app = FastAPI()
+    install(app)
+    admin = require_token(
+        verifier, roles=["orders:admin"], rules=[{"claim": "tenant", "equals": "t-1"}]
+    )
+    tenant2 = require_token(verifier, rules=[{"claim": "tenant", "equals": "t-2"}])
+    maybe = require_token(verifier, optional=True)
+
+    @app.get("/admin")
+    async def a(token: veritoken.VerifiedToken = Depends(admin)) -> dict:
+        return {"sub": token.subject}
+
+    @app.get("/tenant2")
+    async def t(token: veritoken.VerifiedToken = Depends(tenant2)) -> dict:
+        return {"sub": token.subject}
+
+    @app.get("/maybe")
+    async def m(token: veritoken.VerifiedToken | None = Depends(maybe)) -> dict:
+        return {"sub": token.subject if token else None}
+
+    client = TestClient(app)
+
+    def get(path, auth):
+        r = client.get(path, headers={"Authorization": auth} if auth else {})
+        return r.status_code, r.json()
+
+    check_roles_rules_optional(get)
+    with pytest.raises(veritoken.ConfigInvalid, match="roles"):
+        require_token(verifier, roles=["admin"])
+
+
+def test_starlette_and_flask_roles_rules_optional() -> None:
+    import flask
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Mount, Route
+    from starlette.testclient import TestClient
+    from veritoken.flask import require_token
+    from veritoken.starlette import VeritokenMiddleware
+
+    verifier = veritoken.Verifier(CONFIG)
+
+    async def who(request: Request) -> JSONResponse:
+        token = request.state.veritoken
+        return JSONResponse({"sub": token.subject if token else None})
+
+    def sub_app(**options) -> Starlette:  # noqa: ANN003
+        app = Starlette(routes=[Route("/", who)])
+        app.add_middleware(VeritokenMiddleware, verifier=verifier, **options)
+        return app
+
+    app = Starlette(
+        routes=[
+            Mount(
+                "/admin",
+                sub_app(roles="orders:admin", rules=[{"claim": "tenant", "equals": "t-1"}]),
+            ),
+            Mount("/tenant2", sub_app(rules=[{"claim": "tenant", "equals": "t-2"}])),
+            Mount("/maybe", sub_app(optional=True)),
+        ]
+    )
+    client = TestClient(app)
+
+    def get_asgi(path, auth):
+        r = client.get(path + "/", headers={"Authorization": auth} if auth else {})
+        return r.status_code, r.json()
+
+    check_roles_rules_optional(get_asgi)
+
+    fapp = flask.Flask(__name__)
+
+    def view():
+        return {"sub": flask.g.veritoken.subject if flask.g.veritoken else None}
+
+    guards = {
+        "admin": require_token(
+            verifier, roles=["orders:admin"], rules=[{"claim": "tenant", "equals": "t-1"}]
+        ),
+        "tenant2": require_token(verifier, rules=[{"claim": "tenant", "equals": "t-2"}]),
+        "maybe": require_token(verifier, optional=True),
+    }
+    for name, guard in guards.items():
+        fapp.add_url_rule(f"/{name}", name, guard(view))
+    fclient = fapp.test_client()
+
+    def get_flask(path, auth):
+        r = fclient.get(path, headers={"Authorization": auth} if auth else {})
+        return r.status_code, r.get_json()
+
+    check_roles_rules_optional(get_flask)

@@ -111,6 +111,7 @@ fn config_from_flags(args: &Args) -> Result<Config, String> {
         max_age: None,
         max_lifetime: None,
         typ: None,
+        rules: Vec::new(),
         introspection: None,
     });
     if args.dpop_proof.is_some() {

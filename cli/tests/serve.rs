@@ -517,8 +517,10 @@ fn behind_a_real_nginx() {
     let (front, app) = (free_port(), free_port());
     let conf = nginx_config(dir.path(), &sidecar, front, app);
     let prefix = format!("{}/", dir.path().display());
+    // One process: a SIGKILL (Running's drop) then leaves no orphaned worker behind,
+    // holding the ports and every descriptor the test inherited.
     let globals = format!(
-        "daemon off; master_process on; pid {}/nginx.pid; error_log {}/error.log;",
+        "daemon off; master_process off; pid {}/nginx.pid; error_log {}/error.log;",
         dir.path().display(),
         dir.path().display()
     );

@@ -23,6 +23,7 @@ mod rules;
 mod support;
 mod surface;
 
+pub use config::claim_rule::{ClaimPath, ClaimRule, Scalar};
 pub use config::{
     Config, DpopConfig, DpopMode, Format, IssuerConfig, JwksCacheConfig, KeySource, PemKey,
     ReplayConfig, ReplayStore, SecretEncoding, SecretKey,
@@ -33,6 +34,8 @@ pub use keys::jws::{
 };
 pub use keys::key_set::{parse_jwks, KeySet, Origin};
 pub use rules::dpop::{thumbprint, DpopProof, OwnedDpopProof};
+pub use rules::requirement::Requirement;
+pub use rules::roles::{granted_roles, RolePolicy, RoleRequirement};
 pub use rules::token::{
     granted_scopes, require_scopes, ClaimMember, ClaimValue, ScopeMatch, VerifiedToken,
 };
@@ -45,4 +48,4 @@ pub use surface::extract::{Credential, RequestView, SimpleRequest, TokenSource};
 /// HTTP answers for a refusal (status, `WWW-Authenticate`, JSON body): used by the sidecar
 /// and every middleware.
 pub use surface::http;
-pub use surface::verifier::Verifier;
+pub use surface::verifier::{optional, Verifier};

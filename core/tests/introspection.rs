@@ -206,6 +206,46 @@ fn introspected_claims_meet_the_issuers_rules() {
 }
 
 #[test]
+fn claim_rules_and_roles_apply_to_introspection_answers() {
+    let idp = TestIdp::start();
+    let v = Verifier::new(config(
+        &idp,
+        basic(&idp),
+        json!({"rules": [{"claim": "azp", "equals": "my-client"}]}),
+    ))
+    .unwrap();
+    let with = |claims: Value| {
+        idp.token(&TokenRequest {
+            opaque: true,
+            claims: claims.as_object().unwrap().clone(),
+            ..Default::default()
+        })
+    };
+    let e = v.verify(&with(json!({"azp": "other"}))).unwrap_err();
+    assert_eq!(
+        (e.code(), e.claim()),
+        (ErrorCode::ClaimInvalid, Some("azp"))
+    );
+    let token = with(json!({"azp": "my-client", "tenant": "t-1",
+        "scope": [{"rn": "orders", "role": "admin", "tn": "t-1"}]}));
+    let t = v.verify(&token).unwrap();
+    let route = |req: Value| veritoken::Requirement::from_value(req).unwrap().check(&t);
+    route(json!({"roles": ["orders:admin@t-1"], "rules": [{"claim": "tenant", "equals": "t-1"}]}))
+        .unwrap();
+    let e = route(json!({"rules": [{"claim": "tenant", "equals": "t-2"}]})).unwrap_err();
+    assert_eq!(
+        (e.code(), e.claim()),
+        (ErrorCode::ScopeInsufficient, Some("tenant"))
+    );
+    assert_eq!(
+        route(json!({"roles": ["orders:viewer"]}))
+            .unwrap_err()
+            .code(),
+        ErrorCode::ScopeInsufficient
+    );
+}
+
+#[test]
 fn discovery_post_auth_and_async() {
     let idp = TestIdp::start();
     let intro = json!({

@@ -83,6 +83,15 @@ static vt_result run_case(const cJSON *c, char **claims, char *err, size_t err_l
   vt_result r = vt_verifier_new(config, &v, err, err_len);
   free(config);
   if (r != VT_OK) return r;
+  /* The route requirement is built with the verifier: a bad one is config_invalid. */
+  vt_requirement *need = NULL;
+  const cJSON *require = cJSON_GetObjectItem(c, "require");
+  if (require) {
+    char *text = cJSON_PrintUnformatted(require);
+    r = vt_requirement_new(text, &need, err, err_len);
+    free(text);
+    if (r != VT_OK) { vt_verifier_free(v); return r; }
+  }
   vt_token *tok = NULL;
   int64_t now = (int64_t)cJSON_GetObjectItem(c, "now")->valuedouble;
   /* Cases take turns through the waiting, the non-waiting and the handle-free entry points:
@@ -94,7 +103,9 @@ static vt_result run_case(const cJSON *c, char **claims, char *err, size_t err_l
     r = verify_into(v, t->valuestring, now, claims, err, err_len, claim, claim_len);
     const cJSON *req_scopes = cJSON_GetObjectItem(c, "require_scopes");
     if (r == VT_OK && req_scopes) r = claims_scopes(*claims, req_scopes, err, err_len, claim, claim_len);
+    if (r == VT_OK && need) r = vt_claims_check(*claims, need, err, err_len, claim, claim_len);
     if (r != VT_OK) { free(*claims); *claims = NULL; }
+    vt_requirement_free(need);
     vt_verifier_free(v);
     return r;
   }
@@ -117,9 +128,18 @@ static vt_result run_case(const cJSON *c, char **claims, char *err, size_t err_l
     const cJSON *u = cJSON_GetObjectItem(req, "url");
     vt_request request = {names, values, (size_t)n, cJSON_IsString(q) ? q->valuestring : NULL,
                           cJSON_IsString(m) ? m->valuestring : NULL, cJSON_IsString(u) ? u->valuestring : NULL};
-    r = vt_verify_request_at(v, &request, now, may_wait, &tok, err, err_len, claim, claim_len);
+    if (cJSON_IsTrue(cJSON_GetObjectItem(c, "optional"))) {
+      r = vt_verify_request_optional_at(v, &request, now, may_wait, &tok, err, err_len, claim, claim_len);
+    } else {
+      r = vt_verify_request_at(v, &request, now, may_wait, &tok, err, err_len, claim, claim_len);
+    }
     free(names);
     free(values);
+    if (r == VT_OK && tok == NULL) { /* anonymous: VT_OK, no claims */
+      vt_requirement_free(need);
+      vt_verifier_free(v);
+      return r;
+    }
   }
   const cJSON *req_scopes = cJSON_GetObjectItem(c, "require_scopes");
   if (r == VT_OK && req_scopes) {
@@ -129,8 +149,10 @@ static vt_result run_case(const cJSON *c, char **claims, char *err, size_t err_l
     r = vt_token_require_scopes(tok, scopes, n, any, err, err_len, claim, claim_len);
     free(scopes);
   }
+  if (r == VT_OK && need) r = vt_token_check(tok, need, err, err_len, claim, claim_len);
   if (r == VT_OK) *claims = strdup(vt_token_claims_json(tok));
   vt_token_free(tok);
+  vt_requirement_free(need);
   vt_verifier_free(v);
   return r;
 }
@@ -175,7 +197,11 @@ static void run_file(const char *path) {
     if (strcmp(name, "hs256_valid") == 0) token_cache(c);
     char err[512] = "", claim[64] = "", *claims = NULL;
     vt_result r = run_case(c, &claims, err, sizeof err, claim, sizeof claim);
-    if (cJSON_IsTrue(cJSON_GetObjectItem(expect, "valid"))) {
+    if (cJSON_IsTrue(cJSON_GetObjectItem(expect, "anonymous"))) {
+      if (r != VT_OK) fail(name, "rejected:", err);
+      else if (claims) fail(name, "not anonymous:", claims);
+      else passed++;
+    } else if (cJSON_IsTrue(cJSON_GetObjectItem(expect, "valid"))) {
       cJSON *got = claims ? cJSON_Parse(claims) : NULL;
       if (r != VT_OK) fail(name, "rejected:", err);
       else if (!cJSON_Compare(got, cJSON_GetObjectItem(expect, "claims"), 1)) fail(name, "claims differ:", claims);
@@ -201,6 +227,22 @@ static void api_misuse(void) {
   char err[64];
   vt_verifier *v = (vt_verifier *)0x1;
   CHECK(vt_verifier_new(NULL, &v, err, sizeof err) == VT_INVALID_ARGUMENT && v == (vt_verifier *)0x1);
+  /* Route requirements: bad JSON or a bad field is config_invalid naming it; out untouched. */
+  vt_requirement *need = (vt_requirement *)0x1;
+  CHECK(vt_requirement_new(NULL, &need, err, sizeof err) == VT_INVALID_ARGUMENT && need == (vt_requirement *)0x1);
+  CHECK(vt_requirement_new("{\"roles\": [\"admin\"]}", &need, err, sizeof err) == VT_CONFIG_INVALID &&
+        need == (vt_requirement *)0x1 && strstr(err, "roles[0]") != NULL);
+  CHECK(vt_requirement_new("{\"rules\": [{\"claim\": \"a\", \"equals\": \"b\"}]}", NULL, err, sizeof err) == VT_INVALID_ARGUMENT);
+  CHECK(vt_requirement_new("{\"rules\": [{\"claim\": \"/g\", \"contains\": \"x\"}]}", &need, err, sizeof err) == VT_OK);
+  char rule_claim[16] = "";
+  CHECK(vt_claims_check("{\"g\":[\"x\"]}", need, err, sizeof err, rule_claim, sizeof rule_claim) == VT_OK);
+  CHECK(vt_claims_check("{\"g\":[]}", need, err, sizeof err, rule_claim, sizeof rule_claim) == VT_SCOPE_INSUFFICIENT &&
+        strcmp(rule_claim, "/g") == 0);
+  CHECK(vt_claims_check("[1]", need, err, sizeof err, NULL, 0) == VT_INVALID_ARGUMENT);
+  CHECK(vt_claims_check("{}", NULL, err, sizeof err, NULL, 0) == VT_INVALID_ARGUMENT);
+  CHECK(vt_token_check(NULL, need, err, sizeof err, NULL, 0) == VT_INVALID_ARGUMENT);
+  vt_requirement_free(need);
+  vt_requirement_free(NULL);
   CHECK(vt_verifier_new("{\"issuers\": []}", &v, err, sizeof err) == VT_CONFIG_INVALID && v == (vt_verifier *)0x1);
   CHECK(strstr(err, "issuer") != NULL);
   CHECK(vt_verifier_new("{\"issuers\": [], \"issuers\": []}", &v, err, sizeof err) == VT_CONFIG_INVALID);

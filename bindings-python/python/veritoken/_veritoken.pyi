@@ -2,7 +2,7 @@
 
 from collections.abc import Iterable, Mapping
 from os import PathLike
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 __version__: str
 
@@ -74,6 +74,16 @@ class VerifiedToken:
     def granted_scopes(self) -> list[str]: ...
     def has_scopes(self, scopes: Scopes, match: Match = "all") -> bool: ...
     def require_scopes(self, scopes: Scopes, match: Match = "all") -> None: ...
+    def require_roles(self, roles: Scopes, match: Match = "all", claim: str | None = None) -> None:
+        """Role policies ``"rn:role"`` or ``"rn:role@tenant"``; ScopeInsufficient otherwise."""
+    def check(self, requirement: Requirement) -> None:
+        """ScopeInsufficient (naming a failing rule's claim) unless ``requirement`` is met."""
+
+class Requirement:
+    """A route requirement: ``scopes``, ``scope_match``, ``roles``, ``role_match``,
+    ``role_claim``, ``rules`` (claim rules). ConfigInvalid names a bad field."""
+
+    def __init__(self, spec: Mapping[str, Any] | str) -> None: ...
 
 class Verifier:
     """Verifies tokens with one configuration and one key cache; thread-safe."""
@@ -101,6 +111,7 @@ class Verifier:
         url: str | None = None,
     ) -> VerifiedToken: ...
     def extract_token(self, headers: Headers, query: str | None = None) -> str: ...
+    @overload
     def verify_request(
         self,
         headers: Headers,
@@ -111,8 +122,26 @@ class Verifier:
         method: str | None = None,
         url: str | None = None,
         now: int | None = None,
+        requirement: Requirement | None = None,
+        optional: Literal[False] = False,
     ) -> VerifiedToken:
         """Bearer or DPoP; ``method`` and ``url`` (absolute) are needed for DPoP proofs."""
+    @overload
+    def verify_request(
+        self,
+        headers: Headers,
+        query: str | None = None,
+        scopes: Scopes | None = None,
+        match: Match = "all",
+        *,
+        method: str | None = None,
+        url: str | None = None,
+        now: int | None = None,
+        requirement: Requirement | None = None,
+        optional: Literal[True],
+    ) -> VerifiedToken | None:
+        """``optional=True``: None when the request carries no token."""
+    @overload
     async def verify_request_async(
         self,
         headers: Headers,
@@ -121,7 +150,19 @@ class Verifier:
         method: str | None = None,
         url: str | None = None,
         now: int | None = None,
+        optional: Literal[False] = False,
     ) -> VerifiedToken: ...
+    @overload
+    async def verify_request_async(
+        self,
+        headers: Headers,
+        query: str | None = None,
+        *,
+        method: str | None = None,
+        url: str | None = None,
+        now: int | None = None,
+        optional: Literal[True],
+    ) -> VerifiedToken | None: ...
     def error_response(
         self, error: VeritokenError, realm: str | None = None
     ) -> tuple[int, list[tuple[str, str]], bytes]:

@@ -7,6 +7,9 @@
         "scopes": ["orders:read"],           # optional; "match": "any" for any-of
         "realm": "orders",                   # optional
         "exempt_paths": ["/healthz"],        # optional, exact paths
+        "roles": ["orders:admin"],           # optional; "role_match": "any"
+        "rules": [{"claim": "tenant", "equals": "t-1"}],  # optional claim rules
+        "optional": False,                   # True: no token -> request.veritoken is None
     }
 
 The verified token is ``request.veritoken``. Refusals are answered with 401/403/503, the
@@ -22,7 +25,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse
 
-from ._integration import scope_args
+from ._integration import route_requirement, scope_args
 from ._veritoken import Verifier, VeritokenError
 
 
@@ -42,6 +45,10 @@ class VeritokenMiddleware:
         self.get_response = get_response
         self.verifier = _verifier(options)
         self.scopes, self.match = scope_args(options.get("scopes"), options.get("match", "all"))
+        self.requirement = route_requirement(
+            options.get("roles"), options.get("role_match", "all"), options.get("rules")
+        )
+        self.optional = bool(options.get("optional", False))
         self.realm = options.get("realm")
         self.exempt = frozenset(options.get("exempt_paths", ()))
 
@@ -56,6 +63,8 @@ class VeritokenMiddleware:
                 self.match,
                 method=request.method,
                 url=request.build_absolute_uri(),
+                requirement=self.requirement,
+                optional=self.optional,
             )
         except VeritokenError as e:
             status, headers, body = self.verifier.error_response(e, self.realm)

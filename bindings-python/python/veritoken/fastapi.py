@@ -26,7 +26,7 @@ from fastapi import HTTPException, Request, Security
 from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from ._integration import Scopes, scope_args, verify_async
+from ._integration import Roles, Rules, Scopes, route_requirement, scope_args, verify_async
 from ._veritoken import VerifiedToken, Verifier, VeritokenError
 
 #: The OpenAPI security scheme every guarded route declares. ``auto_error=False``: it never
@@ -55,14 +55,24 @@ def require_token(
     scopes: Scopes = None,
     match: str = "all",
     realm: str | None = None,
-) -> Callable[[Request], Coroutine[None, None, VerifiedToken]]:
-    """A dependency returning the request's VerifiedToken, or refusing the request."""
+    *,
+    roles: Roles = None,
+    role_match: str = "all",
+    rules: Rules = None,
+    optional: bool = False,
+) -> Callable[[Request], Coroutine[None, None, VerifiedToken | None]]:
+    """A dependency returning the request's VerifiedToken, or refusing the request.
+
+    ``roles`` ("rn:role" or "rn:role@tenant") and claim ``rules`` refuse with 403 as
+    scopes do. ``optional=True``: a request without a token gets None (anonymous); a token
+    that fails is still refused."""
     required, mode = scope_args(scopes, match)
+    requirement = route_requirement(roles, role_match, rules)
 
     async def dependency(
         request: Request,
         _scheme: HTTPAuthorizationCredentials | None = Security(BEARER),  # noqa: B008
-    ) -> VerifiedToken:
+    ) -> VerifiedToken | None:
         try:
             verified = await verify_async(
                 verifier,
@@ -72,6 +82,8 @@ def require_token(
                 mode,
                 request.method,
                 str(request.url),
+                requirement,
+                optional,
             )
         except VeritokenError as e:
             raise VeritokenHTTPException(e, realm, verifier) from None

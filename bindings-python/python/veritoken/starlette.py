@@ -3,7 +3,8 @@
     from veritoken.starlette import VeritokenMiddleware
     app.add_middleware(VeritokenMiddleware, verifier=verifier, scopes=["orders:read"])
 
-The verified token is at ``request.state.veritoken`` (``scope["state"]["veritoken"]``).
+The verified token is at ``request.state.veritoken`` (``scope["state"]["veritoken"]``);
+with ``optional=True`` a request without a token goes on with it set to None.
 Refusals are answered like every veritoken middleware: 401/403/503 with the RFC 6750
 ``WWW-Authenticate`` challenge and ``{"error": {"code", "message"[, "claim"]}}``.
 """
@@ -15,7 +16,7 @@ from typing import Any
 
 from starlette.datastructures import URL
 
-from ._integration import Scopes, scope_args, verify_async
+from ._integration import Roles, Rules, Scopes, route_requirement, scope_args, verify_async
 from ._veritoken import Verifier, VeritokenError
 
 Scope = MutableMapping[str, Any]
@@ -35,10 +36,17 @@ class VeritokenMiddleware:
         match: str = "all",
         realm: str | None = None,
         exclude_paths: Iterable[str] = (),
+        *,
+        roles: Roles = None,
+        role_match: str = "all",
+        rules: Rules = None,
+        optional: bool = False,
     ) -> None:
         self.app = app
         self.verifier = verifier
         self.scopes, self.match = scope_args(scopes, match)
+        self.requirement = route_requirement(roles, role_match, rules)
+        self.optional = optional
         self.realm = realm
         self.exclude_paths = frozenset(exclude_paths)
 
@@ -51,7 +59,15 @@ class VeritokenMiddleware:
         url = str(URL(scope=scope))
         try:
             verified = await verify_async(
-                self.verifier, headers, query, self.scopes, self.match, scope["method"], url
+                self.verifier,
+                headers,
+                query,
+                self.scopes,
+                self.match,
+                scope["method"],
+                url,
+                self.requirement,
+                self.optional,
             )
         except VeritokenError as e:
             status, response_headers, body = self.verifier.error_response(e, self.realm)

@@ -13,14 +13,14 @@ use axum::Router;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use veritoken::{Error, ErrorCode, ScopeMatch, SimpleRequest, Verifier};
+use veritoken::{Error, ErrorCode, Requirement, SimpleRequest, VerifiedToken, Verifier};
 
 pub struct Client {
     name: String,
     realm: String,
     verifier: Verifier,
-    required_scopes: Vec<String>,
-    scope_match: ScopeMatch,
+    requirement: Requirement,
+    optional: bool,
     claim_headers: Vec<(String, HeaderName)>,
 }
 
@@ -44,14 +44,15 @@ impl App {
         let mut clients = Vec::new();
         let mut routes = Vec::new();
         for (i, c) in config.clients.into_iter().enumerate() {
+            let requirement = c.requirement();
             let ClientConfig {
                 name,
                 paths,
                 verifier,
-                required_scopes,
-                scope_match,
+                optional,
                 claim_headers,
                 realm,
+                ..
             } = c;
             let verifier =
                 Verifier::new(verifier).map_err(|e| e.context(format!("clients[{i}] ({name})")))?;
@@ -64,8 +65,8 @@ impl App {
                 realm: realm.unwrap_or_else(|| name.clone()),
                 name,
                 verifier,
-                required_scopes,
-                scope_match,
+                requirement,
+                optional,
                 claim_headers,
             });
         }
@@ -334,16 +335,23 @@ fn missing_dpop_context(client: &Client, uri: &Uri, headers: &HeaderMap) -> Opti
     (!missing.is_empty()).then(|| missing.join(" and "))
 }
 
+/// The verified token, or `None` for a request without one on an optional client.
 async fn judge(
     client: &Client,
     uri: &Uri,
     headers: &HeaderMap,
-) -> Result<veritoken::VerifiedToken, Error> {
-    let verified = client
+) -> Result<Option<VerifiedToken>, Error> {
+    let result = client
         .verifier
         .verify_request_async(&forwarded_request(uri, headers))
-        .await?;
-    verified.require_scopes(&client.required_scopes, client.scope_match)?;
+        .await;
+    let verified = match client.optional {
+        true => veritoken::optional(result)?,
+        false => Some(result?),
+    };
+    if let Some(token) = &verified {
+        client.requirement.check(token)?;
+    }
     Ok(verified)
 }
 
@@ -393,7 +401,8 @@ async fn authorize(
         }
     };
     let mut response = match &verdict {
-        Ok(token) => {
+        Ok(None) => Response::new(Body::empty()),
+        Ok(Some(token)) => {
             let mut r = Response::new(Body::empty());
             for (claim, name) in &client.claim_headers {
                 if let Some(value) = token.claims().get(claim) {
@@ -422,7 +431,8 @@ async fn authorize(
         path = %logged_path(uri, headers),
         status = response.status().as_u16(),
         code = code.unwrap_or("ok"),
-        subject = verdict.as_ref().ok().and_then(|t| t.subject()).map(|s| veritoken_text_clip(s, 100)).unwrap_or_default(),
+        anonymous = matches!(verdict, Ok(None)),
+        subject = verdict.as_ref().ok().and_then(Option::as_ref).and_then(|t| t.subject()).map(|s| veritoken_text_clip(s, 100)).unwrap_or_default(),
         latency_us = elapsed.as_micros() as u64,
         "auth request"
     );

@@ -1,12 +1,13 @@
 //! The sidecar's configuration: where to listen and the protected clients, each with the
 //! paths nginx calls, a verifier configuration (the one schema every language uses), the
-//! scopes it requires and the claims it returns as headers.
+//! scopes, roles and claim rules it requires, whether authentication is optional, and the
+//! claims it returns as headers.
 
 use axum::http::HeaderName;
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
-use veritoken::{Config, Error, ScopeMatch};
+use veritoken::{ClaimPath, ClaimRule, Config, Error, Requirement, RoleRequirement, ScopeMatch};
 
 /// `veritoken serve` configuration (JSON, TOML or YAML; unknown keys are errors).
 #[derive(Debug, Deserialize)]
@@ -58,12 +59,48 @@ pub struct ClientConfig {
     /// `all` (default) or `any` of `required_scopes`.
     #[serde(default)]
     pub scope_match: ScopeMatch,
+    /// Role policies the token must grant, `rn:role` or `rn:role@tn` (403
+    /// `scope_insufficient` otherwise).
+    #[serde(default)]
+    pub required_roles: Vec<RoleRequirement>,
+    /// `all` (default) or `any` of `required_roles`.
+    #[serde(default)]
+    pub role_match: ScopeMatch,
+    /// The claim holding the role policies (a name or a JSON Pointer). Default `scope`.
+    #[serde(default)]
+    pub role_claim: Option<ClaimPath>,
+    /// Claim rules this client's callers must meet (403 `scope_insufficient` naming the
+    /// claim otherwise), after the verifier's own (issuer) rules.
+    #[serde(default)]
+    pub rules: Vec<ClaimRule>,
+    /// Optional authentication: a request without a token is let through (200, no claim
+    /// headers); a token that fails is still refused. Default false.
+    #[serde(default)]
+    pub optional: bool,
     /// Claim name -> response header, for `auth_request_set` (e.g. `sub = "X-Auth-Subject"`).
     #[serde(default)]
     pub claim_headers: BTreeMap<String, String>,
     /// The `realm` of the `WWW-Authenticate` challenge. Default: the client name.
     #[serde(default)]
     pub realm: Option<String>,
+}
+
+impl ClientConfig {
+    /// What this client requires of a verified token, as one engine [`Requirement`].
+    pub fn requirement(&self) -> Requirement {
+        let mut requirement = Requirement {
+            scopes: self.required_scopes.clone(),
+            scope_match: self.scope_match,
+            roles: self.required_roles.clone(),
+            role_match: self.role_match,
+            rules: self.rules.clone(),
+            ..Requirement::default()
+        };
+        if let Some(claim) = &self.role_claim {
+            requirement.role_claim = claim.clone();
+        }
+        requirement
+    }
 }
 
 fn default_listen() -> String {

@@ -3,6 +3,7 @@
 //! A layer of its own, above `keys` (it names algorithms and the token size limit) and
 //! below everything that is configured.
 
+pub mod claim_rule;
 pub mod token_source;
 
 use crate::format::algorithm::Algorithm;
@@ -241,6 +242,12 @@ pub struct IssuerConfig {
     /// Required `typ` header, such as `at+jwt` (RFC 9068). Default: not checked.
     #[serde(default)]
     pub typ: Option<String>,
+    /// Claim rules every token of this issuer must meet ("is this token for us at all",
+    /// e.g. `azp` equals our client id), checked after the time rules and the required
+    /// claims, on introspection answers too. A failure is `claim_invalid` naming the
+    /// claim. Default none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<claim_rule::ClaimRule>,
     /// RFC 7662 introspection for this issuer's opaque tokens. At most one issuer.
     #[serde(default)]
     pub introspection: Option<IntrospectionConfig>,

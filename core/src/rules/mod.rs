@@ -2,5 +2,7 @@
 
 pub mod claims;
 pub mod dpop;
+pub mod requirement;
+pub mod roles;
 pub mod token;
 pub mod token_cache;

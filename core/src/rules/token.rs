@@ -189,8 +189,9 @@ impl VerifiedToken {
             .map(|v| v as i64)
     }
 
-    /// Everything granted: the space-delimited `scope`, `scp` (array or space-delimited
-    /// string) and the `permissions` array, in that order. A claim of the wrong shape is
+    /// Everything granted: the space-delimited `scope` (or the strings of an array
+    /// `scope`, whose objects are role policies), `scp` (array or space-delimited string)
+    /// and the `permissions` array, in that order. A claim of the wrong shape is
     /// `claim_invalid`.
     pub fn granted_scopes(&self) -> Result<Vec<&str>, Error> {
         granted_scopes(self.claims())
@@ -229,7 +230,18 @@ pub fn granted_scopes(claims: &Map<String, Value>) -> Result<Vec<&str>, Error> {
             Some(Value::String(s)) if name != "permissions" => {
                 granted.extend(s.split(' ').filter(|s| !s.is_empty()))
             }
-            Some(Value::Array(list)) if name != "scope" => {
+            // An array `scope` is go-authkit's shape: its objects are role policies
+            // (read by `Requirement`), its strings plain scopes.
+            Some(Value::Array(list)) if name == "scope" => {
+                for item in list {
+                    match item {
+                        Value::String(s) => granted.push(s.as_str()),
+                        Value::Object(_) => {}
+                        _ => return Err(invalid()),
+                    }
+                }
+            }
+            Some(Value::Array(list)) => {
                 for item in list {
                     granted.push(item.as_str().ok_or_else(invalid)?);
                 }

@@ -2,8 +2,10 @@
 //! token is judged. Order of checks (and so which code wins when several apply):
 //! structure and header → payload JSON → `iss` routes to an issuer → `alg` allow-list →
 //! key lookup → signature → `typ`, `aud`, `exp`, `nbf`, `iat`, lifetime, `max_age`,
-//! required claims.
+//! required claims → the issuer's claim rules (`rules`). A route's requirement
+//! ([`crate::Requirement`]) is checked by the caller after all of these.
 
+use crate::config::claim_rule::{check_rules, ClaimRule};
 use crate::config::DpopMode;
 use crate::config::{read_small_file, Config, IssuerConfig, KeySource, SecretEncoding, SecretKey};
 use crate::format::algorithm::{Algorithm, AlgorithmSet, KeyFamily};
@@ -48,6 +50,21 @@ struct Issuer {
     algorithms: AlgorithmSet,
     keys: IssuerKeys,
     rules: ClaimRules,
+    /// The issuer's claim rules (`rules`), checked last: `claim_invalid` naming the claim.
+    claim_rules: Vec<ClaimRule>,
+}
+
+impl Issuer {
+    /// The issuer's claim rules on a payload whose JSON the scan already validated. The
+    /// payload is parsed into a map only when there are rules.
+    fn check_claim_rules(&self, payload: &[u8]) -> Result<(), Error> {
+        if self.claim_rules.is_empty() {
+            return Ok(());
+        }
+        let claims: serde_json::Map<String, Value> = serde_json::from_slice(payload)
+            .map_err(|_| Error::malformed("payload is not a JSON object"))?;
+        check_rules(&self.claim_rules, &claims, ErrorCode::ClaimInvalid)
+    }
 }
 
 struct Inner {
@@ -554,9 +571,9 @@ impl Verifier {
         if iss != intro.issuer() {
             return Err(claims::unknown_issuer(iss));
         }
-        self.inner.issuers[*index]
-            .rules
-            .check_claims(&scanned, now)?;
+        let issuer = &self.inner.issuers[*index];
+        issuer.rules.check_claims(&scanned, now)?;
+        issuer.check_claim_rules(&claims.json)?;
         Ok(VerifiedToken::introspected(
             claims.json.clone(),
             scanned.has(CNF_BIT),
@@ -599,6 +616,7 @@ impl Verifier {
             }
         };
         issuer.rules.check(header.typ.as_deref(), &claims, now)?;
+        issuer.check_claim_rules(&decoded.payload)?;
         let admission = match caching {
             true => Some(Admission {
                 issuer: index,
@@ -684,6 +702,16 @@ impl Verifier {
         self.verify_presented_at(&credential.token, proof.as_ref(), now)
     }
 
+    /// [`Verifier::verify_request`] for a route that also serves anonymous callers: `None`
+    /// when the request carries no token; a token that fails is still its error.
+    pub fn verify_request_optional_at(
+        &self,
+        request: &impl RequestView,
+        now: i64,
+    ) -> Result<Option<VerifiedToken>, Error> {
+        optional(self.verify_request_at(request, now))
+    }
+
     /// [`Verifier::verify_request`] for async callers.
     pub async fn verify_request_async(
         &self,
@@ -729,6 +757,16 @@ impl Verifier {
     /// [`Verifier::dpop_nonce`] as of `now`.
     pub fn dpop_nonce_at(&self, now: i64) -> Option<String> {
         self.inner.dpop.nonce(now)
+    }
+}
+
+/// Optional authentication's one rule, for every binding and the sidecar: a request with no
+/// token (`token_missing`) goes on anonymous (`None`); any other error stays an error.
+pub fn optional<T>(result: Result<T, Error>) -> Result<Option<T>, Error> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(e) if e.code() == ErrorCode::TokenMissing => Ok(None),
+        Err(e) => Err(e),
     }
 }
 
@@ -840,6 +878,7 @@ fn build_issuer(
             typ: ic.typ.as_deref().map(normalize_typ),
             leeway,
         },
+        claim_rules: ic.rules.clone(),
     })
 }
 

@@ -17,6 +17,10 @@ pub(crate) struct Case {
     pub(crate) token: Option<String>,
     pub(crate) request: Option<Value>,
     pub(crate) require_scopes: Option<Value>,
+    /// A route requirement (scopes, roles, rules), checked after verification.
+    pub(crate) require: Option<Value>,
+    /// Optional authentication: a request without a token goes on anonymous.
+    pub(crate) optional: bool,
     pub(crate) expect: Value,
 }
 
@@ -35,6 +39,8 @@ impl Case {
             token: Some(token),
             request: None,
             require_scopes: None,
+            require: None,
+            optional: false,
             expect,
         }
     }
@@ -50,6 +56,12 @@ impl Case {
         if let Some(s) = &self.require_scopes {
             v["require_scopes"] = s.clone();
         }
+        if let Some(r) = &self.require {
+            v["require"] = r.clone();
+        }
+        if self.optional {
+            v["optional"] = true.into();
+        }
         v["expect"] = self.expect.clone();
         v
     }
@@ -57,6 +69,11 @@ impl Case {
 
 pub(crate) fn valid(claims: &Value) -> Value {
     json!({"valid": true, "claims": claims})
+}
+
+/// Optional authentication let a request without a token through, with no claims.
+pub(crate) fn anonymous() -> Value {
+    json!({"valid": true, "anonymous": true})
 }
 
 pub(crate) fn rejected(code: &str) -> Value {

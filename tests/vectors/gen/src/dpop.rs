@@ -78,6 +78,8 @@ pub(crate) fn dpop_cases(k: &Keys) -> Vec<Case> {
         token: None,
         request: Some(req),
         require_scopes: None,
+        require: None,
+        optional: false,
         expect,
     };
     let get = |proof: &str| dpop_request(&token, Some(proof), "GET", API_URL);

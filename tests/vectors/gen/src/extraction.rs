@@ -151,6 +151,8 @@ pub(crate) fn extraction_cases(k: &Keys) -> Vec<Case> {
             token: None,
             request: Some(req),
             require_scopes: None,
+            require: None,
+            optional: false,
             expect,
         })
         .collect()

@@ -11,6 +11,7 @@ mod common;
 mod dpop;
 mod extraction;
 mod keys;
+mod rules;
 mod scopes;
 mod structure;
 
@@ -52,6 +53,11 @@ fn main() {
             "scopes",
             "Scope and permission requirements",
             scopes::scope_cases(&keys),
+        ),
+        (
+            "rules",
+            "Claim rules (issuer and route), role policies, optional authentication",
+            rules::rule_cases(&keys),
         ),
         (
             "dpop",

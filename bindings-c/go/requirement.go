@@ -1,0 +1,106 @@
+package veritoken
+
+/*
+#include <stdlib.h>
+#include "veritoken.h"
+*/
+import "C"
+
+import (
+	"encoding/json"
+	"runtime"
+	"strings"
+	"unsafe"
+)
+
+// Rule is one claim rule: Claim is a top-level claim name or an RFC 6901 JSON Pointer
+// ("/realm_access/roles"); every operator set must hold. Values are strings, numbers or
+// booleans.
+type Rule struct {
+	Claim       string   `json:"claim"`
+	Equals      any      `json:"equals,omitempty"`
+	OneOf       []any    `json:"one_of,omitempty"`
+	Contains    any      `json:"contains,omitempty"`
+	ContainsAny []any    `json:"contains_any,omitempty"`
+	ContainsAll []any    `json:"contains_all,omitempty"`
+	Exists      *bool    `json:"exists,omitempty"`
+	AtLeast     *float64 `json:"at_least,omitempty"`
+	AtMost      *float64 `json:"at_most,omitempty"`
+}
+
+// RequirementSpec is what a route requires of a verified token, in the shared schema:
+// scopes, role policies ("rn:role" or "rn:role@tenant", read from the scope claim or
+// RoleClaim) and claim rules, checked in that order. Match fields are "all" (default) or
+// "any".
+type RequirementSpec struct {
+	Scopes     []string `json:"scopes,omitempty"`
+	ScopeMatch string   `json:"scope_match,omitempty"`
+	Roles      []string `json:"roles,omitempty"`
+	RoleMatch  string   `json:"role_match,omitempty"`
+	RoleClaim  string   `json:"role_claim,omitempty"`
+	Rules      []Rule   `json:"rules,omitempty"`
+}
+
+// Requirement is a compiled route requirement, built once per route and safe for
+// concurrent use. A token that does not meet it is ErrScopeInsufficient (a failing claim
+// rule names its claim in Error.Claim).
+type Requirement struct {
+	ptr *C.vt_requirement
+}
+
+// NewRequirement compiles spec; a bad role string, unknown operator, value of the wrong
+// type or bad pointer is a CodeConfigInvalid error naming the field.
+func NewRequirement(spec RequirementSpec) (*Requirement, error) {
+	text, err := json.Marshal(spec)
+	if err != nil {
+		return nil, &Error{Code: CodeConfigInvalid, Message: err.Error()}
+	}
+	return ParseRequirement(string(text))
+}
+
+// ParseRequirement compiles a requirement given as JSON text (the shared schema:
+// scopes, scope_match, roles, role_match, role_claim, rules).
+func ParseRequirement(jsonText string) (*Requirement, error) {
+	if strings.IndexByte(jsonText, 0) >= 0 {
+		return nil, &Error{Code: CodeConfigInvalid, Message: "the requirement contains a NUL byte"}
+	}
+	text := C.CString(jsonText)
+	defer C.free(unsafe.Pointer(text))
+	var msg [errBufSize]C.char
+	var ptr *C.vt_requirement
+	if r := C.vt_requirement_new(text, &ptr, &msg[0], errBufSize); r != C.VT_OK {
+		return nil, callError(r, msg[:], nil, CodeConfigInvalid)
+	}
+	req := &Requirement{ptr: ptr}
+	runtime.SetFinalizer(req, func(r *Requirement) { C.vt_requirement_free(r.ptr) })
+	return req, nil
+}
+
+// mustRequirement is NewRequirement for middleware options, which cannot return an error:
+// a bad requirement is a programming error found when the middleware is built.
+func mustRequirement(spec RequirementSpec) *Requirement {
+	req, err := NewRequirement(spec)
+	if err != nil {
+		panic("veritoken: " + err.Error())
+	}
+	return req
+}
+
+// Check returns nil when the token meets req; otherwise an *Error (ErrScopeInsufficient,
+// or ErrClaimInvalid for a scope or role claim of the wrong shape).
+func (t *Token) Check(req *Requirement) error {
+	if req == nil {
+		return nil
+	}
+	claims, ok := cText(t.claimsJSON)
+	if !ok {
+		return &Error{Code: CodeInternal, Message: "claims contain a NUL byte"}
+	}
+	var bufs errBufs
+	r := C.vt_claims_check(cPtr(claims), req.ptr, &bufs.msg[0], errBufSize, &bufs.claim[0], C.size_t(len(bufs.claim)))
+	runtime.KeepAlive(req)
+	if r != C.VT_OK {
+		return callError(r, bufs.msg[:], bufs.claim[:], CodeInternal)
+	}
+	return nil
+}
