@@ -2,6 +2,7 @@
 //! The GIL is released while verifying (and so while waiting for a key fetch).
 
 mod errors;
+mod logging;
 mod token;
 mod verifier;
 
@@ -14,5 +15,6 @@ fn _veritoken(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<verifier::Verifier>()?;
     m.add_class::<token::VerifiedToken>()?;
     m.add_function(wrap_pyfunction!(verifier::error_response, m)?)?;
+    m.add_function(wrap_pyfunction!(logging::_set_logger, m)?)?;
     Ok(())
 }

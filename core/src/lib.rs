@@ -38,6 +38,7 @@ pub use rules::token::{
 };
 pub use support::clock::unix_now;
 pub use support::error::{Error, ErrorCode};
+pub use support::log::{set_log_sink, LogLevel, LogRecord, LogSink};
 pub use support::metrics::MetricsSnapshot;
 #[doc(hidden)]
 pub use support::untrusted_text::{utf8_str, utf8_string};

@@ -1,6 +1,7 @@
 """Type stubs for the native module (see ``veritoken``'s docstring)."""
 
 from collections.abc import Iterable, Mapping
+from logging import Logger
 from os import PathLike
 from typing import Any, Literal
 
@@ -133,3 +134,5 @@ def error_response(
     error: VeritokenError, realm: str | None = None
 ) -> tuple[int, list[tuple[str, str]], bytes]:
     """(status, headers, body) as every veritoken middleware answers."""
+def _set_logger(logger: Logger | None) -> None:
+    """Where the engine's records go (``veritoken`` sets ``logging.getLogger("veritoken")``)."""
