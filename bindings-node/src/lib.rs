@@ -16,6 +16,7 @@ use veritoken::{unix_now, Config, DpopProof, Format, ScopeMatch, SimpleRequest};
 
 mod bound_calls;
 mod layout;
+mod logging;
 mod string_io;
 
 fn js_error(e: veritoken::Error) -> napi::Error {

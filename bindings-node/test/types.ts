@@ -1,7 +1,7 @@
 // Compiled by `tsc --noEmit` (never run): the public types as a TypeScript user sees them.
 import express from 'express'
 import Fastify from 'fastify'
-import { Verifier, VeritokenError, type ErrorCode, type ErrorResponseParts, type VerifiedToken } from '@veritoken/node'
+import { Verifier, VeritokenError, setLogger, type ErrorCode, type ErrorResponseParts, type LogRecord, type VerifiedToken } from '@veritoken/node'
 import { requireToken } from '@veritoken/node/express'
 import veritoken, { verifyRequest } from '@veritoken/node/fastify'
 
@@ -50,3 +50,7 @@ async function dpop(raw: string, proof: string): Promise<string | undefined> {
   }
 }
 void dpop
+
+setLogger((r: LogRecord) => console.log(r.level, r.message, r.fields.issuer), { level: 'debug' })
+setLogger(console, { level: 'warn' })
+setLogger(null)
