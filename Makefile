@@ -64,6 +64,9 @@ test-c: deps c
 	cc $(C_FLAGS) -fsanitize=address,undefined -fno-omit-frame-pointer -Ibuild/include \
 	  bindings-c/tests/c/vectors.c build/lib/libveritoken.a -lcjson -lpthread -ldl -lm -o build/c-vectors
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1 ./build/c-vectors tests/vectors/*.json
+	cc $(C_FLAGS) -fsanitize=address,undefined -fno-omit-frame-pointer -Ibuild/include \
+	  bindings-c/tests/c/logging.c build/lib/libveritoken.a -lpthread -ldl -lm -o build/c-logging
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1 ./build/c-logging
 	cc $(C_FLAGS) -DVT_EXPECTED_VERSION='"$(VERSION)"' -Ibuild/include bindings-c/tests/c/version.c \
 	  build/lib/libveritoken.a -lpthread -ldl -lm -o build/c-version && ./build/c-version
 

@@ -8,6 +8,9 @@
 // The C caller owns the pointers; each function documents what it requires.
 #![allow(clippy::missing_safety_doc)]
 
+mod logging;
+pub use logging::*;
+
 use std::ffi::{c_char, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use veritoken::{
