@@ -16,5 +16,6 @@ fn _veritoken(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<token::VerifiedToken>()?;
     m.add_function(wrap_pyfunction!(verifier::error_response, m)?)?;
     m.add_function(wrap_pyfunction!(logging::_set_logger, m)?)?;
+    m.add_function(wrap_pyfunction!(verifier::_metric_families, m)?)?;
     Ok(())
 }

@@ -129,10 +129,15 @@ class Verifier:
         """Like ``error_response``, plus this verifier's DPoP challenge and ``DPoP-Nonce``."""
     def metrics(self) -> dict[str, Any]: ...
     def is_ready(self) -> bool: ...
+    def _metric_values(self) -> list[tuple[str, int]]: ...
 
 def error_response(
     error: VeritokenError, realm: str | None = None
 ) -> tuple[int, list[tuple[str, str]], bytes]:
     """(status, headers, body) as every veritoken middleware answers."""
+
 def _set_logger(logger: Logger | None) -> None:
     """Where the engine's records go (``veritoken`` sets ``logging.getLogger("veritoken")``)."""
+
+def _metric_families() -> list[tuple[str, str, str, str, str]]:
+    """Core's metric families: (name, help, type, sample name, "engine" | "sidecar")."""
