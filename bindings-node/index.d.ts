@@ -216,6 +216,8 @@ export declare class Verifier {
   /** Like `errorResponse`, plus this verifier's DPoP challenge and `DPoP-Nonce` where they apply. */
   errorResponse(err: VeritokenError, realm?: string): ErrorResponseParts
   metrics(): Metrics
+  /** Each engine metric family's value, in `metricFamilies()` order. */
+  metricValues(): number[]
   isReady(): boolean
 }
 
@@ -257,3 +259,16 @@ export declare function setLogger(
   logger: ((record: LogRecord) => void) | LevelLogger | null,
   options?: { level?: LogLevel },
 ): void
+
+/** One metric family of the engine's table (the sidecar's `/metrics` uses the same). */
+export interface MetricFamilyInfo {
+  name: string
+  help: string
+  kind: 'counter' | 'histogram'
+  /** The name of its samples: counters end in `_total`. */
+  sampleName: string
+  /** "engine": every verifier has it; "sidecar": the sidecar's per-request families. */
+  source: 'engine' | 'sidecar'
+}
+
+export declare function metricFamilies(): MetricFamilyInfo[]

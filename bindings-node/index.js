@@ -313,6 +313,10 @@ class Verifier {
   metrics() {
     return JSON.parse(this.#native.metricsJson())
   }
+  /** Each engine metric family's value, in `metricFamilies()` order (for `@veritoken/node/prometheus`). */
+  metricValues() {
+    return this.#native.metricValues()
+  }
   isReady() {
     return this.#native.isReady()
   }
@@ -362,7 +366,12 @@ function setLogger(logger, options) {
   }, max)
 }
 
+/** Core's metric families (name, help, kind, sampleName, source): the names the sidecar's `/metrics` serves. */
+function metricFamilies() {
+  return native.metricFamilies()
+}
+
 /** The engine's version, e.g. "0.1.0" (the addon's; the same for every veritoken package of a release). */
 const version = native.version()
 
-module.exports = { Verifier, VerifiedToken, VeritokenError, ERROR_CODES, LOG_LEVELS, errorResponse, setLogger, version }
+module.exports = { Verifier, VerifiedToken, VeritokenError, ERROR_CODES, LOG_LEVELS, errorResponse, metricFamilies, setLogger, version }

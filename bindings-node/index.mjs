@@ -1,4 +1,4 @@
 import veritoken from './index.js'
 
-export const { Verifier, VerifiedToken, VeritokenError, ERROR_CODES, LOG_LEVELS, errorResponse, setLogger, version } = veritoken
+export const { Verifier, VerifiedToken, VeritokenError, ERROR_CODES, LOG_LEVELS, errorResponse, metricFamilies, setLogger, version } = veritoken
 export default veritoken
