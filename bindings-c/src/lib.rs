@@ -9,7 +9,9 @@
 #![allow(clippy::missing_safety_doc)]
 
 mod logging;
+mod metric_families;
 pub use logging::*;
+pub use metric_families::*;
 
 use std::ffi::{c_char, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
