@@ -16,7 +16,7 @@ import (
 // emitted them; cgo runs it on a Go thread. The record's strings are copied before it returns.
 //
 //export veritokenGoLog
-func veritokenGoLog(record *C.vt_log_record, _ unsafe.Pointer) {
+func veritokenGoLog(record *C.vt_log_record, userData unsafe.Pointer) {
 	h := logHandler()
 	level := slogLevel(int(record.level))
 	ctx := context.Background()

@@ -160,7 +160,11 @@ impl Subscriber for Forwarder {
     }
 
     fn enabled(&self, metadata: &Metadata<'_>) -> bool {
-        metadata.is_event() && Forwarder::wanted(LogLevel::from_tracing(metadata.level()))
+        // The engine's own events only: those of its dependencies (HTTP, TLS, Redis clients)
+        // are theirs to word, and could show what the engine's fields never do.
+        metadata.is_event()
+            && metadata.target().starts_with("veritoken")
+            && Forwarder::wanted(LogLevel::from_tracing(metadata.level()))
     }
 
     fn new_span(&self, _: &span::Attributes<'_>) -> span::Id {
@@ -264,6 +268,7 @@ mod tests {
         .unwrap();
         tracing::warn!(issuer = %"https://idp.example", failures = 2u32, error = %"x cannot be reached", "key fetch failed");
         tracing::debug!("below the sink's level");
+        tracing::error!(target: "hyper::proto", "a dependency's event");
         // Other tests log on their own threads meanwhile: keep this test's records.
         let mine = |v: &Vec<LogRecord>| -> Vec<LogRecord> {
             v.iter()
@@ -272,6 +277,11 @@ mod tests {
                 .collect()
         };
         let got = mine(&seen.lock().unwrap());
+        assert!(seen
+            .lock()
+            .unwrap()
+            .iter()
+            .all(|r| r.target.starts_with("veritoken")));
         assert_eq!(got.len(), 1, "{got:?}");
         let r = &got[0];
         assert_eq!(r.level, LogLevel::Warn);
