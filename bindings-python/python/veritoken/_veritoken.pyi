@@ -3,7 +3,9 @@
 from collections.abc import Iterable, Mapping
 from logging import Logger
 from os import PathLike
-from typing import Any, Literal
+from typing import Any, Literal, final
+
+from typing_extensions import Self
 
 __version__: str
 
@@ -39,6 +41,7 @@ class ReplayStoreUnavailable(Unavailable): ...
 class ConfigInvalid(VeritokenError): ...
 class InternalError(VeritokenError): ...
 
+@final
 class VerifiedToken:
     """A verified token: claims and header exactly as the engine accepted them."""
 
@@ -76,10 +79,11 @@ class VerifiedToken:
     def has_scopes(self, scopes: Scopes, match: Match = "all") -> bool: ...
     def require_scopes(self, scopes: Scopes, match: Match = "all") -> None: ...
 
+@final
 class Verifier:
     """Verifies tokens with one configuration and one key cache; thread-safe."""
 
-    def __init__(self, config: Mapping[str, Any] | str) -> None: ...
+    def __new__(cls, config: Mapping[str, Any] | str) -> Self: ...
     @staticmethod
     def from_file(path: str | PathLike[str]) -> Verifier: ...
     def verify(
@@ -141,3 +145,6 @@ def _set_logger(logger: Logger | None) -> None:
 
 def _metric_families() -> list[tuple[str, str, str, str, str]]:
     """Core's metric families: (name, help, type, sample name, "engine" | "sidecar")."""
+
+def _panic_for_tests(next_call: bool) -> None:
+    """Test hook: panics inside the native module (now, or in the next call)."""
