@@ -64,6 +64,9 @@ test-c: deps c
 	cc $(C_FLAGS) -fsanitize=address,undefined -fno-omit-frame-pointer -Ibuild/include \
 	  bindings-c/tests/c/vectors.c build/lib/libveritoken.a -lcjson -lpthread -ldl -lm -o build/c-vectors
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1 ./build/c-vectors tests/vectors/*.json
+	cc $(C_FLAGS) -fsanitize=address,undefined -fno-omit-frame-pointer -Ibuild/include \
+	  bindings-c/tests/c/logging.c build/lib/libveritoken.a -lpthread -ldl -lm -o build/c-logging
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1 ./build/c-logging
 	cc $(C_FLAGS) -DVT_EXPECTED_VERSION='"$(VERSION)"' -Ibuild/include bindings-c/tests/c/version.c \
 	  build/lib/libveritoken.a -lpthread -ldl -lm -o build/c-version && ./build/c-version
 
@@ -82,6 +85,7 @@ test-go: go
 	cd $(GO_DIR) && go vet ./... && VERITOKEN_REQUIRE_IDP=1 \
 	  VERITOKEN_TESTIDP_BIN=$(abspath $(TARGET_DIR))/debug/veritoken-testidp go test -race -count=1 ./...
 	cd $(GO_DIR)/examples && go vet ./... && go test -race -count=1 ./...
+	cd $(GO_DIR)/prometheus && go vet ./... && go test -race -count=1 ./...
 	cd $(GO_DIR)/bench && go vet ./...
 
 $(VENV)/.installed: bindings-python/requirements-dev.txt
@@ -103,6 +107,12 @@ python: $(VENV)/.installed build
 test-python: python
 	$(VENV_BIN)/ruff check bindings-python scripts
 	$(VENV_BIN)/ruff format --check bindings-python
+	# The installed package's public API: >= 95 % typed for pyright, stubs true to the module.
+	mkdir -p build && cd build && $(VENV_BIN)/pyright --verifytypes veritoken --ignoreexternal --outputjson > pyright-verifytypes.json; \
+	  $(VENV_BIN)/python -c "import json, sys; s = json.load(open('pyright-verifytypes.json'))['typeCompleteness']['completenessScore']; \
+	  print(f'pyright --verifytypes veritoken: {s:.1%}'); sys.exit(s < 0.95)"
+	cd build && $(VENV_BIN)/python -m mypy.stubtest veritoken --mypy-config-file $(CURDIR)/bindings-python/pyproject.toml \
+	  --allowlist $(CURDIR)/bindings-python/stubtest-allowlist.txt
 	VERITOKEN_REQUIRE_IDP=1 VERITOKEN_REQUIRE_REDIS=1 VERITOKEN_TESTIDP_BIN=$(abspath $(TARGET_DIR))/debug/veritoken-testidp \
 	  $(VENV_BIN)/python -m pytest -q -p no:cacheprovider bindings-python/tests
 

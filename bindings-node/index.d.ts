@@ -265,6 +265,8 @@ export declare class Verifier {
   /** Like `errorResponse`, plus this verifier's DPoP challenge and `DPoP-Nonce` where they apply. */
   errorResponse(err: VeritokenError, realm?: string): ErrorResponseParts
   metrics(): Metrics
+  /** Each engine metric family's value, in `metricFamilies()` order. */
+  metricValues(): number[]
   isReady(): boolean
 }
 
@@ -276,3 +278,46 @@ export interface ErrorResponseParts {
 
 /** The status, headers (RFC 6750 challenge) and JSON body every veritoken middleware answers with. */
 export declare function errorResponse(err: VeritokenError, realm?: string): ErrorResponseParts
+
+export type LogLevel = 'error' | 'warn' | 'info' | 'debug' | 'trace'
+
+/** Log levels, most severe first. */
+export declare const LOG_LEVELS: readonly LogLevel[]
+
+/** One engine event. Never holds a token or a secret. */
+export interface LogRecord {
+  level: LogLevel
+  /** The engine module that emitted it, e.g. "veritoken::remote". */
+  target: string
+  /** The message alone, e.g. "key fetch failed; keeping the last good keys". */
+  message: string
+  /** The message followed by its fields as `key=value` (logfmt). */
+  line: string
+  /** The event's fields (issuer, error, failures, retry_ms...), values as text. */
+  fields: Record<string, string>
+}
+
+/** An object with a method per level (console, pino, winston...): called with the record's `line`. */
+export type LevelLogger = { [L in LogLevel]?: (line: string) => unknown } & { log?: (line: string) => unknown }
+
+/**
+ * Sends the engine's log records to `logger` (null: nowhere, the default). Process-wide: the
+ * last call wins. Records arrive asynchronously on the calling thread's event loop.
+ */
+export declare function setLogger(
+  logger: ((record: LogRecord) => void) | LevelLogger | null,
+  options?: { level?: LogLevel },
+): void
+
+/** One metric family of the engine's table (the sidecar's `/metrics` uses the same). */
+export interface MetricFamilyInfo {
+  name: string
+  help: string
+  kind: 'counter' | 'histogram'
+  /** The name of its samples: counters end in `_total`. */
+  sampleName: string
+  /** "engine": every verifier has it; "sidecar": the sidecar's per-request families. */
+  source: 'engine' | 'sidecar'
+}
+
+export declare function metricFamilies(): MetricFamilyInfo[]

@@ -350,6 +350,10 @@ class Verifier {
   metrics() {
     return JSON.parse(this.#native.metricsJson())
   }
+  /** Each engine metric family's value, in `metricFamilies()` order (for `@veritoken/node/prometheus`). */
+  metricValues() {
+    return this.#native.metricValues()
+  }
   isReady() {
     return this.#native.isReady()
   }
@@ -360,7 +364,51 @@ function errorResponse(err, realm) {
   return native.errorResponse(err.code, err.message, err.claim ?? null, realm ?? null)
 }
 
+/** Log levels, most severe first (a record at a level is sent when `options.level` is it or less severe). */
+const LOG_LEVELS = Object.freeze(['error', 'warn', 'info', 'debug', 'trace'])
+
+/**
+ * Sends the engine's log records (key fetches, fetch failures, skipped keys, Redis store
+ * failures) to `logger`: a function called with `{level, target, message, line, fields}`, or
+ * an object with a method per level (console, pino, winston...) called with the record's
+ * `line`. `null` stops them. Process-wide: the last call wins. Records arrive asynchronously
+ * on this thread's event loop; they never hold a token or a secret.
+ */
+function setLogger(logger, options) {
+  if (logger === null || logger === undefined) {
+    native.setLogSink(null, 1)
+    return
+  }
+  const level = options?.level ?? 'info'
+  const max = LOG_LEVELS.indexOf(level) + 1
+  if (max === 0) throw new TypeError(`setLogger: level must be one of ${LOG_LEVELS.join(', ')}, not ${level}`)
+  let deliver
+  if (typeof logger === 'function') {
+    deliver = logger
+  } else if (logger !== null && typeof logger === 'object') {
+    deliver = (record) => {
+      const method = logger[record.level] ?? (record.level === 'trace' ? logger.debug : undefined) ?? logger.log
+      method.call(logger, record.line)
+    }
+  } else {
+    throw new TypeError('setLogger: logger must be a function, an object with log methods, or null')
+  }
+  native.setLogSink((raw) => {
+    const record = { ...raw, fields: Object.fromEntries(raw.fields) }
+    try {
+      deliver(record)
+    } catch {
+      // A failing logger must not become an uncaught exception of the event loop.
+    }
+  }, max)
+}
+
+/** Core's metric families (name, help, kind, sampleName, source): the names the sidecar's `/metrics` serves. */
+function metricFamilies() {
+  return native.metricFamilies()
+}
+
 /** The engine's version, e.g. "0.1.0" (the addon's; the same for every veritoken package of a release). */
 const version = native.version()
 
-module.exports = { Verifier, VerifiedToken, VeritokenError, Requirement, ERROR_CODES, errorResponse, version }
+module.exports = { Verifier, VerifiedToken, VeritokenError, Requirement, ERROR_CODES, LOG_LEVELS, errorResponse, metricFamilies, setLogger, version }

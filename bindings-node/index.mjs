@@ -1,4 +1,4 @@
 import veritoken from './index.js'
 
-export const { Verifier, VerifiedToken, VeritokenError, Requirement, ERROR_CODES, errorResponse, version } = veritoken
+export const { Verifier, VerifiedToken, VeritokenError, Requirement, ERROR_CODES, LOG_LEVELS, errorResponse, metricFamilies, setLogger, version } = veritoken
 export default veritoken

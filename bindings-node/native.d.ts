@@ -83,6 +83,18 @@ export interface NativeCredential {
   dpop?: DpopArgs
 }
 
+/** One engine event as the JavaScript side receives it. */
+export interface NativeLogRecord {
+  /** "error", "warn", "info", "debug" or "trace". */
+  level: string
+  target: string
+  message: string
+  /** The message and its fields as one `key=value` line. */
+  line: string
+  /** The fields in order, as `[name, value]` pairs. */
+  fields: Array<Array<string>>
+}
+
 /**
  * Panics on purpose, so the tests can check that a panic in an export becomes a JS
  * exception rather than an abort. `next_bound_call` makes the next call of a bound
@@ -92,6 +104,12 @@ export declare function panicForTests(nextBoundCall: boolean): void
 
 /** Throws unless the claims grant the scopes (all, or any when `any` is true). */
 export declare function requireScopes(claimsJson: string, scopes: Array<string>, any: boolean): void
+
+/**
+ * Sends the engine's records at `max_level` (1 error … 5 trace) and more severe to
+ * `callback`; `null` stops them. Process-wide: the last call wins.
+ */
+export declare function setLogSink(callback: ((arg: NativeLogRecord) => void) | undefined | null, maxLevel: number): void
 
 /** The engine's version (the workspace version every veritoken package carries). */
 export declare function version(): string

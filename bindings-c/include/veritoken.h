@@ -71,6 +71,18 @@ typedef enum {
 } vt_result;
 
 /*
+ Log levels, most severe first: `vt_log_record.level` and the `max_level` argument of
+ `vt_set_log_callback`.
+ */
+typedef enum {
+  VT_LOG_ERROR = 1,
+  VT_LOG_WARN = 2,
+  VT_LOG_INFO = 3,
+  VT_LOG_DEBUG = 4,
+  VT_LOG_TRACE = 5,
+} vt_log_level;
+
+/*
  A verified token. Its strings stay valid until `vt_token_free`.
  */
 typedef struct vt_token vt_token;
@@ -104,6 +116,47 @@ typedef struct {
    */
   const char *url;
 } vt_request;
+
+/*
+ One engine event. Every pointer is valid only during the callback: copy what you keep.
+ No record carries a token, a key or a secret.
+ */
+typedef struct {
+  /*
+   A vt_log_level value (1 error ... 5 trace).
+   */
+  int32_t level;
+  /*
+   The engine module that emitted it, e.g. "veritoken::remote".
+   */
+  const char *target;
+  /*
+   The message alone, e.g. "key fetch failed; keeping the last good keys".
+   */
+  const char *message;
+  /*
+   The message followed by its fields as key=value (logfmt): one line for text logs.
+   */
+  const char *line;
+  /*
+   The number of fields (issuer, error, failures, retry_ms...).
+   */
+  uintptr_t field_count;
+  /*
+   field_count names, in order.
+   */
+  const char *const *field_names;
+  /*
+   field_count values as text, in the same order.
+   */
+  const char *const *field_values;
+} vt_log_record;
+
+/*
+ Receives one record. Called from any thread (the caller's, or the engine's I/O thread),
+ possibly from several at once; it must not call vt_set_log_callback.
+ */
+typedef void (*vt_log_callback)(const vt_log_record *record, void *user_data);
 
 #ifdef __cplusplus
 extern "C" {
@@ -358,6 +411,21 @@ uint16_t vt_result_http_status(int32_t result);
  a static string, never NULL.
  */
 const char *vt_version(void);
+
+/*
+ Sends the engine's log records at max_level (a vt_log_level) and more severe to
+ `callback`, with `user_data` passed back unchanged; a NULL callback stops them (the
+ default). Process-wide: replaces the callback set before. The callback may be called
+ from any thread, also concurrently, and must not unwind (C++ exceptions, longjmp). A
+ record already being delivered when the callback is replaced may still reach the old
+ one, so keep the old user_data alive (set the callback once at start-up).
+ VT_INVALID_ARGUMENT for a max_level outside 1..5.
+ */
+vt_result vt_set_log_callback(vt_log_callback callback,
+                              int32_t max_level,
+                              void *user_data,
+                              char *err,
+                              uintptr_t err_len);
 
 #ifdef __cplusplus
 }  // extern "C"

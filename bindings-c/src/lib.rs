@@ -8,6 +8,11 @@
 // The C caller owns the pointers; each function documents what it requires.
 #![allow(clippy::missing_safety_doc)]
 
+mod logging;
+mod metric_families;
+pub use logging::*;
+pub use metric_families::*;
+
 use std::ffi::{c_char, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use veritoken::{

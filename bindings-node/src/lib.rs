@@ -16,6 +16,7 @@ use veritoken::{unix_now, Config, DpopProof, Format, ScopeMatch, SimpleRequest};
 
 mod bound_calls;
 mod layout;
+mod logging;
 mod string_io;
 
 fn js_error(e: veritoken::Error) -> napi::Error {
@@ -291,6 +292,16 @@ impl NativeVerifier {
             .map_err(|e| napi::Error::from_reason(e.to_string()))
     }
 
+    /// Each engine metric family's value, in `metricFamilies()` order (`prometheus.js`).
+    #[napi(catch_unwind)]
+    pub fn metric_values(&self) -> Vec<f64> {
+        let snapshot = self.inner.metrics();
+        veritoken::ENGINE_FAMILIES
+            .iter()
+            .map(|f| f.read(&snapshot).unwrap_or(0) as f64)
+            .collect()
+    }
+
     #[napi(catch_unwind)]
     pub fn is_ready(&self) -> bool {
         self.inner.is_ready()
@@ -381,6 +392,36 @@ fn response(error: &veritoken::Error, headers: Vec<(&'static str, String)>) -> E
 }
 
 /// The engine's version (the workspace version every veritoken package carries).
+/// One metric family of core's table: the names the sidecar's `/metrics` serves.
+#[napi(object)]
+pub struct MetricFamilyInfo {
+    pub name: String,
+    pub help: String,
+    /// "counter" or "histogram".
+    pub kind: String,
+    /// The name of its samples (counters end in `_total`).
+    pub sample_name: String,
+    /// "engine" (every verifier has it) or "sidecar" (per auth request, the sidecar's own).
+    pub source: String,
+}
+
+#[napi(catch_unwind)]
+pub fn metric_families() -> Vec<MetricFamilyInfo> {
+    let row = |source: &'static str| {
+        move |f: &veritoken::MetricFamily| MetricFamilyInfo {
+            name: f.name.to_owned(),
+            help: f.help.to_owned(),
+            kind: f.kind.as_str().to_owned(),
+            sample_name: f.sample_name(),
+            source: source.to_owned(),
+        }
+    };
+    let engine = veritoken::ENGINE_FAMILIES.iter().map(row("engine"));
+    engine
+        .chain(veritoken::SIDECAR_FAMILIES.iter().map(row("sidecar")))
+        .collect()
+}
+
 #[napi(catch_unwind)]
 pub fn version() -> &'static str {
     env!("CARGO_PKG_VERSION")

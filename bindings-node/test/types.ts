@@ -1,9 +1,11 @@
 // Compiled by `tsc --noEmit` (never run): the public types as a TypeScript user sees them.
 import express from 'express'
 import Fastify from 'fastify'
-import { Verifier, VeritokenError, type ErrorCode, type ErrorResponseParts, type VerifiedToken } from '@veritoken/node'
+import { Verifier, VeritokenError, setLogger, type ErrorCode, type ErrorResponseParts, type LogRecord, type VerifiedToken } from '@veritoken/node'
 import { requireToken } from '@veritoken/node/express'
 import veritoken, { verifyRequest } from '@veritoken/node/fastify'
+import { registerMetrics } from '@veritoken/node/prometheus'
+import { Registry } from 'prom-client'
 
 const verifier = new Verifier({
   issuers: [{ issuer: 'https://idp', audiences: ['api'], algorithms: ['RS256'], discovery: true, jwksCache: { timeoutMs: 800 } }],
@@ -50,3 +52,11 @@ async function dpop(raw: string, proof: string): Promise<string | undefined> {
   }
 }
 void dpop
+
+setLogger((r: LogRecord) => console.log(r.level, r.message, r.fields.issuer), { level: 'debug' })
+setLogger(console, { level: 'warn' })
+setLogger(null)
+
+const counters = registerMetrics({ orders: verifier }, { registry: new Registry() })
+counters[0].get()
+registerMetrics(verifier, { client: 'orders' })

@@ -2,6 +2,7 @@
 //! The GIL is released while verifying (and so while waiting for a key fetch).
 
 mod errors;
+mod logging;
 mod requirement;
 mod token;
 mod verifier;
@@ -16,5 +17,7 @@ fn _veritoken(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<token::VerifiedToken>()?;
     m.add_class::<requirement::Requirement>()?;
     m.add_function(wrap_pyfunction!(verifier::error_response, m)?)?;
+    m.add_function(wrap_pyfunction!(logging::_set_logger, m)?)?;
+    m.add_function(wrap_pyfunction!(verifier::_metric_families, m)?)?;
     Ok(())
 }

@@ -227,7 +227,7 @@ impl VerifiedToken {
     }
 
     /// Whether the token grants the scopes (all of them, or any one with match="any").
-    #[pyo3(signature = (scopes, r#match = "all"))]
+    #[pyo3(signature = (scopes, r#match = "all"), text_signature = "($self, scopes, match='all')")]
     fn has_scopes(&self, scopes: &Bound<'_, PyAny>, r#match: &str) -> PyResult<bool> {
         guard(|| {
             Ok(self
@@ -238,7 +238,7 @@ impl VerifiedToken {
 
     /// Raises ScopeInsufficient (or ClaimsInvalid for a malformed scope claim) unless the
     /// token grants the scopes.
-    #[pyo3(signature = (scopes, r#match = "all"))]
+    #[pyo3(signature = (scopes, r#match = "all"), text_signature = "($self, scopes, match='all')")]
     pub fn require_scopes(&self, scopes: &Bound<'_, PyAny>, r#match: &str) -> PyResult<()> {
         guard(|| {
             self.inner

@@ -342,7 +342,10 @@ impl Verifier {
     /// absolute URL the client called), verify it, then require `scopes`.
     /// `requirement` (a Requirement) is checked after the scopes. With `optional=True` a
     /// request without a token returns None (anonymous); a token that fails still raises.
-    #[pyo3(signature = (headers, query = None, scopes = None, r#match = "all", *, method = None, url = None, now = None, requirement = None, optional = false))]
+    #[pyo3(
+        signature = (headers, query = None, scopes = None, r#match = "all", *, method = None, url = None, now = None, requirement = None, optional = false),
+        text_signature = "($self, headers, query=None, scopes=None, match='all', *, method=None, url=None, now=None, requirement=None, optional=False)"
+    )]
     #[allow(clippy::too_many_arguments)]
     fn verify_request(
         &self,
@@ -443,6 +446,40 @@ impl Verifier {
     fn is_ready(&self) -> PyResult<bool> {
         guard(|| Ok(self.inner.is_ready()))
     }
+
+    /// `(name, value)` for each of core's engine metric families (`veritoken.prometheus`).
+    fn _metric_values(&self) -> PyResult<Vec<(&'static str, u64)>> {
+        guard(|| {
+            let snapshot = self.inner.metrics();
+            Ok(veritoken::ENGINE_FAMILIES
+                .iter()
+                .map(|f| (f.name, f.read(&snapshot).unwrap_or(0)))
+                .collect())
+        })
+    }
+}
+
+type FamilyRow = (
+    &'static str,
+    &'static str,
+    &'static str,
+    String,
+    &'static str,
+);
+
+/// Core's metric families as `(name, help, type, sample name, "engine" | "sidecar")`: the
+/// names the sidecar's `/metrics` serves (its own per-request families last).
+#[pyfunction]
+pub fn _metric_families() -> Vec<FamilyRow> {
+    let row = |source: &'static str| {
+        move |f: &veritoken::MetricFamily| {
+            (f.name, f.help, f.kind.as_str(), f.sample_name(), source)
+        }
+    };
+    let engine = veritoken::ENGINE_FAMILIES.iter().map(row("engine"));
+    engine
+        .chain(veritoken::SIDECAR_FAMILIES.iter().map(row("sidecar")))
+        .collect()
 }
 
 impl Verifier {

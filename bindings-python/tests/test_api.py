@@ -287,3 +287,18 @@ def test_a_panic_is_internal_error_not_panic_exception(verifier: veritoken.Verif
         else:
             pytest.fail("the panic did not surface")
     assert verifier.verify(token).subject == "alice"  # and the verifier still works
+
+
+def test_signatures_show_real_defaults() -> None:
+    import inspect
+
+    for method in (
+        veritoken.Verifier.verify_request,
+        veritoken.VerifiedToken.require_scopes,
+        veritoken.VerifiedToken.has_scopes,
+    ):
+        sig = inspect.signature(method)
+        assert sig.parameters["match"].default == "all", (method, sig)
+        assert "Ellipsis" not in str(sig)
+    verify = inspect.signature(veritoken.Verifier.verify)
+    assert verify.parameters["now"].default is None

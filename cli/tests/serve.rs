@@ -239,6 +239,22 @@ fn answers_auth_requests_directly() {
             "missing {expected} in\n{metrics}"
         );
     }
+    // Every family of core's tables is served, with its type: the bindings' exporters
+    // take the same tables.
+    for family in veritoken::ENGINE_FAMILIES
+        .iter()
+        .chain(&veritoken::SIDECAR_FAMILIES)
+    {
+        let type_line = format!("# TYPE {} {}", family.name, family.kind.as_str());
+        assert!(
+            metrics.contains(&type_line),
+            "missing {type_line} in\n{metrics}"
+        );
+    }
+    for family in &veritoken::ENGINE_FAMILIES {
+        let sample = format!("{}{{client=\"orders\"}}", family.sample_name());
+        assert!(metrics.contains(&sample), "missing {sample} in\n{metrics}");
+    }
 }
 
 #[test]

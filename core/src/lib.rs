@@ -41,7 +41,10 @@ pub use rules::token::{
 };
 pub use support::clock::unix_now;
 pub use support::error::{Error, ErrorCode};
-pub use support::metrics::MetricsSnapshot;
+pub use support::log::{set_log_sink, LogLevel, LogRecord, LogSink};
+pub use support::metrics::{
+    MetricFamily, MetricKind, MetricsSnapshot, CLIENT_LABEL, ENGINE_FAMILIES, SIDECAR_FAMILIES,
+};
 #[doc(hidden)]
 pub use support::untrusted_text::{utf8_str, utf8_string};
 pub use surface::extract::{Credential, RequestView, SimpleRequest, TokenSource};

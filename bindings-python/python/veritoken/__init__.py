@@ -10,7 +10,13 @@ Every rejection is a ``VeritokenError`` subclass with ``.code`` (a stable name s
 every veritoken language), ``.message``, ``.claim`` and ``.status`` (the HTTP status).
 Integrations: ``veritoken.fastapi``, ``veritoken.starlette``, ``veritoken.flask``,
 ``veritoken.django``.
+
+The engine's events (key fetches, fetch failures, skipped keys) go to the ``logging`` logger
+``"veritoken"``; ``veritoken.prometheus`` exports its counters to ``prometheus_client``.
 """
+
+import atexit as _atexit
+import logging as _logging
 
 from ._veritoken import (
     ClaimsInvalid,
@@ -34,8 +40,15 @@ from ._veritoken import (
     Verifier,
     VeritokenError,
     __version__,
+    _set_logger,
     error_response,
 )
+
+# A library adds no handler of its own: the application's logging configuration decides.
+_logging.getLogger("veritoken").addHandler(_logging.NullHandler())
+_set_logger(_logging.getLogger("veritoken"))
+# No record is sent to an interpreter that is shutting down.
+_atexit.register(_set_logger, None)
 
 __all__ = [
     "ClaimsInvalid",

@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._veritoken import Requirement, VerifiedToken, Verifier
+
+if TYPE_CHECKING:
+    from ._veritoken import Match
 
 Scopes = str | Iterable[str] | None
 Roles = str | Iterable[str] | None
 Rules = Iterable[dict[str, Any]] | None
 
 
-def scope_args(scopes: Scopes, match: str) -> tuple[list[str] | None, str]:
+def scope_args(scopes: Scopes, match: str) -> tuple[list[str] | None, Match]:
     """Normalizes the `scopes` option once, at setup time."""
     if match not in ("all", "any"):
         raise ValueError(f'match must be "all" or "any", not {match!r}')
+    mode: Match = "all" if match == "all" else "any"
     if scopes is None:
-        return None, match
-    return ([scopes] if isinstance(scopes, str) else list(scopes)) or None, match
+        return None, mode
+    return ([scopes] if isinstance(scopes, str) else list(scopes)) or None, mode
 
 
 def route_requirement(roles: Roles, role_match: str, rules: Rules) -> Requirement | None:
@@ -38,7 +42,7 @@ async def verify_async(
     headers: Iterable[tuple[str, str]],
     query: str | None,
     scopes: list[str] | None,
-    match: str,
+    match: Match,
     method: str,
     url: str,
     requirement: Requirement | None = None,

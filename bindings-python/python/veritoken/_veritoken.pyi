@@ -1,8 +1,11 @@
 """Type stubs for the native module (see ``veritoken``'s docstring)."""
 
 from collections.abc import Iterable, Mapping
+from logging import Logger
 from os import PathLike
-from typing import Any, Literal, overload
+from typing import Any, Literal, final, overload
+
+from typing_extensions import Self
 
 __version__: str
 
@@ -38,6 +41,7 @@ class ReplayStoreUnavailable(Unavailable): ...
 class ConfigInvalid(VeritokenError): ...
 class InternalError(VeritokenError): ...
 
+@final
 class VerifiedToken:
     """A verified token: claims and header exactly as the engine accepted them."""
 
@@ -85,10 +89,11 @@ class Requirement:
 
     def __init__(self, spec: Mapping[str, Any] | str) -> None: ...
 
+@final
 class Verifier:
     """Verifies tokens with one configuration and one key cache; thread-safe."""
 
-    def __init__(self, config: Mapping[str, Any] | str) -> None: ...
+    def __new__(cls, config: Mapping[str, Any] | str) -> Self: ...
     @staticmethod
     def from_file(path: str | PathLike[str]) -> Verifier: ...
     def verify(
@@ -169,8 +174,18 @@ class Verifier:
         """Like ``error_response``, plus this verifier's DPoP challenge and ``DPoP-Nonce``."""
     def metrics(self) -> dict[str, Any]: ...
     def is_ready(self) -> bool: ...
+    def _metric_values(self) -> list[tuple[str, int]]: ...
 
 def error_response(
     error: VeritokenError, realm: str | None = None
 ) -> tuple[int, list[tuple[str, str]], bytes]:
     """(status, headers, body) as every veritoken middleware answers."""
+
+def _set_logger(logger: Logger | None) -> None:
+    """Where the engine's records go (``veritoken`` sets ``logging.getLogger("veritoken")``)."""
+
+def _metric_families() -> list[tuple[str, str, str, str, str]]:
+    """Core's metric families: (name, help, type, sample name, "engine" | "sidecar")."""
+
+def _panic_for_tests(next_call: bool) -> None:
+    """Test hook: panics inside the native module (now, or in the next call)."""

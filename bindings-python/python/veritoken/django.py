@@ -19,7 +19,7 @@ RFC 6750 challenge and veritoken's JSON error body.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -27,6 +27,9 @@ from django.http import HttpRequest, HttpResponse
 
 from ._integration import route_requirement, scope_args
 from ._veritoken import Verifier, VeritokenError
+
+if TYPE_CHECKING:
+    from ._veritoken import Match
 
 
 def _verifier(options: dict[str, Any]) -> Verifier:
@@ -38,6 +41,13 @@ def _verifier(options: dict[str, Any]) -> Verifier:
 
 
 class VeritokenMiddleware:
+    get_response: Callable[[HttpRequest], HttpResponse]
+    verifier: Verifier
+    scopes: list[str] | None
+    match: Match
+    realm: str | None
+    exempt: frozenset[str]
+
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         options = getattr(settings, "VERITOKEN", None)
         if not isinstance(options, dict):

@@ -25,6 +25,7 @@ from collections.abc import Callable, Coroutine
 from fastapi import HTTPException, Request, Security
 from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.applications import Starlette
 
 from ._integration import Roles, Rules, Scopes, route_requirement, scope_args, verify_async
 from ._veritoken import VerifiedToken, Verifier, VeritokenError
@@ -42,6 +43,9 @@ BEARER = HTTPBearer(
 
 class VeritokenHTTPException(HTTPException):
     """A refusal, carrying veritoken's body and headers."""
+
+    error: VeritokenError
+    body: bytes
 
     def __init__(self, error: VeritokenError, realm: str | None, verifier: Verifier) -> None:
         status, headers, body = verifier.error_response(error, realm)
@@ -100,6 +104,6 @@ async def _handler(request: Request, exc: Exception) -> Response:
     )
 
 
-def install(app) -> None:  # noqa: ANN001 (FastAPI or Starlette app)
+def install(app: Starlette) -> None:
     """Registers the handler that answers refusals with veritoken's JSON body."""
     app.add_exception_handler(VeritokenHTTPException, _handler)

@@ -12,12 +12,15 @@ Refusals are answered like every veritoken middleware: 401/403/503 with the RFC 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.datastructures import URL
 
 from ._integration import Roles, Rules, Scopes, route_requirement, scope_args, verify_async
 from ._veritoken import Verifier, VeritokenError
+
+if TYPE_CHECKING:
+    from ._veritoken import Match
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -27,6 +30,13 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 class VeritokenMiddleware:
     """Verifies every HTTP request except paths in ``exclude_paths`` (exact matches)."""
+
+    app: ASGIApp
+    verifier: Verifier
+    scopes: list[str] | None
+    match: Match
+    realm: str | None
+    exclude_paths: frozenset[str]
 
     def __init__(
         self,

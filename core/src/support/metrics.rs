@@ -151,6 +151,149 @@ pub struct MetricsSnapshot {
     pub store_latency_us: u64,
 }
 
+/// A Prometheus metric type, as the exposition formats name it.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum MetricKind {
+    Counter,
+    Histogram,
+}
+
+impl MetricKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MetricKind::Counter => "counter",
+            MetricKind::Histogram => "histogram",
+        }
+    }
+}
+
+/// One metric family: its name (without the `_total` a counter's samples add), help, type.
+/// The sidecar's `/metrics` and every binding's Prometheus exporter take their names from
+/// [`ENGINE_FAMILIES`] and [`SIDECAR_FAMILIES`], so the names cannot drift apart.
+#[derive(Copy, Clone, Debug)]
+pub struct MetricFamily {
+    pub name: &'static str,
+    pub help: &'static str,
+    pub kind: MetricKind,
+    read: Option<fn(&MetricsSnapshot) -> u64>,
+}
+
+impl MetricFamily {
+    /// The family's value in `snapshot` (engine families; `None` for the sidecar's own).
+    pub fn read(&self, snapshot: &MetricsSnapshot) -> Option<u64> {
+        self.read.map(|read| read(snapshot))
+    }
+
+    /// The name of its samples in the text formats: counters end in `_total`.
+    pub fn sample_name(&self) -> String {
+        match self.kind {
+            MetricKind::Counter => format!("{}_total", self.name),
+            MetricKind::Histogram => self.name.to_owned(),
+        }
+    }
+}
+
+const fn counter(
+    name: &'static str,
+    help: &'static str,
+    read: fn(&MetricsSnapshot) -> u64,
+) -> MetricFamily {
+    MetricFamily {
+        name,
+        help,
+        kind: MetricKind::Counter,
+        read: Some(read),
+    }
+}
+
+/// The label every family carries: the sidecar's client name, a binding's verifier name.
+pub const CLIENT_LABEL: &str = "client";
+
+/// The engine's counters, read from a verifier's [`MetricsSnapshot`] at scrape time.
+pub const ENGINE_FAMILIES: [MetricFamily; 13] = [
+    counter(
+        "veritoken_jwks_fetches",
+        "Key set and discovery fetches started",
+        |m| m.jwks_fetches,
+    ),
+    counter(
+        "veritoken_jwks_fetch_failures",
+        "Key fetches that failed",
+        |m| m.jwks_fetch_failures,
+    ),
+    counter(
+        "veritoken_jwks_not_modified",
+        "Key fetches answered 304",
+        |m| m.jwks_not_modified,
+    ),
+    counter(
+        "veritoken_stale_serves",
+        "Verifications on keys past their freshness",
+        |m| m.stale_serves,
+    ),
+    counter(
+        "veritoken_cooldown_rejections",
+        "Unknown kids refused without fetching",
+        |m| m.cooldown_rejections,
+    ),
+    counter(
+        "veritoken_jwks_fetches_skipped",
+        "Key fetches not made while a failing source backs off",
+        |m| m.jwks_fetches_skipped,
+    ),
+    counter(
+        "veritoken_token_cache_hits",
+        "Verifications answered by the verified-token cache",
+        |m| m.token_cache_hits,
+    ),
+    counter(
+        "veritoken_token_cache_misses",
+        "Verified-token cache lookups that found no usable entry",
+        |m| m.token_cache_misses,
+    ),
+    counter(
+        "veritoken_token_cache_evictions",
+        "Verified-token cache entries replaced by another token",
+        |m| m.token_cache_evictions,
+    ),
+    counter(
+        "veritoken_key_cache_misses",
+        "Key lookups that missed the cached set",
+        |m| m.key_cache_misses,
+    ),
+    counter(
+        "veritoken_store_requests",
+        "Commands sent to the shared Redis store (DPoP replay records)",
+        |m| m.store_requests,
+    ),
+    counter(
+        "veritoken_store_errors",
+        "Redis store commands that failed or timed out (each refused its proof)",
+        |m| m.store_errors,
+    ),
+    counter(
+        "veritoken_store_latency_microseconds",
+        "Time spent in Redis store commands, summed",
+        |m| m.store_latency_us,
+    ),
+];
+
+/// The sidecar's own families (per auth request; the bindings have no requests to count).
+pub const SIDECAR_FAMILIES: [MetricFamily; 2] = [
+    MetricFamily {
+        name: "veritoken_requests",
+        help: "auth requests by client, verdict and error code",
+        kind: MetricKind::Counter,
+        read: None,
+    },
+    MetricFamily {
+        name: "veritoken_request_duration_seconds",
+        help: "auth request latency",
+        kind: MetricKind::Histogram,
+        read: None,
+    },
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
