@@ -83,6 +83,11 @@ typedef enum {
 } vt_log_level;
 
 /*
+ A route requirement (scopes, role policies, claim rules): built once per route.
+ */
+typedef struct vt_requirement vt_requirement;
+
+/*
  A verified token. Its strings stay valid until `vt_token_free`.
  */
 typedef struct vt_token vt_token;
@@ -263,6 +268,60 @@ vt_result vt_verify_dpop_at(const vt_verifier *verifier,
                             uintptr_t claim_len);
 
 /*
+ `vt_verify_request_at` for a route that also serves anonymous callers: a request
+ without a token gives VT_OK with `*out` set to NULL (anonymous); a token that fails is
+ its error as usual, and a valid one gives VT_OK with `*out` owning the token.
+ */
+vt_result vt_verify_request_optional_at(const vt_verifier *verifier,
+                                        const vt_request *request,
+                                        int64_t now_unix,
+                                        int32_t may_wait,
+                                        vt_token **out,
+                                        char *err,
+                                        uintptr_t err_len,
+                                        char *claim,
+                                        uintptr_t claim_len);
+
+/*
+ Builds a route requirement from JSON text, e.g.
+ `{"scopes": ["read"], "roles": ["my_service:admin"], "rules": [{"claim": "tenant",
+ "equals": "t-1"}]}` (fields: scopes, scope_match, roles, role_match, role_claim, rules;
+ roles are "rn:role" or "rn:role@tenant"). VT_CONFIG_INVALID names the bad field. On
+ VT_OK `*out` owns it; free it with `vt_requirement_free`. Usable from any thread.
+ */
+vt_result vt_requirement_new(const char *requirement_json,
+                             vt_requirement **out,
+                             char *err,
+                             uintptr_t err_len);
+
+/*
+ Frees a requirement. NULL is accepted.
+ */
+void vt_requirement_free(vt_requirement *requirement);
+
+/*
+ VT_OK when the token meets the requirement; VT_SCOPE_INSUFFICIENT (a failing claim
+ rule names its claim in `claim`) or VT_CLAIM_INVALID (a scope or role claim of the
+ wrong shape) otherwise, with the message in `err`.
+ */
+vt_result vt_token_check(const vt_token *token,
+                         const vt_requirement *requirement,
+                         char *err,
+                         uintptr_t err_len,
+                         char *claim,
+                         uintptr_t claim_len);
+
+/*
+ `vt_token_check` for a claims set held as JSON text (what `vt_token_claims_json` gave).
+ */
+vt_result vt_claims_check(const char *claims_json,
+                          const vt_requirement *requirement,
+                          char *err,
+                          uintptr_t err_len,
+                          char *claim,
+                          uintptr_t claim_len);
+
+/*
  Everything a middleware does for one request: finds the token per `token_sources` (or,
  with DPoP enabled, `Authorization: DPoP` plus the `DPoP` proof header), then verifies it
  as `vt_verify_at` / `vt_verify_dpop_at` would. Missing-token and extraction errors are
@@ -426,6 +485,27 @@ vt_result vt_set_log_callback(vt_log_callback callback,
                               void *user_data,
                               char *err,
                               uintptr_t err_len);
+
+/*
+ The number of engine metric families (indexes 0 to count - 1 of `vt_metric_family`).
+ */
+uintptr_t vt_metric_family_count(void);
+
+/*
+ Engine metric family `index`: its name (counters' samples add `_total`), help and
+ Prometheus type ("counter"), as static strings. The same families as the sidecar's
+ `/metrics`, labelled `client` there. VT_INVALID_ARGUMENT past the end or for NULL outputs.
+ */
+vt_result vt_metric_family(uintptr_t index,
+                           const char **name,
+                           const char **help,
+                           const char **kind);
+
+/*
+ Writes each engine family's current value for `verifier`, in `vt_metric_family` order,
+ into `out` (`out_len` >= `vt_metric_family_count()`, else VT_BUFFER_TOO_SMALL).
+ */
+vt_result vt_verifier_metric_values(const vt_verifier *verifier, uint64_t *out, uintptr_t out_len);
 
 #ifdef __cplusplus
 }  // extern "C"

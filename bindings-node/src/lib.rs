@@ -16,7 +16,8 @@ use veritoken::{unix_now, Config, DpopProof, Format, ScopeMatch, SimpleRequest};
 
 mod bound_calls;
 mod layout;
-mod logging;
+// `pub`: its exports are reached only through napi's registration, which the test build lacks.
+pub mod logging;
 mod string_io;
 
 fn js_error(e: veritoken::Error) -> napi::Error {
