@@ -154,6 +154,10 @@ export type KeySource =
 export interface IssuerConfig {
   issuer: string
   audiences: string[]
+  /**
+   * The allow-list, exact names: HS256/384/512, RS256/384/512, PS256/384/512, ES256/384/512,
+   * EdDSA, and RFC 9864's Ed25519, ESP256, ESP384, ESP512 (each its own entry).
+   */
   algorithms: string[]
   keys?: KeySource[]
   jwksUri?: string
@@ -177,6 +181,7 @@ export type TokenSource =
 export interface DpopConfig {
   /** Default 'disabled'. */
   mode?: 'disabled' | 'allowed' | 'required'
+  /** Proof algorithms; default every asymmetric one, RFC 9864's Ed25519 and ESP256/384/512 included. */
   algorithms?: string[]
   /** Seconds a proof stays acceptable after its iat (default 300). */
   maxAge?: number

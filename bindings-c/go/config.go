@@ -31,7 +31,9 @@ type CacheConfig struct {
 // DPoPConfig is how DPoP proofs are checked. Zero fields take the engine's defaults.
 type DPoPConfig struct {
 	// "disabled" (default), "allowed" or "required".
-	Mode       string   `json:"mode,omitempty"`
+	Mode string `json:"mode,omitempty"`
+	// Proof algorithms; nil for every asymmetric one, RFC 9864's Ed25519 and
+	// ESP256/384/512 included.
 	Algorithms []string `json:"algorithms,omitempty"`
 	// Seconds a proof stays acceptable after its iat (default 300).
 	MaxAge          uint64 `json:"max_age,omitempty"`
@@ -45,8 +47,10 @@ type DPoPConfig struct {
 
 // IssuerConfig is one trusted issuer: its keys and the rules its tokens must meet.
 type IssuerConfig struct {
-	Issuer     string   `json:"issuer"`
-	Audiences  []string `json:"audiences"`
+	Issuer    string   `json:"issuer"`
+	Audiences []string `json:"audiences"`
+	// The allow-list, exact names: HS256/384/512, RS256/384/512, PS256/384/512,
+	// ES256/384/512, EdDSA, and RFC 9864's Ed25519, ESP256, ESP384, ESP512.
 	Algorithms []string `json:"algorithms"`
 	// Static keys. Exclusive with JWKSURI and Discovery.
 	Keys []KeySource `json:"keys,omitempty"`

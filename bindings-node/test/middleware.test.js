@@ -14,7 +14,7 @@ const GOOD = `Bearer ${mint(goodClaims())}`
 const EXPIRED = `Bearer ${mint(goodClaims({ exp: 1 }))}`
 // Every app accepts bearer tokens and DPoP-bound tokens with their proofs.
 const CONFIG = hsConfig({ dpop: { mode: 'allowed' } })
-const BOTH = 'Bearer realm="orders", DPoP realm="orders", algs="RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA"'
+const BOTH = 'Bearer realm="orders", DPoP realm="orders", algs="RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA ESP256 ESP384 ESP512 Ed25519"'
 const CLIENT = dpopClient()
 
 async function get(base, path, authorization, extra = {}) {

@@ -13,7 +13,7 @@ EXPIRED = f"Bearer {mint(good_claims(exp=1))}"
 DPOP_CLIENT = DPoPClient()
 # Every app accepts bearer tokens and DPoP-bound tokens with their proofs.
 CONFIG = hs_config(dpop={"mode": "allowed"})
-ALGS = "RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA"
+ALGS = "RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA ESP256 ESP384 ESP512 Ed25519"
 BOTH = f'Bearer realm="orders", DPoP realm="orders", algs="{ALGS}"'
 
 

@@ -111,7 +111,7 @@ fn use_dpop_nonce_carries_the_nonce_that_then_works() {
     assert!(
         h.contains(&(
             "www-authenticate",
-            "DPoP algs=\"RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA\"".to_owned()
+            "DPoP algs=\"RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA ESP256 ESP384 ESP512 Ed25519\"".to_owned()
         )),
         "{h:?}"
     );

@@ -617,3 +617,38 @@ fn verify_in_background_completes_every_call_from_the_io_thread() {
     }
     assert_eq!(v.metrics().jwks_fetches, 1);
 }
+
+/// RFC 9864 names through a real JWKS URL: an IdP publishing keys with `alg` `Ed25519`,
+/// `ESP256`, `ESP384` and `ESP512` (and signing with them) is verified when the allow-list
+/// names them, and refused (`algorithm_not_allowed`) when it names only the twins.
+#[test]
+fn fully_specified_algorithms_through_a_jwks_url() {
+    let idp = TestIdp::start();
+    let names = ["Ed25519", "ESP256", "ESP384", "ESP512"];
+    for alg in names {
+        idp.rotate(alg);
+    }
+    let with = |algorithms: &[&str]| {
+        let mut cfg = config(&idp.url(), json!({"jwks_uri": idp.jwks_uri()}), json!({}));
+        cfg.issuers[0].algorithms = algorithms
+            .iter()
+            .map(|a| veritoken::Algorithm::from_name(a).unwrap())
+            .collect();
+        Verifier::new(cfg).unwrap()
+    };
+    let fully = with(&names);
+    let twins = with(&["EdDSA", "ES256", "ES384", "ES512"]);
+    for alg in names {
+        let t = token(&idp, alg);
+        assert_eq!(
+            fully.verify(&t).unwrap().algorithm(),
+            Some(veritoken::Algorithm::from_name(alg).unwrap()),
+            "{alg}"
+        );
+        assert_eq!(
+            twins.verify(&t).unwrap_err().code(),
+            ErrorCode::AlgorithmNotAllowed,
+            "{alg}"
+        );
+    }
+}

@@ -1,6 +1,6 @@
-//! (a) Any bytes as a token, for verifiers with HMAC, RSA, EC and EdDSA keys: never a
-//! panic, always a stable code; an accepted token is one the fuzzer found in the seed
-//! corpus, so its claims parse strictly.
+//! (a) Any bytes as a token, for verifiers with HMAC, RSA, EC and Ed25519 keys (under the
+//! names EdDSA, Ed25519 and ESP256 too): never a panic, always a stable code; an accepted
+//! token is one the fuzzer found in the seed corpus, so its claims parse strictly.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -11,13 +11,20 @@ use veritoken::{ErrorCode, Verifier};
 mod common;
 
 static VERIFIERS: LazyLock<Vec<(Verifier, i64)>> = LazyLock::new(|| {
-    ["hs256_valid", "rs256_valid", "es256_valid", "eddsa_valid"]
-        .into_iter()
-        .map(|name| {
-            let (config, now, _) = common::vector("algorithms.json", name);
-            (common::verifier(config), now)
-        })
-        .collect()
+    [
+        "hs256_valid",
+        "rs256_valid",
+        "es256_valid",
+        "eddsa_valid",
+        "ed25519_valid",
+        "esp256_valid",
+    ]
+    .into_iter()
+    .map(|name| {
+        let (config, now, _) = common::vector("algorithms.json", name);
+        (common::verifier(config), now)
+    })
+    .collect()
 });
 
 fuzz_target!(|data: &[u8]| {

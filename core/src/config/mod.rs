@@ -84,8 +84,10 @@ pub enum DpopMode {
 pub struct DpopConfig {
     /// Default `disabled`.
     pub mode: DpopMode,
-    /// Algorithms a proof may be signed with; asymmetric only. Default: ES256, ES384,
-    /// ES512, EdDSA, RS256, RS384, RS512, PS256, PS384, PS512.
+    /// Algorithms a proof may be signed with; asymmetric only. Default every asymmetric
+    /// one: RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA, and the
+    /// RFC 9864 names ESP256, ESP384, ESP512, Ed25519. The DPoP challenge's `algs` lists
+    /// them in that order.
     pub algorithms: Vec<Algorithm>,
     /// A proof whose `iat` is older than this (plus `leeway`) is refused, and its `jti`
     /// is remembered this long. Default 300.
@@ -211,7 +213,9 @@ pub struct IssuerConfig {
     pub issuer: String,
     /// `aud` must hold at least one of these. At least one.
     pub audiences: Vec<String>,
-    /// The algorithm allow-list. At least one; `none` does not exist.
+    /// The algorithm allow-list. At least one; `none` does not exist. RFC 9864's
+    /// fully-specified names are distinct entries: allow `Ed25519` for tokens whose header
+    /// says `Ed25519`, `EdDSA` for those that say `EdDSA` (and likewise `ESP256` / `ES256`).
     pub algorithms: Vec<Algorithm>,
     /// Static key sources, all merged into one key set.
     #[serde(default)]

@@ -4,7 +4,11 @@ use aws_lc_rs::signature;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 
-/// A JWS signature algorithm (RFC 7518 §3, RFC 8037). `none` is not one of them.
+/// A JWS signature algorithm (RFC 7518 §3, RFC 8037, RFC 9864). `none` is not one of them.
+///
+/// RFC 9864's fully-specified names are algorithms of their own, each bound to one key type
+/// and curve: `Ed25519` (EdDSA on Ed25519 only) and `ESP256`/`ESP384`/`ESP512` (ECDSA on
+/// P-256/P-384/P-521 with SHA-256/384/512, the same operations as `ES256`/`ES384`/`ES512`).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Algorithm {
     HS256,
@@ -20,6 +24,10 @@ pub enum Algorithm {
     ES384,
     ES512,
     EdDSA,
+    ESP256,
+    ESP384,
+    ESP512,
+    Ed25519,
 }
 
 /// The elliptic curves of `EC` and `OKP` keys that veritoken can verify with.
@@ -74,7 +82,7 @@ pub enum KeyFamily {
 }
 
 impl Algorithm {
-    pub const ALL: [Algorithm; 13] = [
+    pub const ALL: [Algorithm; 17] = [
         Algorithm::HS256,
         Algorithm::HS384,
         Algorithm::HS512,
@@ -88,6 +96,10 @@ impl Algorithm {
         Algorithm::ES384,
         Algorithm::ES512,
         Algorithm::EdDSA,
+        Algorithm::ESP256,
+        Algorithm::ESP384,
+        Algorithm::ESP512,
+        Algorithm::Ed25519,
     ];
 
     /// The JOSE name (`alg` header value).
@@ -106,6 +118,10 @@ impl Algorithm {
             Algorithm::ES384 => "ES384",
             Algorithm::ES512 => "ES512",
             Algorithm::EdDSA => "EdDSA",
+            Algorithm::ESP256 => "ESP256",
+            Algorithm::ESP384 => "ESP384",
+            Algorithm::ESP512 => "ESP512",
+            Algorithm::Ed25519 => "Ed25519",
         }
     }
 
@@ -123,11 +139,34 @@ impl Algorithm {
             | Algorithm::PS256
             | Algorithm::PS384
             | Algorithm::PS512 => KeyFamily::Rsa,
-            Algorithm::ES256 => KeyFamily::Curve(Curve::P256),
-            Algorithm::ES384 => KeyFamily::Curve(Curve::P384),
-            Algorithm::ES512 => KeyFamily::Curve(Curve::P521),
-            Algorithm::EdDSA => KeyFamily::Curve(Curve::Ed25519),
+            Algorithm::ES256 | Algorithm::ESP256 => KeyFamily::Curve(Curve::P256),
+            Algorithm::ES384 | Algorithm::ESP384 => KeyFamily::Curve(Curve::P384),
+            Algorithm::ES512 | Algorithm::ESP512 => KeyFamily::Curve(Curve::P521),
+            Algorithm::EdDSA | Algorithm::Ed25519 => KeyFamily::Curve(Curve::Ed25519),
         }
+    }
+
+    /// The other name of the same verification: `ES256` ↔ `ESP256`, `ES384` ↔ `ESP384`,
+    /// `ES512` ↔ `ESP512`, `EdDSA` ↔ `Ed25519` (RFC 9864). A key whose JWK `alg` names one
+    /// of a pair may verify tokens signed under either name.
+    pub const fn twin(self) -> Option<Algorithm> {
+        Some(match self {
+            Algorithm::ES256 => Algorithm::ESP256,
+            Algorithm::ESP256 => Algorithm::ES256,
+            Algorithm::ES384 => Algorithm::ESP384,
+            Algorithm::ESP384 => Algorithm::ES384,
+            Algorithm::ES512 => Algorithm::ESP512,
+            Algorithm::ESP512 => Algorithm::ES512,
+            Algorithm::EdDSA => Algorithm::Ed25519,
+            Algorithm::Ed25519 => Algorithm::EdDSA,
+            _ => return None,
+        })
+    }
+
+    /// Whether a key declared for `self` (its JWK or PEM `alg`) may verify with `alg`: the
+    /// same algorithm or its fully-specified twin, nothing else.
+    pub fn admits(self, alg: Algorithm) -> bool {
+        self == alg || self.twin() == Some(alg)
     }
 
     /// Shortest HMAC secret accepted: the hash output length (RFC 7518 §3.2).
@@ -150,17 +189,17 @@ impl Algorithm {
             Algorithm::PS256 => &signature::RSA_PSS_2048_8192_SHA256,
             Algorithm::PS384 => &signature::RSA_PSS_2048_8192_SHA384,
             Algorithm::PS512 => &signature::RSA_PSS_2048_8192_SHA512,
-            Algorithm::ES256 => &signature::ECDSA_P256_SHA256_FIXED,
-            Algorithm::ES384 => &signature::ECDSA_P384_SHA384_FIXED,
-            Algorithm::ES512 => &signature::ECDSA_P521_SHA512_FIXED,
-            Algorithm::EdDSA => &signature::ED25519,
+            Algorithm::ES256 | Algorithm::ESP256 => &signature::ECDSA_P256_SHA256_FIXED,
+            Algorithm::ES384 | Algorithm::ESP384 => &signature::ECDSA_P384_SHA384_FIXED,
+            Algorithm::ES512 | Algorithm::ESP512 => &signature::ECDSA_P521_SHA512_FIXED,
+            Algorithm::EdDSA | Algorithm::Ed25519 => &signature::ED25519,
             Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => return None,
         })
     }
 
     /// A bit for [`AlgorithmSet`].
-    const fn bit(self) -> u16 {
-        1 << (self as u16)
+    const fn bit(self) -> u32 {
+        1 << (self as u32)
     }
 }
 
@@ -191,7 +230,7 @@ impl<'de> Deserialize<'de> for Algorithm {
 
 /// A small set of algorithms (an allow-list), checked without allocation on the hot path.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
-pub struct AlgorithmSet(u16);
+pub struct AlgorithmSet(u32);
 
 impl AlgorithmSet {
     pub fn contains(self, alg: Algorithm) -> bool {
@@ -232,6 +271,42 @@ mod tests {
         assert_eq!(Algorithm::from_name("none"), None);
         assert_eq!(Algorithm::from_name("hs256"), None);
         assert_eq!(Algorithm::from_name("ES521"), None);
+        assert_eq!(Algorithm::from_name("ed25519"), None);
+        assert_eq!(Algorithm::from_name("Ed448"), None);
+        assert_eq!(Algorithm::from_name("ESP256"), Some(Algorithm::ESP256));
+    }
+
+    /// Every algorithm has its own bit: the set is wide enough for all of them.
+    #[test]
+    fn set_holds_every_algorithm() {
+        let all: AlgorithmSet = Algorithm::ALL.into_iter().collect();
+        assert_eq!(all.iter().collect::<Vec<_>>(), Algorithm::ALL);
+        for a in Algorithm::ALL {
+            let one: AlgorithmSet = [a].into_iter().collect();
+            assert_eq!(one.iter().collect::<Vec<_>>(), [a]);
+        }
+    }
+
+    /// Twins verify the same way and on the same curve; nothing else is a twin.
+    #[test]
+    fn twins_are_the_same_verification() {
+        for a in Algorithm::ALL {
+            match a.twin() {
+                Some(t) => {
+                    assert_eq!(t.twin(), Some(a));
+                    assert_eq!(t.family(), a.family());
+                    assert!(std::ptr::eq(
+                        t.verification_algorithm().unwrap() as *const _ as *const u8,
+                        a.verification_algorithm().unwrap() as *const _ as *const u8
+                    ));
+                    assert!(a.admits(t) && t.admits(a));
+                }
+                None => assert!(matches!(a.family(), KeyFamily::Oct | KeyFamily::Rsa), "{a}"),
+            }
+            assert!(a.admits(a));
+        }
+        assert!(!Algorithm::ES256.admits(Algorithm::ESP384));
+        assert!(!Algorithm::EdDSA.admits(Algorithm::ES256));
     }
 
     #[test]

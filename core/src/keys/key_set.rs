@@ -235,7 +235,7 @@ impl Key {
         let public = material.public_bytes();
         let mut verifiers = Vec::new();
         for alg in compatible.iter().filter(|a| allowed.contains(*a)) {
-            if declared.is_some_and(|d| d != alg) {
+            if declared.is_some_and(|d| !d.admits(alg)) {
                 continue;
             }
             let backend = match (&material, alg.verification_algorithm()) {
@@ -787,6 +787,50 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.contains("does not match"), "{err}");
+    }
+
+    /// A key's declared `alg` admits its RFC 9864 twin (the same verification) and nothing
+    /// else; with no `alg`, a key serves every algorithm of its type and curve.
+    #[test]
+    fn declared_alg_admits_its_fully_specified_twin() {
+        use Algorithm::*;
+        let ed = serde_json::json!({"kty": "OKP", "crv": "Ed25519", "x": "HTMOV_zyh4xIdfw2xl7FWSS5acqcEhVLv1ydnKUKf20"});
+        let p256 = serde_json::json!({"kty": "EC", "crv": "P-256",
+            "x": "pylQdopbwClSubJu68X1hpvTcMKyD28KK8H-jTp5AVY",
+            "y": "0eaAWV4byZdHQZlft1j83SlCn72UMbLU5BWEjnEVwwE"});
+        let algs = |jwk: &Value, alg: Option<&str>| -> Result<Vec<Algorithm>, String> {
+            let mut jwk = jwk.clone();
+            if let Some(alg) = alg {
+                jwk["alg"] = alg.into();
+            }
+            let doc = serde_json::json!({ "keys": [jwk] });
+            let parsed = parse_jwks(&doc, Origin::Static, all())?;
+            match parsed.keys.first() {
+                Some(key) => Ok(key.algorithms().collect()),
+                None => Err(parsed.skipped.join("; ")),
+            }
+        };
+        assert_eq!(algs(&ed, None).unwrap(), [EdDSA, Ed25519]);
+        assert_eq!(algs(&ed, Some("EdDSA")).unwrap(), [EdDSA, Ed25519]);
+        assert_eq!(algs(&ed, Some("Ed25519")).unwrap(), [EdDSA, Ed25519]);
+        assert_eq!(algs(&p256, None).unwrap(), [ES256, ESP256]);
+        assert_eq!(algs(&p256, Some("ES256")).unwrap(), [ES256, ESP256]);
+        assert_eq!(algs(&p256, Some("ESP256")).unwrap(), [ES256, ESP256]);
+        for (jwk, wrong) in [(&ed, "ESP256"), (&p256, "Ed25519"), (&p256, "ESP384")] {
+            let err = algs(jwk, Some(wrong)).unwrap_err();
+            assert!(
+                err.contains(&format!("alg {wrong} does not match")),
+                "{err}"
+            );
+        }
+        // The allow-list still decides: a key declared EdDSA under an Ed25519-only list
+        // serves Ed25519 only.
+        let only: AlgorithmSet = [Ed25519].into_iter().collect();
+        let mut jwk = ed.clone();
+        jwk["alg"] = "EdDSA".into();
+        let parsed = parse_jwks(&serde_json::json!({ "keys": [jwk] }), Origin::Static, only);
+        let keys = parsed.unwrap().keys;
+        assert_eq!(keys[0].algorithms().collect::<Vec<_>>(), [Ed25519]);
     }
 
     #[test]

@@ -636,6 +636,33 @@ mod tests {
         assert!(thumbprint(oct.as_object().unwrap()).is_err());
     }
 
+    /// The challenge's `algs` names exactly the proof algorithms allowed, RFC 9864's among
+    /// them by default, so a client signing with `Ed25519` (panva's dpop) can recover.
+    #[test]
+    fn challenge_names_fully_specified_algorithms() {
+        let dpop = |extra: Value| {
+            let mut cfg = serde_json::json!({"issuers": [], "dpop": {"mode": "allowed"}});
+            for (k, v) in extra.as_object().unwrap() {
+                cfg["dpop"][k] = v.clone();
+            }
+            Config::from_value(cfg).and_then(|c| Dpop::from_config(&c, None))
+        };
+        assert_eq!(
+            dpop(serde_json::json!({})).unwrap().algs(),
+            "RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA ESP256 ESP384 ESP512 Ed25519"
+        );
+        let only = dpop(serde_json::json!({"algorithms": ["Ed25519", "ESP384"]})).unwrap();
+        assert_eq!(only.algs(), "ESP384 Ed25519");
+        let err = dpop(serde_json::json!({"algorithms": ["ed25519"]}))
+            .err()
+            .unwrap();
+        assert!(
+            err.message().contains("ESP512, Ed25519)"),
+            "{}",
+            err.message()
+        );
+    }
+
     #[test]
     fn urls_compare_after_normalization() {
         let n = |u: &str| normalize_url(u);

@@ -142,10 +142,11 @@ fn generate(alg: &str) -> Result<KeyPair, String> {
         "RS256" | "RS384" | "RS512" | "PS256" | "PS384" | "PS512" => {
             RsaKeyPair::generate(KeySize::Rsa2048).map(KeyPair::Rsa)
         }
-        "ES256" => ec(&signature::ECDSA_P256_SHA256_FIXED_SIGNING),
-        "ES384" => ec(&signature::ECDSA_P384_SHA384_FIXED_SIGNING),
-        "ES512" => ec(&signature::ECDSA_P521_SHA512_FIXED_SIGNING),
-        "EdDSA" => Ed25519KeyPair::generate().map(KeyPair::Ed),
+        // RFC 9864 names (ESPxxx, Ed25519) sign exactly as their twins do.
+        "ES256" | "ESP256" => ec(&signature::ECDSA_P256_SHA256_FIXED_SIGNING),
+        "ES384" | "ESP384" => ec(&signature::ECDSA_P384_SHA384_FIXED_SIGNING),
+        "ES512" | "ESP512" => ec(&signature::ECDSA_P521_SHA512_FIXED_SIGNING),
+        "EdDSA" | "Ed25519" => Ed25519KeyPair::generate().map(KeyPair::Ed),
         other => return Err(format!("the test IdP cannot make {other} keys")),
     }
     .map_err(|_| "key generation failed".to_owned())

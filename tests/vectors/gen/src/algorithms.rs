@@ -72,6 +72,22 @@ pub(crate) fn algorithm_cases(k: &Keys) -> Vec<Case> {
             Some(Signer::Ed(&k.ed_b)),
             "ES256",
         ),
+        // RFC 9864 fully-specified names. Each is refused by an allow-list that names only
+        // its polymorphic or older twin: the allow-list is exact.
+        (
+            "Ed25519",
+            Signer::Ed(&k.ed),
+            Some(Signer::Ed(&k.ed_b)),
+            "EdDSA",
+        ),
+        (
+            "ESP256",
+            Signer::Ec(&k.p256),
+            Some(Signer::Ec(&k.p256_b)),
+            "ES256",
+        ),
+        ("ESP384", Signer::Ec(&k.p384), None, "ES384"),
+        ("ESP512", Signer::Ec(&k.p521), None, "ES512"),
     ];
     // A key that can verify the allowed alternative, so the configuration stays valid.
     let spare_for = |alg: &str| match alg {

@@ -124,6 +124,150 @@ pub(crate) fn dpop_cases(k: &Keys) -> Vec<Case> {
             bad("cnf"),
         ));
     }
+    // RFC 9864 fully-specified names, as panva's dpop and oauth4webapi sign them: accepted
+    // by the default dpop.algorithms, each on its own key type and curve only.
+    {
+        let p384 = Signer::Ec(&k.p384);
+        let p521 = Signer::Ec(&k.p521);
+        let rsa = Signer::Rsa(&k.rsa_b);
+        for (alg, signer) in [
+            ("Ed25519", &ed_client),
+            ("ESP256", &client),
+            ("ESP384", &p384),
+            ("ESP512", &p521),
+        ] {
+            let bound = bound_claims(&jwk_thumbprint(&public_jwk(signer, None, None)));
+            let token = jwt("HS256", &hs, Some("h"), &bound);
+            out.push(case(
+                &format!("dpop_valid_{}", alg.to_lowercase()),
+                &format!("An {alg} proof (RFC 9864), default dpop.algorithms"),
+                &cfg,
+                dpop_request(
+                    &token,
+                    Some(&dpop_proof(signer, alg, &proof_claims(&token))),
+                    "GET",
+                    API_URL,
+                ),
+                valid(&bound),
+            ));
+        }
+        // Proofs over a jwk of another key type or curve, signed by the key the alg needs.
+        for (name, alg, signer, jwk_of) in [
+            (
+                "dpop_proof_ed25519_over_p256_jwk",
+                "Ed25519",
+                &ed_client,
+                &client,
+            ),
+            (
+                "dpop_proof_ed25519_over_rsa_jwk",
+                "Ed25519",
+                &ed_client,
+                &rsa,
+            ),
+            (
+                "dpop_proof_esp256_over_ed25519_jwk",
+                "ESP256",
+                &client,
+                &ed_client,
+            ),
+            ("dpop_proof_esp256_over_p384_jwk", "ESP256", &client, &p384),
+            ("dpop_proof_esp384_over_p256_jwk", "ESP384", &p384, &client),
+            ("dpop_proof_esp512_over_p384_jwk", "ESP512", &p521, &p384),
+        ] {
+            let jwk = public_jwk(jwk_of, None, None);
+            out.push(case(
+                name,
+                &format!(
+                    "Proof alg {alg} over a {} {} jwk",
+                    jwk["kty"].as_str().unwrap(),
+                    jwk["crv"].as_str().unwrap_or("2048-bit")
+                ),
+                &cfg,
+                get(&raw_proof(
+                    json!({"typ": "dpop+jwt", "alg": alg, "jwk": jwk}),
+                    signer,
+                    alg,
+                )),
+                bad("alg"),
+            ));
+        }
+        let ed_bound = bound_claims(&ed_jkt);
+        let ed_token = jwt("HS256", &hs, Some("h"), &ed_bound);
+        let ed_request = |alg: &str| {
+            dpop_request(
+                &ed_token,
+                Some(&dpop_proof(&ed_client, alg, &proof_claims(&ed_token))),
+                "GET",
+                API_URL,
+            )
+        };
+        // A configured allow-list is exact: EdDSA and Ed25519 are separate entries.
+        out.push(case(
+            "dpop_valid_allow_list_ed25519",
+            "dpop.algorithms [Ed25519]; an Ed25519 proof",
+            &cfg_mode("allowed", json!({"algorithms": ["Ed25519"]})),
+            ed_request("Ed25519"),
+            valid(&ed_bound),
+        ));
+        out.push(case(
+            "dpop_proof_eddsa_not_allowed_ed25519_only",
+            "dpop.algorithms [Ed25519]; an EdDSA proof",
+            &cfg_mode("allowed", json!({"algorithms": ["Ed25519"]})),
+            ed_request("EdDSA"),
+            bad("alg"),
+        ));
+        out.push(case(
+            "dpop_proof_ed25519_not_allowed_eddsa_only",
+            "dpop.algorithms [EdDSA]; an Ed25519 proof",
+            &cfg_mode("allowed", json!({"algorithms": ["EdDSA"]})),
+            ed_request("Ed25519"),
+            bad("alg"),
+        ));
+        // A jwk's own alg admits its fully-specified twin, as for issuer keys.
+        let mut ed_jwk = public_jwk(&ed_client, None, Some("EdDSA"));
+        let twin = jws(
+            "Ed25519",
+            &ed_client,
+            &json!({"typ": "dpop+jwt", "alg": "Ed25519", "jwk": ed_jwk}).to_string(),
+            &proof_claims(&ed_token).to_string(),
+        );
+        out.push(case(
+            "dpop_valid_ed25519_jwk_alg_eddsa",
+            "An Ed25519 proof whose jwk says alg EdDSA (its twin)",
+            &cfg,
+            dpop_request(&ed_token, Some(&twin), "GET", API_URL),
+            valid(&ed_bound),
+        ));
+        ed_jwk["alg"] = "ES256".into();
+        let wrong = jws(
+            "Ed25519",
+            &ed_client,
+            &json!({"typ": "dpop+jwt", "alg": "Ed25519", "jwk": ed_jwk}).to_string(),
+            &proof_claims(&ed_token).to_string(),
+        );
+        out.push(case(
+            "dpop_proof_ed25519_jwk_alg_es256",
+            "An Ed25519 proof whose jwk says alg ES256",
+            &cfg,
+            dpop_request(&ed_token, Some(&wrong), "GET", API_URL),
+            bad("jwk"),
+        ));
+        let p256_jwk = public_jwk(&client, None, Some("ES256"));
+        let twin = jws(
+            "ESP256",
+            &client,
+            &json!({"typ": "dpop+jwt", "alg": "ESP256", "jwk": p256_jwk}).to_string(),
+            &proof_claims(&token).to_string(),
+        );
+        out.push(case(
+            "dpop_valid_esp256_jwk_alg_es256",
+            "An ESP256 proof whose jwk says alg ES256 (its twin)",
+            &cfg,
+            get(&twin),
+            valid(&bound),
+        ));
+    }
     let normalized = dpop_proof(
         &client,
         "ES256",

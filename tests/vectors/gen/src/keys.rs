@@ -9,6 +9,7 @@ pub(crate) fn key_cases(k: &Keys) -> Vec<Case> {
     let hs = Signer::Hmac(&k.hs256);
     let p256 = Signer::Ec(&k.p256);
     let p384 = Signer::Ec(&k.p384);
+    let p521 = Signer::Ec(&k.p521);
     let ed = Signer::Ed(&k.ed);
     let mut out = Vec::new();
     let rsa_jwk = public_jwk(&rsa, Some("rsa"), None);
@@ -52,6 +53,181 @@ pub(crate) fn key_cases(k: &Keys) -> Vec<Case> {
         ec_keys,
         jwt("ES384", &p384, Some("p384"), &c),
         valid(&c),
+    ));
+    // RFC 9864 names are bound to one key type and curve: a key of any other is refused.
+    let fully_specified = config(
+        &["RS256", "ESP256", "ESP384", "ESP512", "Ed25519"],
+        vec![jwks(vec![
+            rsa_jwk.clone(),
+            public_jwk(&p256, Some("p256"), None),
+            public_jwk(&p384, Some("p384"), None),
+            public_jwk(&p521, Some("p521"), None),
+            public_jwk(&ed, Some("ed"), None),
+        ])],
+    );
+    for (name, description, alg, signer, kid) in [
+        (
+            "keys_ed25519_token_for_p256_key",
+            "Ed25519 header, kid of a P-256 key",
+            "Ed25519",
+            &ed,
+            "p256",
+        ),
+        (
+            "keys_ed25519_token_for_rsa_key",
+            "Ed25519 header, kid of an RSA key",
+            "Ed25519",
+            &ed,
+            "rsa",
+        ),
+        (
+            "keys_esp256_token_for_ed25519_key",
+            "ESP256 header, kid of an Ed25519 key",
+            "ESP256",
+            &p256,
+            "ed",
+        ),
+        (
+            "keys_esp256_token_for_p384_key",
+            "ESP256 header, kid of a P-384 key",
+            "ESP256",
+            &p256,
+            "p384",
+        ),
+        (
+            "keys_esp384_token_for_p521_key",
+            "ESP384 header, kid of a P-521 key",
+            "ESP384",
+            &p384,
+            "p521",
+        ),
+        (
+            "keys_esp512_token_for_p256_key",
+            "ESP512 header, kid of a P-256 key",
+            "ESP512",
+            &p521,
+            "p256",
+        ),
+        (
+            "keys_esp256_token_for_rsa_key",
+            "ESP256 header, kid of an RSA key",
+            "ESP256",
+            &p256,
+            "rsa",
+        ),
+    ] {
+        out.push(Case::new(
+            name,
+            description,
+            fully_specified.clone(),
+            jwt(alg, signer, Some(kid), &c),
+            rejected("algorithm_not_allowed"),
+        ));
+    }
+    out.push(Case::new(
+        "keys_fully_specified_p521",
+        "ESP512 among RSA, three curve and Ed25519 keys",
+        fully_specified.clone(),
+        jwt("ESP512", &p521, Some("p521"), &c),
+        valid(&c),
+    ));
+    // A JWK's own alg admits its exact fully-specified twin (the same verification), each
+    // way, and nothing else (docs/design.md).
+    for (name, description, jwk_alg, token_alg, signer) in [
+        (
+            "keys_jwk_alg_eddsa_ed25519_token",
+            "JWK alg EdDSA, Ed25519 token (its twin)",
+            "EdDSA",
+            "Ed25519",
+            &ed,
+        ),
+        (
+            "keys_jwk_alg_ed25519_eddsa_token",
+            "JWK alg Ed25519, EdDSA token (its twin)",
+            "Ed25519",
+            "EdDSA",
+            &ed,
+        ),
+        (
+            "keys_jwk_alg_es256_esp256_token",
+            "JWK alg ES256, ESP256 token (its twin)",
+            "ES256",
+            "ESP256",
+            &p256,
+        ),
+        (
+            "keys_jwk_alg_esp256_es256_token",
+            "JWK alg ESP256, ES256 token (its twin)",
+            "ESP256",
+            "ES256",
+            &p256,
+        ),
+        (
+            "keys_jwk_alg_esp384_es384_token",
+            "JWK alg ESP384, ES384 token (its twin)",
+            "ESP384",
+            "ES384",
+            &p384,
+        ),
+        (
+            "keys_jwk_alg_es512_esp512_token",
+            "JWK alg ES512, ESP512 token (its twin)",
+            "ES512",
+            "ESP512",
+            &p521,
+        ),
+    ] {
+        let key = public_jwk(signer, Some("k"), Some(jwk_alg));
+        out.push(Case::new(
+            name,
+            description,
+            config(&[token_alg], vec![jwks(vec![key])]),
+            jwt(token_alg, signer, Some("k"), &c),
+            valid(&c),
+        ));
+    }
+    out.push(Case::new(
+        "keys_jwk_alg_esp384_on_p256_key",
+        "JWK alg ESP384 on a P-256 key: the key is skipped, no usable key is left",
+        config(
+            &["ES256", "ESP256", "ESP384"],
+            vec![jwks(vec![public_jwk(&p256, Some("k"), Some("ESP384"))])],
+        ),
+        jwt("ESP256", &p256, Some("k"), &c),
+        rejected("config_invalid"),
+    ));
+    out.push(Case::new(
+        "keys_jwk_alg_ed25519_on_p256_key",
+        "JWK alg Ed25519 on a P-256 key next to a good one: that key is skipped",
+        config(
+            &["ES256", "Ed25519"],
+            vec![jwks(vec![
+                public_jwk(&p256, Some("k"), Some("Ed25519")),
+                public_jwk(&ed, Some("ed"), None),
+            ])],
+        ),
+        jwt("ES256", &p256, Some("k"), &c),
+        rejected("key_not_found"),
+    ));
+    out.push(Case::new(
+        "keys_pem_alg_ed25519",
+        "An Ed25519 PEM restricted to alg Ed25519 verifies an Ed25519 token",
+        config(
+            &["Ed25519"],
+            vec![json!({"pem": {"key": public_pem(&ed), "kid": "pem-ed", "alg": "Ed25519"}})],
+        ),
+        jwt("Ed25519", &ed, Some("pem-ed"), &c),
+        valid(&c),
+    ));
+    out.push(Case::new(
+        "keys_pem_alg_esp256_on_ed25519_key",
+        "An Ed25519 PEM restricted to alg ESP256",
+        config(
+            &["ESP256"],
+            vec![json!({"pem": {"key": public_pem(&ed), "kid": "pem-ed", "alg": "ESP256"}})],
+        ),
+        jwt("Ed25519", &ed, Some("pem-ed"), &c),
+        rejected("config_invalid"),
     ));
     let pinned = config(
         &["RS256", "PS256"],
