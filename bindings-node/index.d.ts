@@ -143,6 +143,8 @@ export interface IntrospectionConfig {
   maxEntries?: number
   timeoutMs?: number
   allowHttp?: boolean
+  /** 'memory' (default: this process) or 'redis': also shared through the server of `dpop.replay` (which must use 'redis'); Redis failing falls back to the endpoint. */
+  cache?: 'memory' | 'redis'
 }
 
 export type KeySource =
@@ -191,6 +193,21 @@ export interface DpopConfig {
   nonceLifetime?: number
   nonceSecret?: string
   nonceSecretEnv?: string
+  /** Where proof ids are remembered; 'redis' shares them across processes (and serves `introspection.cache = 'redis'`). */
+  replay?: ReplayConfig
+}
+
+/** The replay store (`[dpop.replay]`): 'memory' (default) or a Redis / Valkey server. */
+export interface ReplayConfig {
+  store?: 'memory' | 'redis'
+  /** redis://, rediss:// or unix://; or the name of an environment variable holding it. */
+  url?: string
+  urlEnv?: string
+  /** Default 'veritoken'. */
+  keyPrefix?: string
+  /** Per command, connecting included (default 100). */
+  timeoutMs?: number
+  poolSize?: number
 }
 
 /** The schema every veritoken language shares, with camelCase keys (snake_case works too). */
@@ -247,10 +264,16 @@ export interface Metrics {
   introspection_requests: number
   introspection_failures: number
   introspection_cache_hits: number
+  /** Introspection answers read from the shared Redis store (another process's answer). */
+  introspection_store_hits: number
   /** Verifications answered by the verified-token cache, lookups that missed, entries replaced. */
   token_cache_hits: number
   token_cache_misses: number
   token_cache_evictions: number
+  /** Redis commands (DPoP replay records, introspection answers), those that failed, and their summed latency. */
+  store_requests: number
+  store_errors: number
+  store_latency_us: number
 }
 
 /** Verifies tokens with one configuration and one key cache. */

@@ -43,6 +43,21 @@ type DPoPConfig struct {
 	NonceLifetime  uint64 `json:"nonce_lifetime,omitempty"`
 	NonceSecret    string `json:"nonce_secret,omitempty"`
 	NonceSecretEnv string `json:"nonce_secret_env,omitempty"`
+	// Where proof ids are remembered; "redis" shares them across processes (and serves
+	// IntrospectionConfig.Cache "redis").
+	Replay *ReplayConfig `json:"replay,omitempty"`
+}
+
+// ReplayConfig is the replay store ([dpop.replay]): "memory" (default) or a Redis / Valkey
+// server. Zero fields take the engine's defaults.
+type ReplayConfig struct {
+	Store string `json:"store,omitempty"`
+	// redis://, rediss:// or unix://; or the name of an environment variable holding it.
+	URL       string `json:"url,omitempty"`
+	URLEnv    string `json:"url_env,omitempty"`
+	KeyPrefix string `json:"key_prefix,omitempty"`
+	TimeoutMs uint64 `json:"timeout_ms,omitempty"`
+	PoolSize  uint64 `json:"pool_size,omitempty"`
 }
 
 // IssuerConfig is one trusted issuer: its keys and the rules its tokens must meet.
@@ -90,6 +105,9 @@ type IntrospectionConfig struct {
 	MaxEntries      uint64 `json:"max_entries,omitempty"`
 	TimeoutMs       uint64 `json:"timeout_ms,omitempty"`
 	AllowHTTP       bool   `json:"allow_http,omitempty"`
+	// "memory" (default) or "redis": also shared through the server of DPoP.Replay (which
+	// must use "redis"); Redis failing falls back to the endpoint.
+	Cache string `json:"cache,omitempty"`
 }
 
 // JWKSCacheConfig is the remote key set policy (docs/design.md §4). Seconds unless named Ms; zero

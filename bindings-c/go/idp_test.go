@@ -204,6 +204,31 @@ func TestContextCancelsTheWaitForKeys(t *testing.T) {
 	}
 }
 
+// Introspection.Cache "redis" needs DPoP.Replay on Redis (a config error naming the path);
+// with a Redis that refuses connections, the endpoint answers instead and the store error
+// is counted: never an accept without an answer.
+func TestIntrospectionCacheOnRedisFallsBackToTheEndpoint(t *testing.T) {
+	idp := startIdP(t)
+	cfg := idp.config()
+	cfg.Issuers[0].Introspection = &IntrospectionConfig{ClientID: "test-client", ClientSecret: "test-secret", Cache: "redis"}
+	if _, err := New(cfg); !errors.Is(err, ErrConfigInvalid) || !strings.Contains(err.Error(), "introspection.cache") {
+		t.Fatalf("cache redis without a replay store: %v", err)
+	}
+	cfg.DPoP = &DPoPConfig{Replay: &ReplayConfig{Store: "redis", URL: "redis://127.0.0.1:1", TimeoutMs: 200}}
+	v, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	token := idp.token(t, url.Values{"format": {"opaque"}})
+	if tok, err := v.Verify(context.Background(), token); err != nil || tok.Subject() != "test-client" {
+		t.Fatalf("fallback: %v", err)
+	}
+	if m, _ := v.Metrics(); m.IntrospectionRequests != 1 || m.StoreErrors < 1 || m.IntrospectionStoreHits != 0 {
+		t.Fatalf("metrics %+v", m)
+	}
+}
+
 // Opaque tokens go to the IdP's introspection endpoint (found through discovery).
 func TestOpaqueTokensThroughIntrospection(t *testing.T) {
 	idp := startIdP(t)

@@ -440,11 +440,18 @@ type Metrics struct {
 	IntrospectionRequests  uint64 `json:"introspection_requests"`
 	IntrospectionFailures  uint64 `json:"introspection_failures"`
 	IntrospectionCacheHits uint64 `json:"introspection_cache_hits"`
+	// Answers read from the shared Redis store (another process's answer).
+	IntrospectionStoreHits uint64 `json:"introspection_store_hits"`
 	// The verified-token cache: verifications it answered, lookups that missed, and
 	// entries replaced by another token.
 	TokenCacheHits      uint64 `json:"token_cache_hits"`
 	TokenCacheMisses    uint64 `json:"token_cache_misses"`
 	TokenCacheEvictions uint64 `json:"token_cache_evictions"`
+	// Redis commands (DPoP replay records, introspection answers), those that failed, and
+	// their summed latency in microseconds.
+	StoreRequests  uint64 `json:"store_requests"`
+	StoreErrors    uint64 `json:"store_errors"`
+	StoreLatencyUs uint64 `json:"store_latency_us"`
 }
 
 // Metrics returns the verifier's counters (accepted, rejected per code, JWKS fetches, ...).

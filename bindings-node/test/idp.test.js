@@ -104,3 +104,19 @@ test('opaque tokens through introspection (endpoint from discovery)', async (t) 
   assert.equal(m.introspection_cache_hits, 1)
   assert.equal(m.introspection_failures, 1)
 })
+
+test('introspection cache on Redis: camelCase config, fallback to the endpoint when Redis refuses', async (t) => {
+  const idp = await startIdp(t)
+  if (!idp) return
+  const config = idp.config()
+  config.issuers[0].introspection = { clientId: 'test-client', clientSecret: 'test-secret', cache: 'redis' }
+  assert.throws(() => new Verifier(config), (e) => e.code === 'config_invalid' && e.message.includes('introspection.cache'))
+  config.dpop = { replay: { store: 'redis', url: 'redis://127.0.0.1:1', keyPrefix: 'node', timeoutMs: 200 } }
+  const v = new Verifier(config)
+  const token = await idp.token({ format: 'opaque' })
+  assert.equal((await v.verify(token)).subject, 'test-client')
+  const m = v.metrics()
+  assert.equal(m.introspection_requests, 1)
+  assert.equal(m.introspection_store_hits, 0)
+  assert.ok(m.store_errors >= 1)
+})

@@ -1,7 +1,8 @@
 """The shared DPoP replay store from Python: two worker processes (forked after the verifier
 was built and used, like gunicorn --preload) share one redis-server; a proof used in one is
 refused in the other, and with Redis stopped both refuse proofs with ReplayStoreUnavailable
-(503) until it is back."""
+(503) until it is back. The introspection cache on the same Redis: two workers, one request
+to the IdP."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from multiprocessing.connection import Connection
 
 import pytest
 import veritoken
-from conftest import DPoPClient, Redis, good_claims, hs_config, mint
+from conftest import DPoPClient, IdP, Redis, good_claims, hs_config, mint
 
 URL = "https://api.example.com/orders"
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
@@ -90,3 +91,39 @@ def test_a_proof_replayed_to_another_worker_is_refused(
             process.join(5)
             if process.is_alive():
                 process.kill()
+
+
+def introspecting_worker(verifier: veritoken.Verifier, token: str, conn: Connection) -> None:
+    """Verifies `token` once; answers its subject and this process's counters."""
+    verified = verifier.verify(token)
+    conn.send((verified.subject, verifier.metrics(), os.getpid()))
+
+
+def test_two_workers_introspect_a_token_once(redis: Redis, idp: IdP) -> None:
+    config = idp.config()
+    config["issuers"][0]["introspection"] = {
+        "client_id": "test-client",
+        "client_secret": "test-secret",
+        "cache": "redis",
+    }
+    config["dpop"] = {"replay": {"store": "redis", "url": redis.url, "key_prefix": "pyi"}}
+    verifier = veritoken.Verifier(config)
+    token = idp.token(format="opaque", scope="orders:read")
+    ctx = multiprocessing.get_context("fork")
+    answers = []
+    for _ in range(2):  # one after the other: the second finds the first's answer
+        parent, child = ctx.Pipe()
+        process = ctx.Process(target=introspecting_worker, args=(verifier, token, child))
+        process.start()
+        assert parent.poll(10), "the worker did not answer"
+        answers.append(parent.recv())
+        process.join(5)
+    assert [a[0] for a in answers] == ["test-client", "test-client"]
+    assert answers[0][2] != answers[1][2]
+    first, second = answers[0][1], answers[1][1]
+    assert (first["introspection_requests"], first["introspection_store_hits"]) == (1, 0)
+    assert (second["introspection_requests"], second["introspection_store_hits"]) == (0, 1)
+    assert idp.admin("GET", "/admin/stats")["introspection_requests"] == 1
+    keys = redis.cli("--scan").split()
+    assert len(keys) == 1 and keys[0].startswith("pyi:introspection:"), keys
+    assert token not in keys[0] and token not in redis.cli("GET", keys[0])

@@ -1,8 +1,10 @@
 //! What a shared replay store costs: the latency of one DPoP verification (token and proof,
 //! ES256, keys cached) with the memory store and with the Redis store on loopback, in one
 //! run, interleaved in rounds so that both sides see the same machine. Prints p50 and p99
-//! of each and what Redis adds; the budget is p99 added ≤ 250 µs. `make bench-redis` runs it
-//! with a `redis-server` of its own; it is never part of `make test`.
+//! of each and what Redis adds; the budget is p99 added ≤ 250 µs. Then the introspection
+//! cache on Redis: what an answer read from Redis (another process's) costs next to one in
+//! this process's memory, and next to asking the endpoint. `make bench-redis` runs it with a
+//! `redis-server` of its own; it is never part of `make test`.
 
 use serde_json::json;
 use std::time::Instant;
@@ -14,6 +16,8 @@ const API: &str = "https://api.example.com/orders";
 const ROUNDS: usize = 10;
 const PER_ROUND: usize = 1_000;
 const BUDGET_P99_ADDED_US: f64 = 250.0;
+/// Opaque tokens introspected once by one verifier, then read from Redis by another.
+const OPAQUE_TOKENS: usize = 2_000;
 
 fn verifier(idp: &TestIdp, replay: serde_json::Value) -> Verifier {
     let config = json!({
@@ -98,4 +102,55 @@ fn main() {
         m.store_errors,
         m.store_latency_us as f64 / m.store_requests.max(1) as f64
     );
+    introspection(&idp, &redis);
+}
+
+fn summary(label: &str, mut micros: Vec<f64>) {
+    micros.sort_by(f64::total_cmp);
+    println!(
+        "  {label:<34} p50 {:8.1} µs   p99 {:8.1} µs",
+        percentile(&micros, 0.5),
+        percentile(&micros, 0.99)
+    );
+}
+
+/// One verifier asks the endpoint for every token (and writes each answer to Redis); a
+/// second reads each answer from Redis once, then from its own memory.
+fn introspection(idp: &TestIdp, redis: &RedisServer) {
+    let build = || {
+        let config = json!({
+            "issuers": [{"issuer": idp.url(), "audiences": ["api://default"], "algorithms": ["RS256"],
+                "jwks_uri": idp.jwks_uri(), "introspection": {
+                    "endpoint": format!("{}/introspect", idp.url()), "client_id": "test-client",
+                    "client_secret": "test-secret", "cache": "redis", "max_entries": OPAQUE_TOKENS * 2}}],
+            "dpop": {"replay": {"store": "redis", "url": redis.url(), "timeout_ms": 1000}},
+        });
+        Verifier::new(Config::from_value(config).unwrap()).unwrap()
+    };
+    let (writer, reader) = (build(), build());
+    let tokens: Vec<String> = (0..OPAQUE_TOKENS)
+        .map(|_| {
+            idp.token(&TokenRequest {
+                opaque: true,
+                ..Default::default()
+            })
+        })
+        .collect();
+    let time = |v: &Verifier, token: &str| {
+        let started = Instant::now();
+        v.verify(token).expect("active");
+        started.elapsed().as_secs_f64() * 1e6
+    };
+    let asked: Vec<f64> = tokens.iter().map(|t| time(&writer, t)).collect();
+    let from_redis: Vec<f64> = tokens.iter().map(|t| time(&reader, t)).collect();
+    let from_memory: Vec<f64> = tokens.iter().map(|t| time(&reader, t)).collect();
+    let m = reader.metrics();
+    assert_eq!(
+        (m.introspection_requests, m.introspection_store_hits),
+        (0, OPAQUE_TOKENS as u64)
+    );
+    println!("Opaque token verify (introspection), {OPAQUE_TOKENS} tokens, sync path:");
+    summary("endpoint asked (+ Redis GET, SET)", asked);
+    summary("answer from Redis (another's)", from_redis);
+    summary("answer from this process's memory", from_memory);
 }

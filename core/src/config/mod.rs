@@ -295,6 +295,24 @@ pub struct IntrospectionConfig {
     /// Allow plain http to hosts other than loopback. Default false.
     #[serde(default)]
     pub allow_http: bool,
+    /// Where answers are kept: `memory` (this process, the default) or `redis`, the server
+    /// of `[dpop.replay]`, shared by every process and host that uses it.
+    #[serde(default)]
+    pub cache: IntrospectionCache,
+}
+
+/// Where introspection answers are cached.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IntrospectionCache {
+    /// In this process only, at most `max_entries` answers (the default).
+    #[default]
+    Memory,
+    /// Also in the Redis server of `[dpop.replay]` (which must say `store = "redis"`), as
+    /// `<key_prefix>:introspection:<hex SHA-256 of the token>`, so that one process's answer
+    /// serves the others. Each process still keeps its own answers in memory. Redis
+    /// unreachable or slow past its `timeout_ms`: the endpoint is asked, as without it.
+    Redis,
 }
 
 impl fmt::Debug for IntrospectionConfig {
@@ -309,6 +327,7 @@ impl fmt::Debug for IntrospectionConfig {
                 &self.client_secret.as_ref().map(|_| "<redacted>"),
             )
             .field("client_secret_env", &self.client_secret_env)
+            .field("cache", &self.cache)
             .finish_non_exhaustive()
     }
 }

@@ -1,11 +1,17 @@
 //! RFC 7662 token introspection for one issuer's opaque tokens (or all its tokens): the
 //! endpoint from the configuration or OIDC discovery, client authentication, an answer cache
 //! keyed by the token's SHA-256 (the token itself is never stored or logged), and one
-//! request in flight per token however many callers ask at once.
+//! request in flight per token however many callers ask at once. With `cache = "redis"`,
+//! answers are also shared through the Redis of `[dpop.replay]`: a process that has none in
+//! memory reads the others' there before asking the endpoint, and falls back to the
+//! endpoint when Redis fails (an answer is never made up).
 
-use crate::config::{ClientAuth, IntrospectedTokens, IntrospectionConfig, IssuerConfig};
+use crate::config::{
+    ClientAuth, IntrospectedTokens, IntrospectionCache, IntrospectionConfig, IssuerConfig,
+};
 use crate::remote::fetch;
-use crate::support::clock::unix_now;
+use crate::remote::redis_store::RedisStore;
+use crate::support::clock::{unix_now, unix_now_ms};
 use crate::support::error::{Error, ErrorCode};
 use crate::support::io_runtime;
 use crate::support::metrics::{Counter, Metrics};
@@ -19,6 +25,9 @@ use tokio::sync::OnceCell;
 
 /// Largest introspection or discovery answer read.
 const MAX_ANSWER: usize = 256 * 1024;
+
+/// The key kind of answers in the shared store: `<key_prefix>:introspection:<hex sha256>`.
+const STORE_KIND: &str = "introspection";
 
 type Key = [u8; 32];
 
@@ -78,6 +87,8 @@ pub(crate) struct Introspector {
     timeout: Duration,
     cache: PerProcess<Mutex<HashMap<Key, Cached>>>,
     inflight: PerProcess<Mutex<HashMap<Key, InFlight>>>,
+    /// The Redis that shares answers across processes (`cache = "redis"`).
+    shared: Option<Arc<RedisStore>>,
     metrics: Arc<Metrics>,
 }
 
@@ -95,6 +106,46 @@ fn key(token: &str) -> Key {
 /// `application/x-www-form-urlencoded` encoding of one value (a space becomes `+`).
 fn form_encode(value: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+/// An answer as the shared store keeps it: `A <until_ms> <claims JSON>` or `I <until_ms>`,
+/// `until_ms` being the Unix time (ms) past which no process may use it, so that an answer
+/// read from Redis is reused no longer than where it was first received.
+fn encode(answer: &Answer, until_ms: i64) -> Vec<u8> {
+    match answer {
+        Answer::Inactive => format!("I {until_ms}").into_bytes(),
+        Answer::Active(claims) => {
+            let mut out = format!("A {until_ms} ").into_bytes();
+            out.extend_from_slice(&claims.json);
+            out
+        }
+    }
+}
+
+/// [`encode`] undone, with how long the answer may still be used; `None` when it is
+/// garbled or already past its time.
+fn decode(value: &[u8], now_ms: i64) -> Option<(Answer, Duration)> {
+    let (kind, rest) = value.split_first()?;
+    let rest = rest.strip_prefix(b" ")?;
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    let until_ms: i64 = std::str::from_utf8(&rest[..digits]).ok()?.parse().ok()?;
+    let left = until_ms.checked_sub(now_ms).filter(|ms| *ms > 0)?;
+    let rest = &rest[digits..];
+    let answer = match (kind, rest) {
+        (b'I', []) => Answer::Inactive,
+        (b'A', [b' ', json @ ..]) => {
+            let Ok(Value::Object(map)) = crate::format::strict_json::parse(json) else {
+                return None;
+            };
+            let exp = map.get("exp").and_then(Value::as_f64).map(|e| e as i64);
+            Answer::Active(Arc::new(ActiveClaims {
+                json: json.to_vec(),
+                exp,
+            }))
+        }
+        _ => return None,
+    };
+    Some((answer, Duration::from_millis(left as u64)))
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -143,8 +194,10 @@ fn secret(c: &IntrospectionConfig) -> Result<String, Error> {
 }
 
 impl Introspector {
+    /// `store`: the Redis of `[dpop.replay]`, when it names one (for `cache = "redis"`).
     pub fn from_config(
         ic: &IssuerConfig,
+        store: Option<&Arc<RedisStore>>,
         metrics: &Arc<Metrics>,
     ) -> Result<Option<Arc<Introspector>>, Error> {
         let Some(c) = &ic.introspection else {
@@ -187,6 +240,15 @@ impl Introspector {
                 "introspection: timeout_ms and max_entries must be positive",
             ));
         }
+        let shared =
+            match (c.cache, store) {
+                (IntrospectionCache::Memory, _) => None,
+                (IntrospectionCache::Redis, Some(store)) => Some(store.clone()),
+                (IntrospectionCache::Redis, None) => return Err(Error::config(
+                    "introspection.cache: \"redis\" needs [dpop.replay] store = \"redis\" with \
+                     its url (the server, key_prefix and timeout_ms it names are shared)",
+                )),
+            };
         let timeout = Duration::from_millis(c.timeout_ms);
         let introspector = Introspector {
             issuer: ic.issuer.clone(),
@@ -201,6 +263,7 @@ impl Introspector {
             timeout,
             cache: PerProcess::new(),
             inflight: PerProcess::new(),
+            shared,
             metrics: metrics.clone(),
         };
         // Built now, on the caller's thread, so that a fork after this never lands in it.
@@ -259,7 +322,9 @@ impl Introspector {
         Some(entry.answer.clone())
     }
 
-    fn store(&self, key: Key, answer: &Answer) {
+    /// How long a fresh answer may be reused: `negative_ttl` for an inactive one,
+    /// `cache_ttl` for an active one but never past its `exp`.
+    fn ttl(&self, answer: &Answer) -> Duration {
         let seconds = match answer {
             Answer::Inactive => self.negative_ttl,
             Answer::Active(claims) => {
@@ -267,7 +332,12 @@ impl Introspector {
                 self.cache_ttl.min(left.max(0) as u64)
             }
         };
-        if seconds == 0 {
+        Duration::from_secs(seconds)
+    }
+
+    /// Keeps `answer` in this process's cache for `ttl`.
+    fn store(&self, key: Key, answer: &Answer, ttl: Duration) {
+        if ttl.is_zero() {
             return;
         }
         let now = Instant::now();
@@ -279,7 +349,7 @@ impl Introspector {
                 return; // full of live answers: serve this one uncached
             }
         }
-        let until = now + Duration::from_secs(seconds);
+        let until = now + ttl;
         cache.insert(
             key,
             Cached {
@@ -303,9 +373,25 @@ impl Introspector {
             .clone();
         let result = cell
             .get_or_init(|| async {
+                let shared = match &self.shared {
+                    Some(store) => match self.shared_answer(store, &key).await {
+                        Ok(Some(answer)) => return Ok(answer),
+                        Ok(None) => Some(store),
+                        // Counted and logged by the store: ask the endpoint, and do not
+                        // wait on Redis a second time for this answer.
+                        Err(_) => None,
+                    },
+                    None => None,
+                };
                 let result = self.request(&token).await;
                 match &result {
-                    Ok(answer) => self.store(key, answer),
+                    Ok(answer) => {
+                        let ttl = self.ttl(answer);
+                        self.store(key, answer, ttl);
+                        if let Some(store) = shared {
+                            self.share(store, &key, answer, ttl).await;
+                        }
+                    }
                     Err(_) => self.metrics.add(Counter::IntrospectionFailures),
                 }
                 result
@@ -319,8 +405,50 @@ impl Introspector {
         result
     }
 
+    /// Another process's answer from the shared store, kept in this process's cache for
+    /// what is left of its time. `Ok(None)`: none there (or unreadable, then replaced).
+    async fn shared_answer(
+        &self,
+        store: &Arc<RedisStore>,
+        key: &Key,
+    ) -> Result<Option<Answer>, Error> {
+        let value = store
+            .query::<Option<Vec<u8>>>(store.get_cmd(STORE_KIND, key))
+            .await?;
+        let Some(value) = value else {
+            return Ok(None);
+        };
+        match decode(&value, unix_now_ms()) {
+            Some((answer, left)) => {
+                let left = left.min(self.ttl(&answer));
+                self.store(*key, &answer, left);
+                self.metrics.add(Counter::IntrospectionStoreHits);
+                Ok(Some(answer))
+            }
+            None => {
+                tracing::warn!(
+                    "unreadable introspection answer in the redis store; asking the endpoint"
+                );
+                Ok(None)
+            }
+        }
+    }
+
+    /// Writes a fresh answer to the shared store for `ttl` (nothing when it is not to be
+    /// cached). A failure is counted and logged by the store, and otherwise ignored.
+    async fn share(&self, store: &Arc<RedisStore>, key: &Key, answer: &Answer, ttl: Duration) {
+        let ttl_ms = ttl.as_millis() as u64;
+        if ttl_ms == 0 {
+            return;
+        }
+        let value = encode(answer, unix_now_ms().saturating_add(ttl_ms as i64));
+        let _ = store
+            .query::<()>(store.set_px_cmd(STORE_KIND, key, &value, ttl_ms))
+            .await;
+    }
+
     /// [`Introspector::introspect`] for a thread outside the runtime: it waits at most the
-    /// request timeout (plus a margin for discovery).
+    /// request timeout (plus a margin for discovery), and the shared store's timeout twice.
     pub fn introspect_blocking(self: &Arc<Self>, token: &str) -> Result<Answer, Error> {
         let handle = io_runtime::handle()?;
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
@@ -328,7 +456,11 @@ impl Introspector {
         handle.spawn(async move {
             let _ = tx.send(task.await);
         });
-        rx.recv_timeout(self.timeout * 2 + Duration::from_millis(500))
+        let store_wait = self
+            .shared
+            .as_ref()
+            .map_or(Duration::ZERO, |s| s.timeout() * 2);
+        rx.recv_timeout(self.timeout * 2 + store_wait + Duration::from_millis(500))
             .unwrap_or_else(|_| {
                 Err(unavailable(
                     "the introspection endpoint did not answer in time",
@@ -418,6 +550,56 @@ impl Introspector {
             _ => Err(unavailable(
                 "introspection endpoint: the answer is not a JSON object",
             )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn active(json: &str) -> Answer {
+        let map = match serde_json::from_str(json).unwrap() {
+            Value::Object(map) => map,
+            _ => unreachable!(),
+        };
+        answer_from("https://idp", map).unwrap()
+    }
+
+    #[test]
+    fn stored_answers_round_trip_and_expire() {
+        let now = 1_700_000_000_000;
+        let answer = active(r#"{"active": true, "sub": "u", "exp": 1700000100}"#);
+        let value = encode(&answer, now + 5_000);
+        let Some((Answer::Active(claims), left)) = decode(&value, now) else {
+            panic!("not decoded");
+        };
+        assert_eq!(left, Duration::from_secs(5));
+        assert_eq!(claims.exp, Some(1_700_000_100));
+        assert_eq!(
+            std::str::from_utf8(&claims.json).unwrap(),
+            r#"{"exp":1700000100,"iss":"https://idp","sub":"u"}"#
+        );
+        let inactive = encode(&Answer::Inactive, now + 1);
+        assert_eq!(inactive, b"I 1700000000001");
+        assert!(matches!(
+            decode(&inactive, now),
+            Some((Answer::Inactive, _))
+        ));
+        // Past its time, or garbled: not an answer.
+        assert!(decode(&value, now + 5_000).is_none());
+        for garbled in [
+            &b""[..],
+            b"I",
+            b"I 12x",
+            b"X 9999999999999",
+            b"A 9999999999999",
+            b"A 9999999999999 [1]",
+            b"A 9999999999999 {\"a\":",
+            b"I 9999999999999 {}",
+            b"I -5",
+        ] {
+            assert!(decode(garbled, now).is_none(), "{garbled:?}");
         }
     }
 }

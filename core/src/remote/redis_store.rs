@@ -1,7 +1,7 @@
 //! State shared by every process and host through one Redis (or Valkey) server: DPoP proof
-//! ids for replay detection. Each process keeps its own
-//! connections (a child after `fork()` never uses its parent's: see `support/process.rs`), made
-//! lazily on the engine's I/O runtime, where every command runs, bounded by `timeout_ms`.
+//! ids for replay detection, and (optionally) introspection answers. Each process keeps its
+//! own connections (a child after `fork()` never uses its parent's: see `support/process.rs`),
+//! made lazily on the engine's I/O runtime, where every command runs, bounded by `timeout_ms`.
 //! Only hashes are written as keys: never a token, a proof, or a `jti` in clear.
 
 use crate::config::{ReplayConfig, ReplayStore};
@@ -248,6 +248,28 @@ impl RedisStore {
             .arg("PX")
             .arg(ttl_ms.max(1));
         cmd
+    }
+
+    /// Reads the value under `<prefix>:<kind>:<hex hash>` (`None` when there is none).
+    pub fn get_cmd(&self, kind: &str, hash: &[u8]) -> redis::Cmd {
+        let mut cmd = redis::cmd("GET");
+        cmd.arg(self.key(kind, hash));
+        cmd
+    }
+
+    /// Writes `value` under `<prefix>:<kind>:<hex hash>` for `ttl_ms`, replacing any.
+    pub fn set_px_cmd(&self, kind: &str, hash: &[u8], value: &[u8], ttl_ms: u64) -> redis::Cmd {
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(self.key(kind, hash))
+            .arg(value)
+            .arg("PX")
+            .arg(ttl_ms.max(1));
+        cmd
+    }
+
+    /// The longest one command may take.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
     }
 
     /// Whether the server answers `PING` now (and the store's health is updated).

@@ -21,6 +21,7 @@ pub(crate) enum Counter {
     IntrospectionRequests,
     IntrospectionFailures,
     IntrospectionCacheHits,
+    IntrospectionStoreHits,
     TokenCacheHits,
     TokenCacheMisses,
     TokenCacheEvictions,
@@ -29,7 +30,7 @@ pub(crate) enum Counter {
     StoreMicros,
 }
 
-const COUNTERS: usize = 18;
+const COUNTERS: usize = 19;
 const SLOTS: usize = COUNTERS + 32;
 const SHARDS: usize = 8;
 
@@ -96,6 +97,7 @@ impl Metrics {
             introspection_requests: c(Counter::IntrospectionRequests),
             introspection_failures: c(Counter::IntrospectionFailures),
             introspection_cache_hits: c(Counter::IntrospectionCacheHits),
+            introspection_store_hits: c(Counter::IntrospectionStoreHits),
             token_cache_hits: c(Counter::TokenCacheHits),
             token_cache_misses: c(Counter::TokenCacheMisses),
             token_cache_evictions: c(Counter::TokenCacheEvictions),
@@ -134,17 +136,21 @@ pub struct MetricsSnapshot {
     pub introspection_requests: u64,
     /// Introspection requests that failed (network, status, answer).
     pub introspection_failures: u64,
-    /// Introspection answers reused from the cache.
+    /// Introspection answers reused from this process's cache.
     pub introspection_cache_hits: u64,
+    /// Introspection answers read from the shared Redis store (`cache = "redis"`): another
+    /// process's answer, used without asking the endpoint.
+    pub introspection_store_hits: u64,
     /// Verifications answered by the verified-token cache (`[cache]`).
     pub token_cache_hits: u64,
     /// Lookups in the verified-token cache that found no usable entry.
     pub token_cache_misses: u64,
     /// Entries of the verified-token cache replaced by another token.
     pub token_cache_evictions: u64,
-    /// Commands sent to the shared Redis store (DPoP replay records).
+    /// Commands sent to the shared Redis store (DPoP replay records, introspection answers).
     pub store_requests: u64,
-    /// Store commands that failed or timed out (each refused its proof).
+    /// Store commands that failed or timed out: a replay record refused its proof; an
+    /// introspection lookup or write fell back to the endpoint (never to an accept).
     pub store_errors: u64,
     /// Time spent in store commands, in microseconds, summed (divide by `store_requests`
     /// for the mean).

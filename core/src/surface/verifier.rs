@@ -140,7 +140,7 @@ impl Verifier {
         }
         let mut introspector = None;
         for (i, ic) in config.issuers.iter().enumerate() {
-            let built = Introspector::from_config(ic, &metrics)
+            let built = Introspector::from_config(ic, store.as_ref(), &metrics)
                 .map_err(|e| e.context(format!("issuers[{i}]")))?;
             if let Some(built) = built {
                 if introspector.is_some() {
@@ -630,9 +630,11 @@ impl Verifier {
 
     /// Whether every issuer has usable keys (static ones always; remote ones once fetched
     /// and until `max_stale`). For readiness probes.
-    /// With a Redis replay store, also whether its last command succeeded.
+    /// With a Redis replay store, also whether its last command succeeded (only while DPoP
+    /// is on: an introspection cache on Redis falls back to the endpoint, so it never makes
+    /// the verifier unready).
     pub fn is_ready(&self) -> bool {
-        let store_ok = self.inner.dpop.redis().is_none_or(|s| s.is_healthy());
+        let store_ok = self.replay_store().is_none_or(|s| s.is_healthy());
         store_ok
             && self.inner.issuers.iter().all(|i| match &i.keys {
                 IssuerKeys::Static(_) => true,
@@ -643,12 +645,20 @@ impl Verifier {
     /// [`Verifier::is_ready`], asking a Redis replay store (`PING`, within its timeout)
     /// rather than trusting its last command. For `/readyz`.
     pub async fn check_ready(&self) -> bool {
-        if let Some(store) = self.inner.dpop.redis() {
+        if let Some(store) = self.replay_store() {
             if !store.ping().await {
                 return false;
             }
         }
         self.is_ready()
+    }
+
+    /// The Redis that DPoP proofs are recorded in, when DPoP is on and uses one.
+    fn replay_store(&self) -> Option<&Arc<RedisStore>> {
+        match self.inner.dpop.mode() {
+            DpopMode::Disabled => None,
+            _ => self.inner.dpop.redis(),
+        }
     }
 
     /// A copy of this verifier's counters.
