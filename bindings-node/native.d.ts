@@ -23,7 +23,7 @@ export declare class NativeVerifier {
   verifyDeferred(token: string, now?: number | undefined | null, dpop?: DpopArgs | undefined | null): Promise<string>
   /**
    * The calls every request makes, bound to this verifier (index.js asks once per
-   * verifier; see `lean.rs`). `verifySync` and `tryVerify` return the header JSON,
+   * verifier; see `bound_calls.rs`). `verifySync` and `tryVerify` return the header JSON,
    * U+0001, the claims JSON, and maybe U+0001 and the claims' shape, whose numbers they
    * write to `layout` (a `Float64Array`; see `layout.rs`); `tryVerify` returns `null`
    * when keys must be fetched first (the fetch is started; `verifyDeferred` then waits for
@@ -45,6 +45,8 @@ export declare class NativeVerifier {
    */
   errorResponse(code: string, message: string, claim?: string | undefined | null, realm?: string | undefined | null): ErrorResponse
   metricsJson(): string
+  /** Each engine metric family's value, in `metricFamilies()` order (`prometheus.js`). */
+  metricValues(): Array<number>
   isReady(): boolean
 }
 
@@ -77,6 +79,23 @@ export declare function grantedScopes(claimsJson: string): Array<string>
  */
 export declare function isAnonymous(code: string): boolean
 
+export declare function metricFamilies(): Array<MetricFamilyInfo>
+
+/**
+ * The engine's version (the workspace version every veritoken package carries).
+ * One metric family of core's table: the names the sidecar's `/metrics` serves.
+ */
+export interface MetricFamilyInfo {
+  name: string
+  help: string
+  /** "counter" or "histogram". */
+  kind: string
+  /** The name of its samples (counters end in `_total`). */
+  sampleName: string
+  /** "engine" (every verifier has it) or "sidecar" (per auth request, the sidecar's own). */
+  source: string
+}
+
 /** A request's token and, when it came with the DPoP scheme, its proof. */
 export interface NativeCredential {
   token: string
@@ -98,7 +117,7 @@ export interface NativeLogRecord {
 /**
  * Panics on purpose, so the tests can check that a panic in an export becomes a JS
  * exception rather than an abort. `next_bound_call` makes the next call of a bound
- * function (`verifySync`, `tryVerify`, `extractCredential`; see lean.rs) panic instead.
+ * function (`verifySync`, `tryVerify`, `extractCredential`; see bound_calls.rs) panic instead.
  */
 export declare function panicForTests(nextBoundCall: boolean): void
 
@@ -111,5 +130,4 @@ export declare function requireScopes(claimsJson: string, scopes: Array<string>,
  */
 export declare function setLogSink(callback: ((arg: NativeLogRecord) => void) | undefined | null, maxLevel: number): void
 
-/** The engine's version (the workspace version every veritoken package carries). */
 export declare function version(): string
