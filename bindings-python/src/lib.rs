@@ -14,5 +14,6 @@ fn _veritoken(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<verifier::Verifier>()?;
     m.add_class::<token::VerifiedToken>()?;
     m.add_function(wrap_pyfunction!(verifier::error_response, m)?)?;
+    m.add_function(wrap_pyfunction!(token::_claim_accessors_json, m)?)?;
     Ok(())
 }

@@ -13,6 +13,7 @@ Integrations: ``veritoken.fastapi``, ``veritoken.starlette``, ``veritoken.flask`
 """
 
 from ._veritoken import (
+    ERROR_CODES,
     ClaimsInvalid,
     ConfigInvalid,
     DPoPInvalid,
@@ -37,6 +38,7 @@ from ._veritoken import (
 )
 
 __all__ = [
+    "ERROR_CODES",
     "ClaimsInvalid",
     "ConfigInvalid",
     "DPoPInvalid",
