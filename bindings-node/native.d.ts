@@ -15,7 +15,7 @@ export declare class NativeVerifier {
   verifyDeferred(token: string, now?: number | undefined | null, dpop?: DpopArgs | undefined | null): Promise<string>
   /**
    * The calls every request makes, bound to this verifier (index.js asks once per
-   * verifier; see `lean.rs`). `verifySync` and `tryVerify` return the header JSON,
+   * verifier; see `bound_calls.rs`). `verifySync` and `tryVerify` return the header JSON,
    * U+0001, the claims JSON, and maybe U+0001 and the claims' shape, whose numbers they
    * write to `layout` (a `Float64Array`; see `layout.rs`); `tryVerify` returns `null`
    * when keys must be fetched first (the fetch is started; `verifyDeferred` then waits for
@@ -94,7 +94,7 @@ export interface NativeCredential {
 /**
  * Panics on purpose, so the tests can check that a panic in an export becomes a JS
  * exception rather than an abort. `next_bound_call` makes the next call of a bound
- * function (`verifySync`, `tryVerify`, `extractCredential`; see lean.rs) panic instead.
+ * function (`verifySync`, `tryVerify`, `extractCredential`; see bound_calls.rs) panic instead.
  */
 export declare function panicForTests(nextBoundCall: boolean): void
 
