@@ -118,6 +118,7 @@ def test_error_codes_are_the_engines() -> None:
         err = veritoken._veritoken._error_for_code(c["name"], "m")  # type: ignore[attr-defined]
         assert isinstance(err, veritoken.VeritokenError), c
         assert (err.code, err.message, err.status) == (c["name"], "m", c["http_status"] or 500)
-        family = veritoken.TokenMissing if c["name"] == "token_missing" else FAMILY[c["http_status"]]
+        missing = c["name"] == "token_missing"
+        family = veritoken.TokenMissing if missing else FAMILY[c["http_status"]]
         assert isinstance(err, family), (c["name"], type(err))
         assert veritoken.error_response(err)[0] == (c["http_status"] or 500)

@@ -58,7 +58,7 @@ class VerifiedToken:
     def kid(self) -> str | None: ...
     @property
     def issuer(self) -> str:
-        """``iss`` ("" when absent). Every accessor gives the engine's value, as in every language."""
+        """``iss`` ("" when absent). Every accessor gives the engine's value (every language)."""
     @property
     def subject(self) -> str | None: ...
     @property
@@ -71,7 +71,7 @@ class VerifiedToken:
         """``aud`` as a list: a string becomes one element; an array's non-strings are left out."""
     @property
     def expires_at(self) -> int | None:
-        """``exp`` in whole seconds: fraction dropped toward zero, clamped to +/-8,640,000,000,000."""
+        """``exp`` in whole seconds: fraction dropped toward zero, clamped to +/-8.64e12."""
     @property
     def not_before(self) -> int | None: ...
     @property
