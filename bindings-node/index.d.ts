@@ -57,10 +57,17 @@ export declare class VerifiedToken {
   /** The signature algorithm; undefined for an opaque token accepted by introspection. */
   readonly algorithm?: string
   readonly kid?: string
+  /** `iss` ("" when absent). Every accessor gives the engine's value, the same in every language. */
   readonly issuer: string
   readonly subject?: string
+  /** `jti`. */
+  readonly jwtId?: string
+  /** `aud` as a list: a single string becomes one element; an array's non-string entries are left out. */
   readonly audiences: string[]
+  /** `exp`, `nbf`, `iat` in whole seconds (fraction dropped toward zero, clamped to a Date's range). */
   readonly expiresAt?: Date
+  readonly notBefore?: Date
+  readonly issuedAt?: Date
   /** The thumbprint of the key a DPoP-bound token is bound to (`cnf.jkt`). */
   readonly dpopJkt?: string
   grantedScopes(): string[]

@@ -110,6 +110,9 @@ function isAny(options) {
   return match === 'any'
 }
 
+/** A NumericDate accessor (whole seconds, within a Date's range) as a Date. */
+const date = (seconds) => (seconds == null ? undefined : new Date(seconds * 1000))
+
 /** A verified token: claims and header exactly as the engine accepted them. */
 class VerifiedToken {
   #text
@@ -117,6 +120,7 @@ class VerifiedToken {
   #end
   #claims
   #header
+  #read
   /**
    * `text`: the addon's header JSON, U+0001, claims JSON, each cut out when read; maybe
    * then U+0001 and the claims' shape, whose numbers the addon just wrote to `layout`:
@@ -150,25 +154,40 @@ class VerifiedToken {
   get kid() {
     return this.header.kid
   }
+  /** The engine's reading of the registered claims (one native call, on first use). */
+  get #accessors() {
+    return (this.#read ??= call(() => native.claimAccessors(this.claimsJson)))
+  }
+  /** `iss` ("" when absent). Every accessor gives the engine's value, as in every language. */
   get issuer() {
-    return this.claims.iss
+    return this.#accessors.issuer
   }
   get subject() {
-    return typeof this.claims.sub === 'string' ? this.claims.sub : undefined
+    return this.#accessors.subject ?? undefined
   }
+  get jwtId() {
+    return this.#accessors.jwtId ?? undefined
+  }
+  /** `aud` as a list: a string becomes one element; an array's non-string entries are left out. */
   get audiences() {
-    const aud = this.claims.aud
-    return typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud.slice() : []
+    return this.#accessors.audiences.slice()
   }
   get dpopJkt() {
-    const jkt = this.claims.cnf?.jkt
-    return typeof jkt === 'string' ? jkt : undefined
+    return this.#accessors.dpopJkt ?? undefined
   }
   get expiresAt() {
-    return typeof this.claims.exp === 'number' ? new Date(this.claims.exp * 1000) : undefined
+    return date(this.#accessors.expiresAt)
+  }
+  get notBefore() {
+    return date(this.#accessors.notBefore)
+  }
+  get issuedAt() {
+    return date(this.#accessors.issuedAt)
   }
   grantedScopes() {
-    return call(() => native.grantedScopes(this.claimsJson))
+    const { scopes } = this.#accessors
+    // Malformed scope claims: the engine's error, thrown by its grantedScopes.
+    return scopes == null ? call(() => native.grantedScopes(this.claimsJson)) : scopes.slice()
   }
   /** Throws a VeritokenError (scope_insufficient, naming a failing rule's claim) unless `requirement` is met. */
   check(requirement) {

@@ -50,6 +50,28 @@ export declare class NativeVerifier {
   isReady(): boolean
 }
 
+/** Every accessor's value for a claims set given as JSON text. */
+export declare function claimAccessors(claimsJson: string): ClaimAccessors
+
+/**
+ * The engine's reading of a token's registered claims (`veritoken::ClaimAccessors`): what
+ * `VerifiedToken`'s getters give, so that no rule of theirs lives in JS. Dates are whole
+ * seconds within a JS Date's range; `scopes` is absent and `scopesError` a code when a
+ * scope claim is malformed.
+ */
+export interface ClaimAccessors {
+  issuer: string
+  subject?: string
+  jwtId?: string
+  audiences: Array<string>
+  expiresAt?: number
+  notBefore?: number
+  issuedAt?: number
+  dpopJkt?: string
+  scopes?: Array<string>
+  scopesError?: string
+}
+
 /** A DPoP proof (the request's `DPoP` header) with the request's method and absolute URL. */
 export interface DpopArgs {
   proof: string

@@ -7,8 +7,8 @@ package veritoken
 import "C"
 
 import (
+	"bytes"
 	"encoding/json"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -21,10 +21,11 @@ type Token struct {
 	claimsJSON string
 	headerJSON string
 
-	claimsOnce, headerOnce sync.Once
+	claimsOnce, headerOnce, accessorsOnce sync.Once
 
-	claims map[string]any
-	header map[string]any
+	claims    map[string]any
+	header    map[string]any
+	accessors *accessors
 }
 
 // ClaimsJSON is the verified claims as JSON text.
@@ -61,155 +62,102 @@ func decodeObject(text string) map[string]any {
 	return m
 }
 
-// The registered-claim accessors read one member's JSON text (see member) instead of
-// decoding the claims with reflection, which costs more than the verification itself. The
-// engine has checked the types of every claim it enforces; anything it let through in
-// another shape reads as absent here.
-
-// str is a JSON string member's value ("" when absent or not a string).
-func (t *Token) str(name string) string {
-	raw := member(t.claimsJSON, name)
-	if len(raw) < 2 || raw[0] != '"' {
-		return ""
-	}
-	if !strings.ContainsRune(raw, '\\') {
-		return raw[1 : len(raw)-1]
-	}
-	var s string
-	_ = json.Unmarshal([]byte(raw), &s)
-	return s
+// accessors is what the engine reads the registered claims as (vt_claims_accessors_json):
+// the one rule of every veritoken language. The Go side only converts the types.
+type accessors struct {
+	Issuer    string   `json:"issuer"`
+	Subject   *string  `json:"subject"`
+	JWTID     *string  `json:"jwt_id"`
+	Audiences []string `json:"audiences"`
+	ExpiresAt *int64   `json:"expires_at"`
+	NotBefore *int64   `json:"not_before"`
+	IssuedAt  *int64   `json:"issued_at"`
+	DPoPJKT   *string  `json:"dpop_jkt"`
+	Scopes    []string `json:"scopes"`
+	// ScopesError is the code granting scopes fails with ("claim_invalid"), else "".
+	ScopesError *string `json:"scopes_error"`
 }
 
-// date is a NumericDate member (the zero Time when absent or not a number).
-func (t *Token) date(name string) time.Time {
-	f, err := strconv.ParseFloat(member(t.claimsJSON, name), 64)
-	if err != nil {
+// read is the engine's accessors of the claims, asked for once per token.
+func (t *Token) read() *accessors {
+	t.accessorsOnce.Do(func() {
+		t.accessors = &accessors{}
+		if text, ok := claimAccessorsJSON(t.claimsJSON); ok {
+			_ = json.Unmarshal(text, t.accessors)
+		}
+	})
+	return t.accessors
+}
+
+// claimAccessorsJSON is vt_claims_accessors_json of claims: the buffer first sized for
+// typical claims, then for the worst case the engine reports.
+func claimAccessorsJSON(claims string) ([]byte, bool) {
+	if claims == "" {
+		return nil, false
+	}
+	for _, size := range []int{len(claims) + 512, 6*len(claims) + 512} {
+		out := make([]byte, size)
+		r := C.vt_claims_accessors_json((*C.char)(unsafe.Pointer(unsafe.StringData(claims))), C.size_t(len(claims)),
+			(*C.char)(unsafe.Pointer(&out[0])), C.size_t(len(out)), nil, 0)
+		if r == C.VT_OK {
+			return out[:bytes.IndexByte(out, 0)], true
+		}
+		if r != C.VT_BUFFER_TOO_SMALL {
+			return nil, false
+		}
+	}
+	return nil, false
+}
+
+func orEmpty(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// date is a NumericDate accessor as a Time (the zero Time when absent).
+func date(seconds *int64) time.Time {
+	if seconds == nil {
 		return time.Time{}
 	}
-	return time.Unix(int64(f), 0)
+	return time.Unix(*seconds, 0)
 }
 
-// Issuer is "iss".
-func (t *Token) Issuer() string { return t.str("iss") }
+// Issuer is "iss" ("" when absent or not a string).
+func (t *Token) Issuer() string { return t.read().Issuer }
 
-// Subject is "sub" ("" when absent).
-func (t *Token) Subject() string { return t.str("sub") }
+// Subject is "sub" ("" when absent or not a string).
+func (t *Token) Subject() string { return orEmpty(t.read().Subject) }
 
-// ID is "jti" ("" when absent).
-func (t *Token) ID() string { return t.str("jti") }
+// ID is "jti" ("" when absent or not a string).
+func (t *Token) ID() string { return orEmpty(t.read().JWTID) }
 
-// Audiences is "aud" as a list (a single string becomes one element).
-func (t *Token) Audiences() []string {
-	raw := []byte(member(t.claimsJSON, "aud"))
-	var one string
-	if json.Unmarshal(raw, &one) == nil {
-		return []string{one}
+// DPoPJKT is "cnf.jkt", the thumbprint of the key a DPoP-bound token is bound to ("" when none).
+func (t *Token) DPoPJKT() string { return orEmpty(t.read().DPoPJKT) }
+
+// Audiences is "aud" as a list: a single string becomes one element, the strings of an
+// array are kept in order (other entries left out). The caller may modify the slice.
+func (t *Token) Audiences() []string { return append([]string(nil), t.read().Audiences...) }
+
+// ExpiresAt is "exp" in whole seconds (the zero Time when absent or not a number). The
+// fraction is dropped toward zero and the value clamped to +/-8,640,000,000,000 s.
+func (t *Token) ExpiresAt() time.Time { return date(t.read().ExpiresAt) }
+
+// NotBefore is "nbf", as ExpiresAt.
+func (t *Token) NotBefore() time.Time { return date(t.read().NotBefore) }
+
+// IssuedAt is "iat", as ExpiresAt.
+func (t *Token) IssuedAt() time.Time { return date(t.read().IssuedAt) }
+
+// GrantedScopes is every scope the token grants ("scope", "scp", then "permissions"); an
+// *Error with CodeClaimInvalid when one of those claims has the wrong type.
+func (t *Token) GrantedScopes() ([]string, error) {
+	a := t.read()
+	if a.ScopesError != nil {
+		return nil, &Error{Code: codeNamed(*a.ScopesError), Message: "a scope claim has the wrong type"}
 	}
-	var many []string
-	if json.Unmarshal(raw, &many) == nil {
-		return many
-	}
-	return nil
-}
-
-// ExpiresAt is "exp" (the zero Time when absent).
-func (t *Token) ExpiresAt() time.Time { return t.date("exp") }
-
-// NotBefore is "nbf" (the zero Time when absent).
-func (t *Token) NotBefore() time.Time { return t.date("nbf") }
-
-// IssuedAt is "iat" (the zero Time when absent).
-func (t *Token) IssuedAt() time.Time { return t.date("iat") }
-
-// member is the JSON text of the top-level member name of obj, an object the engine
-// validated (well formed, no duplicate names), or "" when it is absent.
-func member(obj, name string) string {
-	i := skipSpace(obj, 0)
-	if i >= len(obj) || obj[i] != '{' {
-		return ""
-	}
-	for i = skipSpace(obj, i+1); i < len(obj) && obj[i] == '"'; {
-		keyEnd := skipString(obj, i)
-		key := obj[i:keyEnd]
-		i = skipSpace(obj, keyEnd)
-		if i >= len(obj) || obj[i] != ':' {
-			return ""
-		}
-		i = skipSpace(obj, i+1)
-		end := skipValue(obj, i)
-		if keyIs(key, name) {
-			return obj[i:end]
-		}
-		i = skipSpace(obj, end)
-		if i >= len(obj) || obj[i] != ',' {
-			return ""
-		}
-		i = skipSpace(obj, i+1)
-	}
-	return ""
-}
-
-// keyIs reports whether the quoted member name key is name (escapes decoded).
-func keyIs(key, name string) bool {
-	if !strings.ContainsRune(key, '\\') {
-		return len(key) == len(name)+2 && key[1:len(key)-1] == name
-	}
-	var k string
-	return json.Unmarshal([]byte(key), &k) == nil && k == name
-}
-
-func skipSpace(s string, i int) int {
-	for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r') {
-		i++
-	}
-	return i
-}
-
-// skipString returns the index after the string starting at s[i] (a quote).
-func skipString(s string, i int) int {
-	for j := i + 1; j < len(s); j++ {
-		switch s[j] {
-		case '\\':
-			j++
-		case '"':
-			return j + 1
-		}
-	}
-	return len(s)
-}
-
-// skipValue returns the index after the value starting at s[i].
-func skipValue(s string, i int) int {
-	if i >= len(s) {
-		return i
-	}
-	switch s[i] {
-	case '"':
-		return skipString(s, i)
-	case '{', '[':
-		depth := 0
-		for j := i; j < len(s); j++ {
-			switch s[j] {
-			case '"':
-				j = skipString(s, j) - 1
-			case '{', '[':
-				depth++
-			case '}', ']':
-				if depth--; depth == 0 {
-					return j + 1
-				}
-			}
-		}
-		return len(s)
-	}
-	j := i
-	for ; j < len(s); j++ {
-		switch s[j] {
-		case ',', '}', ']', ' ', '\t', '\r', '\n':
-			return j
-		}
-	}
-	return j
+	return append([]string{}, a.Scopes...), nil
 }
 
 // RequireScopes returns nil when the token grants every scope given (from "scope", "scp"
@@ -271,4 +219,14 @@ func requireScopes(scopes []string, matchAny bool, call scopeCall) error {
 		return callError(r, msg[:], claim[:], CodeInternal)
 	}
 	return nil
+}
+
+// codeNamed is the code the engine calls name (CodeInternal for a name it does not have).
+func codeNamed(name string) Code {
+	for c := Code(1); c.String() != "unknown"; c++ {
+		if c.String() == name {
+			return c
+		}
+	}
+	return CodeInternal
 }

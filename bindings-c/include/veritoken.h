@@ -348,6 +348,84 @@ const char *vt_token_claims_json(const vt_token *token);
 const char *vt_token_header_json(const vt_token *token);
 
 /*
+ `iss` into `*out` ("" when an introspection answer has none). Strings handed out by the
+ `vt_token_*` accessors stay valid until `vt_token_free`; a U+0000 in a claim reads as a
+ space. Every accessor follows the engine's one rule (the same in every language).
+ */
+vt_result vt_token_issuer(const vt_token *token, const char **out);
+
+/*
+ `sub` into `*out`; VT_CLAIM_MISSING (nothing written) when absent or not a string.
+ */
+vt_result vt_token_subject(const vt_token *token, const char **out);
+
+/*
+ `jti` into `*out`; VT_CLAIM_MISSING when absent or not a string.
+ */
+vt_result vt_token_jwt_id(const vt_token *token, const char **out);
+
+/*
+ `cnf.jkt` (the thumbprint of the key a DPoP-bound token is bound to) into `*out`;
+ VT_CLAIM_MISSING when absent or not a string.
+ */
+vt_result vt_token_dpop_jkt(const vt_token *token, const char **out);
+
+/*
+ How many audiences `aud` holds, into `*out`: 1 for a string, the strings of an array
+ (other entries left out), 0 otherwise.
+ */
+vt_result vt_token_audience_count(const vt_token *token, uintptr_t *out);
+
+/*
+ Audience `index` (below `vt_token_audience_count`) into `*out`; VT_INVALID_ARGUMENT past
+ the end.
+ */
+vt_result vt_token_audience(const vt_token *token, uintptr_t index, const char **out);
+
+/*
+ `exp` in whole seconds since the epoch (fraction dropped toward zero, clamped to
+ +/-8,640,000,000,000) into `*out`; VT_CLAIM_MISSING when absent or not a number.
+ */
+vt_result vt_token_expires_at(const vt_token *token, int64_t *out);
+
+/*
+ `nbf`, as `vt_token_expires_at`.
+ */
+vt_result vt_token_not_before(const vt_token *token, int64_t *out);
+
+/*
+ `iat`, as `vt_token_expires_at`.
+ */
+vt_result vt_token_issued_at(const vt_token *token, int64_t *out);
+
+/*
+ How many scopes the token grants (`scope`, `scp`, then `permissions`), into `*out`;
+ VT_CLAIM_INVALID when one of those claims has the wrong type.
+ */
+vt_result vt_token_scope_count(const vt_token *token, uintptr_t *out);
+
+/*
+ Granted scope `index` (below `vt_token_scope_count`) into `*out`; VT_INVALID_ARGUMENT past
+ the end, VT_CLAIM_INVALID as for `vt_token_scope_count`.
+ */
+vt_result vt_token_scope(const vt_token *token, uintptr_t index, const char **out);
+
+/*
+ Every accessor's value for a claims set held as JSON text (what `vt_token_claims_json`
+ gave), as one JSON object copied NUL-terminated into `out`: `issuer`, `subject`,
+ `jwt_id`, `audiences`, `expires_at`, `not_before`, `issued_at`, `dpop_jkt`, `scopes`
+ (null when malformed) and `scopes_error` (then "claim_invalid"), absent values null.
+ The Go package reads its `Token` accessors through this. VT_TOKEN_MALFORMED when
+ `claims_json` is not a JSON object.
+ */
+vt_result vt_claims_accessors_json(const char *claims_json,
+                                   uintptr_t claims_len,
+                                   char *out,
+                                   uintptr_t out_len,
+                                   char *err,
+                                   uintptr_t err_len);
+
+/*
  VT_OK when the token grants the `n` scopes in `scopes` (all of them, or any one when
  `match_any` is non-zero); VT_SCOPE_INSUFFICIENT or VT_CLAIM_INVALID otherwise, with the
  message in `err` and the claim named in `claim` as for `vt_verify`.

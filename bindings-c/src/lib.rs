@@ -15,6 +15,7 @@ pub use metric_families::*;
 
 use std::ffi::{c_char, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::OnceLock;
 use veritoken::{
     Config, DpopProof, Error, ErrorCode, Format, Requirement, ScopeMatch, SimpleRequest,
     VerifiedToken, Verifier,
@@ -107,6 +108,41 @@ pub struct vt_token {
     token: VerifiedToken,
     claims_json: CString,
     header_json: CString,
+    /// The accessors' values as C strings, made on the first accessor call.
+    accessors: OnceLock<Accessors>,
+}
+
+/// What the `vt_token_*` accessors hand out: the engine's values (`ClaimAccessors`), kept
+/// so that their strings live as long as the token.
+struct Accessors {
+    issuer: CString,
+    subject: Option<CString>,
+    jwt_id: Option<CString>,
+    dpop_jkt: Option<CString>,
+    audiences: Vec<CString>,
+    expires_at: Option<i64>,
+    not_before: Option<i64>,
+    issued_at: Option<i64>,
+    /// `None`: a scope claim is malformed (`claim_invalid`).
+    scopes: Option<Vec<CString>>,
+}
+
+impl Accessors {
+    fn of(token: &VerifiedToken) -> Self {
+        let a = token.accessors();
+        let list = |items: &[&str]| items.iter().map(|s| c_string(s)).collect();
+        Accessors {
+            issuer: c_string(a.issuer),
+            subject: a.subject.map(c_string),
+            jwt_id: a.jwt_id.map(c_string),
+            dpop_jkt: a.dpop_jkt.map(c_string),
+            audiences: list(&a.audiences),
+            expires_at: a.expires_at,
+            not_before: a.not_before,
+            issued_at: a.issued_at,
+            scopes: a.scopes.as_deref().map(list),
+        }
+    }
 }
 
 /// Why an entry point failed.
@@ -383,6 +419,7 @@ unsafe fn hand_out(verified: VerifiedToken, out: *mut *mut vt_token) {
         claims_json: c_string(verified.claims_json()),
         header_json: c_string(verified.header_json()),
         token: verified,
+        accessors: OnceLock::new(),
     };
     // SAFETY: the caller checked `out`.
     unsafe { give(out, handle) };
@@ -782,6 +819,212 @@ pub unsafe extern "C" fn vt_token_claims_json(token: *const vt_token) -> *const 
 pub unsafe extern "C" fn vt_token_header_json(token: *const vt_token) -> *const c_char {
     // SAFETY: NULL or a token made by vt_verify.
     unsafe { token.as_ref() }.map_or(std::ptr::null(), |t| t.header_json.as_ptr())
+}
+
+/// The body of every `vt_token_*` accessor: `read` of the token's accessors, written to
+/// `*out` only on VT_OK. NULL `token` or `out`: VT_INVALID_ARGUMENT.
+///
+/// # Safety
+/// `token` is NULL or made by a verify call and not freed; `out` is NULL or writable.
+unsafe fn accessor<T>(
+    token: *const vt_token,
+    out: *mut T,
+    read: impl FnOnce(&Accessors) -> Result<T, Fail>,
+) -> vt_result {
+    guard(std::ptr::null_mut(), 0, || {
+        // SAFETY: NULL or a token made by a verify call.
+        let token = unsafe { token.as_ref() }.ok_or(Fail::Argument("token is NULL"))?;
+        if out.is_null() {
+            return Err(Fail::Argument("out is NULL"));
+        }
+        let value = read(token.accessors.get_or_init(|| Accessors::of(&token.token)))?;
+        // SAFETY: checked non-null; the caller's storage for one `T`.
+        unsafe { out.write(value) };
+        Ok(())
+    })
+}
+
+/// VT_CLAIM_MISSING for an accessor whose claim is absent (or of another type).
+fn present<T>(value: Option<T>, claim: &'static str) -> Result<T, Fail> {
+    value.ok_or_else(|| {
+        Fail::Engine(Error::for_claim(
+            ErrorCode::ClaimMissing,
+            claim,
+            format!("the token has no {claim}"),
+        ))
+    })
+}
+
+fn c_ptr(s: &CString) -> *const c_char {
+    s.as_ptr()
+}
+
+/// `iss` into `*out` ("" when an introspection answer has none). Strings handed out by the
+/// `vt_token_*` accessors stay valid until `vt_token_free`; a U+0000 in a claim reads as a
+/// space. Every accessor follows the engine's one rule (the same in every language).
+#[no_mangle]
+pub unsafe extern "C" fn vt_token_issuer(
+    token: *const vt_token,
+    out: *mut *const c_char,
+) -> vt_result {
+    // SAFETY: the caller's token and out contracts.
+    unsafe { accessor(token, out, |a| Ok(c_ptr(&a.issuer))) }
+}
+
+/// `sub` into `*out`; VT_CLAIM_MISSING (nothing written) when absent or not a string.
+#[no_mangle]
+pub unsafe extern "C" fn vt_token_subject(
+    token: *const vt_token,
+    out: *mut *const c_char,
+) -> vt_result {
+    // SAFETY: the caller's token and out contracts.
+    unsafe {
+        accessor(token, out, |a| {
+            present(a.subject.as_ref().map(c_ptr), "sub")
+        })
+    }
+}
+
+/// `jti` into `*out`; VT_CLAIM_MISSING when absent or not a string.
+#[no_mangle]
+pub unsafe extern "C" fn vt_token_jwt_id(
+    token: *const vt_token,
+    out: *mut *const c_char,
+) -> vt_result {
+    // SAFETY: the caller's token and out contracts.
+    unsafe { accessor(token, out, |a| present(a.jwt_id.as_ref().map(c_ptr), "jti")) }
+}
+
+/// `cnf.jkt` (the thumbprint of the key a DPoP-bound token is bound to) into `*out`;
+/// VT_CLAIM_MISSING when absent or not a string.
+#[no_mangle]
+pub unsafe extern "C" fn vt_token_dpop_jkt(
+    token: *const vt_token,
+    out: *mut *const c_char,
+) -> vt_result {
+    // SAFETY: the caller's token and out contracts.
+    unsafe {
+        accessor(token, out, |a| {
+            present(a.dpop_jkt.as_ref().map(c_ptr), "cnf")
+        })
+    }
+}
+
+/// How many audiences `aud` holds, into `*out`: 1 for a string, the strings of an array
+/// (other entries left out), 0 otherwise.
+#[no_mangle]
+pub unsafe extern "C" fn vt_token_audience_count(
+    token: *const vt_token,
+    out: *mut usize,
+) -> vt_result {
+    // SAFETY: the caller's token and out contracts.
+    unsafe { accessor(token, out, |a| Ok(a.audiences.len())) }
+}
+
+/// Audience `index` (below `vt_token_audience_count`) into `*out`; VT_INVALID_ARGUMENT past
+/// the end.
+#[no_mangle]
+pub unsafe extern "C" fn vt_token_audience(
+    token: *const vt_token,
+    index: usize,
+    out: *mut *const c_char,
+) -> vt_result {
+    // SAFETY: the caller's token and out contracts.
+    unsafe {
+        accessor(token, out, |a| {
+            a.audiences
+                .get(index)
+                .map(c_ptr)
+                .ok_or(Fail::Argument("index is past the last audience"))
+        })
+    }
+}
+
+/// `exp` in whole seconds since the epoch (fraction dropped toward zero, clamped to
+/// +/-8,640,000,000,000) into `*out`; VT_CLAIM_MISSING when absent or not a number.
+#[no_mangle]
+pub unsafe extern "C" fn vt_token_expires_at(token: *const vt_token, out: *mut i64) -> vt_result {
+    // SAFETY: the caller's token and out contracts.
+    unsafe { accessor(token, out, |a| present(a.expires_at, "exp")) }
+}
+
+/// `nbf`, as `vt_token_expires_at`.
+#[no_mangle]
+pub unsafe extern "C" fn vt_token_not_before(token: *const vt_token, out: *mut i64) -> vt_result {
+    // SAFETY: the caller's token and out contracts.
+    unsafe { accessor(token, out, |a| present(a.not_before, "nbf")) }
+}
+
+/// `iat`, as `vt_token_expires_at`.
+#[no_mangle]
+pub unsafe extern "C" fn vt_token_issued_at(token: *const vt_token, out: *mut i64) -> vt_result {
+    // SAFETY: the caller's token and out contracts.
+    unsafe { accessor(token, out, |a| present(a.issued_at, "iat")) }
+}
+
+/// The scopes malformed: what `vt_token_scope_count` and `vt_token_scope` answer.
+fn scopes_of(a: &Accessors) -> Result<&[CString], Fail> {
+    a.scopes.as_deref().ok_or_else(|| {
+        Fail::Engine(Error::new(
+            ErrorCode::ClaimInvalid,
+            "a scope claim has the wrong type",
+        ))
+    })
+}
+
+/// How many scopes the token grants (`scope`, `scp`, then `permissions`), into `*out`;
+/// VT_CLAIM_INVALID when one of those claims has the wrong type.
+#[no_mangle]
+pub unsafe extern "C" fn vt_token_scope_count(
+    token: *const vt_token,
+    out: *mut usize,
+) -> vt_result {
+    // SAFETY: the caller's token and out contracts.
+    unsafe { accessor(token, out, |a| scopes_of(a).map(<[CString]>::len)) }
+}
+
+/// Granted scope `index` (below `vt_token_scope_count`) into `*out`; VT_INVALID_ARGUMENT past
+/// the end, VT_CLAIM_INVALID as for `vt_token_scope_count`.
+#[no_mangle]
+pub unsafe extern "C" fn vt_token_scope(
+    token: *const vt_token,
+    index: usize,
+    out: *mut *const c_char,
+) -> vt_result {
+    // SAFETY: the caller's token and out contracts.
+    unsafe {
+        accessor(token, out, |a| {
+            scopes_of(a)?
+                .get(index)
+                .map(c_ptr)
+                .ok_or(Fail::Argument("index is past the last scope"))
+        })
+    }
+}
+
+/// Every accessor's value for a claims set held as JSON text (what `vt_token_claims_json`
+/// gave), as one JSON object copied NUL-terminated into `out`: `issuer`, `subject`,
+/// `jwt_id`, `audiences`, `expires_at`, `not_before`, `issued_at`, `dpop_jkt`, `scopes`
+/// (null when malformed) and `scopes_error` (then "claim_invalid"), absent values null.
+/// The Go package reads its `Token` accessors through this. VT_TOKEN_MALFORMED when
+/// `claims_json` is not a JSON object.
+#[no_mangle]
+pub unsafe extern "C" fn vt_claims_accessors_json(
+    claims_json: *const c_char,
+    claims_len: usize,
+    out: *mut c_char,
+    out_len: usize,
+    err: *mut c_char,
+    err_len: usize,
+) -> vt_result {
+    guard(err, err_len, || {
+        // SAFETY: the caller promises `claims_len` readable bytes at `claims_json`.
+        let text =
+            unsafe { text_of_len(claims_json, claims_len, "claims_json is NULL or not UTF-8") }?;
+        let json = veritoken::claim_accessors_json(text)?;
+        // SAFETY: the caller's buffer contract.
+        unsafe { copy_out(&json, out, out_len) }
+    })
 }
 
 /// VT_OK when the token grants the `n` scopes in `scopes` (all of them, or any one when

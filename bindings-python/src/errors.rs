@@ -191,8 +191,22 @@ pub fn from_py(err: &Bound<'_, PyAny>) -> Error {
     }
 }
 
+/// Test hook: the exception the binding raises for the engine code `code` (with
+/// `message`), so the tests can check every code's class, `code` and `status` against the
+/// engine's table (tests/vectors/error_codes.json).
+#[pyfunction]
+pub fn _error_for_code(code: &str, message: &str) -> PyResult<Py<PyAny>> {
+    let code = ErrorCode::from_name(code).ok_or_else(|| {
+        pyo3::exceptions::PyValueError::new_err(format!("no error code {code:?}"))
+    })?;
+    Python::attach(|py| Ok(to_py(Error::new(code, message)).into_value(py).into_any()))
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
+    let codes: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+    m.add("ERROR_CODES", pyo3::types::PyTuple::new(py, codes)?)?;
+    m.add_function(wrap_pyfunction!(_error_for_code, m)?)?;
     m.add("VeritokenError", py.get_type::<VeritokenError>())?;
     m.add("TokenMissing", py.get_type::<TokenMissing>())?;
     m.add("InvalidToken", py.get_type::<InvalidToken>())?;

@@ -19,5 +19,6 @@ fn _veritoken(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(verifier::error_response, m)?)?;
     m.add_function(wrap_pyfunction!(logging::_set_logger, m)?)?;
     m.add_function(wrap_pyfunction!(verifier::_metric_families, m)?)?;
+    m.add_function(wrap_pyfunction!(token::_claim_accessors_json, m)?)?;
     Ok(())
 }

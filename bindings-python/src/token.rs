@@ -99,6 +99,14 @@ fn cached(py: Python<'_>, cell: &OnceLock<Py<PyAny>>, json: &str) -> PyResult<Py
     Ok(cell.get_or_init(|| value).clone_ref(py))
 }
 
+/// Test hook: every accessor's value for a claims set given as JSON text, as JSON (the
+/// engine's `claim_accessors_json`: what `VerifiedToken`'s properties give), for the
+/// shared accessor vectors whose claims no verifier accepts.
+#[pyfunction]
+pub fn _claim_accessors_json(claims_json: &str) -> PyResult<String> {
+    guard(|| veritoken::claim_accessors_json(claims_json).map_err(to_py))
+}
+
 /// `"all"` or `"any"`.
 pub fn scope_match(name: &str) -> PyResult<ScopeMatch> {
     ScopeMatch::from_name(name).ok_or_else(|| {

@@ -33,11 +33,14 @@ pub use keys::jws::{
     decode_unverified, verify_jws, Unverified, VerifiedJws, DEFAULT_MAX_TOKEN_SIZE,
 };
 pub use keys::key_set::{parse_jwks, KeySet, Origin};
+/// One rule per claim accessor, shared by every language.
+pub use rules::claim_accessors;
 pub use rules::dpop::{thumbprint, DpopProof, OwnedDpopProof};
 pub use rules::requirement::Requirement;
 pub use rules::roles::{granted_roles, RolePolicy, RoleRequirement};
 pub use rules::token::{
-    granted_scopes, require_scopes, ClaimMember, ClaimValue, ScopeMatch, VerifiedToken,
+    claim_accessors_json, granted_scopes, require_scopes, ClaimAccessors, ClaimMember, ClaimValue,
+    ScopeMatch, VerifiedToken,
 };
 pub use support::clock::unix_now;
 pub use support::error::{Error, ErrorCode};

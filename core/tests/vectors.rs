@@ -276,3 +276,79 @@ fn mutated_tokens_never_panic_and_never_pass_changed() {
     eprintln!("{tried} mutated tokens verified without a panic; {accepted_unchanged} mutations were no-ops");
     assert!(tried > 5_000, "{tried}");
 }
+
+/// One top-level list of a vector file other than `cases`, which must hold entries: a
+/// runner that finds none would pass without checking anything.
+fn section(file: &str, name: &str) -> Vec<Value> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/vectors");
+    let doc: Value = serde_json::from_slice(&std::fs::read(dir.join(file)).unwrap()).unwrap();
+    let list = doc[name].as_array().cloned().unwrap_or_default();
+    assert!(!list.is_empty(), "{file} has no {name:?} entries");
+    list
+}
+
+/// `accessors.json`: every accessor of a verified token (where the claims verify) and of
+/// the claims alone gives the expected value.
+#[test]
+fn accessors_give_the_shared_values() {
+    use veritoken::ClaimAccessors;
+    let cases = section("accessors.json", "accessors");
+    let mut signed = 0;
+    for case in &cases {
+        let name = case["name"].as_str().unwrap();
+        let expect = &case["expect"];
+        let text = case["claims_json"].as_str().unwrap();
+        let claims: serde_json::Map<String, Value> = serde_json::from_str(text).unwrap();
+        let of_claims = serde_json::to_value(ClaimAccessors::of(&claims)).unwrap();
+        assert_eq!(&of_claims, expect, "{name}: accessors of the claims");
+        let json: Value =
+            serde_json::from_str(&veritoken::claim_accessors_json(text).unwrap()).unwrap();
+        assert_eq!(&json, expect, "{name}: claim_accessors_json");
+        let Some(token) = case["token"].as_str() else {
+            continue;
+        };
+        signed += 1;
+        let verifier = Verifier::new(Config::from_value(case["config"].clone()).unwrap()).unwrap();
+        let t = verifier
+            .verify_at(token, case["now"].as_i64().unwrap())
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let methods = serde_json::json!({
+            "issuer": t.issuer(),
+            "subject": t.subject(),
+            "jwt_id": t.jwt_id(),
+            "audiences": t.audiences(),
+            "expires_at": t.expires_at(),
+            "not_before": t.not_before(),
+            "issued_at": t.issued_at(),
+            "dpop_jkt": t.dpop_jkt(),
+            "scopes": t.granted_scopes().ok(),
+            "scopes_error": t.granted_scopes().err().map(|e| e.code().as_str()),
+        });
+        assert_eq!(&methods, expect, "{name}: the verified token's accessors");
+        assert_eq!(
+            serde_json::to_value(t.accessors()).unwrap(),
+            *expect,
+            "{name}"
+        );
+    }
+    assert!(
+        signed > 0 && signed < cases.len(),
+        "{signed} of {} signed",
+        cases.len()
+    );
+}
+
+/// `error_codes.json` is the engine's table as it is now (`make vectors` after a change):
+/// the Python and Node tests check their codes against this file.
+#[test]
+fn error_code_vectors_are_the_engine_table() {
+    let listed = section("error_codes.json", "error_codes");
+    let engine: Vec<Value> = ErrorCode::ALL
+        .iter()
+        .map(|c| serde_json::json!({"name": c.as_str(), "number": c.as_int(), "http_status": c.http_status()}))
+        .collect();
+    assert_eq!(
+        listed, engine,
+        "tests/vectors/error_codes.json is stale: run `make vectors`"
+    );
+}

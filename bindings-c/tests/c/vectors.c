@@ -12,6 +12,8 @@
 #include "veritoken.h"
 
 static int passed, failed;
+/* Accessor cases checked, and how many of them through a verified token's handle. */
+static int accessor_cases, accessor_tokens;
 
 static char *slurp(const char *path) {
   FILE *f = fopen(path, "rb");
@@ -185,6 +187,108 @@ static void token_cache(const cJSON *c) {
   cJSON_Delete(config);
 }
 
+/* A string accessor's value as JSON: the string, or null on VT_CLAIM_MISSING (which must
+   leave the output untouched). */
+static cJSON *string_accessor(const char *name, vt_result (*get)(const vt_token *, const char **), const vt_token *t) {
+  const char *p = (const char *)0x1;
+  vt_result r = get(t, &p);
+  if (r == VT_OK && p) return cJSON_CreateString(p);
+  if (r != VT_CLAIM_MISSING || p != (const char *)0x1) fail(name, "accessor:", vt_result_name(r));
+  return cJSON_CreateNull();
+}
+
+static cJSON *date_accessor(const char *name, vt_result (*get)(const vt_token *, int64_t *), const vt_token *t) {
+  int64_t n = 77;
+  vt_result r = get(t, &n);
+  if (r == VT_OK) return cJSON_CreateNumber((double)n);
+  if (r != VT_CLAIM_MISSING || n != 77) fail(name, "date accessor:", vt_result_name(r));
+  return cJSON_CreateNull();
+}
+
+/* Every vt_token_* accessor of a verified token, as the accessors.json object. */
+static cJSON *token_accessors(const char *name, const vt_token *t) {
+  cJSON *o = cJSON_CreateObject();
+  const char *iss = NULL;
+  if (vt_token_issuer(t, &iss) != VT_OK || !iss) fail(name, "vt_token_issuer failed", NULL);
+  if (vt_token_subject(t, NULL) != VT_INVALID_ARGUMENT || vt_token_scope_count(t, NULL) != VT_INVALID_ARGUMENT) fail(name, "a NULL out is accepted", NULL);
+  cJSON_AddStringToObject(o, "issuer", iss ? iss : "");
+  cJSON_AddItemToObject(o, "subject", string_accessor(name, vt_token_subject, t));
+  cJSON_AddItemToObject(o, "jwt_id", string_accessor(name, vt_token_jwt_id, t));
+  cJSON_AddItemToObject(o, "dpop_jkt", string_accessor(name, vt_token_dpop_jkt, t));
+  cJSON_AddItemToObject(o, "expires_at", date_accessor(name, vt_token_expires_at, t));
+  cJSON_AddItemToObject(o, "not_before", date_accessor(name, vt_token_not_before, t));
+  cJSON_AddItemToObject(o, "issued_at", date_accessor(name, vt_token_issued_at, t));
+  cJSON *aud = cJSON_AddArrayToObject(o, "audiences");
+  size_t n = 0;
+  const char *p = (const char *)0x1;
+  if (vt_token_audience_count(t, &n) != VT_OK) fail(name, "vt_token_audience_count failed", NULL);
+  for (size_t i = 0; i < n; i++) {
+    if (vt_token_audience(t, i, &p) != VT_OK) fail(name, "vt_token_audience failed", NULL);
+    else cJSON_AddItemToArray(aud, cJSON_CreateString(p));
+  }
+  p = (const char *)0x1;
+  if (vt_token_audience(t, n, &p) != VT_INVALID_ARGUMENT || p != (const char *)0x1) fail(name, "audience past the end", NULL);
+  vt_result r = vt_token_scope_count(t, &n);
+  if (r == VT_OK) {
+    cJSON *scopes = cJSON_AddArrayToObject(o, "scopes");
+    for (size_t i = 0; i < n; i++) {
+      if (vt_token_scope(t, i, &p) != VT_OK) fail(name, "vt_token_scope failed", NULL);
+      else cJSON_AddItemToArray(scopes, cJSON_CreateString(p));
+    }
+    cJSON_AddNullToObject(o, "scopes_error");
+  } else {
+    cJSON_AddNullToObject(o, "scopes");
+    cJSON_AddStringToObject(o, "scopes_error", vt_result_name(r));
+    if (vt_token_scope(t, 0, &p) != r) fail(name, "vt_token_scope differs from vt_token_scope_count", NULL);
+  }
+  return o;
+}
+
+/* accessors.json: each claims set through vt_claims_accessors_json (what the Go package
+   reads), and where it has a token, through the accessors of its verified handle. */
+static void run_accessors(const cJSON *list) {
+  const cJSON *c;
+  cJSON_ArrayForEach(c, list) {
+    const char *name = cJSON_GetObjectItem(c, "name")->valuestring;
+    const char *claims = cJSON_GetObjectItem(c, "claims_json")->valuestring;
+    const cJSON *expect = cJSON_GetObjectItem(c, "expect");
+    char out[4096], err[256] = "";
+    accessor_cases++;
+    if (vt_claims_accessors_json(claims, strlen(claims), out, sizeof out, err, sizeof err) != VT_OK) {
+      fail(name, "vt_claims_accessors_json:", err);
+    } else {
+      cJSON *got = cJSON_Parse(out);
+      if (!cJSON_Compare(got, expect, 1)) fail(name, "claims accessors differ:", out);
+      else passed++;
+      cJSON_Delete(got);
+    }
+    const cJSON *token = cJSON_GetObjectItem(c, "token");
+    if (!cJSON_IsString(token)) continue;
+    accessor_tokens++;
+    char *config = cJSON_PrintUnformatted(cJSON_GetObjectItem(c, "config"));
+    vt_verifier *v = NULL;
+    vt_token *t = NULL;
+    int64_t now = (int64_t)cJSON_GetObjectItem(c, "now")->valuedouble;
+    if (vt_verifier_new(config, &v, err, sizeof err) != VT_OK ||
+        vt_verify_at(v, token->valuestring, now, &t, err, sizeof err, NULL, 0) != VT_OK) {
+      fail(name, "does not verify:", err);
+    } else {
+      cJSON *got = token_accessors(name, t);
+      if (!cJSON_Compare(got, expect, 1)) {
+        char *printed = cJSON_PrintUnformatted(got);
+        fail(name, "token accessors differ:", printed);
+        cJSON_free(printed);
+      } else {
+        passed++;
+      }
+      cJSON_Delete(got);
+    }
+    vt_token_free(t);
+    vt_verifier_free(v);
+    cJSON_free(config);
+  }
+}
+
 static void run_file(const char *path) {
   char *text = slurp(path);
   cJSON *doc = text ? cJSON_Parse(text) : NULL;
@@ -217,6 +321,11 @@ static void run_file(const char *path) {
       else passed++;
     }
     free(claims);
+  }
+  const cJSON *accessors = cJSON_GetObjectItem(doc, "accessors");
+  if (accessors) {
+    if (cJSON_GetArraySize(accessors) == 0) fail(path, "an empty accessors section", NULL);
+    run_accessors(accessors);
   }
   cJSON_Delete(doc);
 }
@@ -275,6 +384,20 @@ static void api_misuse(void) {
   vt_verifier_free(NULL);
   vt_token_free(NULL);
   CHECK(vt_token_claims_json(NULL) == NULL);
+  {
+    const char *p = (const char *)0x1;
+    int64_t n = 5;
+    size_t count = 5;
+    CHECK(vt_token_subject(NULL, &p) == VT_INVALID_ARGUMENT && p == (const char *)0x1);
+    CHECK(vt_token_issuer(NULL, &p) == VT_INVALID_ARGUMENT && vt_token_expires_at(NULL, &n) == VT_INVALID_ARGUMENT && n == 5);
+    CHECK(vt_token_audience_count(NULL, &count) == VT_INVALID_ARGUMENT && count == 5);
+    CHECK(vt_token_scope(NULL, 0, &p) == VT_INVALID_ARGUMENT && p == (const char *)0x1);
+    char acc[16] = "keep";
+    CHECK(vt_claims_accessors_json("{}", 2, acc, sizeof acc, err, sizeof err) == VT_BUFFER_TOO_SMALL && strcmp(acc, "keep") == 0);
+    CHECK(vt_claims_accessors_json("[1]", 3, body, sizeof body, err, sizeof err) == VT_TOKEN_MALFORMED);
+    CHECK(vt_claims_accessors_json(NULL, 2, body, sizeof body, err, sizeof err) == VT_INVALID_ARGUMENT);
+    CHECK(vt_claims_accessors_json("{}", 2, NULL, 0, err, sizeof err) == VT_INVALID_ARGUMENT);
+  }
   CHECK(strcmp(vt_result_name(VT_TOKEN_EXPIRED), "token_expired") == 0);
   CHECK(strcmp(vt_result_name((vt_result)77), "unknown") == 0);
   CHECK(vt_result_http_status(VT_SCOPE_INSUFFICIENT) == 403 && vt_result_http_status(VT_JWKS_UNAVAILABLE) == 503);
@@ -356,5 +479,7 @@ int main(int argc, char **argv) {
   for (int i = 1; i < argc; i++) run_file(argv[i]);
   api_misuse();
   printf("%d passed, %d failed\n", passed, failed);
+  printf("%d accessor cases (%d through a verified token)\n", accessor_cases, accessor_tokens);
+  if (accessor_cases == 0 || accessor_tokens == 0) fail("accessors", "no accessor cases (tests/vectors/accessors.json)", NULL);
   return failed == 0 && passed > 150 ? 0 : 1;
 }

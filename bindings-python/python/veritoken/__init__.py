@@ -19,6 +19,7 @@ import atexit as _atexit
 import logging as _logging
 
 from ._veritoken import (
+    ERROR_CODES,
     ClaimsInvalid,
     ConfigInvalid,
     DPoPInvalid,
@@ -51,6 +52,7 @@ _set_logger(_logging.getLogger("veritoken"))
 _atexit.register(_set_logger, None)
 
 __all__ = [
+    "ERROR_CODES",
     "ClaimsInvalid",
     "ConfigInvalid",
     "DPoPInvalid",

@@ -8,6 +8,8 @@ from typing import Any, Literal, final, overload
 from typing_extensions import Self
 
 __version__: str
+ERROR_CODES: tuple[str, ...]
+"""Every error code, in the engine's numeric order (``ERROR_CODES[n - 1]`` is code n)."""
 
 Match = Literal["all", "any"]
 Scopes = str | Iterable[str]
@@ -59,7 +61,8 @@ class VerifiedToken:
     @property
     def kid(self) -> str | None: ...
     @property
-    def issuer(self) -> str: ...
+    def issuer(self) -> str:
+        """``iss`` ("" when absent). Every accessor gives the engine's value (every language)."""
     @property
     def subject(self) -> str | None: ...
     @property
@@ -68,9 +71,11 @@ class VerifiedToken:
     def dpop_jkt(self) -> str | None:
         """The thumbprint of the key a DPoP-bound token is bound to (``cnf.jkt``)."""
     @property
-    def audiences(self) -> list[str]: ...
+    def audiences(self) -> list[str]:
+        """``aud`` as a list: a string becomes one element; an array's non-strings are left out."""
     @property
-    def expires_at(self) -> int | None: ...
+    def expires_at(self) -> int | None:
+        """``exp`` in whole seconds: fraction dropped toward zero, clamped to +/-8.64e12."""
     @property
     def not_before(self) -> int | None: ...
     @property

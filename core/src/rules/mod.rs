@@ -1,5 +1,6 @@
 //! What a verified token must satisfy and what it yields: claim checks, DPoP, the verified token and its cache. Above `remote`.
 
+pub mod claim_accessors;
 pub mod claims;
 pub mod dpop;
 pub mod requirement;

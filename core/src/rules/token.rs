@@ -5,6 +5,7 @@ use crate::format::algorithm::Algorithm;
 use crate::format::json_scanner;
 pub use crate::format::json_scanner::{ClaimMember, ClaimValue};
 use crate::keys::jws::Header;
+use crate::rules::claim_accessors;
 use crate::support::error::{Error, ErrorCode};
 use crate::support::untrusted_text::checked_utf8;
 use serde::{Deserialize, Serialize};
@@ -107,10 +108,7 @@ impl VerifiedToken {
 
     /// The RFC 7638 thumbprint of the key this token is bound to (`cnf.jkt`, RFC 9449).
     pub fn dpop_jkt(&self) -> Option<&str> {
-        self.claims()
-            .get("cnf")
-            .and_then(|c| c.get("jkt"))
-            .and_then(Value::as_str)
+        claim_accessors::dpop_jkt(self.claims())
     }
 
     pub fn kid(&self) -> Option<&str> {
@@ -143,50 +141,42 @@ impl VerifiedToken {
         }
     }
 
-    fn str_claim(&self, name: &str) -> Option<&str> {
-        self.claims().get(name).and_then(Value::as_str)
-    }
-
-    /// `iss`, checked equal to a configured issuer.
+    /// `iss`, checked equal to a configured issuer ("" when an introspection answer has
+    /// none). Every accessor follows the rule of [`claim_accessors`].
     pub fn issuer(&self) -> &str {
-        self.str_claim("iss").unwrap_or_default()
+        claim_accessors::issuer(self.claims())
     }
 
     pub fn subject(&self) -> Option<&str> {
-        self.str_claim("sub")
+        claim_accessors::string_claim(self.claims(), "sub")
     }
 
     pub fn jwt_id(&self) -> Option<&str> {
-        self.str_claim("jti")
+        claim_accessors::string_claim(self.claims(), "jti")
     }
 
-    /// `aud` as a list (a single string becomes one element).
+    /// `aud` as a list (a single string becomes one element; non-string entries are left out).
     pub fn audiences(&self) -> Vec<&str> {
-        match self.claims().get("aud") {
-            Some(Value::String(s)) => vec![s.as_str()],
-            Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).collect(),
-            _ => Vec::new(),
-        }
+        claim_accessors::audiences(self.claims())
     }
 
-    /// `exp` in seconds since the epoch (fraction dropped).
+    /// `exp` in seconds since the epoch (fraction dropped, clamped to
+    /// ±[`claim_accessors::MAX_NUMERIC_DATE`]).
     pub fn expires_at(&self) -> Option<i64> {
-        self.date("exp")
+        claim_accessors::numeric_date(self.claims(), "exp")
     }
 
     pub fn not_before(&self) -> Option<i64> {
-        self.date("nbf")
+        claim_accessors::numeric_date(self.claims(), "nbf")
     }
 
     pub fn issued_at(&self) -> Option<i64> {
-        self.date("iat")
+        claim_accessors::numeric_date(self.claims(), "iat")
     }
 
-    fn date(&self, name: &str) -> Option<i64> {
-        self.claims()
-            .get(name)
-            .and_then(Value::as_f64)
-            .map(|v| v as i64)
+    /// Every accessor's value at once (what the Go and Node bindings take).
+    pub fn accessors(&self) -> ClaimAccessors<'_> {
+        ClaimAccessors::of(self.claims())
     }
 
     /// Everything granted: the space-delimited `scope` (or the strings of an array
@@ -211,6 +201,51 @@ impl VerifiedToken {
     ) -> Result<(), Error> {
         require_scopes(self.claims(), required, mode)
     }
+}
+
+/// Every accessor's value for one claims set, as the bindings that hold the claims as text
+/// (Go, Node) take them in one call; serialized with the field names of the shared vectors.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ClaimAccessors<'a> {
+    pub issuer: &'a str,
+    pub subject: Option<&'a str>,
+    pub jwt_id: Option<&'a str>,
+    pub audiences: Vec<&'a str>,
+    pub expires_at: Option<i64>,
+    pub not_before: Option<i64>,
+    pub issued_at: Option<i64>,
+    pub dpop_jkt: Option<&'a str>,
+    /// [`granted_scopes`]: `None` when a scope claim is malformed (`scopes_error` says why).
+    pub scopes: Option<Vec<&'a str>>,
+    /// The code [`granted_scopes`] fails with (`claim_invalid`), else `None`.
+    pub scopes_error: Option<&'static str>,
+}
+
+impl<'a> ClaimAccessors<'a> {
+    pub fn of(claims: &'a Map<String, Value>) -> Self {
+        let scopes = granted_scopes(claims);
+        ClaimAccessors {
+            issuer: claim_accessors::issuer(claims),
+            subject: claim_accessors::string_claim(claims, "sub"),
+            jwt_id: claim_accessors::string_claim(claims, "jti"),
+            audiences: claim_accessors::audiences(claims),
+            expires_at: claim_accessors::numeric_date(claims, "exp"),
+            not_before: claim_accessors::numeric_date(claims, "nbf"),
+            issued_at: claim_accessors::numeric_date(claims, "iat"),
+            dpop_jkt: claim_accessors::dpop_jkt(claims),
+            scopes_error: scopes.as_ref().err().map(|e| e.code().as_str()),
+            scopes: scopes.ok(),
+        }
+    }
+}
+
+/// [`ClaimAccessors`] of a claims set given as JSON text (what a verified token's
+/// `claims_json` is), as JSON text; `token_malformed` when the text is not a JSON object.
+pub fn claim_accessors_json(claims_json: &str) -> Result<String, Error> {
+    let claims: Map<String, Value> = serde_json::from_str(claims_json)
+        .map_err(|_| Error::malformed("the claims are not a JSON object"))?;
+    serde_json::to_string(&ClaimAccessors::of(&claims))
+        .map_err(|e| Error::new(ErrorCode::Internal, e.to_string()))
 }
 
 /// The scopes granted by a claims set (see [`VerifiedToken::granted_scopes`]); for
@@ -281,4 +316,20 @@ pub fn require_scopes<S: AsRef<str>>(
         ScopeMatch::Any => format!("needs one of the scopes: {}", names.join(" ")),
     };
     Err(Error::new(ErrorCode::ScopeInsufficient, message))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_that_is_not_an_object_is_malformed() {
+        let e = claim_accessors_json("[1]").unwrap_err();
+        assert_eq!(e.code(), ErrorCode::TokenMalformed);
+        let json = claim_accessors_json(r#"{"scope": 5}"#).unwrap();
+        assert!(
+            json.contains(r#""scopes":null,"scopes_error":"claim_invalid""#),
+            "{json}"
+        );
+    }
 }

@@ -5,6 +5,7 @@
 //! a token (or a request to extract it from), and the expected claims or error code. Every
 //! language runs every case and must agree. See `tests/vectors/README.md`.
 
+mod accessors;
 mod algorithms;
 mod claims;
 mod common;
@@ -15,8 +16,9 @@ mod rules;
 mod scopes;
 mod structure;
 
-use common::{json, Case};
+use common::{json, Case, Value};
 use std::path::PathBuf;
+use veritoken::ErrorCode;
 use veritoken_testidp::keys::Keys;
 
 fn main() {
@@ -82,8 +84,54 @@ fn main() {
             "cases": cases.iter().map(Case::to_json).collect::<Vec<_>>(),
         });
         let path = root.join(format!("{file}.json"));
-        std::fs::write(&path, serde_json::to_string_pretty(&doc).unwrap() + "\n").unwrap();
+        write(&path, doc);
         println!("{:>4} cases  {}", cases.len(), path.display());
     }
     println!("{total:>4} cases in all");
+
+    let accessors = accessors::accessor_cases(&keys);
+    for case in &accessors {
+        assert!(
+            names.insert(case.name().to_owned()),
+            "duplicate case name {}",
+            case.name()
+        );
+    }
+    write(
+        &root.join("accessors.json"),
+        json!({
+            "description": "What every language's token accessors give for a claims set \
+                (accessors: claims_json in, each accessor's value expected); no verify cases",
+            "generated_by": "cargo run -p veritoken-vectorgen (tests/vectors/gen)",
+            "cases": [],
+            "accessors": accessors.iter().map(accessors::AccessorCase::to_json).collect::<Vec<_>>(),
+        }),
+    );
+    let signed = accessors.iter().filter(|c| c.is_signed()).count();
+    println!(
+        "{:>4} accessor cases ({signed} with a token)",
+        accessors.len()
+    );
+
+    // Written from the engine's own table, so a binding's list is checked against the
+    // engine's and not against a copy.
+    let codes: Vec<Value> = ErrorCode::ALL
+        .iter()
+        .map(|c| json!({"name": c.as_str(), "number": c.as_int(), "http_status": c.http_status()}))
+        .collect();
+    write(
+        &root.join("error_codes.json"),
+        json!({
+            "description": "The engine's error codes (ErrorCode::ALL): name, fixed number, HTTP \
+                status (null: config_invalid, raised while building a verifier); no verify cases",
+            "generated_by": "cargo run -p veritoken-vectorgen (tests/vectors/gen)",
+            "cases": [],
+            "error_codes": codes,
+        }),
+    );
+    println!("{:>4} error codes", ErrorCode::ALL.len());
+}
+
+fn write(path: &std::path::Path, doc: Value) {
+    std::fs::write(path, serde_json::to_string_pretty(&doc).unwrap() + "\n").unwrap();
 }
