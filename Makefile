@@ -108,7 +108,7 @@ test-python: python
 	$(VENV_BIN)/ruff check bindings-python scripts
 	$(VENV_BIN)/ruff format --check bindings-python
 	# The installed package's public API: >= 95 % typed for pyright, stubs true to the module.
-	mkdir -p build && cd build && $(VENV_BIN)/pyright --verifytypes veritoken --ignoreexternal --outputjson > pyright-verifytypes.json; \
+	mkdir -p build && cd build && PATH=$(VENV_BIN):$$PATH $(VENV_BIN)/pyright --verifytypes veritoken --ignoreexternal --outputjson > pyright-verifytypes.json; \
 	  $(VENV_BIN)/python -c "import json, sys; s = json.load(open('pyright-verifytypes.json'))['typeCompleteness']['completenessScore']; \
 	  print(f'pyright --verifytypes veritoken: {s:.1%}'); sys.exit(s < 0.95)"
 	cd build && $(VENV_BIN)/python -m mypy.stubtest veritoken --mypy-config-file $(CURDIR)/bindings-python/pyproject.toml \

@@ -168,6 +168,25 @@ extern "C" {
 #endif // __cplusplus
 
 /*
+ The snake_case name of a result ("ok", "token_expired", "invalid_argument", ...);
+ "unknown" for a number that is no result. A static string, never NULL.
+ */
+const char *vt_result_name(int32_t result);
+
+/*
+ The HTTP status a middleware answers with for a result: 0 for VT_OK, for
+ config_invalid, for API misuse and for a number that is no result.
+ */
+uint16_t vt_result_http_status(int32_t result);
+
+/*
+ The library's version, e.g. "0.1.0": the workspace version every veritoken package
+ carries (Python `__version__`, Node `version`, Go `Version()`, `veritoken --version`);
+ a static string, never NULL.
+ */
+const char *vt_version(void);
+
+/*
  Builds a verifier from the configuration as JSON text (the schema every veritoken
  language shares). On VT_OK `*out` owns a verifier; free it with `vt_verifier_free`.
  */
@@ -268,74 +287,27 @@ vt_result vt_verify_dpop_at(const vt_verifier *verifier,
                             uintptr_t claim_len);
 
 /*
- `vt_verify_request_at` for a route that also serves anonymous callers: a request
- without a token gives VT_OK with `*out` set to NULL (anonymous); a token that fails is
- its error as usual, and a valid one gives VT_OK with `*out` owning the token.
+ The request headers the verifier's token extraction reads: its `token_sources`, plus
+ `authorization` and `dpop` with DPoP enabled. Lowercase, separated by `\n` (none after
+ the last; "" when only the query is read), copied NUL-terminated into `out`. A caller
+ that copies a request's headers for `vt_extract_token` or `vt_verify_request_at` may
+ pass only those (compared ASCII case-insensitively): no other header changes the result.
+ 256 bytes suffice unless the configuration names long custom headers.
  */
-vt_result vt_verify_request_optional_at(const vt_verifier *verifier,
-                                        const vt_request *request,
-                                        int64_t now_unix,
-                                        int32_t may_wait,
-                                        vt_token **out,
-                                        char *err,
-                                        uintptr_t err_len,
-                                        char *claim,
-                                        uintptr_t claim_len);
+vt_result vt_verifier_credential_header_names(const vt_verifier *verifier,
+                                              char *out,
+                                              uintptr_t out_len,
+                                              char *err,
+                                              uintptr_t err_len);
 
 /*
- Builds a route requirement from JSON text, e.g.
- `{"scopes": ["read"], "roles": ["my_service:admin"], "rules": [{"claim": "tenant",
- "equals": "t-1"}]}` (fields: scopes, scope_match, roles, role_match, role_claim, rules;
- roles are "rn:role" or "rn:role@tenant"). VT_CONFIG_INVALID names the bad field. On
- VT_OK `*out` owns it; free it with `vt_requirement_free`. Usable from any thread.
+ The verifier's counters as JSON (see the README), copied NUL-terminated into `out`.
  */
-vt_result vt_requirement_new(const char *requirement_json,
-                             vt_requirement **out,
-                             char *err,
-                             uintptr_t err_len);
-
-/*
- Frees a requirement. NULL is accepted.
- */
-void vt_requirement_free(vt_requirement *requirement);
-
-/*
- VT_OK when the token meets the requirement; VT_SCOPE_INSUFFICIENT (a failing claim
- rule names its claim in `claim`) or VT_CLAIM_INVALID (a scope or role claim of the
- wrong shape) otherwise, with the message in `err`.
- */
-vt_result vt_token_check(const vt_token *token,
-                         const vt_requirement *requirement,
-                         char *err,
-                         uintptr_t err_len,
-                         char *claim,
-                         uintptr_t claim_len);
-
-/*
- `vt_token_check` for a claims set held as JSON text (what `vt_token_claims_json` gave).
- */
-vt_result vt_claims_check(const char *claims_json,
-                          const vt_requirement *requirement,
-                          char *err,
-                          uintptr_t err_len,
-                          char *claim,
-                          uintptr_t claim_len);
-
-/*
- Everything a middleware does for one request: finds the token per `token_sources` (or,
- with DPoP enabled, `Authorization: DPoP` plus the `DPoP` proof header), then verifies it
- as `vt_verify_at` / `vt_verify_dpop_at` would. Missing-token and extraction errors are
- verdicts like any other. `may_wait` 0: VT_WOULD_BLOCK instead of waiting for keys.
- */
-vt_result vt_verify_request_at(const vt_verifier *verifier,
-                               const vt_request *request,
-                               int64_t now_unix,
-                               int32_t may_wait,
-                               vt_token **out,
-                               char *err,
-                               uintptr_t err_len,
-                               char *claim,
-                               uintptr_t claim_len);
+vt_result vt_verifier_metrics_json(const vt_verifier *verifier,
+                                   char *out,
+                                   uintptr_t out_len,
+                                   char *err,
+                                   uintptr_t err_len);
 
 /*
  The verified claims as JSON text, valid until `vt_token_free`; NULL for a NULL token.
@@ -426,6 +398,50 @@ vt_result vt_claims_accessors_json(const char *claims_json,
                                    uintptr_t err_len);
 
 /*
+ Frees a verified token. NULL is accepted.
+ */
+void vt_token_free(vt_token *token);
+
+/*
+ Builds a route requirement from JSON text, e.g.
+ `{"scopes": ["read"], "roles": ["my_service:admin"], "rules": [{"claim": "tenant",
+ "equals": "t-1"}]}` (fields: scopes, scope_match, roles, role_match, role_claim, rules;
+ roles are "rn:role" or "rn:role@tenant"). VT_CONFIG_INVALID names the bad field. On
+ VT_OK `*out` owns it; free it with `vt_requirement_free`. Usable from any thread.
+ */
+vt_result vt_requirement_new(const char *requirement_json,
+                             vt_requirement **out,
+                             char *err,
+                             uintptr_t err_len);
+
+/*
+ Frees a requirement. NULL is accepted.
+ */
+void vt_requirement_free(vt_requirement *requirement);
+
+/*
+ VT_OK when the token meets the requirement; VT_SCOPE_INSUFFICIENT (a failing claim
+ rule names its claim in `claim`) or VT_CLAIM_INVALID (a scope or role claim of the
+ wrong shape) otherwise, with the message in `err`.
+ */
+vt_result vt_token_check(const vt_token *token,
+                         const vt_requirement *requirement,
+                         char *err,
+                         uintptr_t err_len,
+                         char *claim,
+                         uintptr_t claim_len);
+
+/*
+ `vt_token_check` for a claims set held as JSON text (what `vt_token_claims_json` gave).
+ */
+vt_result vt_claims_check(const char *claims_json,
+                          const vt_requirement *requirement,
+                          char *err,
+                          uintptr_t err_len,
+                          char *claim,
+                          uintptr_t claim_len);
+
+/*
  VT_OK when the token grants the `n` scopes in `scopes` (all of them, or any one when
  `match_any` is non-zero); VT_SCOPE_INSUFFICIENT or VT_CLAIM_INVALID otherwise, with the
  message in `err` and the claim named in `claim` as for `vt_verify`.
@@ -453,9 +469,35 @@ vt_result vt_claims_require_scopes(const char *claims_json,
                                    uintptr_t claim_len);
 
 /*
- Frees a verified token. NULL is accepted.
+ `vt_verify_request_at` for a route that also serves anonymous callers: a request
+ without a token gives VT_OK with `*out` set to NULL (anonymous); a token that fails is
+ its error as usual, and a valid one gives VT_OK with `*out` owning the token.
  */
-void vt_token_free(vt_token *token);
+vt_result vt_verify_request_optional_at(const vt_verifier *verifier,
+                                        const vt_request *request,
+                                        int64_t now_unix,
+                                        int32_t may_wait,
+                                        vt_token **out,
+                                        char *err,
+                                        uintptr_t err_len,
+                                        char *claim,
+                                        uintptr_t claim_len);
+
+/*
+ Everything a middleware does for one request: finds the token per `token_sources` (or,
+ with DPoP enabled, `Authorization: DPoP` plus the `DPoP` proof header), then verifies it
+ as `vt_verify_at` / `vt_verify_dpop_at` would. Missing-token and extraction errors are
+ verdicts like any other. `may_wait` 0: VT_WOULD_BLOCK instead of waiting for keys.
+ */
+vt_result vt_verify_request_at(const vt_verifier *verifier,
+                               const vt_request *request,
+                               int64_t now_unix,
+                               int32_t may_wait,
+                               vt_token **out,
+                               char *err,
+                               uintptr_t err_len,
+                               char *claim,
+                               uintptr_t claim_len);
 
 /*
  Finds the token in a request per the verifier's `token_sources`: `n` header name/value
@@ -471,29 +513,6 @@ vt_result vt_extract_token(const vt_verifier *verifier,
                            uintptr_t out_len,
                            char *err,
                            uintptr_t err_len);
-
-/*
- The request headers the verifier's token extraction reads: its `token_sources`, plus
- `authorization` and `dpop` with DPoP enabled. Lowercase, separated by `\n` (none after
- the last; "" when only the query is read), copied NUL-terminated into `out`. A caller
- that copies a request's headers for `vt_extract_token` or `vt_verify_request_at` may
- pass only those (compared ASCII case-insensitively): no other header changes the result.
- 256 bytes suffice unless the configuration names long custom headers.
- */
-vt_result vt_verifier_credential_header_names(const vt_verifier *verifier,
-                                              char *out,
-                                              uintptr_t out_len,
-                                              char *err,
-                                              uintptr_t err_len);
-
-/*
- The verifier's counters as JSON (see the README), copied NUL-terminated into `out`.
- */
-vt_result vt_verifier_metrics_json(const vt_verifier *verifier,
-                                   char *out,
-                                   uintptr_t out_len,
-                                   char *err,
-                                   uintptr_t err_len);
 
 /*
  The rejection as the JSON body every veritoken middleware answers with:
@@ -529,25 +548,6 @@ vt_result vt_verifier_error_headers(const vt_verifier *verifier,
                                     const char *realm,
                                     char *out,
                                     uintptr_t out_len);
-
-/*
- The snake_case name of a result ("ok", "token_expired", "invalid_argument", ...);
- "unknown" for a number that is no result. A static string, never NULL.
- */
-const char *vt_result_name(int32_t result);
-
-/*
- The HTTP status a middleware answers with for a result: 0 for VT_OK, for
- config_invalid, for API misuse and for a number that is no result.
- */
-uint16_t vt_result_http_status(int32_t result);
-
-/*
- The library's version, e.g. "0.1.0": the workspace version every veritoken package
- carries (Python `__version__`, Node `version`, Go `Version()`, `veritoken --version`);
- a static string, never NULL.
- */
-const char *vt_version(void);
 
 /*
  Sends the engine's log records at max_level (a vt_log_level) and more severe to
