@@ -211,7 +211,10 @@ impl VerifiedToken {
     /// Raises ScopeInsufficient unless the token grants the role policies, each
     /// `"rn:role"` or `"rn:role@tenant"` (all of them, or one with match="any"), read
     /// from `claim` (default `scope`; a name or a JSON Pointer).
-    #[pyo3(signature = (roles, r#match = "all", claim = None))]
+    #[pyo3(
+        signature = (roles, r#match = "all", claim = None),
+        text_signature = "($self, roles, match='all', claim=None)"
+    )]
     fn require_roles(
         &self,
         roles: &Bound<'_, PyAny>,

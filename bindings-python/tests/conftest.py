@@ -38,7 +38,7 @@ def mint(claims: dict[str, Any], header: dict[str, Any] | None = None) -> str:
 def good_claims(**extra: Any) -> dict[str, Any]:
     now = int(time.time())
     claims = {"iss": ISSUER, "aud": "api", "sub": "alice", "iat": now, "exp": now + 300}
-    claims.update(scope="read write", **extra)
+    claims.update({"scope": "read write", **extra})
     return claims
 
 

@@ -88,11 +88,12 @@ class VerifiedToken:
     def check(self, requirement: Requirement) -> None:
         """ScopeInsufficient (naming a failing rule's claim) unless ``requirement`` is met."""
 
+@final
 class Requirement:
     """A route requirement: ``scopes``, ``scope_match``, ``roles``, ``role_match``,
     ``role_claim``, ``rules`` (claim rules). ConfigInvalid names a bad field."""
 
-    def __init__(self, spec: Mapping[str, Any] | str) -> None: ...
+    def __new__(cls, spec: Mapping[str, Any] | str) -> Self: ...
 
 @final
 class Verifier:
@@ -152,6 +153,21 @@ class Verifier:
     ) -> VerifiedToken | None:
         """``optional=True``: None when the request carries no token."""
     @overload
+    def verify_request(
+        self,
+        headers: Headers,
+        query: str | None = None,
+        scopes: Scopes | None = None,
+        match: Match = "all",
+        *,
+        method: str | None = None,
+        url: str | None = None,
+        now: int | None = None,
+        requirement: Requirement | None = None,
+        optional: bool = False,
+    ) -> VerifiedToken | None:
+        """``optional`` known only at run time (a middleware's setting)."""
+    @overload
     async def verify_request_async(
         self,
         headers: Headers,
@@ -173,6 +189,17 @@ class Verifier:
         now: int | None = None,
         optional: Literal[True],
     ) -> VerifiedToken | None: ...
+    @overload
+    async def verify_request_async(
+        self,
+        headers: Headers,
+        query: str | None = None,
+        *,
+        method: str | None = None,
+        url: str | None = None,
+        now: int | None = None,
+        optional: bool = False,
+    ) -> VerifiedToken | None: ...
     def error_response(
         self, error: VeritokenError, realm: str | None = None
     ) -> tuple[int, list[tuple[str, str]], bytes]:
@@ -191,6 +218,12 @@ def _set_logger(logger: Logger | None) -> None:
 
 def _metric_families() -> list[tuple[str, str, str, str, str]]:
     """Core's metric families: (name, help, type, sample name, "engine" | "sidecar")."""
+
+def _claim_accessors_json(claims_json: str) -> str:
+    """Test hook: the engine's accessor values for claims text, as JSON."""
+
+def _error_for_code(code: str, message: str) -> VeritokenError:
+    """Test hook: the exception the binding raises for ``code``."""
 
 def _panic_for_tests(next_call: bool) -> None:
     """Test hook: panics inside the native module (now, or in the next call)."""

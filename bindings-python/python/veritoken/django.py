@@ -26,7 +26,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse
 
 from ._integration import route_requirement, scope_args
-from ._veritoken import Verifier, VeritokenError
+from ._veritoken import Requirement, Verifier, VeritokenError
 
 if TYPE_CHECKING:
     from ._veritoken import Match
@@ -47,6 +47,8 @@ class VeritokenMiddleware:
     match: Match
     realm: str | None
     exempt: frozenset[str]
+    requirement: Requirement | None
+    optional: bool
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         options = getattr(settings, "VERITOKEN", None)

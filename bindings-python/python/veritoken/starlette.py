@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.datastructures import URL
 
 from ._integration import Roles, Rules, Scopes, route_requirement, scope_args, verify_async
-from ._veritoken import Verifier, VeritokenError
+from ._veritoken import Requirement, Verifier, VeritokenError
 
 if TYPE_CHECKING:
     from ._veritoken import Match
@@ -37,6 +37,8 @@ class VeritokenMiddleware:
     match: Match
     realm: str | None
     exclude_paths: frozenset[str]
+    requirement: Requirement | None
+    optional: bool
 
     def __init__(
         self,

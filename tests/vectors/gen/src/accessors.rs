@@ -261,8 +261,20 @@ pub(crate) fn accessor_cases(k: &Keys) -> Vec<AccessorCase> {
         ),
         case(
             "accessors_scope_array",
-            "scope must be a string: an array is malformed",
+            "An array scope (go-authkit's shape): its strings are scopes",
             &[("scope", "[\"read\"]")],
+            json!({"scopes": ["read"]}),
+        ),
+        case(
+            "accessors_scope_array_with_role_policies",
+            "An array scope's objects are role policies, not scopes: skipped",
+            &[("scope", "[{\"rn\":\"svc\",\"role\":\"admin\"},\"read\"]")],
+            json!({"scopes": ["read"]}),
+        ),
+        case(
+            "accessors_scope_array_number",
+            "An array scope with a number in it is malformed",
+            &[("scope", "[\"read\",7]")],
             json!({"scopes": null, "scopes_error": "claim_invalid"}),
         ),
         case(
