@@ -1,7 +1,9 @@
 package veritoken
 
 import (
+	"encoding/json"
 	"errors"
+	"os"
 	"testing"
 )
 
@@ -58,5 +60,41 @@ func TestCodesMatchTheEngine(t *testing.T) {
 	}
 	if got := Code(-1).String(); got != "unknown" {
 		t.Errorf("Code(-1) is %q", got)
+	}
+}
+
+// What Go reads through the C library against tests/vectors/error_codes.json, which the
+// vector generator writes from ErrorCode::ALL (core's tests keep it current): the same
+// numbers, names and HTTP statuses, and no code past the table's last.
+func TestCodesAreTheSharedTable(t *testing.T) {
+	text, err := os.ReadFile("../../tests/vectors/error_codes.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		ErrorCodes []struct {
+			Name       string `json:"name"`
+			Number     int    `json:"number"`
+			HTTPStatus *int   `json:"http_status"`
+		} `json:"error_codes"`
+	}
+	if err := json.Unmarshal(text, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.ErrorCodes) < 23 {
+		t.Fatalf("error_codes.json lists %d codes", len(doc.ErrorCodes))
+	}
+	for _, want := range doc.ErrorCodes {
+		code := Code(want.Number)
+		if got := code.String(); got != want.Name {
+			t.Errorf("code %d: Go calls it %q, the engine %q", want.Number, got, want.Name)
+		}
+		// null: config_invalid, raised while building a verifier, never an HTTP answer.
+		if want.HTTPStatus != nil && code.HTTPStatus() != *want.HTTPStatus {
+			t.Errorf("%s: HTTP status %d, the engine's %d", want.Name, code.HTTPStatus(), *want.HTTPStatus)
+		}
+	}
+	if got := Code(len(doc.ErrorCodes) + 1).String(); got != "unknown" {
+		t.Errorf("Go knows code %d (%q) that the engine's table lacks", len(doc.ErrorCodes)+1, got)
 	}
 }
