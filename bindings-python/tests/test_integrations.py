@@ -225,6 +225,13 @@ def _django_orders(request):
     return JsonResponse({"sub": request.veritoken.subject})
 
 
+def _django_who(request):
+    from django.http import JsonResponse
+
+    token = request.veritoken
+    return JsonResponse({"sub": token.subject if token else None})
+
+
 def _django_health(request):
     from django.http import JsonResponse
 
@@ -235,7 +242,13 @@ def __getattr__(name: str):  # Django's ROOT_URLCONF = this module
     if name == "urlpatterns":
         from django.urls import path
 
-        return [path("orders", _django_orders), path("healthz", _django_health)]
+        return [
+            path("orders", _django_orders),
+            path("healthz", _django_health),
+            path("admin", _django_who),
+            path("tenant2", _django_who),
+            path("maybe", _django_who),
+        ]
     raise AttributeError(name)
 
 
@@ -296,6 +309,27 @@ def test_fastapi_roles_rules_optional() -> None:
     check_roles_rules_optional(get)
     with pytest.raises(veritoken.ConfigInvalid, match="roles"):
         require_token(verifier, roles=["admin"])
+
+
+def test_django_roles_rules_optional() -> None:
+    test_django_middleware()  # configures Django once for this process
+    from django.test import Client, override_settings
+
+    # The middleware reads settings.VERITOKEN when a client's handler loads it: one client
+    # per route setting.
+    routes = {
+        "/admin": {"roles": ["orders:admin"], "rules": [{"claim": "tenant", "equals": "t-1"}]},
+        "/tenant2": {"rules": [{"claim": "tenant", "equals": "t-2"}]},
+        "/maybe": {"optional": True},
+    }
+
+    def get(path, auth):
+        with override_settings(VERITOKEN={"config": CONFIG, **routes[path]}):
+            client = Client()
+            r = client.get(path, HTTP_AUTHORIZATION=auth) if auth else client.get(path)
+        return r.status_code, json.loads(r.content)
+
+    check_roles_rules_optional(get)
 
 
 def test_starlette_and_flask_roles_rules_optional() -> None:
