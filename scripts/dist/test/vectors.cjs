@@ -2,7 +2,7 @@
 // The shared vectors through the installed @veritoken/node (CommonJS): node vectors.cjs DIR
 const fs = require('node:fs')
 const path = require('node:path')
-const { Verifier, VeritokenError, version } = require('@veritoken/node')
+const { Requirement, Verifier, VeritokenError, version } = require('@veritoken/node')
 
 async function main(dir) {
   const cases = fs.readdirSync(dir).filter((f) => f.endsWith('.json'))
@@ -11,10 +11,16 @@ async function main(dir) {
   for (const c of cases) {
     try {
       const v = new Verifier(c.config)
+      const need = c.require ? new Requirement(c.require) : null // a bad one: config_invalid
       const t = await (c.token !== undefined
         ? v.verifySync(c.token, { now: c.now })
-        : v.verifyRequest(c.request.headers, c.request.query ?? null, { method: c.request.method, url: c.request.url, now: c.now }))
+        : v.verifyRequest(c.request.headers, c.request.query ?? null, { method: c.request.method, url: c.request.url, now: c.now, optional: c.optional === true }))
+      if (t === null) { // anonymous, on an optional route
+        if (!c.expect.anonymous) failures.push(`${c.name}: anonymous`)
+        continue
+      }
       if (c.require_scopes) t.requireScopes(c.require_scopes.scopes, { match: c.require_scopes.match ?? 'all' })
+      if (need) t.check(need)
       if (!c.expect.valid) failures.push(`${c.name}: accepted`)
       else if (JSON.stringify(t.claims) !== JSON.stringify(c.expect.claims)) failures.push(`${c.name}: claims differ`)
     } catch (e) {

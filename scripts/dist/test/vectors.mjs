@@ -1,7 +1,7 @@
 // The shared vectors through the installed @veritoken/node (ESM): node vectors.mjs DIR
 import fs from 'node:fs'
 import path from 'node:path'
-import veritoken, { Verifier, VeritokenError, version } from '@veritoken/node'
+import veritoken, { Requirement, Verifier, VeritokenError, version } from '@veritoken/node'
 
 if (veritoken.Verifier !== Verifier) throw new Error('default and named exports differ')
 const dir = process.argv[2]
@@ -11,10 +11,17 @@ let agree = 0
 for (const c of cases) {
   try {
     const v = new Verifier(c.config)
+    const need = c.require ? new Requirement(c.require) : null // a bad one: config_invalid
     const t = await (c.token !== undefined
       ? v.verify(c.token, { now: c.now })
-      : v.verifyRequest(c.request.headers, c.request.query ?? null, { method: c.request.method, url: c.request.url, now: c.now }))
+      : v.verifyRequest(c.request.headers, c.request.query ?? null, { method: c.request.method, url: c.request.url, now: c.now, optional: c.optional === true }))
+    if (t === null) { // anonymous, on an optional route
+      if (c.expect.anonymous) agree++
+      else console.log(`${c.name}: anonymous`)
+      continue
+    }
     if (c.require_scopes) t.requireScopes(c.require_scopes.scopes, { match: c.require_scopes.match ?? 'all' })
+    if (need) t.check(need)
     if (c.expect.valid && JSON.stringify(t.claims) === JSON.stringify(c.expect.claims)) agree++
     else console.log(`${c.name}: accepted or claims differ`)
   } catch (e) {

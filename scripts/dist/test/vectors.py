@@ -13,6 +13,8 @@ for path in sorted(Path(sys.argv[1]).glob("*.json")):
         expect = case["expect"]
         try:
             verifier = veritoken.Verifier(case["config"])
+            # A route requirement is built with the verifier: a bad one is config_invalid.
+            need = veritoken.Requirement(case["require"]) if "require" in case else None
             if "token" in case:
                 token = verifier.verify(case["token"], now=case["now"])
             else:
@@ -23,10 +25,17 @@ for path in sorted(Path(sys.argv[1]).glob("*.json")):
                     method=r.get("method"),
                     url=r.get("url"),
                     now=case["now"],
+                    optional=bool(case.get("optional", False)),
                 )
+            if token is None:  # anonymous, on an optional route
+                if not expect.get("anonymous"):
+                    failures.append(f"{case['name']}: anonymous, want {expect}")
+                continue
             if "require_scopes" in case:
                 spec = case["require_scopes"]
                 token.require_scopes(spec["scopes"], spec.get("match", "all"))
+            if need is not None:
+                token.check(need)
             if not expect["valid"]:
                 failures.append(f"{case['name']}: accepted, want {expect['error']}")
             elif token.claims != expect["claims"]:

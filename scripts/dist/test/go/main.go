@@ -25,7 +25,8 @@ type vectorCase struct {
 		Scopes []string `json:"scopes"`
 		Match  string   `json:"match"`
 	} `json:"require_scopes"`
-	Expect struct {
+	Require json.RawMessage `json:"require"`
+	Expect  struct {
 		Valid  bool            `json:"valid"`
 		Claims json.RawMessage `json:"claims"`
 		Error  string          `json:"error"`
@@ -46,14 +47,31 @@ func run(c vectorCase) (*veritoken.Token, error) {
 		return nil, err
 	}
 	defer v.Close()
+	// A route requirement is built with the verifier: a bad one is config_invalid.
+	var need *veritoken.Requirement
+	if c.Require != nil {
+		if need, err = veritoken.ParseRequirement(string(c.Require)); err != nil {
+			return nil, err
+		}
+	}
 	tok, err := v.VerifyAt(context.Background(), *c.Token, c.Now)
-	if err != nil || c.RequireScopes == nil {
+	if err != nil {
 		return tok, err
 	}
-	if c.RequireScopes.Match == "any" {
-		return tok, tok.RequireAnyScope(c.RequireScopes.Scopes...)
+	if c.RequireScopes != nil {
+		if c.RequireScopes.Match == "any" {
+			err = tok.RequireAnyScope(c.RequireScopes.Scopes...)
+		} else {
+			err = tok.RequireScopes(c.RequireScopes.Scopes...)
+		}
+		if err != nil {
+			return tok, err
+		}
 	}
-	return tok, tok.RequireScopes(c.RequireScopes.Scopes...)
+	if need != nil {
+		err = tok.Check(need)
+	}
+	return tok, err
 }
 
 func main() {
