@@ -36,7 +36,7 @@ deps:
 build:
 	$(CARGO) build --workspace --locked
 
-demo: deps build c python node
+demo: deps build go python node
 	./scripts/demo.sh
 
 ## Every test: formatting, lints, unit tests, shared vectors, Wycheproof, remote keys,
@@ -73,6 +73,10 @@ test-c: deps c
 ## The Go package links bindings-c/go/lib/<goos>_<goarch>/libveritoken.a with the header in
 ## bindings-c/go/include/: where a release tag carries them (see bindings-c/go/cgo.go).
 GO_PLATFORM = $(shell go env GOOS)_$(shell go env GOARCH)
+# Go caches linked test binaries by their Go inputs, not by the static library cgo links:
+# after a new libveritoken.a the Go tests would run the old one. Its checksum in the link
+# flags makes every new build of the library relink (an -X on an absent variable is inert).
+GO_RELINK = GOFLAGS=-ldflags=-X=github.com/veritoken/veritoken/bindings-c/go.libStamp=$$(cksum < $(abspath $(GO_DIR))/lib/$(GO_PLATFORM)/libveritoken.a | cut -d' ' -f1)
 go: c
 	mkdir -p $(GO_DIR)/include $(GO_DIR)/lib/$(GO_PLATFORM)
 	cp bindings-c/include/veritoken.h $(GO_DIR)/include/
@@ -83,9 +87,9 @@ go: c
 test-go: go
 	$(CARGO) build --locked -p veritoken-testidp
 	cd $(GO_DIR) && go vet ./... && VERITOKEN_REQUIRE_IDP=1 \
-	  VERITOKEN_TESTIDP_BIN=$(abspath $(TARGET_DIR))/debug/veritoken-testidp go test -race -count=1 ./...
-	cd $(GO_DIR)/examples && go vet ./... && go test -race -count=1 ./...
-	cd $(GO_DIR)/prometheus && go vet ./... && go test -race -count=1 ./...
+	  VERITOKEN_TESTIDP_BIN=$(abspath $(TARGET_DIR))/debug/veritoken-testidp $(GO_RELINK) go test -race -count=1 ./...
+	cd $(GO_DIR)/examples && go vet ./... && $(GO_RELINK) go test -race -count=1 ./...
+	cd $(GO_DIR)/prometheus && go vet ./... && $(GO_RELINK) go test -race -count=1 ./...
 	cd $(GO_DIR)/bench && go vet ./...
 
 $(VENV)/.installed: bindings-python/requirements-dev.txt
@@ -198,7 +202,7 @@ bench-node: node
 ## Go next to golang-jwt v5 (+ keyfunc v3), with libveritoken built in release mode.
 bench-go:
 	$(MAKE) go PROFILE=release
-	cd $(GO_DIR)/bench && go test -c -o ../../../build/go-bench
+	cd $(GO_DIR)/bench && $(GO_RELINK) go test -c -o ../../../build/go-bench
 	@# Five rounds of every benchmark in order: both sides of a speed-up run back to back in
 	@# each round, and bench_go.py takes the ratio within the round.
 	for round in 1 2 3 4 5; do build/go-bench -test.run '^$$' -test.bench . -test.benchtime 1s; done \

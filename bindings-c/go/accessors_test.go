@@ -63,7 +63,12 @@ func checkDate(t *testing.T, name, claim string, got interface {
 func checkAccessors(t *testing.T, name string, tok *Token, c accessorCase) {
 	t.Helper()
 	e := c.Expect
-	str := func(p *string) string { return orEmpty(p) }
+	str := func(p *string) string {
+		if p == nil {
+			return ""
+		}
+		return *p
+	}
 	if tok.Issuer() != e.Issuer || tok.Subject() != str(e.Subject) || tok.ID() != str(e.JWTID) ||
 		tok.DPoPJKT() != str(e.DPoPJKT) {
 		t.Errorf("%s: iss %q sub %q jti %q jkt %q", name, tok.Issuer(), tok.Subject(), tok.ID(), tok.DPoPJKT())
@@ -93,7 +98,7 @@ func TestSharedAccessors(t *testing.T) {
 	signed := 0
 	cases := loadAccessorCases(t)
 	for _, c := range cases {
-		checkAccessors(t, c.Name, &Token{claimsJSON: c.ClaimsJSON, headerJSON: "{}"}, c)
+		checkAccessors(t, c.Name, &Token{claimsJSON: c.ClaimsJSON, headerJSON: "{}", record: recordOfClaims(c.ClaimsJSON)}, c)
 		if c.Token == nil {
 			continue
 		}

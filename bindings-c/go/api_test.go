@@ -353,7 +353,7 @@ func TestRegisteredClaimsOfAnotherShape(t *testing.T) {
 // them, with escaped names decoded (the engine's JSON parser, not a scanner of Go's own).
 func TestAccessorsReadTopLevelOnly(t *testing.T) {
 	obj := ` { "n": {"sub": "inner", "x": ["}", "\"sub\""]}, "s\u0075b": "outer\"q", "exp": 1.5e3 , "aud": ["a", "b"], "z": null }`
-	tok := &Token{claimsJSON: obj}
+	tok := &Token{claimsJSON: obj, record: recordOfClaims(obj)}
 	if tok.Subject() != `outer"q` || tok.ExpiresAt().Unix() != 1500 || len(tok.Audiences()) != 2 {
 		t.Fatalf("accessors: %q %v %v", tok.Subject(), tok.ExpiresAt(), tok.Audiences())
 	}

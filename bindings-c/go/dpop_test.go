@@ -224,4 +224,7 @@ func TestDPoPWithIdPBoundToken(t *testing.T) {
 	if err := json.Unmarshal([]byte(tok.ClaimsJSON()), &claims); err != nil || claims.Cnf.JKT != made.JKT {
 		t.Fatalf("cnf.jkt %q, want %q (%v)", claims.Cnf.JKT, made.JKT, err)
 	}
+	if tok.DPoPJKT() != made.JKT { // the accessor record of a token handle
+		t.Fatalf("DPoPJKT() %q, want %q", tok.DPoPJKT(), made.JKT)
+	}
 }

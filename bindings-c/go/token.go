@@ -7,7 +7,6 @@ package veritoken
 import "C"
 
 import (
-	"bytes"
 	"encoding/json"
 	"strings"
 	"sync"
@@ -21,11 +20,13 @@ type Token struct {
 	claimsJSON string
 	headerJSON string
 
-	claimsOnce, headerOnce, accessorsOnce sync.Once
+	// record is the engine's accessor record (see record below).
+	record record
 
-	claims    map[string]any
-	header    map[string]any
-	accessors *accessors
+	claimsOnce, headerOnce sync.Once
+
+	claims map[string]any
+	header map[string]any
 }
 
 // ClaimsJSON is the verified claims as JSON text.
@@ -62,102 +63,143 @@ func decodeObject(text string) map[string]any {
 	return m
 }
 
-// accessors is what the engine reads the registered claims as (vt_claims_accessors_json):
-// the one rule of every veritoken language. The Go side only converts the types.
-type accessors struct {
-	Issuer    string   `json:"issuer"`
-	Subject   *string  `json:"subject"`
-	JWTID     *string  `json:"jwt_id"`
-	Audiences []string `json:"audiences"`
-	ExpiresAt *int64   `json:"expires_at"`
-	NotBefore *int64   `json:"not_before"`
-	IssuedAt  *int64   `json:"issued_at"`
-	DPoPJKT   *string  `json:"dpop_jkt"`
-	Scopes    []string `json:"scopes"`
-	// ScopesError is the code granting scopes fails with ("claim_invalid"), else "".
-	ScopesError *string `json:"scopes_error"`
+// record is the engine's accessor record of the claims (see vt_verify_into in
+// veritoken.h): every registered claim as the engine reads it, the one rule of every
+// veritoken language. The Go side only slices it; "" reads as no claims at all.
+type record string
+
+const (
+	hasSubject = 1 << iota
+	hasJWTID
+	hasDPoPJKT
+	hasExpiresAt
+	hasNotBefore
+	hasIssuedAt
+	scopesMalformed
+)
+
+// textsAt is where the record's texts start: the flags and the three dates.
+const textsAt = 4 + 3*8
+
+func (r record) u32(at int) uint32 {
+	return uint32(r[at]) | uint32(r[at+1])<<8 | uint32(r[at+2])<<16 | uint32(r[at+3])<<24
 }
 
-// read is the engine's accessors of the claims, asked for once per token.
-func (t *Token) read() *accessors {
-	t.accessorsOnce.Do(func() {
-		t.accessors = &accessors{}
-		if text, ok := claimAccessorsJSON(t.claimsJSON); ok {
-			_ = json.Unmarshal(text, t.accessors)
-		}
-	})
-	return t.accessors
+func (r record) flag(bit uint32) bool { return len(r) >= textsAt && r.u32(0)&bit != 0 }
+
+// text is the text at offset at and the offset after it.
+func (r record) text(at int) (string, int) {
+	end := at + 4 + int(r.u32(at))
+	return string(r[at+4 : end]), end
 }
 
-// claimAccessorsJSON is vt_claims_accessors_json of claims: the buffer first sized for
-// typical claims, then for the worst case the engine reports.
-func claimAccessorsJSON(claims string) ([]byte, bool) {
-	if claims == "" {
-		return nil, false
-	}
-	for _, size := range []int{len(claims) + 512, 6*len(claims) + 512} {
-		out := make([]byte, size)
-		r := C.vt_claims_accessors_json((*C.char)(unsafe.Pointer(unsafe.StringData(claims))), C.size_t(len(claims)),
-			(*C.char)(unsafe.Pointer(&out[0])), C.size_t(len(out)), nil, 0)
-		if r == C.VT_OK {
-			return out[:bytes.IndexByte(out, 0)], true
-		}
-		if r != C.VT_BUFFER_TOO_SMALL {
-			return nil, false
-		}
-	}
-	return nil, false
-}
-
-func orEmpty(s *string) string {
-	if s == nil {
+// nth is the nth of the texts issuer, subject, jwt_id, dpop_jkt.
+func (r record) nth(n int) string {
+	if len(r) < textsAt {
 		return ""
 	}
-	return *s
+	at := textsAt
+	for ; n > 0; n-- {
+		_, at = r.text(at)
+	}
+	s, _ := r.text(at)
+	return s
 }
 
-// date is a NumericDate accessor as a Time (the zero Time when absent).
-func date(seconds *int64) time.Time {
-	if seconds == nil {
+// list is the nth list after the four texts (0 audiences, 1 scopes), copied.
+func (r record) list(n int) []string {
+	if len(r) < textsAt {
+		return []string{}
+	}
+	at := textsAt
+	for i := 0; i < 4; i++ {
+		_, at = r.text(at)
+	}
+	for ; ; n-- {
+		count := int(r.u32(at))
+		at += 4
+		if n == 0 {
+			out := make([]string, count)
+			for i := range out {
+				out[i], at = r.text(at)
+			}
+			return out
+		}
+		for i := 0; i < count; i++ {
+			_, at = r.text(at)
+		}
+	}
+}
+
+// date is a NumericDate of the record as a Time (the zero Time when absent).
+func (r record) date(n int, bit uint32) time.Time {
+	if !r.flag(bit) {
 		return time.Time{}
 	}
-	return time.Unix(*seconds, 0)
+	at := 4 + 8*n
+	seconds := uint64(r.u32(at)) | uint64(r.u32(at+4))<<32
+	return time.Unix(int64(seconds), 0)
+}
+
+// recordOfClaims is vt_claims_accessor_record of claims text ("" when it is not a JSON
+// object), for tokens built from their text.
+func recordOfClaims(claims string) record {
+	if claims == "" {
+		return ""
+	}
+	out := make([]byte, 3*len(claims)+64)
+	var n C.size_t
+	r := C.vt_claims_accessor_record((*C.char)(unsafe.Pointer(unsafe.StringData(claims))), C.size_t(len(claims)),
+		(*C.char)(unsafe.Pointer(&out[0])), C.size_t(len(out)), &n, nil, 0)
+	if r != C.VT_OK {
+		return ""
+	}
+	return record(out[:n])
+}
+
+// recordOfHandle is vt_token_accessor_record of a verified token's handle.
+func recordOfHandle(h *C.vt_token, claimsLen int) record {
+	out := make([]byte, 3*claimsLen+64)
+	var n C.size_t
+	if C.vt_token_accessor_record(h, (*C.char)(unsafe.Pointer(&out[0])), C.size_t(len(out)), &n) != C.VT_OK {
+		return ""
+	}
+	return record(out[:n])
 }
 
 // Issuer is "iss" ("" when absent or not a string).
-func (t *Token) Issuer() string { return t.read().Issuer }
+func (t *Token) Issuer() string { return t.record.nth(0) }
 
 // Subject is "sub" ("" when absent or not a string).
-func (t *Token) Subject() string { return orEmpty(t.read().Subject) }
+func (t *Token) Subject() string { return t.record.nth(1) }
 
 // ID is "jti" ("" when absent or not a string).
-func (t *Token) ID() string { return orEmpty(t.read().JWTID) }
+func (t *Token) ID() string { return t.record.nth(2) }
 
 // DPoPJKT is "cnf.jkt", the thumbprint of the key a DPoP-bound token is bound to ("" when none).
-func (t *Token) DPoPJKT() string { return orEmpty(t.read().DPoPJKT) }
+func (t *Token) DPoPJKT() string { return t.record.nth(3) }
 
 // Audiences is "aud" as a list: a single string becomes one element, the strings of an
 // array are kept in order (other entries left out). The caller may modify the slice.
-func (t *Token) Audiences() []string { return append([]string(nil), t.read().Audiences...) }
+func (t *Token) Audiences() []string { return t.record.list(0) }
 
 // ExpiresAt is "exp" in whole seconds (the zero Time when absent or not a number). The
 // fraction is dropped toward zero and the value clamped to +/-8,640,000,000,000 s.
-func (t *Token) ExpiresAt() time.Time { return date(t.read().ExpiresAt) }
+func (t *Token) ExpiresAt() time.Time { return t.record.date(0, hasExpiresAt) }
 
 // NotBefore is "nbf", as ExpiresAt.
-func (t *Token) NotBefore() time.Time { return date(t.read().NotBefore) }
+func (t *Token) NotBefore() time.Time { return t.record.date(1, hasNotBefore) }
 
 // IssuedAt is "iat", as ExpiresAt.
-func (t *Token) IssuedAt() time.Time { return date(t.read().IssuedAt) }
+func (t *Token) IssuedAt() time.Time { return t.record.date(2, hasIssuedAt) }
 
 // GrantedScopes is every scope the token grants ("scope", "scp", then "permissions"); an
 // *Error with CodeClaimInvalid when one of those claims has the wrong type.
 func (t *Token) GrantedScopes() ([]string, error) {
-	a := t.read()
-	if a.ScopesError != nil {
-		return nil, &Error{Code: codeNamed(*a.ScopesError), Message: "a scope claim has the wrong type"}
+	if t.record.flag(scopesMalformed) {
+		return nil, &Error{Code: CodeClaimInvalid, Message: "a scope claim has the wrong type"}
 	}
-	return append([]string{}, a.Scopes...), nil
+	return t.record.list(1), nil
 }
 
 // RequireScopes returns nil when the token grants every scope given (from "scope", "scp"

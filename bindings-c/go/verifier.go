@@ -168,14 +168,15 @@ func (v *Verifier) verifyHandle(ctx context.Context, token string, now int64) (*
 // errTooLarge says the verified JSON did not fit vt_verify_into's buffer.
 var errTooLarge = errors.New("veritoken: verified JSON larger than the buffer")
 
-// intoScratch is what one vt_verify_into call writes: the claims and header JSON, their
-// lengths, and the error buffers. Pooled, since passed to C it would otherwise be allocated
-// on every call. The texts of a signed token are shorter than the token, so json fits any
-// token up to its size; larger ones (and large introspection answers) get their own buffer.
+// intoScratch is what one vt_verify_into call writes: the claims and header JSON and the
+// accessor record, their lengths, and the error buffers. Pooled, since passed to C it
+// would otherwise be allocated on every call. A signed token's three parts take at most
+// 4 * its length + 64 bytes (veritoken.h), so out fits tokens up to 2,032 bytes; longer
+// ones get their own buffer, and an introspection answer too large for it the handle path.
 type intoScratch struct {
 	errBufs
-	json                 [4096]byte
-	claimsLen, headerLen C.size_t
+	out                               [8192]byte
+	claimsLen, headerLen, accessorLen C.size_t
 }
 
 var intoPool = sync.Pool{New: func() any { return new(intoScratch) }}
@@ -186,18 +187,18 @@ var intoPool = sync.Pool{New: func() any { return new(intoScratch) }}
 func (v *Verifier) verifyInto(token string, now int64, wait bool) (tok *Token, done bool, err error) {
 	scratch := intoPool.Get().(*intoScratch)
 	defer intoPool.Put(scratch)
-	out := scratch.json[:]
-	if len(token) > len(out) {
-		out = make([]byte, len(token))
+	out := scratch.out[:]
+	if need := 4*len(token) + 64; need > len(out) {
+		out = make([]byte, need)
 	}
 	r, closed := v.callInto(token, now, wait, out, scratch)
 	switch {
 	case closed:
 		return nil, true, ErrClosed
 	case r == C.VT_OK:
-		c, h := int(scratch.claimsLen), int(scratch.headerLen)
-		text := string(out[:c+h])
-		return &Token{claimsJSON: text[:c], headerJSON: text[c:]}, true, nil
+		c, h, a := int(scratch.claimsLen), int(scratch.headerLen), int(scratch.accessorLen)
+		text := string(out[:c+h+a])
+		return &Token{claimsJSON: text[:c], headerJSON: text[c : c+h], record: record(text[c+h:])}, true, nil
 	case r == C.VT_WOULD_BLOCK:
 		return nil, false, nil
 	case r == C.VT_BUFFER_TOO_SMALL:
@@ -218,7 +219,7 @@ func (v *Verifier) callInto(token string, now int64, wait bool, out []byte, s *i
 	}
 	r = C.vt_verify_into(v.ptr, (*C.char)(unsafe.Pointer(unsafe.StringData(token))), C.size_t(len(token)),
 		C.int64_t(now), w, (*C.char)(unsafe.Pointer(&out[0])), C.size_t(len(out)),
-		&s.claimsLen, &s.headerLen, &s.msg[0], errBufSize, &s.claim[0], C.size_t(len(s.claim)))
+		&s.claimsLen, &s.headerLen, &s.accessorLen, &s.msg[0], errBufSize, &s.claim[0], C.size_t(len(s.claim)))
 	runtime.KeepAlive(v)
 	return r, false
 }
@@ -359,9 +360,11 @@ func (v *Verifier) verify(ctx context.Context, now int64, rt route, invoke verif
 			return nil, callError(r, bufs.msg[:], bufs.claim[:], CodeInternal)
 		}
 	}
+	claims := C.GoString(C.vt_token_claims_json(res.handle))
 	return &Token{
-		claimsJSON: C.GoString(C.vt_token_claims_json(res.handle)),
+		claimsJSON: claims,
 		headerJSON: C.GoString(C.vt_token_header_json(res.handle)),
+		record:     recordOfHandle(res.handle, len(claims)),
 	}, nil
 }
 

@@ -243,15 +243,25 @@ vt_result vt_try_verify_at(const vt_verifier *verifier,
                            uintptr_t claim_len);
 
 /*
- `vt_verify_at` without a token handle, for callers that want the JSON text at once (one
- call instead of four; the Go package's `Verify` uses it). `token` is `token_len` bytes,
- no NUL needed (NULL only with `token_len` 0). On VT_OK the claims JSON and then the
- header JSON are written back to back into `out` (`out_len` bytes, no NULs), and their
- lengths into `*claims_len` and `*header_len`. The two texts of a signed token are
- shorter than the token itself (base64url is longer than what it encodes), so `out_len >=
- token_len` always fits; an introspected token's claims may not: VT_BUFFER_TOO_SMALL
- (nothing written; `vt_verify_at` and its handle serve any size). With `may_wait` 0 it
- never waits for a key fetch (VT_WOULD_BLOCK).
+ `vt_verify_at` without a token handle, for callers that want the values at once (one
+ call instead of several; the Go package's `Verify` uses it). `token` is `token_len`
+ bytes, no NUL needed (NULL only with `token_len` 0). On VT_OK the claims JSON and then
+ the header JSON are written back to back into `out` (`out_len` bytes, no NULs), and
+ their lengths into `*claims_len` and `*header_len`.
+
+ When `accessors_len` is not NULL, the token's accessor record follows the header and its
+ length goes to `*accessors_len`: every `vt_token_*` accessor's value in one flat string.
+ Little-endian u32 flags (bit 0 `sub`, 1 `jti`, 2 `cnf.jkt`, 3 `exp`, 4 `nbf`, 5 `iat`
+ present; bit 6 a scope claim is malformed); i64 `exp`, `nbf`, `iat` (0 when absent);
+ the texts issuer, subject, jwt_id and dpop_jkt, each a u32 length and UTF-8 ("" when
+ absent); a u32 count of audiences and their texts; a u32 count of scopes and their texts
+ (0 when malformed). It takes at most `3 * claims_len + 64` bytes.
+
+ The two texts of a signed token are shorter than the token itself (base64url is longer
+ than what it encodes), so `out_len >= token_len` always fits them, and `out_len >= 4 *
+ token_len + 64` with the record; an introspected token's claims may not:
+ VT_BUFFER_TOO_SMALL (nothing written; `vt_verify_at` and its handle serve any size).
+ With `may_wait` 0 it never waits for a key fetch (VT_WOULD_BLOCK).
  */
 vt_result vt_verify_into(const vt_verifier *verifier,
                          const char *token,
@@ -262,6 +272,7 @@ vt_result vt_verify_into(const vt_verifier *verifier,
                          uintptr_t out_len,
                          uintptr_t *claims_len,
                          uintptr_t *header_len,
+                         uintptr_t *accessors_len,
                          char *err,
                          uintptr_t err_len,
                          char *claim,
@@ -401,6 +412,29 @@ vt_result vt_claims_accessors_json(const char *claims_json,
  Frees a verified token. NULL is accepted.
  */
 void vt_token_free(vt_token *token);
+
+/*
+ The accessor record of a verified token (see `vt_verify_into` for its layout) into
+ `out`, its length into `*written`; VT_BUFFER_TOO_SMALL (nothing written) when `out_len`
+ is short. `3 * strlen(vt_token_claims_json(token)) + 64` bytes always suffice.
+ */
+vt_result vt_token_accessor_record(const vt_token *token,
+                                   char *out,
+                                   uintptr_t out_len,
+                                   uintptr_t *written);
+
+/*
+ The accessor record of a claims set given as JSON text (`claims_len` bytes), like
+ `vt_token_accessor_record`; `3 * claims_len + 64` bytes always suffice.
+ VT_TOKEN_MALFORMED when the text is not a JSON object.
+ */
+vt_result vt_claims_accessor_record(const char *claims_json,
+                                    uintptr_t claims_len,
+                                    char *out,
+                                    uintptr_t out_len,
+                                    uintptr_t *written,
+                                    char *err,
+                                    uintptr_t err_len);
 
 /*
  Builds a route requirement from JSON text, e.g.

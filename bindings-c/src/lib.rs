@@ -16,6 +16,8 @@ mod verifier;
 
 mod token;
 
+mod accessor_record;
+
 mod requirement;
 
 mod request;
@@ -27,6 +29,7 @@ mod logging;
 mod metric_families;
 
 mod boundary;
+pub use accessor_record::*;
 pub(crate) use boundary::*;
 pub use error_answers::*;
 pub use logging::*;

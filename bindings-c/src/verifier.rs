@@ -202,15 +202,25 @@ pub unsafe extern "C" fn vt_try_verify_at(
     })
 }
 
-/// `vt_verify_at` without a token handle, for callers that want the JSON text at once (one
-/// call instead of four; the Go package's `Verify` uses it). `token` is `token_len` bytes,
-/// no NUL needed (NULL only with `token_len` 0). On VT_OK the claims JSON and then the
-/// header JSON are written back to back into `out` (`out_len` bytes, no NULs), and their
-/// lengths into `*claims_len` and `*header_len`. The two texts of a signed token are
-/// shorter than the token itself (base64url is longer than what it encodes), so `out_len >=
-/// token_len` always fits; an introspected token's claims may not: VT_BUFFER_TOO_SMALL
-/// (nothing written; `vt_verify_at` and its handle serve any size). With `may_wait` 0 it
-/// never waits for a key fetch (VT_WOULD_BLOCK).
+/// `vt_verify_at` without a token handle, for callers that want the values at once (one
+/// call instead of several; the Go package's `Verify` uses it). `token` is `token_len`
+/// bytes, no NUL needed (NULL only with `token_len` 0). On VT_OK the claims JSON and then
+/// the header JSON are written back to back into `out` (`out_len` bytes, no NULs), and
+/// their lengths into `*claims_len` and `*header_len`.
+///
+/// When `accessors_len` is not NULL, the token's accessor record follows the header and its
+/// length goes to `*accessors_len`: every `vt_token_*` accessor's value in one flat string.
+/// Little-endian u32 flags (bit 0 `sub`, 1 `jti`, 2 `cnf.jkt`, 3 `exp`, 4 `nbf`, 5 `iat`
+/// present; bit 6 a scope claim is malformed); i64 `exp`, `nbf`, `iat` (0 when absent);
+/// the texts issuer, subject, jwt_id and dpop_jkt, each a u32 length and UTF-8 ("" when
+/// absent); a u32 count of audiences and their texts; a u32 count of scopes and their texts
+/// (0 when malformed). It takes at most `3 * claims_len + 64` bytes.
+///
+/// The two texts of a signed token are shorter than the token itself (base64url is longer
+/// than what it encodes), so `out_len >= token_len` always fits them, and `out_len >= 4 *
+/// token_len + 64` with the record; an introspected token's claims may not:
+/// VT_BUFFER_TOO_SMALL (nothing written; `vt_verify_at` and its handle serve any size).
+/// With `may_wait` 0 it never waits for a key fetch (VT_WOULD_BLOCK).
 #[no_mangle]
 pub unsafe extern "C" fn vt_verify_into(
     verifier: *const vt_verifier,
@@ -222,6 +232,7 @@ pub unsafe extern "C" fn vt_verify_into(
     out_len: usize,
     claims_len: *mut usize,
     header_len: *mut usize,
+    accessors_len: *mut usize,
     err: *mut c_char,
     err_len: usize,
     claim: *mut c_char,
@@ -240,17 +251,26 @@ pub unsafe extern "C" fn vt_verify_into(
         let token = unsafe { text_of_len(token, token_len, "token is NULL or not UTF-8") }?;
         let verified = Wait::new(now_unix, may_wait).verify(verifier, token, None)?;
         let (claims, header) = (verified.claims_json(), verified.header_json());
-        if claims.len() + header.len() > out_len {
+        let record = match accessors_len.is_null() {
+            true => Vec::new(),
+            false => accessor_record(&verified.accessors()),
+        };
+        let texts = claims.len() + header.len();
+        if texts + record.len() > out_len {
             return Err(Fail::TooSmall);
         }
-        // SAFETY: `out` has `out_len` writable bytes, enough for both texts; both length
-        // pointers were checked non-null above.
+        // SAFETY: `out` has `out_len` writable bytes, enough for the three parts; both text
+        // length pointers were checked non-null above, `accessors_len` just now.
         unsafe {
             let out = out.cast::<u8>();
             std::ptr::copy_nonoverlapping(claims.as_ptr(), out, claims.len());
             std::ptr::copy_nonoverlapping(header.as_ptr(), out.add(claims.len()), header.len());
+            std::ptr::copy_nonoverlapping(record.as_ptr(), out.add(texts), record.len());
             *claims_len = claims.len();
             *header_len = header.len();
+            if !accessors_len.is_null() {
+                *accessors_len = record.len();
+            }
         }
         Ok(())
     })

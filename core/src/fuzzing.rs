@@ -8,6 +8,7 @@ use crate::format::json_scanner::{
 };
 use crate::format::strict_json;
 use crate::keys::key_set::{material_from_pem, Key};
+use crate::rules::token::ClaimAccessors;
 use crate::{Algorithm, Error, VerifiedToken, Verifier};
 use serde_json::{Map, Value};
 
@@ -52,6 +53,10 @@ pub fn check_scanner(bytes: &[u8]) -> bool {
     let sub_present = map.get("sub").is_some_and(|v| !v.is_null());
     assert_eq!(s.present & 1 == 1, sub_present, "{}", shown());
     check_members(bytes, &map);
+    let doc = std::str::from_utf8(bytes).expect("the parser accepted it, so it is UTF-8");
+    if let Some(scanned) = ClaimAccessors::scanned(doc) {
+        assert_eq!(scanned, ClaimAccessors::of(&map), "{doc}");
+    }
     true
 }
 

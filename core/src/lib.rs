@@ -39,8 +39,8 @@ pub use rules::dpop::{thumbprint, DpopProof, OwnedDpopProof};
 pub use rules::requirement::Requirement;
 pub use rules::roles::{granted_roles, RolePolicy, RoleRequirement};
 pub use rules::token::{
-    claim_accessors_json, granted_scopes, require_scopes, ClaimAccessors, ClaimMember, ClaimValue,
-    ScopeMatch, VerifiedToken,
+    claim_accessors_json, claims_object, granted_scopes, require_scopes, ClaimAccessors,
+    ClaimMember, ClaimValue, ScopeMatch, VerifiedToken,
 };
 pub use support::clock::unix_now;
 pub use support::error::{Error, ErrorCode};

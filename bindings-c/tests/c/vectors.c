@@ -33,6 +33,24 @@ static void fail(const char *name, const char *why, const char *detail) {
   fprintf(stderr, "FAIL %s: %s %s\n", name, why, detail ? detail : "");
 }
 
+/* The accessor record vt_verify_into appends (in the 4 * len + 64 bytes the header
+   promises) must be the one vt_claims_accessor_record makes of the claims it returned. */
+static void check_record(const char *name, vt_verifier *v, const char *token, int64_t now,
+                         const char *claims) {
+  size_t len = strlen(token), cl = 0, hl = 0, al = 0, want_len = 0;
+  size_t cap = 4 * len + 64, want_cap = 3 * strlen(claims) + 64;
+  char *out = malloc(cap), *want = malloc(want_cap), err[256] = "";
+  if (vt_verify_into(v, token, len, now, 1, out, cap, &cl, &hl, &al, err, sizeof err, NULL, 0) != VT_OK) {
+    fail(name, "no room for the accessor record:", err);
+  } else if (vt_claims_accessor_record(claims, strlen(claims), want, want_cap, &want_len, err, sizeof err) != VT_OK) {
+    fail(name, "vt_claims_accessor_record:", err);
+  } else if (al < 52 || al != want_len || memcmp(out + cl + hl, want, al) != 0) {
+    fail(name, "the verified accessor record differs from the claims' one", NULL);
+  }
+  free(out);
+  free(want);
+}
+
 /* One case: the verdict as a vt_result, and the claims JSON on success (caller frees). */
 /* vt_verify_into twice: into a buffer too small (which must be refused without writing
    anything), then into one as long as the token (which always fits a signed token). The
@@ -41,16 +59,17 @@ static vt_result verify_into(vt_verifier *v, const char *token, int64_t now, cha
                              char *err, size_t err_len, char *claim, size_t claim_len) {
   char tiny[1] = {'k'};
   size_t claims_len = 7, header_len = 7, len = strlen(token);
-  vt_result r = vt_verify_into(v, token, len, now, 0, tiny, 0, &claims_len, &header_len,
+  vt_result r = vt_verify_into(v, token, len, now, 0, tiny, 0, &claims_len, &header_len, NULL,
                                err, err_len, claim, claim_len);
   if (claims_len != 7 || header_len != 7 || tiny[0] != 'k') fail(token, "outputs written on failure", NULL);
   if (r != VT_BUFFER_TOO_SMALL) return r == VT_OK ? VT_INTERNAL : r;
   char *out = malloc(len + 1);
-  r = vt_verify_into(v, token, len, now, 1, out, len, &claims_len, &header_len,
+  r = vt_verify_into(v, token, len, now, 1, out, len, &claims_len, &header_len, NULL,
                      err, err_len, claim, claim_len);
   if (r == VT_OK) {
     *claims = strndup(out, claims_len);
     if (header_len < 2 || out[claims_len] != '{' || out[claims_len + header_len - 1] != '}') fail(token, "header is not an object", NULL);
+    check_record(token, v, token, now, *claims);
   }
   free(out);
   return r;
@@ -274,6 +293,12 @@ static void run_accessors(const cJSON *list) {
       fail(name, "does not verify:", err);
     } else {
       cJSON *got = token_accessors(name, t);
+      char rec[4096], want[4096];
+      size_t rec_len = 0, want_len = 0;
+      if (vt_token_accessor_record(t, rec, sizeof rec, &rec_len) != VT_OK ||
+          vt_claims_accessor_record(claims, strlen(claims), want, sizeof want, &want_len, err, sizeof err) != VT_OK ||
+          rec_len != want_len || memcmp(rec, want, rec_len) != 0)
+        fail(name, "the token's accessor record differs from its claims' one", NULL);
       if (!cJSON_Compare(got, expect, 1)) {
         char *printed = cJSON_PrintUnformatted(got);
         fail(name, "token accessors differ:", printed);
@@ -397,6 +422,14 @@ static void api_misuse(void) {
     CHECK(vt_claims_accessors_json("[1]", 3, body, sizeof body, err, sizeof err) == VT_TOKEN_MALFORMED);
     CHECK(vt_claims_accessors_json(NULL, 2, body, sizeof body, err, sizeof err) == VT_INVALID_ARGUMENT);
     CHECK(vt_claims_accessors_json("{}", 2, NULL, 0, err, sizeof err) == VT_INVALID_ARGUMENT);
+    size_t written = 7;
+    CHECK(vt_claims_accessor_record("{}", 2, acc, sizeof acc, &written, err, sizeof err) == VT_BUFFER_TOO_SMALL &&
+          strcmp(acc, "keep") == 0 && written == 7);
+    CHECK(vt_claims_accessor_record("{}", 2, body, sizeof body, &written, err, sizeof err) == VT_OK && written == 52);
+    CHECK(vt_claims_accessor_record("[1]", 3, body, sizeof body, &written, err, sizeof err) == VT_TOKEN_MALFORMED);
+    CHECK(vt_claims_accessor_record("{}", 2, body, sizeof body, NULL, err, sizeof err) == VT_INVALID_ARGUMENT);
+    CHECK(vt_claims_accessor_record(NULL, 2, body, sizeof body, &written, err, sizeof err) == VT_INVALID_ARGUMENT);
+    CHECK(vt_token_accessor_record(NULL, body, sizeof body, &written) == VT_INVALID_ARGUMENT && written == 52);
   }
   CHECK(strcmp(vt_result_name(VT_TOKEN_EXPIRED), "token_expired") == 0);
   CHECK(strcmp(vt_result_name((vt_result)77), "unknown") == 0);
@@ -444,11 +477,11 @@ static void api_misuse(void) {
   CHECK(vt_verifier_error_headers(v, VT_TOKEN_EXPIRED, "x", NULL, NULL, small, sizeof small) == VT_BUFFER_TOO_SMALL);
   size_t cl = 9, hl = 9;
   char buf[64];
-  CHECK(vt_verify_into(NULL, "a.b.c", 5, 0, 1, buf, sizeof buf, &cl, &hl, err, sizeof err, NULL, 0) == VT_INVALID_ARGUMENT);
-  CHECK(vt_verify_into(v, "a.b.c", 5, 0, 1, buf, sizeof buf, NULL, &hl, err, sizeof err, NULL, 0) == VT_INVALID_ARGUMENT);
-  CHECK(vt_verify_into(v, "a.b.c", 5, 0, 1, NULL, sizeof buf, &cl, &hl, err, sizeof err, NULL, 0) == VT_INVALID_ARGUMENT);
-  CHECK(vt_verify_into(v, NULL, 5, 0, 1, buf, sizeof buf, &cl, &hl, err, sizeof err, NULL, 0) == VT_INVALID_ARGUMENT);
-  CHECK(vt_verify_into(v, "\xff\xfe", 2, 0, 1, buf, sizeof buf, &cl, &hl, err, sizeof err, claim, sizeof claim) == VT_INVALID_ARGUMENT &&
+  CHECK(vt_verify_into(NULL, "a.b.c", 5, 0, 1, buf, sizeof buf, &cl, &hl, NULL, err, sizeof err, NULL, 0) == VT_INVALID_ARGUMENT);
+  CHECK(vt_verify_into(v, "a.b.c", 5, 0, 1, buf, sizeof buf, NULL, &hl, NULL, err, sizeof err, NULL, 0) == VT_INVALID_ARGUMENT);
+  CHECK(vt_verify_into(v, "a.b.c", 5, 0, 1, NULL, sizeof buf, &cl, &hl, NULL, err, sizeof err, NULL, 0) == VT_INVALID_ARGUMENT);
+  CHECK(vt_verify_into(v, NULL, 5, 0, 1, buf, sizeof buf, &cl, &hl, NULL, err, sizeof err, NULL, 0) == VT_INVALID_ARGUMENT);
+  CHECK(vt_verify_into(v, "\xff\xfe", 2, 0, 1, buf, sizeof buf, &cl, &hl, NULL, err, sizeof err, claim, sizeof claim) == VT_INVALID_ARGUMENT &&
         cl == 9 && hl == 9);
   char names_out[64];
   CHECK(vt_verifier_credential_header_names(v, names_out, sizeof names_out, err, sizeof err) == VT_OK &&

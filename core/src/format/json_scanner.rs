@@ -1348,7 +1348,22 @@ mod tests {
                 self.next() % n
             }
         }
-        const KEYS: [&str; 8] = ["iss", "aud", "exp", "sub", "a", "\\u0069ss", "x", "jti"];
+        // The accessors' claims too (`crate::fuzzing::check_scanner` compares them).
+        const KEYS: [&str; 13] = [
+            "iss",
+            "aud",
+            "exp",
+            "sub",
+            "a",
+            "\\u0069ss",
+            "x",
+            "jti",
+            "scope",
+            "scp",
+            "permissions",
+            "cnf",
+            "jkt",
+        ];
         fn value(r: &mut Rng, depth: u32, out: &mut String) {
             match r.below(if depth > 3 { 5 } else { 7 }) {
                 0 => out.push_str(["null", "true", "false"][r.below(3) as usize]),
@@ -1388,7 +1403,8 @@ mod tests {
                         "\"a\\nb\"",
                         "\"\"",
                         "\"\\x\"",
-                    ][r.below(7) as usize],
+                        "\" read  write\"",
+                    ][r.below(8) as usize],
                 ),
                 3 | 4 => out.push_str("\"api://default\""),
                 5 => {

@@ -5,7 +5,7 @@ use crate::format::algorithm::Algorithm;
 use crate::format::json_scanner;
 pub use crate::format::json_scanner::{ClaimMember, ClaimValue};
 use crate::keys::jws::Header;
-use crate::rules::claim_accessors;
+use crate::rules::claim_accessors::{self, Member};
 use crate::support::error::{Error, ErrorCode};
 use crate::support::untrusted_text::checked_utf8;
 use serde::{Deserialize, Serialize};
@@ -176,7 +176,11 @@ impl VerifiedToken {
 
     /// Every accessor's value at once (what the Go and Node bindings take).
     pub fn accessors(&self) -> ClaimAccessors<'_> {
-        ClaimAccessors::of(self.claims())
+        match self.claims.get() {
+            Some(all) => ClaimAccessors::of(all),
+            None => ClaimAccessors::scanned(&self.claims_json)
+                .unwrap_or_else(|| ClaimAccessors::of(self.claims())),
+        }
     }
 
     /// Everything granted: the space-delimited `scope` (or the strings of an array
@@ -223,27 +227,43 @@ pub struct ClaimAccessors<'a> {
 
 impl<'a> ClaimAccessors<'a> {
     pub fn of(claims: &'a Map<String, Value>) -> Self {
-        let scopes = granted_scopes(claims);
+        Self::read(|name| Member::of(claims, name))
+    }
+
+    /// [`ClaimAccessors::of`] the claims text without parsing it, when the scanner can
+    /// tell every member they read ([`claim_accessors::scanned`]); `None` otherwise.
+    pub fn scanned(claims_json: &'a str) -> Option<Self> {
+        claim_accessors::scanned(claims_json).map(Self::read)
+    }
+
+    fn read(claim: impl Fn(&str) -> Member<'a>) -> Self {
+        let scopes = claim_accessors::scopes(&claim);
         ClaimAccessors {
-            issuer: claim_accessors::issuer(claims),
-            subject: claim_accessors::string_claim(claims, "sub"),
-            jwt_id: claim_accessors::string_claim(claims, "jti"),
-            audiences: claim_accessors::audiences(claims),
-            expires_at: claim_accessors::numeric_date(claims, "exp"),
-            not_before: claim_accessors::numeric_date(claims, "nbf"),
-            issued_at: claim_accessors::numeric_date(claims, "iat"),
-            dpop_jkt: claim_accessors::dpop_jkt(claims),
+            issuer: claim_accessors::string(claim("iss")).unwrap_or_default(),
+            subject: claim_accessors::string(claim("sub")),
+            jwt_id: claim_accessors::string(claim("jti")),
+            audiences: claim_accessors::audience_list(claim("aud")),
+            expires_at: claim_accessors::date(claim("exp")),
+            not_before: claim_accessors::date(claim("nbf")),
+            issued_at: claim_accessors::date(claim("iat")),
+            dpop_jkt: claim_accessors::jkt(claim("cnf")),
             scopes_error: scopes.as_ref().err().map(|e| e.code().as_str()),
             scopes: scopes.ok(),
         }
     }
 }
 
+/// A claims set given as JSON text (what a verified token's `claims_json` is), for the
+/// bindings that hold claims as text; `token_malformed` when it is not a JSON object.
+pub fn claims_object(claims_json: &str) -> Result<Map<String, Value>, Error> {
+    serde_json::from_str(claims_json)
+        .map_err(|_| Error::malformed("the claims are not a JSON object"))
+}
+
 /// [`ClaimAccessors`] of a claims set given as JSON text (what a verified token's
 /// `claims_json` is), as JSON text; `token_malformed` when the text is not a JSON object.
 pub fn claim_accessors_json(claims_json: &str) -> Result<String, Error> {
-    let claims: Map<String, Value> = serde_json::from_str(claims_json)
-        .map_err(|_| Error::malformed("the claims are not a JSON object"))?;
+    let claims = claims_object(claims_json)?;
     serde_json::to_string(&ClaimAccessors::of(&claims))
         .map_err(|e| Error::new(ErrorCode::Internal, e.to_string()))
 }
@@ -251,40 +271,7 @@ pub fn claim_accessors_json(claims_json: &str) -> Result<String, Error> {
 /// The scopes granted by a claims set (see [`VerifiedToken::granted_scopes`]); for
 /// bindings that hold the claims rather than the token.
 pub fn granted_scopes(claims: &Map<String, Value>) -> Result<Vec<&str>, Error> {
-    let mut granted = Vec::new();
-    for name in ["scope", "scp", "permissions"] {
-        let invalid = || {
-            Error::for_claim(
-                ErrorCode::ClaimInvalid,
-                name,
-                format!("\"{name}\" has the wrong type"),
-            )
-        };
-        match claims.get(name) {
-            None | Some(Value::Null) => {}
-            Some(Value::String(s)) if name != "permissions" => {
-                granted.extend(s.split(' ').filter(|s| !s.is_empty()))
-            }
-            // An array `scope` is go-authkit's shape: its objects are role policies
-            // (read by `Requirement`), its strings plain scopes.
-            Some(Value::Array(list)) if name == "scope" => {
-                for item in list {
-                    match item {
-                        Value::String(s) => granted.push(s.as_str()),
-                        Value::Object(_) => {}
-                        _ => return Err(invalid()),
-                    }
-                }
-            }
-            Some(Value::Array(list)) => {
-                for item in list {
-                    granted.push(item.as_str().ok_or_else(invalid)?);
-                }
-            }
-            Some(_) => return Err(invalid()),
-        }
-    }
-    Ok(granted)
+    claim_accessors::scopes(|name| Member::of(claims, name))
 }
 
 /// `scope_insufficient` unless the token grants `required` (all or any of them). An
