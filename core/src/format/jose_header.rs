@@ -10,7 +10,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 /// A protected header that passed [`check_header`], owned so that it can be memoized.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Header {
     /// The header's JSON text (checked: UTF-8, an object, no duplicates).
     pub json: Arc<str>,

@@ -76,6 +76,11 @@ impl VerifiedToken {
         }
     }
 
+    /// The memoized header this token holds (`None` for an introspected token).
+    pub(crate) fn protected(&self) -> Option<&Arc<Header>> {
+        self.protected.as_ref()
+    }
+
     /// The protected header, every member.
     pub fn header(&self) -> &Map<String, Value> {
         self.header.get_or_init(|| object(self.header_json()))

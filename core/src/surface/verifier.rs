@@ -9,6 +9,7 @@ use crate::config::claim_rule::{check_rules, ClaimRule};
 use crate::config::DpopMode;
 use crate::config::{read_small_file, Config, IssuerConfig, KeySource, SecretEncoding, SecretKey};
 use crate::format::algorithm::{Algorithm, AlgorithmSet, KeyFamily};
+use crate::format::jose_header::Header;
 use crate::format::json_scanner::{Presence, MAX_PRESENCE_NAMES};
 use crate::keys::jws;
 use crate::keys::key_set::{material_from_pem, parse_jwks, Key, KeySet, Material, Origin};
@@ -514,15 +515,23 @@ impl Verifier {
             }
         }
         let verdict = issuer.rules.check_times(&entry.times, now);
-        // This thread's memoized header when it has one: threads answering the same token
-        // then share no reference count.
+        // This thread's own copy of the header, kept in its memo on the first hit: threads
+        // answering the same token then share no reference count (cloning the entry's
+        // header on every hit made two threads slower than one).
         let segment = entry.token().split('.').next().unwrap_or("");
-        Some(
-            verdict.map(|()| match crate::format::header_memo::get(segment) {
+        Some(verdict.map(|()| {
+            let header = crate::format::header_memo::get(segment).or_else(|| {
+                let shared = entry.verified.protected()?;
+                Some(crate::format::header_memo::put(
+                    segment,
+                    Header::clone(shared),
+                ))
+            });
+            match header {
                 Some(header) => entry.verified.with_header(header),
                 None => entry.verified.clone(),
-            }),
-        )
+            }
+        }))
     }
 
     /// An endpoint's answer body read as the introspector reads it, then judged (for the
@@ -1048,6 +1057,44 @@ mod tests {
         assert!(super::Verifier::new(config(63)).is_ok());
         let err = super::Verifier::new(config(64)).unwrap_err();
         assert!(err.message().contains("at most 63"), "{err}");
+    }
+
+    /// A thread that only ever hits the token cache holds its own copy of the header, so
+    /// that threads answering one token share no reference count (two threads were slower
+    /// than one when every hit cloned the entry's header).
+    #[test]
+    fn cache_hits_on_another_thread_hold_that_threads_header() {
+        use jsonwebtoken::{encode, EncodingKey, Header};
+        use std::sync::Arc;
+        const SECRET: &str = "0123456789abcdef0123456789abcdef";
+        let v = super::Verifier::new(
+            crate::Config::from_value(serde_json::json!({"issuers": [{"issuer": "https://i",
+                "audiences": ["a"], "algorithms": ["HS256"],
+                "keys": [{"secret": {"value": SECRET, "alg": "HS256"}}]}],
+                "cache": {"max_entries": 16}}))
+            .unwrap(),
+        )
+        .unwrap();
+        let claims = serde_json::json!({"iss": "https://i", "aud": "a", "exp": 2_000_000_000});
+        let token = encode(
+            &Header::default(),
+            &claims,
+            &EncodingKey::from_secret(SECRET.as_bytes()),
+        )
+        .unwrap();
+        let first = v.verify_at(&token, 1_000_000_000).unwrap();
+        let entry_header = first.protected().unwrap().clone();
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let a = v.verify_at(&token, 1_000_000_000).unwrap();
+                let b = v.verify_at(&token, 1_000_000_000).unwrap();
+                let (a, b) = (a.protected().unwrap(), b.protected().unwrap());
+                assert!(Arc::ptr_eq(a, b), "both hits hold this thread's header");
+                assert!(!Arc::ptr_eq(a, &entry_header), "not the entry's shared one");
+                assert_eq!(a.json, entry_header.json);
+            });
+        });
+        assert_eq!(v.metrics().token_cache_hits, 2);
     }
 
     #[test]
