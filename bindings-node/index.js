@@ -154,9 +154,10 @@ class VerifiedToken {
   get kid() {
     return this.header.kid
   }
-  /** The engine's reading of the registered claims (one native call, on first use). */
+  /** The engine's reading of the registered claims (one native call, on first use), as
+   * JSON: V8 parses it faster than the addon builds the object. */
   get #accessors() {
-    return (this.#read ??= call(() => native.claimAccessors(this.claimsJson)))
+    return (this.#read ??= JSON.parse(call(() => native.claimAccessors(this.claimsJson))))
   }
   /** `iss` ("" when absent). Every accessor gives the engine's value, as in every language. */
   get issuer() {
@@ -166,23 +167,23 @@ class VerifiedToken {
     return this.#accessors.subject ?? undefined
   }
   get jwtId() {
-    return this.#accessors.jwtId ?? undefined
+    return this.#accessors.jwt_id ?? undefined
   }
   /** `aud` as a list: a string becomes one element; an array's non-string entries are left out. */
   get audiences() {
     return this.#accessors.audiences.slice()
   }
   get dpopJkt() {
-    return this.#accessors.dpopJkt ?? undefined
+    return this.#accessors.dpop_jkt ?? undefined
   }
   get expiresAt() {
-    return date(this.#accessors.expiresAt)
+    return date(this.#accessors.expires_at)
   }
   get notBefore() {
-    return date(this.#accessors.notBefore)
+    return date(this.#accessors.not_before)
   }
   get issuedAt() {
-    return date(this.#accessors.issuedAt)
+    return date(this.#accessors.issued_at)
   }
   grantedScopes() {
     const { scopes } = this.#accessors

@@ -268,9 +268,15 @@ pub fn claims_object(claims_json: &str) -> Result<Map<String, Value>, Error> {
 /// [`ClaimAccessors`] of a claims set given as JSON text (what a verified token's
 /// `claims_json` is), as JSON text; `token_malformed` when the text is not a JSON object.
 pub fn claim_accessors_json(claims_json: &str) -> Result<String, Error> {
-    let claims = claims_object(claims_json)?;
-    serde_json::to_string(&ClaimAccessors::of(&claims))
-        .map_err(|e| Error::new(ErrorCode::Internal, e.to_string()))
+    let parsed;
+    let accessors = match ClaimAccessors::scanned(claims_json) {
+        Some(accessors) => accessors,
+        None => {
+            parsed = claims_object(claims_json)?;
+            ClaimAccessors::of(&parsed)
+        }
+    };
+    serde_json::to_string(&accessors).map_err(|e| Error::new(ErrorCode::Internal, e.to_string()))
 }
 
 /// The scopes granted by a claims set (see [`VerifiedToken::granted_scopes`]); for
