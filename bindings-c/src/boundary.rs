@@ -96,6 +96,16 @@ pub(crate) unsafe fn text<'a>(p: *const c_char, what: &'static str) -> Result<&'
         .map_err(|_| Fail::Argument(what))
 }
 
+/// A claims set passed as NUL-terminated JSON text (what `vt_token_claims_json` gave):
+/// VT_INVALID_ARGUMENT when NULL, not UTF-8 or not a JSON object.
+pub(crate) unsafe fn claims_of(
+    p: *const c_char,
+) -> Result<serde_json::Map<String, serde_json::Value>, Fail> {
+    // SAFETY: the caller's string contract.
+    let json = unsafe { text(p, "claims_json is NULL or not UTF-8") }?;
+    serde_json::from_str(json).map_err(|_| Fail::Argument("claims_json is not a JSON object"))
+}
+
 /// `n` required strings from a C array (`ptrs` may be NULL only when `n` is 0).
 pub(crate) unsafe fn strings<'a>(
     ptrs: *const *const c_char,

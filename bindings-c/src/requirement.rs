@@ -72,15 +72,8 @@ pub unsafe extern "C" fn vt_claims_check(
 ) -> vt_result {
     guard_claim(err, err_len, claim, claim_len, || {
         // SAFETY: the caller's string contract; NULL or a requirement made here.
-        let (json, requirement) = unsafe {
-            (
-                text(claims_json, "claims_json is NULL or not UTF-8")?,
-                requirement.as_ref(),
-            )
-        };
+        let (claims, requirement) = unsafe { (claims_of(claims_json)?, requirement.as_ref()) };
         let requirement = requirement.ok_or(Fail::Argument("requirement is NULL"))?;
-        let claims: serde_json::Map<String, serde_json::Value> = serde_json::from_str(json)
-            .map_err(|_| Fail::Argument("claims_json is not a JSON object"))?;
         requirement.0.check_claims(&claims)?;
         Ok(())
     })
@@ -127,14 +120,12 @@ pub unsafe extern "C" fn vt_claims_require_scopes(
 ) -> vt_result {
     guard_claim(err, err_len, claim, claim_len, || {
         // SAFETY: the caller's string and array contracts.
-        let (json, required) = unsafe {
+        let (claims, required) = unsafe {
             (
-                text(claims_json, "claims_json is NULL or not UTF-8")?,
+                claims_of(claims_json)?,
                 strings(scopes, n, "a scope is NULL or not UTF-8")?,
             )
         };
-        let claims: serde_json::Map<String, serde_json::Value> = serde_json::from_str(json)
-            .map_err(|_| Fail::Argument("claims_json is not a JSON object"))?;
         veritoken::require_scopes(&claims, &required, scope_match(match_any))?;
         Ok(())
     })
