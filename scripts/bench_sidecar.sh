@@ -38,7 +38,7 @@ start_veritoken() {  # name max_entries
   local cache=""
   [ "$2" -gt 0 ] && cache=", \"cache\": {\"max_entries\": $2}"
   cat > "$WORK/$1.json" <<JSON
-{"listen": "127.0.0.1:0", "clients": [{"name": "orders", "paths": ["/auth/orders"], "required_scopes": ["orders:read"],
+{"listen": "127.0.0.1:0", "access_log": false, "clients": [{"name": "orders", "paths": ["/auth/orders"], "required_scopes": ["orders:read"],
   "claim_headers": {"sub": "X-Auth-Subject"},
   "verifier": {"issuers": [{"issuer": "$IDP", "audiences": ["api://default"], "algorithms": ["RS256"], "jwks_uri": "$IDP/jwks"}]$cache}}]}
 JSON
@@ -54,7 +54,7 @@ VT_ON=$(head -n1 "$WORK/vt_on.out" | awk '{print $NF}' | sed 's|^http://||')
 
 # oauth2-proxy: bearer JWTs from the test IdP (--skip-jwt-bearer-tokens with the IdP as an
 # extra JWT issuer: discovery, then its JWKS), a static 202 upstream, no request/auth logs
-# (veritoken serve logs nothing per request either). The login provider stays the default
+# (veritoken serve runs with access_log false). The login provider stays the default
 # one with a dummy client id/secret: it has no token verifier of its own, so each bearer
 # token is verified once, by the extra issuer's; no login flow is used.
 O2P=127.0.0.1:$(free_port)

@@ -762,6 +762,55 @@ fn refusals_before_the_handler_have_a_body_a_log_line_and_a_count() {
     }
 }
 
+/// `access_log` (default on): one "auth request" line per answer, refusals included; off,
+/// none, and the answers and metrics are unchanged.
+#[test]
+fn access_log_lines_can_be_turned_off() {
+    let idp = TestIdp::start();
+    let dir = tempfile::tempdir().unwrap();
+    for on in [true, false] {
+        let path = write_config_with(dir.path(), &idp, |config| {
+            if !on {
+                config["access_log"] = json!(false);
+            }
+        });
+        let log = dir.path().join(format!("stderr-{on}.log"));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_veritoken"))
+            .args(["serve", "--config", path.to_str().unwrap()])
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let sidecar = Running(child);
+        let base = line.trim().rsplit(' ').next().unwrap().to_owned();
+        let http = reqwest::blocking::Client::new();
+        wait_ready(&http, &base);
+        let denied = http.get(format!("{base}/auth/orders")).send().unwrap();
+        assert_eq!(denied.status(), 401);
+        let addr = base.trim_start_matches("http://");
+        let refused = raw(
+            addr,
+            b"GET /nowhere HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        );
+        assert!(refused.starts_with("HTTP/1.1 404 "), "{refused}");
+        let metrics = http
+            .get(format!("{base}/metrics"))
+            .send()
+            .unwrap()
+            .text()
+            .unwrap();
+        assert!(metrics.contains(r#"code="token_missing""#), "{metrics}");
+        drop(sidecar);
+        let text = std::fs::read_to_string(&log).unwrap();
+        let lines = text.lines().filter(|l| l.contains("auth request")).count();
+        assert_eq!(lines, if on { 2 } else { 0 }, "access_log {on}:\n{text}");
+    }
+}
+
 /// The sidecar's resident memory in KiB, from /proc.
 fn rss_kib(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();

@@ -33,6 +33,8 @@ pub struct App {
     timeout: Duration,
     max_header_bytes: usize,
     max_headers: usize,
+    /// Whether each answer is logged ("auth request" lines).
+    access_log: bool,
     next_request: AtomicU64,
 }
 
@@ -82,6 +84,7 @@ impl App {
             timeout: Duration::from_millis(config.request_timeout_ms),
             max_header_bytes,
             max_headers,
+            access_log: config.access_log,
             next_request: AtomicU64::new(1),
         };
         Ok((app, routes))
@@ -136,6 +139,9 @@ impl App {
         path: &str,
     ) {
         self.metrics.observe("-", Some(code), 0.0);
+        if !self.access_log {
+            return;
+        }
         tracing::info!(
             request_id = %request_id,
             client = "-",
@@ -424,18 +430,20 @@ async fn authorize(
     let code = verdict.as_ref().err().map(|e| e.code().as_str());
     app.metrics
         .observe(&client.name, code, elapsed.as_secs_f64());
-    tracing::info!(
-        request_id = %request_id,
-        client = %client.name,
-        method = %method,
-        path = %logged_path(uri, headers),
-        status = response.status().as_u16(),
-        code = code.unwrap_or("ok"),
-        anonymous = matches!(verdict, Ok(None)),
-        subject = verdict.as_ref().ok().and_then(Option::as_ref).and_then(|t| t.subject()).map(|s| veritoken_text_clip(s, 100)).unwrap_or_default(),
-        latency_us = elapsed.as_micros() as u64,
-        "auth request"
-    );
+    if app.access_log {
+        tracing::info!(
+            request_id = %request_id,
+            client = %client.name,
+            method = %method,
+            path = %logged_path(uri, headers),
+            status = response.status().as_u16(),
+            code = code.unwrap_or("ok"),
+            anonymous = matches!(verdict, Ok(None)),
+            subject = verdict.as_ref().ok().and_then(Option::as_ref).and_then(|t| t.subject()).map(|s| veritoken_text_clip(s, 100)).unwrap_or_default(),
+            latency_us = elapsed.as_micros() as u64,
+            "auth request"
+        );
+    }
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert("x-request-id", v);
     }

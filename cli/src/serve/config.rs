@@ -35,6 +35,14 @@ pub struct ServeConfig {
     /// started one is closed (slow-header clients cannot hold connections). Default 5000.
     #[serde(default = "default_header_read_timeout")]
     pub header_read_timeout_ms: u64,
+    /// One JSON line per answered request on stderr ("auth request"). Default true; false
+    /// where nginx's own access log is enough (each line costs a write per request).
+    #[serde(default = "default_access_log")]
+    pub access_log: bool,
+}
+
+fn default_access_log() -> bool {
+    true
 }
 
 fn default_header_read_timeout() -> u64 {
