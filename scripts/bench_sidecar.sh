@@ -38,7 +38,7 @@ start_veritoken() {  # name max_entries
   local cache=""
   [ "$2" -gt 0 ] && cache=", \"cache\": {\"max_entries\": $2}"
   cat > "$WORK/$1.json" <<JSON
-{"listen": "127.0.0.1:0", "access_log": false, "clients": [{"name": "orders", "paths": ["/auth/orders"], "required_scopes": ["orders:read"],
+{"listen": "127.0.0.1:0", "access_log": false, "error_body": false, "clients": [{"name": "orders", "paths": ["/auth/orders"], "required_scopes": ["orders:read"],
   "claim_headers": {"sub": "X-Auth-Subject"},
   "verifier": {"issuers": [{"issuer": "$IDP", "audiences": ["api://default"], "algorithms": ["RS256"], "jwks_uri": "$IDP/jwks"}]$cache}}]}
 JSON

@@ -762,6 +762,42 @@ fn refusals_before_the_handler_have_a_body_a_log_line_and_a_count() {
     }
 }
 
+/// A rejection names its code in `x-veritoken-code`; with `error_body = false` it has no
+/// body (nginx `auth_request` then keeps its connection to the sidecar open).
+#[test]
+fn error_bodies_can_be_left_out() {
+    let idp = TestIdp::start();
+    let dir = tempfile::tempdir().unwrap();
+    let http = reqwest::blocking::Client::new();
+    for body in [true, false] {
+        let path = write_config_with(dir.path(), &idp, |config| {
+            config["error_body"] = json!(body);
+        });
+        let (_sidecar, base) = start_sidecar(&path);
+        wait_ready(&http, &base);
+        let denied = http.get(format!("{base}/auth/orders")).send().unwrap();
+        assert_eq!(denied.status(), 401);
+        assert_eq!(denied.headers()["x-veritoken-code"], "token_missing");
+        assert!(denied.headers().contains_key("www-authenticate"));
+        let text = denied.text().unwrap();
+        match body {
+            true => assert_eq!(
+                serde_json::from_str::<Value>(&text).unwrap()["error"]["code"],
+                "token_missing"
+            ),
+            false => assert_eq!(text, ""),
+        }
+        let good = token(&idp, "orders:read", 300, json!({}));
+        let ok = http
+            .get(format!("{base}/auth/orders"))
+            .bearer_auth(&good)
+            .send()
+            .unwrap();
+        assert_eq!(ok.status(), 200);
+        assert!(!ok.headers().contains_key("x-veritoken-code"));
+    }
+}
+
 /// `access_log` (default on): one "auth request" line per answer, refusals included; off,
 /// none, and the answers and metrics are unchanged.
 #[test]

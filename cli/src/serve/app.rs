@@ -35,6 +35,8 @@ pub struct App {
     max_headers: usize,
     /// Whether each answer is logged ("auth request" lines).
     access_log: bool,
+    /// Whether rejections carry their JSON body.
+    error_body: bool,
     next_request: AtomicU64,
 }
 
@@ -85,6 +87,7 @@ impl App {
             max_header_bytes,
             max_headers,
             access_log: config.access_log,
+            error_body: config.error_body,
             next_request: AtomicU64::new(1),
         };
         Ok((app, routes))
@@ -423,7 +426,7 @@ async fn authorize(
         }
         Err(e) => denial(&client.verifier, e, &client.realm),
     };
-    if method == Method::HEAD {
+    if method == Method::HEAD || (verdict.is_err() && !app.error_body) {
         *response.body_mut() = Body::empty();
     }
     let elapsed = started.elapsed();
@@ -456,6 +459,10 @@ fn denial(verifier: &Verifier, error: &Error, realm: &str) -> Response {
     let status = StatusCode::from_u16(veritoken::http::status(error))
         .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = (status, veritoken::http::error_body(error)).into_response();
+    response.headers_mut().insert(
+        HeaderName::from_static("x-veritoken-code"),
+        HeaderValue::from_static(error.code().as_str()),
+    );
     for (name, value) in verifier.error_headers(error, Some(realm)) {
         if let Ok(v) = HeaderValue::from_str(&value) {
             response

@@ -39,6 +39,16 @@ pub struct ServeConfig {
     /// where nginx's own access log is enough (each line costs a write per request).
     #[serde(default = "default_access_log")]
     pub access_log: bool,
+    /// Whether a rejection carries its JSON body (`{"error":{"code","message"}}`). Default
+    /// true. Behind nginx `auth_request`, which discards the body, false keeps nginx's
+    /// connection to the sidecar open: nginx closes an auth connection whose answer has a
+    /// body. The code is in `x-veritoken-code` either way.
+    #[serde(default = "default_error_body")]
+    pub error_body: bool,
+}
+
+fn default_error_body() -> bool {
+    true
 }
 
 fn default_access_log() -> bool {
