@@ -112,8 +112,7 @@ pub unsafe extern "C" fn vt_claims_accessor_record(
 ) -> vt_result {
     guard(err, err_len, || {
         // SAFETY: the caller promises `claims_len` readable bytes at `claims_json`.
-        let text =
-            unsafe { text_of_len(claims_json, claims_len, "claims_json is NULL or not UTF-8") }?;
+        let text = unsafe { claims_text(claims_json, claims_len) }?;
         let claims = veritoken::claims_object(text)?;
         let record = accessor_record(&ClaimAccessors::of(&claims));
         // SAFETY: the caller's buffer contract.

@@ -96,6 +96,12 @@ pub(crate) unsafe fn text<'a>(p: *const c_char, what: &'static str) -> Result<&'
         .map_err(|_| Fail::Argument(what))
 }
 
+/// Claims JSON text given with its length (`claims_len` bytes at `p`).
+pub(crate) unsafe fn claims_text<'a>(p: *const c_char, len: usize) -> Result<&'a str, Fail> {
+    // SAFETY: the caller promises `len` readable bytes at `p`.
+    unsafe { text_of_len(p, len, "claims_json is NULL or not UTF-8") }
+}
+
 /// A claims set passed as NUL-terminated JSON text (what `vt_token_claims_json` gave):
 /// VT_INVALID_ARGUMENT when NULL, not UTF-8 or not a JSON object.
 pub(crate) unsafe fn claims_of(

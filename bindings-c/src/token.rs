@@ -205,8 +205,8 @@ pub unsafe extern "C" fn vt_token_scope(
 /// gave), as one JSON object copied NUL-terminated into `out`: `issuer`, `subject`,
 /// `jwt_id`, `audiences`, `expires_at`, `not_before`, `issued_at`, `dpop_jkt`, `scopes`
 /// (null when malformed) and `scopes_error` (then "claim_invalid"), absent values null.
-/// The Go package reads its `Token` accessors through this. VT_TOKEN_MALFORMED when
-/// `claims_json` is not a JSON object.
+/// For C callers holding claims text (the Go package takes the flat accessor record of
+/// `vt_verify_into` instead). VT_TOKEN_MALFORMED when `claims_json` is not a JSON object.
 #[no_mangle]
 pub unsafe extern "C" fn vt_claims_accessors_json(
     claims_json: *const c_char,
@@ -218,8 +218,7 @@ pub unsafe extern "C" fn vt_claims_accessors_json(
 ) -> vt_result {
     guard(err, err_len, || {
         // SAFETY: the caller promises `claims_len` readable bytes at `claims_json`.
-        let text =
-            unsafe { text_of_len(claims_json, claims_len, "claims_json is NULL or not UTF-8") }?;
+        let text = unsafe { claims_text(claims_json, claims_len) }?;
         let json = veritoken::claim_accessors_json(text)?;
         // SAFETY: the caller's buffer contract.
         unsafe { copy_out(&json, out, out_len) }

@@ -55,10 +55,15 @@ fn write_config_with(dir: &Path, idp: &TestIdp, edit: impl FnOnce(&mut Value)) -
 }
 
 fn start_sidecar(config: &Path) -> (Running, String) {
+    start_sidecar_logging(config, Stdio::null())
+}
+
+/// [`start_sidecar`] with its log (stderr) going to `stderr`.
+fn start_sidecar_logging(config: &Path, stderr: Stdio) -> (Running, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_veritoken"))
         .args(["serve", "--config", config.to_str().unwrap()])
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .unwrap();
     let mut line = String::new();
@@ -77,6 +82,28 @@ fn token(idp: &TestIdp, scope: &str, lifetime: i64, claims: Value) -> String {
         claims: claims.as_object().unwrap().clone(),
         ..Default::default()
     })
+}
+
+/// `/auth/orders` with a fresh token granting `orders:read`.
+fn authorized(
+    http: &reqwest::blocking::Client,
+    base: &str,
+    idp: &TestIdp,
+) -> reqwest::blocking::Response {
+    let good = token(idp, "orders:read", 300, json!({}));
+    http.get(format!("{base}/auth/orders"))
+        .bearer_auth(&good)
+        .send()
+        .unwrap()
+}
+
+/// The sidecar's `/metrics` page.
+fn metrics_text(http: &reqwest::blocking::Client, base: &str) -> String {
+    http.get(format!("{base}/metrics"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap()
 }
 
 fn wait_ready(http: &reqwest::blocking::Client, base: &str) {
@@ -219,12 +246,7 @@ fn answers_auth_requests_directly() {
         200
     );
 
-    let metrics = http
-        .get(format!("{base}/metrics"))
-        .send()
-        .unwrap()
-        .text()
-        .unwrap();
+    let metrics = metrics_text(&http, &base);
     for expected in [
         "veritoken_requests_total{client=\"orders\",verdict=\"allow\",code=\"ok\"}",
         "veritoken_requests_total{client=\"orders\",verdict=\"deny\",code=\"token_missing\"}",
@@ -787,12 +809,7 @@ fn error_bodies_can_be_left_out() {
             ),
             false => assert_eq!(text, ""),
         }
-        let good = token(&idp, "orders:read", 300, json!({}));
-        let ok = http
-            .get(format!("{base}/auth/orders"))
-            .bearer_auth(&good)
-            .send()
-            .unwrap();
+        let ok = authorized(&http, &base, &idp);
         assert_eq!(ok.status(), 200);
         assert!(!ok.headers().contains_key("x-veritoken-code"));
     }
@@ -811,18 +828,8 @@ fn access_log_lines_can_be_turned_off() {
             }
         });
         let log = dir.path().join(format!("stderr-{on}.log"));
-        let mut child = Command::new(env!("CARGO_BIN_EXE_veritoken"))
-            .args(["serve", "--config", path.to_str().unwrap()])
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let sidecar = Running(child);
-        let base = line.trim().rsplit(' ').next().unwrap().to_owned();
+        let file = std::fs::File::create(&log).unwrap();
+        let (sidecar, base) = start_sidecar_logging(&path, file.into());
         let http = reqwest::blocking::Client::new();
         wait_ready(&http, &base);
         let denied = http.get(format!("{base}/auth/orders")).send().unwrap();
@@ -833,12 +840,7 @@ fn access_log_lines_can_be_turned_off() {
             b"GET /nowhere HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
         );
         assert!(refused.starts_with("HTTP/1.1 404 "), "{refused}");
-        let metrics = http
-            .get(format!("{base}/metrics"))
-            .send()
-            .unwrap()
-            .text()
-            .unwrap();
+        let metrics = metrics_text(&http, &base);
         assert!(metrics.contains(r#"code="token_missing""#), "{metrics}");
         drop(sidecar);
         let text = std::fs::read_to_string(&log).unwrap();
@@ -960,13 +962,7 @@ fn raises_the_open_file_limit() {
         .build()
         .unwrap();
     wait_ready(&http, &base);
-    let good = token(&idp, "orders:read", 300, json!({}));
-    let r = http
-        .get(format!("{base}/auth/orders"))
-        .bearer_auth(&good)
-        .send()
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    assert_eq!(authorized(&http, &base, &idp).status(), 200);
     drop(sidecar);
     let mut log = String::new();
     let _ = std::io::Read::read_to_string(&mut BufReader::new(stderr), &mut log);
