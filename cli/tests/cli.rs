@@ -390,6 +390,32 @@ fn a_static_jwks_with_an_unusable_key_works_and_says_what_was_skipped() {
     assert!(stderr.contains("\"kty\" is missing"), "{stderr}");
 }
 
+/// `serve --check` on the same key set: the configuration is valid and the log says what
+/// was skipped and why (the sidecar's verifiers are built, then it exits).
+#[test]
+fn serve_check_says_which_static_keys_were_skipped() {
+    let c = case("keys.json", "keys_static_jwks_skips_unusable_key");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("serve.json");
+    let config = serde_json::json!({"listen": "127.0.0.1:0",
+        "clients": [{"name": "api", "paths": ["/auth"], "verifier": c["config"]}]});
+    std::fs::write(&path, config.to_string()).unwrap();
+    let out = veritoken(
+        &["serve", "--check", "--config", path.to_str().unwrap()],
+        None,
+    );
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stdout.contains("configuration OK"), "{stdout}");
+    assert!(
+        stderr.contains("JWKS key skipped") && stderr.contains("RSA key of 1024 bits"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn bad_toml_is_reported_with_line_and_column() {
     let dir = tempfile::tempdir().unwrap();
