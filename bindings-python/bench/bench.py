@@ -73,6 +73,10 @@ def per_call(fn: Callable[[], object], seconds: float = 1.0) -> float:
     return best * 1e6
 
 
+def noop() -> None:
+    """A Python call that does nothing: what two threads give under the GIL alone."""
+
+
 def throughput(fn: Callable[[], object], threads: int, seconds: float = 1.5) -> float:
     """Calls per second with `threads` threads calling fn in a loop."""
     counts = [0] * threads
@@ -160,6 +164,14 @@ def main() -> None:
             f"{name:<10} {1e6 / one:>7.3f} µs {one:>10.0f}/s {two:>10.0f}/s  "
             f"{two / one:.2f}× (budget ≥ {budget}×: {verdict})"
         )
+    # The ceiling for work done under the GIL: the interpreter's own loop calling a no-op
+    # Python function through the same harness (two threads only take turns).
+    one = max(throughput(noop, 1) for _ in range(3))
+    two = max(throughput(noop, 2) for _ in range(3))
+    print(
+        f"{'no-op':<10} {1e6 / one:>7.3f} µs {one:>10.0f}/s {two:>10.0f}/s  "
+        f"{two / one:.2f}× (Python alone, for scale)"
+    )
     print(json.dumps({"python": [list(r) for r in rows]}))
 
 
