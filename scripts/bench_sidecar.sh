@@ -68,6 +68,9 @@ wait_for "http://$O2P/ping" || { cat "$WORK/o2p.log" >&2; exit 1; }
 
 # One nginx, one front server per backend with the same auth_request config, a stand-in app.
 APP=$(free_port) PLAIN=$(free_port) F_OFF=$(free_port) F_ON=$(free_port) F_O2P=$(free_port)
+# A backend that does no work (nginx's own return 200): the most any auth backend can reach
+# through this nginx config on this machine.
+NOOP=127.0.0.1:$(free_port) F_NOOP=$(free_port)
 front() {  # port upstream auth-path
   cat <<NGINX
     upstream $2 { server ${!2}; keepalive 32; }
@@ -102,9 +105,11 @@ http {
     upstream app { server 127.0.0.1:$APP; keepalive 32; }
     server { listen 127.0.0.1:$APP; location / { return 200 "ok\n"; } }
     server { listen 127.0.0.1:$PLAIN; location = /plain { return 200; } }
+    server { listen $NOOP; location / { return 200; } }
 $(VT_OFF=$VT_OFF front "$F_OFF" VT_OFF /auth/orders)
 $(VT_ON=$VT_ON front "$F_ON" VT_ON /auth/orders)
 $(O2P=$O2P front "$F_O2P" O2P /oauth2/auth)
+$(NOOP=$NOOP front "$F_NOOP" NOOP /auth)
 }
 NGINX
 nginx -p "$WORK/nginx/" -c "$WORK/nginx/nginx.conf" -g "daemon off; pid $WORK/nginx/nginx.pid; error_log $WORK/nginx/error.log;" & PIDS+=($!)
@@ -153,10 +158,16 @@ for case in valid invalid none; do
   run "on_$case" "veritoken, cache on: $label" "http://127.0.0.1:$F_ON/api/" "${auth[@]}"
   run "o2p_$case" "oauth2-proxy: $label" "http://127.0.0.1:$F_O2P/api/" "${auth[@]}"
 done
+run noop "no-work auth backend: valid RS256 token" "http://127.0.0.1:$F_NOOP/api/" -H "Authorization: Bearer $TOKEN"
 run plain "nginx return 200 (for scale)" "http://127.0.0.1:$PLAIN/plain"
 echo
 echo "RSS after the load: veritoken (cache off) $(rss "$VT_OFF_PID"); veritoken (cache on) $(rss "$VT_ON_PID"); oauth2-proxy $(rss "$O2P_PID")"
 echo
+python3 - "${RPS[noop]}" "${RPS[o2p_valid]}" <<'PY'
+import sys
+noop, o2p = map(float, sys.argv[1:])
+print(f"ceiling: an auth backend that does no work gets {noop:.0f} req/s here, {noop / o2p:.2f}× oauth2-proxy")
+PY
 echo "valid RS256 token, veritoken over oauth2-proxy:"
 for side in off:3 on:6; do
   key=${side%:*} budget=${side#*:}
