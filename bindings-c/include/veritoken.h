@@ -398,8 +398,8 @@ vt_result vt_token_scope(const vt_token *token, uintptr_t index, const char **ou
  gave), as one JSON object copied NUL-terminated into `out`: `issuer`, `subject`,
  `jwt_id`, `audiences`, `expires_at`, `not_before`, `issued_at`, `dpop_jkt`, `scopes`
  (null when malformed) and `scopes_error` (then "claim_invalid"), absent values null.
- The Go package reads its `Token` accessors through this. VT_TOKEN_MALFORMED when
- `claims_json` is not a JSON object.
+ For C callers holding claims text (the Go package takes the flat accessor record of
+ `vt_verify_into` instead). VT_TOKEN_MALFORMED when `claims_json` is not a JSON object.
  */
 vt_result vt_claims_accessors_json(const char *claims_json,
                                    uintptr_t claims_len,

@@ -1097,6 +1097,23 @@ mod tests {
         assert_eq!(v.metrics().token_cache_hits, 2);
     }
 
+    /// `leeway` is capped at one day (documented on `Config::leeway`).
+    #[test]
+    fn leeway_is_at_most_a_day() {
+        let at_top = |leeway: u64| {
+            let mut c = crate::Config::from_value(serde_json::json!({"issuers": [{"issuer": "https://i",
+                "audiences": ["a"], "algorithms": ["HS256"],
+                "keys": [{"secret": {"value": "0123456789abcdef0123456789abcdef", "alg": "HS256"}}]}]}))
+            .unwrap();
+            c.leeway = leeway;
+            super::Verifier::new(c)
+        };
+        assert!(at_top(86_400).is_ok());
+        let err = at_top(86_401).unwrap_err();
+        assert_eq!(err.code(), crate::ErrorCode::ConfigInvalid);
+        assert!(err.message().contains("86400 s maximum"), "{err}");
+    }
+
     #[test]
     fn verifier_is_send_and_sync() {
         fn is<T: Send + Sync + Clone>() {}
