@@ -37,7 +37,7 @@ build:
 	$(CARGO) build --workspace --locked
 
 demo: deps build go python node
-	./scripts/demo.sh
+	$(GO_RELINK) ./scripts/demo.sh
 
 ## Every test: formatting, lints, unit tests, shared vectors, Wycheproof, remote keys,
 ## CLI and sidecar (behind nginx), and the C library under AddressSanitizer.

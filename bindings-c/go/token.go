@@ -147,21 +147,25 @@ func recordOfClaims(claims string) record {
 	if claims == "" {
 		return ""
 	}
-	out := make([]byte, 3*len(claims)+64)
-	var n C.size_t
-	r := C.vt_claims_accessor_record((*C.char)(unsafe.Pointer(unsafe.StringData(claims))), C.size_t(len(claims)),
-		(*C.char)(unsafe.Pointer(&out[0])), C.size_t(len(out)), &n, nil, 0)
-	if r != C.VT_OK {
-		return ""
-	}
-	return record(out[:n])
+	return readRecord(len(claims), func(out *C.char, size C.size_t, n *C.size_t) C.vt_result {
+		return C.vt_claims_accessor_record((*C.char)(unsafe.Pointer(unsafe.StringData(claims))),
+			C.size_t(len(claims)), out, size, n, nil, 0)
+	})
 }
 
 // recordOfHandle is vt_token_accessor_record of a verified token's handle.
 func recordOfHandle(h *C.vt_token, claimsLen int) record {
+	return readRecord(claimsLen, func(out *C.char, size C.size_t, n *C.size_t) C.vt_result {
+		return C.vt_token_accessor_record(h, out, size, n)
+	})
+}
+
+// readRecord makes one record call into a buffer of the size veritoken.h promises for
+// claims of claimsLen bytes ("" when the call fails).
+func readRecord(claimsLen int, call func(out *C.char, size C.size_t, n *C.size_t) C.vt_result) record {
 	out := make([]byte, 3*claimsLen+64)
 	var n C.size_t
-	if C.vt_token_accessor_record(h, (*C.char)(unsafe.Pointer(&out[0])), C.size_t(len(out)), &n) != C.VT_OK {
+	if call((*C.char)(unsafe.Pointer(&out[0])), C.size_t(len(out)), &n) != C.VT_OK {
 		return ""
 	}
 	return record(out[:n])
