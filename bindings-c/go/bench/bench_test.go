@@ -55,11 +55,12 @@ func (f fixture) cached(b *testing.B) *veritoken.Verifier {
 	return v
 }
 
-// requireHits fails the benchmark unless v answered at least n verifications from its
-// token cache after its one miss: the row measures hits, not full verifications.
-func requireHits(b *testing.B, v *veritoken.Verifier, n int) {
+// requireHits fails the benchmark unless v answered every verification after its one
+// priming miss from its token cache: the row measures hits, not full verifications. (A
+// -test.bench filter may skip the row: then there were no hits and still one miss.)
+func requireHits(b *testing.B, v *veritoken.Verifier) {
 	m, err := v.Metrics()
-	if err != nil || m.TokenCacheHits < uint64(n) || m.TokenCacheMisses != 1 {
+	if err != nil || m.TokenCacheMisses != 1 {
 		b.Fatalf("token cache: %+v, %v", m, err)
 	}
 }
@@ -237,23 +238,34 @@ func BenchmarkCacheHit(b *testing.B) {
 				}
 			}
 		})
-		requireHits(b, v, 1)
+		requireHits(b, v)
 	}
 }
 
 // Throughput of 1 vs 2 goroutines on 2 OS threads (GOMAXPROCS=2), one verifier shared by
 // both: b.N verifications split between the goroutines, so ns/op is the inverse of the
-// throughput and bench_go.py's 2-vs-1 ratio is ns/op(1) / ns/op(2) (budget ≥ 1.8×).
+// throughput and bench_go.py's 2-vs-1 ratio is ns/op(1) / ns/op(2) (budget ≥ 1.8×). The
+// golang-jwt rows are the same loop in pure Go, no cgo: what this machine and the Go
+// runtime give two goroutines, for scale.
 func BenchmarkThreads(b *testing.B) {
 	ctx := context.Background()
 	prev := runtime.GOMAXPROCS(2)
 	defer runtime.GOMAXPROCS(prev)
 	all := fixtures(b)
-	for _, name := range []string{"RS256", "ES256", "HS256", "RS256_hit", "HS256_hit"} {
-		f := all[strings.TrimSuffix(name, "_hit")]
-		v := f.ours
-		if strings.HasSuffix(name, "_hit") {
-			v = f.cached(b)
+	for _, name := range []string{"RS256", "ES256", "HS256", "RS256_hit", "HS256_hit", "RS256_golang_jwt", "HS256_golang_jwt"} {
+		alg, _, _ := strings.Cut(name, "_")
+		f := all[alg]
+		var verify func() error
+		var cached *veritoken.Verifier
+		switch {
+		case strings.HasSuffix(name, "_golang_jwt"):
+			keyfn := func(*jwt.Token) (any, error) { return f.key, nil }
+			verify = func() error { return golangJWTParse(f.token, keyfn, f.alg) }
+		case strings.HasSuffix(name, "_hit"):
+			cached = f.cached(b)
+			verify = func() error { _, err := cached.Verify(ctx, f.token); return err }
+		default:
+			verify = func() error { _, err := f.ours.Verify(ctx, f.token); return err }
 		}
 		for _, n := range []int{1, 2} {
 			b.Run(fmt.Sprintf("%s/%dgoroutines", name, n), func(b *testing.B) {
@@ -267,7 +279,7 @@ func BenchmarkThreads(b *testing.B) {
 					go func() {
 						defer wg.Done()
 						for i := 0; i < calls; i++ {
-							if _, err := v.Verify(ctx, f.token); err != nil {
+							if err := verify(); err != nil {
 								b.Error(err)
 								return
 							}
@@ -277,8 +289,8 @@ func BenchmarkThreads(b *testing.B) {
 				wg.Wait()
 			})
 		}
-		if strings.HasSuffix(name, "_hit") {
-			requireHits(b, v, 1)
+		if cached != nil {
+			requireHits(b, cached)
 		}
 	}
 }
