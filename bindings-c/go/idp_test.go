@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -201,6 +202,52 @@ func TestContextCancelsTheWaitForKeys(t *testing.T) {
 	tok, err := v.Verify(context.Background(), good)
 	if err != nil || tok.Subject() != "test-client" {
 		t.Fatalf("after the fetch: %v", err)
+	}
+}
+
+// A request whose deadline passes while keys are fetched: VerifyRequest returns at once,
+// and the request's C copy is freed only when the abandoned call is done with it (it
+// still runs when the fetch ends; freeing it on return let that call read freed memory).
+func TestCancelledRequestKeepsItsCopyUntilTheCallEnds(t *testing.T) {
+	idp := startIdP(t)
+	good := idp.token(t, url.Values{"alg": {"ES256"}})
+	idp.admin(t, "POST", "/admin/fault", `{"mode": "delay", "delay_ms": 600}`, nil)
+	cfg := idp.config()
+	cfg.Issuers[0].JWKSCache.WaitAtStartup = false
+	cfg.Issuers[0].JWKSCache.TimeoutMs = 3000
+	v, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	freed := make(chan struct{}, 4)
+	testHookRequestFreed = func() { freed <- struct{}{} }
+	defer func() { testHookRequestFreed = nil }()
+	r := httptest.NewRequest("GET", "http://api.test/orders", nil)
+	r.Header.Set("Authorization", "Bearer "+good)
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if _, err := v.VerifyRequest(ctx, r, "http://api.test/orders"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("deadline: %v", err)
+	}
+	select {
+	case <-freed:
+		t.Fatal("the request was freed while the abandoned call could still read it")
+	default:
+	}
+	select {
+	case <-freed: // after the fetch, the abandoned call ended and released it
+	case <-time.After(5 * time.Second):
+		t.Fatal("the request was never freed")
+	}
+	// Without a deadline: verified, and freed on return.
+	if tok, err := v.VerifyRequest(context.Background(), r, "http://api.test/orders"); err != nil || tok.Subject() != "test-client" {
+		t.Fatalf("after the fetch: %v", err)
+	}
+	select {
+	case <-freed:
+	default:
+		t.Fatal("a finished request was not freed on return")
 	}
 }
 

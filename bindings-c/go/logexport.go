@@ -17,6 +17,9 @@ import (
 //
 //export veritokenGoLog
 func veritokenGoLog(record *C.vt_log_record, userData unsafe.Pointer) {
+	// A handler that panics loses its record: the panic must not unwind into the engine's
+	// frames (on the engine's I/O thread it would end the process).
+	defer func() { _ = recover() }()
 	h := logHandler()
 	level := slogLevel(int(record.level))
 	ctx := context.Background()

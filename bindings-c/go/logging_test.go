@@ -10,6 +10,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -102,5 +103,34 @@ func TestLogDefaultIsSlogDefaultAndLevelsFilter(t *testing.T) {
 	}
 	if slogLevel(5) != LevelTrace || slogLevel(1) != slog.LevelError {
 		t.Fatal("level mapping")
+	}
+}
+
+// panicHandler is a slog.Handler whose Handle panics, counting its calls.
+type panicHandler struct{ calls *int64 }
+
+func (panicHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h panicHandler) Handle(context.Context, slog.Record) error {
+	atomic.AddInt64(h.calls, 1)
+	panic("a broken log handler")
+}
+func (h panicHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h panicHandler) WithGroup(string) slog.Handler      { return h }
+
+// A handler that panics loses its records and nothing else: the verification still gets
+// its answer, and the engine's logs reach the next handler set.
+func TestPanickingLogHandlerStaysOnTheGoSide(t *testing.T) {
+	var calls int64
+	SetLogHandler(panicHandler{&calls})
+	t.Cleanup(func() { SetLogHandler(nil) })
+	failFetch(t) // jwks_unavailable, as without a handler
+	if atomic.LoadInt64(&calls) == 0 {
+		t.Fatal("the handler was never called")
+	}
+	var out syncBuffer
+	SetLogHandler(slog.NewTextHandler(&out, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	failFetch(t)
+	if !strings.Contains(out.String(), "key fetch failed") {
+		t.Fatalf("no records after the panicking handler:\n%s", out.String())
 	}
 }

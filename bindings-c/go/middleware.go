@@ -154,7 +154,7 @@ func (m *middleware) authorize(r *http.Request) (*Token, error) {
 // WriteError answers a request with err the way Middleware does (status, RFC 6750
 // challenge, JSON body); for handlers and frameworks that verify on their own.
 func WriteError(w http.ResponseWriter, err *Error, realm string) {
-	status := err.Code.HTTPStatus()
+	status := answerCode(err.Code).HTTPStatus()
 	if challenge := errorText(err, realm, true); challenge != "" {
 		w.Header().Set("WWW-Authenticate", challenge)
 	}
@@ -171,10 +171,7 @@ func (m *middleware) writeError(w http.ResponseWriter, _ *http.Request, err *Err
 // WriteError answers a request with err as Middleware does with this verifier: like the
 // package-level WriteError, plus the verifier's DPoP challenge and DPoP-Nonce.
 func (v *Verifier) WriteError(w http.ResponseWriter, err *Error, realm string) {
-	code := err.Code
-	if code < CodeTokenMissing || code > CodeInternal {
-		code = CodeInternal
-	}
+	code := answerCode(err.Code)
 	headers, ok := v.errorHeaders(code, err, realm)
 	if !ok {
 		WriteError(w, err, realm)
@@ -209,12 +206,19 @@ func (v *Verifier) errorHeaders(code Code, err *Error, realm string) (string, bo
 	return C.GoString(&out[0]), r == C.VT_OK
 }
 
+// answerCode is the code a request is answered with for an error of code c: c itself when
+// the engine gives it an HTTP status, internal otherwise (config_invalid, API misuse, a
+// number that is no code).
+func answerCode(c Code) Code {
+	if C.vt_result_http_status(C.int32_t(c)) == 0 {
+		return CodeInternal
+	}
+	return c
+}
+
 // errorText is the engine's challenge (challenge=true) or JSON body for err.
 func errorText(err *Error, realm string, challenge bool) string {
-	code := err.Code
-	if code < CodeTokenMissing || code > CodeInternal {
-		code = CodeInternal
-	}
+	code := answerCode(err.Code)
 	msg := C.CString(err.Message)
 	defer C.free(unsafe.Pointer(msg))
 	var out [2048]C.char

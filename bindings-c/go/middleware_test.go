@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -166,4 +167,47 @@ func TestMiddlewareRolesRulesOptional(t *testing.T) {
 		}
 	}()
 	Middleware(v, RequireRoles("admin"))
+}
+
+// WriteError, package-level and the verifier's, answers every code of the engine's table
+// with the engine's status and names it in the body (replay_store_unavailable, the newest,
+// was answered as a 500 "internal"); config_invalid, never a request's answer, is a 500
+// "internal".
+func TestWriteErrorAnswersEveryCodeAsTheEngine(t *testing.T) {
+	text, err := os.ReadFile("../../tests/vectors/error_codes.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		ErrorCodes []struct {
+			Name       string `json:"name"`
+			Number     int    `json:"number"`
+			HTTPStatus *int   `json:"http_status"`
+		} `json:"error_codes"`
+	}
+	if err := json.Unmarshal(text, &doc); err != nil {
+		t.Fatal(err)
+	}
+	v := newHS(t)
+	writers := map[string]func(http.ResponseWriter, *Error){
+		"WriteError":          func(w http.ResponseWriter, e *Error) { WriteError(w, e, "api") },
+		"Verifier.WriteError": func(w http.ResponseWriter, e *Error) { v.WriteError(w, e, "api") },
+	}
+	for _, want := range doc.ErrorCodes {
+		status, name := 500, "internal"
+		if want.HTTPStatus != nil {
+			status, name = *want.HTTPStatus, want.Name
+		}
+		for label, write := range writers {
+			rec := httptest.NewRecorder()
+			write(rec, &Error{Code: Code(want.Number), Message: "m"})
+			var body errorBody
+			if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+				t.Fatalf("%s %s: body %q: %v", label, want.Name, rec.Body.String(), err)
+			}
+			if rec.Code != status || body.Error.Code != name {
+				t.Errorf("%s %s: answered %d %q, want %d %q", label, want.Name, rec.Code, body.Error.Code, status, name)
+			}
+		}
+	}
 }

@@ -157,7 +157,7 @@ func (v *Verifier) verifyHandle(ctx context.Context, token string, now int64) (*
 	if !ok {
 		return nil, errNUL("token")
 	}
-	return v.verify(ctx, now, route{}, func(p *C.vt_verifier, now C.int64_t, wait C.int32_t, out **C.vt_token, m, c *C.char, cn C.size_t) C.vt_result {
+	return v.verify(ctx, now, route{}, nil, func(p *C.vt_verifier, now C.int64_t, wait C.int32_t, out **C.vt_token, m, c *C.char, cn C.size_t) C.vt_result {
 		if wait != 0 {
 			return C.vt_verify_at(p, cPtr(text), now, out, m, errBufSize, c, cn)
 		}
@@ -241,7 +241,7 @@ func (v *Verifier) VerifyDPoPAt(ctx context.Context, token, proof, method, url s
 		}
 		args[i] = text
 	}
-	return v.verify(ctx, now, route{}, func(p *C.vt_verifier, now C.int64_t, wait C.int32_t, out **C.vt_token, m, c *C.char, cn C.size_t) C.vt_result {
+	return v.verify(ctx, now, route{}, nil, func(p *C.vt_verifier, now C.int64_t, wait C.int32_t, out **C.vt_token, m, c *C.char, cn C.size_t) C.vt_result {
 		return C.vt_verify_dpop_at(p, cPtr(args[0]), cPtr(args[1]), cPtr(args[2]), cPtr(args[3]), now, wait, out, m, errBufSize, c, cn)
 	})
 }
@@ -271,8 +271,9 @@ type route struct {
 
 func (v *Verifier) verifyRequest(ctx context.Context, r *http.Request, url string, now int64, rt route) (*Token, error) {
 	req := newCRequest(r.Header, v.headerNames, r.URL.RawQuery, r.Method, url)
-	defer req.free()
-	return v.verify(ctx, now, rt, func(p *C.vt_verifier, now C.int64_t, wait C.int32_t, out **C.vt_token, m, c *C.char, cn C.size_t) C.vt_result {
+	// The request is C memory: verify frees it after its last use, which is after this
+	// returns when a cancelled ctx abandoned a call still waiting for keys.
+	return v.verify(ctx, now, rt, req.free, func(p *C.vt_verifier, now C.int64_t, wait C.int32_t, out **C.vt_token, m, c *C.char, cn C.size_t) C.vt_result {
 		if rt.optional {
 			return C.vt_verify_request_optional_at(p, &req.c, now, wait, out, m, errBufSize, c, cn)
 		}
@@ -318,8 +319,16 @@ type verifyCall func(p *C.vt_verifier, now C.int64_t, wait C.int32_t, out **C.vt
 
 // verify runs one verification: a non-waiting try first; only when keys must be fetched a
 // waiting call, in a goroutine when ctx can be cancelled. Scopes, when given, are checked
-// on the same handle; the claims are copied out and the handle freed.
-func (v *Verifier) verify(ctx context.Context, now int64, rt route, invoke verifyCall) (*Token, error) {
+// on the same handle; the claims are copied out and the handle freed. release (when not
+// nil) frees what invoke reads, once invoke is done with it: when verify returns, or, if
+// ctx abandoned a waiting call, when that call returns.
+func (v *Verifier) verify(ctx context.Context, now int64, rt route, release func(), invoke verifyCall) (*Token, error) {
+	abandoned := false
+	defer func() {
+		if release != nil && !abandoned {
+			release()
+		}
+	}()
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -333,8 +342,12 @@ func (v *Verifier) verify(ctx context.Context, now int64, rt route, invoke verif
 			if r.handle != nil {
 				C.vt_token_free(r.handle)
 			}
+			if release != nil {
+				release()
+			}
 		})
 		if err != nil {
+			abandoned = true // the discard above releases
 			return nil, err
 		}
 	}
@@ -575,4 +588,10 @@ func (r *cRequest) free() {
 		C.free(p)
 	}
 	r.owned = nil
+	if testHookRequestFreed != nil {
+		testHookRequestFreed()
+	}
 }
+
+// testHookRequestFreed, when set by a test, runs after a request's C copy is freed.
+var testHookRequestFreed func()
