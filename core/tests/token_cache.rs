@@ -119,7 +119,9 @@ fn the_time_rules_are_judged_again_at_every_hit() {
 
 #[test]
 fn a_tampered_copy_of_a_cached_token_is_verified_in_full_and_refused() {
-    let v = static_verifier(json!({}));
+    // One slot: every copy is looked up in the cached token's entry, so only comparing
+    // the whole token keeps it from answering.
+    let v = static_verifier(json!({"cache": {"max_entries": 1}}));
     let t = mint(json!({}));
     v.verify_at(&t, NOW).unwrap();
     let mut bytes = t.clone().into_bytes();
@@ -137,9 +139,9 @@ fn a_tampered_copy_of_a_cached_token_is_verified_in_full_and_refused() {
         );
         bytes[at] = original;
     }
-    assert_eq!(hits(&v).0, 0);
+    assert_eq!(hits(&v), (0, 4));
     assert!(v.verify_at(&t, NOW).is_ok());
-    assert_eq!(hits(&v).0, 1);
+    assert_eq!(hits(&v), (1, 4));
 }
 
 #[test]
@@ -209,7 +211,24 @@ fn past_freshness_the_full_path_runs_and_max_stale_still_ends_it() {
     );
     let t = idp.token(&TokenRequest::default());
     v.verify(&t).unwrap();
+    v.verify(&t).unwrap();
+    assert!(hits(&v).0 >= 1, "fresh keys: a hit");
     idp.stop();
+    // Past freshness (1 s) the keys still serve, but through the full path: no more hits.
+    assert!(
+        wait_until(Duration::from_secs(4), || {
+            v.verify(&t).is_ok() && v.metrics().stale_serves > 0
+        }),
+        "the stale window serves the last good keys"
+    );
+    let before = hits(&v);
+    if v.verify(&t).is_ok() {
+        assert_eq!(
+            hits(&v),
+            (before.0, before.1 + 1),
+            "a stale key set answers no hit"
+        );
+    }
     assert!(
         wait_until(Duration::from_secs(8), || v
             .verify(&t)
@@ -284,4 +303,117 @@ fn entries_are_not_used_after_fork() {
     assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0);
     v.verify_at(&t, NOW).unwrap();
     assert_eq!(hits(&v), (2, 1), "the parent's entries stay usable");
+}
+
+#[test]
+fn max_stale_ends_keys_whose_freshness_lasts_longer() {
+    // The keys stay fresh for 60 s, but max_stale says they serve at most 2 s after
+    // their fetch: the shorter one ends them, cached tokens included.
+    let mut idp = TestIdp::start();
+    let v = remote_verifier(
+        &idp,
+        json!({"ttl": 60, "min_ttl": 60, "max_ttl": 60, "refresh_ahead": 0, "max_stale": 2, "cooldown": 1}),
+        json!({}),
+    );
+    let t = idp.token(&TokenRequest::default());
+    v.verify(&t).unwrap();
+    v.verify(&t).unwrap();
+    assert!(hits(&v).0 >= 1);
+    idp.stop();
+    assert!(
+        wait_until(Duration::from_secs(8), || v
+            .verify(&t)
+            .err()
+            .map(|e| e.code())
+            == Some(ErrorCode::JwksUnavailable)),
+        "keys past max_stale do not serve, even when still fresh by their ttl"
+    );
+    assert!(!v.is_ready());
+}
+
+#[test]
+fn a_new_key_beside_the_verifying_one_refreshes_its_tokens() {
+    // A rotation that keeps the token's key: the refetched key set is another set, so the
+    // entry made with the old one is not used; the token verifies in full and hits again.
+    let idp = TestIdp::start();
+    let v = remote_verifier(
+        &idp,
+        json!({"ttl": 1, "min_ttl": 1, "refresh_ahead": 0, "cooldown": 1}),
+        json!({}),
+    );
+    let t = idp.token(&TokenRequest::default());
+    v.verify(&t).unwrap();
+    v.verify(&t).unwrap();
+    let (hits_before, misses_before) = hits(&v);
+    assert!(hits_before >= 1);
+    idp.rotate("ES256");
+    assert!(
+        wait_until(Duration::from_secs(8), || {
+            v.verify(&t).unwrap();
+            hits(&v).1 > misses_before
+        }),
+        "the new key set made the entry a miss"
+    );
+    let (h, _) = hits(&v);
+    v.verify(&t).unwrap();
+    assert_eq!(hits(&v).0, h + 1, "and the token is cached again");
+}
+
+#[test]
+fn a_proof_from_another_key_is_refused_for_a_cached_token() {
+    // Bound to a key the proof is not signed with: the token part comes from the cache the
+    // second time, and the proof is still checked against its binding.
+    let idp = TestIdp::start();
+    let v = remote_verifier(&idp, json!({}), json!({"mode": "allowed"}));
+    let token = idp.token(&TokenRequest {
+        dpop_jkt: Some("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I".into()),
+        ..Default::default()
+    });
+    let api = "https://api.example.com/orders";
+    for _ in 0..2 {
+        let proof = idp.dpop_proof(&ProofRequest {
+            htm: "GET".into(),
+            htu: api.into(),
+            access_token: Some(token.clone()),
+            ..Default::default()
+        });
+        let err = v
+            .verify_request(&SimpleRequest {
+                headers: vec![
+                    ("Authorization".into(), format!("DPoP {token}")),
+                    ("DPoP".into(), proof),
+                ],
+                method: Some("GET".into()),
+                url: Some(api.into()),
+                ..Default::default()
+            })
+            .unwrap_err();
+        assert_eq!(err.code(), ErrorCode::DpopInvalid, "{err}");
+    }
+    assert_eq!(hits(&v).0, 1, "the second time, the token part was a hit");
+}
+
+#[test]
+fn a_try_then_a_wait_for_keys_is_one_miss() {
+    // Every binding's way: a call that never waits, then (keys being fetched) one that does.
+    let idp = TestIdp::start();
+    idp.set_fault(veritoken_testidp::Fault {
+        mode: veritoken_testidp::FaultMode::Delay,
+        delay_ms: 700,
+    });
+    let v = remote_verifier(
+        &idp,
+        json!({"wait_at_startup": false, "timeout_ms": 5000}),
+        json!({}),
+    );
+    let t = idp.token(&TokenRequest::default());
+    assert!(
+        v.try_verify_at(&t, None, veritoken::unix_now()).is_none(),
+        "keys are still being fetched"
+    );
+    assert_eq!(hits(&v), (0, 0), "a try that stops to wait is no miss yet");
+    v.verify(&t).unwrap();
+    assert_eq!(hits(&v), (0, 1));
+    v.verify(&t).unwrap();
+    assert_eq!(hits(&v), (1, 1));
 }

@@ -559,13 +559,44 @@ pub(crate) fn read_small_file(path: &Path) -> Result<Vec<u8>, Error> {
 pub fn from_value<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, Error> {
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
-        let inner = e.into_inner();
+        let inner = without_strings(&e.into_inner().to_string());
         if path == "." {
-            Error::config(inner.to_string())
+            Error::config(inner)
         } else {
             Error::config(format!("{path}: {inner}"))
         }
     })
+}
+
+/// `message` with every string value serde quotes in it (`string "…"`, as in `invalid
+/// type: string "…", expected struct SecretKey`) left out: the value may be a secret
+/// given where the schema wants an object (`secret = "…"` for `[secret] value = "…"`).
+fn without_strings(message: &str) -> String {
+    const QUOTED: &str = "string \"";
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(at) = rest.find(QUOTED) {
+        out.push_str(&rest[..at]);
+        out.push_str("a string");
+        let mut chars = rest[at + QUOTED.len()..].char_indices();
+        let mut end = rest.len() - at - QUOTED.len();
+        // The closing quote: serde writes the value with Rust's escapes (`\"`, `\\`).
+        while let Some((i, c)) = chars.next() {
+            match c {
+                '\\' => {
+                    chars.next();
+                }
+                '"' => {
+                    end = i + 1;
+                    break;
+                }
+                _ => {}
+            }
+        }
+        rest = &rest[at + QUOTED.len() + end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Parses configuration text in `format` into `T`. Duplicate keys are refused in every
@@ -726,6 +757,39 @@ mod tests {
             err.message()
         );
         assert!(Config::parse("leeway: 1\nleeway: 2\nissuers: []\n", Format::Yaml).is_err());
+    }
+
+    #[test]
+    fn a_string_where_an_object_belongs_is_not_echoed() {
+        let issuer = |keys: Value| {
+            serde_json::json!({"issuers": [{"issuer": "https://i", "audiences": ["a"],
+                "algorithms": ["HS256"], "keys": keys}]})
+        };
+        let cases = [
+            (
+                issuer(serde_json::json!([{"secret": "hunter2-\\\"x\\\"-tail"}])),
+                "issuers[0].keys[0].secret: invalid type: a string, expected",
+            ),
+            (
+                issuer(serde_json::json!("hunter2")),
+                "issuers[0].keys: invalid type: a string, expected a sequence",
+            ),
+        ];
+        for (value, want) in cases {
+            let e = Config::from_value(value).unwrap_err();
+            assert_eq!(e.code(), ErrorCode::ConfigInvalid);
+            assert!(e.message().starts_with(want), "{}", e.message());
+            assert!(!e.message().contains("hunter2"), "{}", e.message());
+            assert!(!e.message().contains("tail"), "{}", e.message());
+        }
+        assert_eq!(
+            without_strings(r#"x string "a\"b" y string "c""#),
+            "x a string y a string"
+        );
+        assert_eq!(
+            without_strings(r#"cut string "never closed"#),
+            "cut a string"
+        );
     }
 
     #[test]

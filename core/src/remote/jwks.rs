@@ -580,8 +580,9 @@ impl RemoteKeys {
         )
         .await?;
         let now = Instant::now();
-        let fresh_until = now + self.ttl(fetched.max_age);
         let usable_until = now + Duration::from_secs(self.policy.max_stale);
+        // Never fresher than usable: a max_stale shorter than the ttl still ends the keys.
+        let fresh_until = (now + self.ttl(fetched.max_age)).min(usable_until);
         let keys = match fetched.body {
             None => {
                 self.metrics.add(Counter::JwksNotModified);

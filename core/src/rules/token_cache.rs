@@ -3,7 +3,7 @@
 //!
 //! What a hit still requires, every time:
 //! - the exact token: slots are found by a randomly seeded hash, but the whole token is
-//!   compared before an entry is used (a hash never decides alone);
+//!   compared (in constant time) before an entry is used (a hash never decides alone);
 //! - the same process: entries made before a `fork()` are not used in the child;
 //! - for remote keys, the very key set that verified it, still fresh: a rotation, a
 //!   removal, a refetch or keys past their freshness (so `max_stale` too) make it a miss;
@@ -91,28 +91,45 @@ impl TokenCache {
     }
 
     /// `judge` on the entry of exactly this token, if there is one from this process;
-    /// `judge` answers `None` when the entry cannot be used (keys changed). Counts the hit
-    /// or the miss.
+    /// `judge` answers `None` when the entry cannot be used (keys changed). Counts a hit;
+    /// the verifier counts the miss ([`TokenCache::count_miss`]) once the full path has
+    /// answered, so that a verification that waits for keys in between is one miss.
     pub fn lookup<R>(&self, token: &str, judge: impl FnOnce(&Entry) -> Option<R>) -> Option<R> {
         let guard = self.slot(token).load();
         let found = guard
             .as_ref()
-            .filter(|e| *e.token == *token && e.generation == process::fork_generation())
+            .filter(|e| same_token(&e.token, token) && e.generation == process::fork_generation())
             .and_then(|e| judge(e));
-        self.metrics.add(match found {
-            Some(_) => Counter::TokenCacheHits,
-            None => Counter::TokenCacheMisses,
-        });
+        if found.is_some() {
+            self.metrics.add(Counter::TokenCacheHits);
+        }
         found
     }
 
-    /// Keeps `entry` in its token's slot, replacing what was there.
+    /// One verification the cache could not answer.
+    pub fn count_miss(&self) {
+        self.metrics.add(Counter::TokenCacheMisses);
+    }
+
+    /// Keeps `entry` in its token's slot, replacing what was there: an eviction when that
+    /// was another token (not the same token's unusable entry, or a copy another thread
+    /// just put there).
     pub fn insert(&self, entry: Entry) {
-        let previous = self.slot(&entry.token).swap(Some(Arc::new(entry)));
-        if previous.is_some() {
+        let slot = self.slot(&entry.token);
+        let entry = Arc::new(entry);
+        let previous = slot.swap(Some(entry.clone()));
+        if previous.is_some_and(|p| p.token != entry.token) {
             self.metrics.add(Counter::TokenCacheEvictions);
         }
     }
+}
+
+/// Whether `cached` is exactly `token`, compared in constant time: `token` is a caller's,
+/// `cached` may be another client's bearer token in the same slot, and the time an
+/// ordinary comparison takes tells how long a prefix they share. (Lengths are compared
+/// first; a token's length is no secret.)
+fn same_token(cached: &str, token: &str) -> bool {
+    aws_lc_rs::constant_time::verify_slices_are_equal(cached.as_bytes(), token.as_bytes()).is_ok()
 }
 
 #[cfg(test)]
@@ -132,13 +149,29 @@ mod tests {
     #[test]
     fn only_the_exact_token_hits() {
         let metrics = Arc::new(Metrics::new());
-        let cache = TokenCache::new(64, &metrics);
+        // One slot: every token is looked up in the entry of "a.b.c", so only the
+        // comparison of the whole token can tell them apart.
+        let cache = TokenCache::new(1, &metrics);
         cache.insert(entry("a.b.c"));
         assert_eq!(cache.lookup("a.b.c", |e| Some(e.issuer)), Some(0));
-        assert_eq!(cache.lookup("a.b.d", |e| Some(e.issuer)), None);
+        for other in ["a.b.d", "a.b.c.", "a.b", "A.b.c", ""] {
+            assert_eq!(cache.lookup(other, |e| Some(e.issuer)), None, "{other}");
+        }
         assert_eq!(cache.lookup("a.b.c", |_| None::<()>), None);
         let m = metrics.snapshot();
-        assert_eq!((m.token_cache_hits, m.token_cache_misses), (1, 2));
+        // Misses are the verifier's to count, once the full path has answered.
+        assert_eq!((m.token_cache_hits, m.token_cache_misses), (1, 0));
+    }
+
+    #[test]
+    fn replacing_a_tokens_own_entry_is_no_eviction() {
+        let metrics = Arc::new(Metrics::new());
+        let cache = TokenCache::new(1, &metrics);
+        cache.insert(entry("a.b.c"));
+        cache.insert(entry("a.b.c"));
+        assert_eq!(metrics.snapshot().token_cache_evictions, 0);
+        cache.insert(entry("x.y.z"));
+        assert_eq!(metrics.snapshot().token_cache_evictions, 1);
     }
 
     #[test]

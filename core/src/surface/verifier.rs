@@ -105,6 +105,18 @@ enum Step {
     Introspect(Arc<Introspector>),
 }
 
+/// Whether a verification still has to ask the token cache. Either way, a verification
+/// the cache could not answer counts one miss, when the full path gives its answer: not
+/// when it stops to wait for keys, so a non-waiting try followed by a waiting call (every
+/// binding's way) is one miss, not two.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum CacheUse {
+    /// Ask it first (before any wait).
+    Ask,
+    /// The caller asked it, and it had nothing.
+    Asked,
+}
+
 /// A JWT verifier. Cheap to clone (clones share everything) and `Send + Sync`: build one per
 /// process and use it from every thread.
 #[derive(Clone)]
@@ -240,21 +252,20 @@ impl Verifier {
         proof: Option<&DpopProof>,
         now: i64,
     ) -> Result<VerifiedToken, Error> {
-        self.verify_loop(token, proof, now, false)
+        self.verify_loop(token, proof, now, CacheUse::Ask)
     }
 
-    /// Tries, waits for keys when asked to and tries once more; `looked_up`: the token
-    /// cache was already asked (and had nothing).
+    /// Tries, waits for keys when asked to and tries once more.
     fn verify_loop(
         &self,
         token: &str,
         proof: Option<&DpopProof>,
         now: i64,
-        looked_up: bool,
+        cache: CacheUse,
     ) -> Result<VerifiedToken, Error> {
         let mut waited = false;
         loop {
-            match self.attempt(token, now, waited, !looked_up) {
+            match self.attempt(token, now, waited, cache) {
                 Step::Done(result) => return self.finish(token, proof, now, result),
                 Step::Wait(flight, limit) => {
                     flight.wait_blocking(limit);
@@ -290,7 +301,11 @@ impl Verifier {
                 return self.finish(token, proof, now, hit);
             }
         }
-        let full = || self.verify_loop(token, proof, now, !shared_proof);
+        let cache = match shared_proof {
+            true => CacheUse::Ask,
+            false => CacheUse::Asked,
+        };
+        let full = || self.verify_loop(token, proof, now, cache);
         match !shared_proof && self.is_cheap(token) {
             true => full(),
             false => offload(&full),
@@ -323,7 +338,7 @@ impl Verifier {
             // Recording the proof takes a round trip to Redis.
             return None;
         }
-        match self.attempt(token, now, false, true) {
+        match self.attempt(token, now, false, CacheUse::Ask) {
             Step::Done(result) => Some(self.finish(token, proof, now, result)),
             Step::Wait(..) | Step::Introspect(_) => None,
         }
@@ -376,7 +391,7 @@ impl Verifier {
     ) -> Result<VerifiedToken, Error> {
         let mut waited = false;
         loop {
-            match self.attempt(token, now, waited, true) {
+            match self.attempt(token, now, waited, CacheUse::Ask) {
                 Step::Done(result) => return self.finish_async(token, proof, now, result).await,
                 Step::Wait(flight, limit) => {
                     flight.wait(limit).await;
@@ -460,9 +475,9 @@ impl Verifier {
         cache.lookup(token, |e| self.judge_cached(e, now))
     }
 
-    /// One non-blocking try. After a wait (`waited`) it never asks to wait again, and asks
-    /// the token cache only when `lookup` (and not after a wait).
-    fn attempt(&self, token: &str, now: i64, waited: bool, lookup: bool) -> Step {
+    /// One non-blocking try. After a wait (`waited`) it never asks to wait again, nor asks
+    /// the token cache.
+    fn attempt(&self, token: &str, now: i64, waited: bool, cache_use: CacheUse) -> Step {
         if let Some((_, intro)) = &self.inner.introspector {
             if intro.wants(token) {
                 if let Err(e) = check_opaque(token, self.inner.config.max_token_size) {
@@ -474,13 +489,23 @@ impl Verifier {
                 };
             }
         }
-        if lookup && !waited {
+        if cache_use == CacheUse::Ask && !waited {
             if let Some(hit) = self.cache_hit(token, now) {
                 return Step::Done(hit);
             }
         }
         let cache = self.inner.token_cache.as_ref();
+        let step = self.full_path(token, now, waited);
+        if let (Some(cache), Step::Done(_)) = (cache, &step) {
+            cache.count_miss();
+        }
+        step
+    }
 
+    /// Every rule on a token the cache did not answer; an accepted token goes into the
+    /// cache (when there is one).
+    fn full_path(&self, token: &str, now: i64, waited: bool) -> Step {
+        let cache = self.inner.token_cache.as_ref();
         let mut buf = jws::signature_buf();
         let decoded = match jws::decode_checked(token, self.inner.config.max_token_size, &mut buf) {
             Ok(d) => d,
