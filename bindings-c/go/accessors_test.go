@@ -86,6 +86,11 @@ func checkAccessors(t *testing.T, name string, tok *Token, c accessorCase) {
 		if !errors.As(err, &ve) || ve.Code.String() != *e.ScopesError {
 			t.Errorf("%s: scopes %q, %v; want %s", name, scopes, err, *e.ScopesError)
 		}
+		// The engine's own error: the same message and claim as its scope check gives.
+		var engine *Error
+		if !errors.As(tok.RequireScopes("any"), &engine) || ve == nil || *ve != *engine || ve.Claim == "" {
+			t.Errorf("%s: GrantedScopes %+v, the engine %+v", name, ve, engine)
+		}
 	case err != nil || !reflect.DeepEqual(scopes, e.Scopes):
 		t.Errorf("%s: scopes %q, %v; want %q", name, scopes, err, e.Scopes)
 	}

@@ -89,17 +89,20 @@ pub extern "C" fn vt_result_name(result: i32) -> *const c_char {
     const INVALID_ARGUMENT: i32 = vt_result::VT_INVALID_ARGUMENT as i32;
     const BUFFER_TOO_SMALL: i32 = vt_result::VT_BUFFER_TOO_SMALL as i32;
     const WOULD_BLOCK: i32 = vt_result::VT_WOULD_BLOCK as i32;
-    let name: &'static CStr = match result {
-        OK => c"ok",
-        INVALID_ARGUMENT => c"invalid_argument",
-        BUFFER_TOO_SMALL => c"buffer_too_small",
-        WOULD_BLOCK => c"would_block",
-        other => match code_of(other) {
-            Some(code) => code_names()[code.as_int() as usize - 1].as_c_str(),
-            None => c"unknown",
-        },
-    };
-    name.as_ptr()
+    // The panic boundary every export has (the table lookup cannot fail for a known code).
+    let name = std::panic::catch_unwind(|| -> &'static CStr {
+        match result {
+            OK => c"ok",
+            INVALID_ARGUMENT => c"invalid_argument",
+            BUFFER_TOO_SMALL => c"buffer_too_small",
+            WOULD_BLOCK => c"would_block",
+            other => match code_of(other) {
+                Some(code) => code_names()[code.as_int() as usize - 1].as_c_str(),
+                None => c"unknown",
+            },
+        }
+    });
+    name.unwrap_or(c"unknown").as_ptr()
 }
 
 /// The engine's code names, NUL-terminated, in code order (made once from `ErrorCode::ALL`).
