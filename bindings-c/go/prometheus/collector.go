@@ -13,6 +13,7 @@ type Collector struct {
 	clients  map[string]*veritoken.Verifier
 	families []veritoken.MetricFamily
 	descs    []*prometheus.Desc
+	types    []prometheus.ValueType
 }
 
 // NewCollector exports verifiers, keyed by the "client" label value:
@@ -24,10 +25,24 @@ func NewCollector(clients map[string]*veritoken.Verifier) *Collector {
 		c.clients[name] = v
 	}
 	for _, f := range c.families {
-		// client_golang names a counter's samples as given: the sidecar's end in _total.
-		c.descs = append(c.descs, prometheus.NewDesc(f.Name+"_total", f.Help, []string{"client"}, nil))
+		kind, suffix := valueType(f.Kind)
+		c.descs = append(c.descs, prometheus.NewDesc(f.Name+suffix, f.Help, []string{"client"}, nil))
+		c.types = append(c.types, kind)
 	}
 	return c
+}
+
+// valueType is client_golang's type for the engine's Prometheus type of a family, and the
+// suffix of its samples' name: client_golang names samples as given, and the sidecar's
+// counters end in _total.
+func valueType(kind string) (prometheus.ValueType, string) {
+	switch kind {
+	case "counter":
+		return prometheus.CounterValue, "_total"
+	case "gauge":
+		return prometheus.GaugeValue, ""
+	}
+	return prometheus.UntypedValue, ""
 }
 
 // Describe sends every family's descriptor.
@@ -45,7 +60,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			continue
 		}
 		for i, d := range c.descs {
-			ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(values[i]), client)
+			ch <- prometheus.MustNewConstMetric(d, c.types[i], float64(values[i]), client)
 		}
 	}
 }

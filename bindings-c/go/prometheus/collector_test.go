@@ -51,3 +51,19 @@ func TestScrapeHasTheSidecarFamilies(t *testing.T) {
 		}
 	}
 }
+
+// Each family is exported with the engine's type for it, not always as a counter.
+func TestFamiliesKeepTheEnginesType(t *testing.T) {
+	for kind, want := range map[string]struct {
+		t      prometheus.ValueType
+		suffix string
+	}{
+		"counter": {prometheus.CounterValue, "_total"},
+		"gauge":   {prometheus.GaugeValue, ""},
+		"summary": {prometheus.UntypedValue, ""},
+	} {
+		if got, suffix := valueType(kind); got != want.t || suffix != want.suffix {
+			t.Errorf("%s: %v %q, want %v %q", kind, got, suffix, want.t, want.suffix)
+		}
+	}
+}
