@@ -358,3 +358,29 @@ func TestAccessorsReadTopLevelOnly(t *testing.T) {
 		t.Fatalf("accessors: %q %v %v", tok.Subject(), tok.ExpiresAt(), tok.Audiences())
 	}
 }
+
+// Tokens past the size verifyInto makes a buffer for still verify (through the handle
+// path, with every accessor), and one past max_token_size is refused: its size sets no
+// allocation (4 times a hostile token's size, before).
+func TestLargeTokensVerifyAndHugeOnesAreRefused(t *testing.T) {
+	cfg := hsConfig()
+	cfg.MaxTokenSize = 1 << 20
+	v, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	for _, pad := range []int{10_000, 60_000, 300_000} {
+		claims := goodClaims()
+		claims["pad"] = strings.Repeat("x", pad)
+		token := mintHS256(t, claims)
+		tok, err := v.Verify(context.Background(), token)
+		if err != nil || tok.Subject() != "alice" || len(tok.Claims()["pad"].(string)) != pad {
+			t.Fatalf("a %d-byte token: %v", len(token), err)
+		}
+	}
+	huge := mintHS256(t, map[string]any{"pad": strings.Repeat("x", 2<<20)})
+	if _, err := v.Verify(context.Background(), huge); !errors.Is(err, ErrTokenMalformed) {
+		t.Fatalf("a %d-byte token: %v", len(huge), err)
+	}
+}

@@ -181,6 +181,10 @@ type intoScratch struct {
 
 var intoPool = sync.Pool{New: func() any { return new(intoScratch) }}
 
+// intoMaxToken is the longest token verifyInto makes a buffer for (4 times its size): far
+// above the default max_token_size (16 KiB) and any real token.
+const intoMaxToken = 64 << 10
+
 // verifyInto is VerifyAt in one C call, without a token handle: the token's bytes are
 // passed in place (with their length, so a NUL byte is just an invalid byte) and the JSON
 // comes back in Go memory. done is false only when wait is false and keys must be fetched.
@@ -188,7 +192,11 @@ func (v *Verifier) verifyInto(token string, now int64, wait bool) (tok *Token, d
 	scratch := intoPool.Get().(*intoScratch)
 	defer intoPool.Put(scratch)
 	out := scratch.out[:]
-	if need := 4*len(token) + 64; need > len(out) {
+	// Room for the largest answer a token of this size can have. Beyond intoMaxToken the
+	// scratch buffer is tried as is: the engine refuses such a token (past max_token_size)
+	// without writing, or answers VT_BUFFER_TOO_SMALL and the handle path takes over, so
+	// a huge token costs no huge allocation.
+	if need := 4*len(token) + 64; need > len(out) && len(token) <= intoMaxToken {
 		out = make([]byte, need)
 	}
 	r, closed := v.callInto(token, now, wait, out, scratch)
