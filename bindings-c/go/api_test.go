@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"net/http/httptest"
 	"runtime"
 	"strings"
 	"sync"
@@ -382,5 +383,27 @@ func TestLargeTokensVerifyAndHugeOnesAreRefused(t *testing.T) {
 	huge := mintHS256(t, map[string]any{"pad": strings.Repeat("x", 2<<20)})
 	if _, err := v.Verify(context.Background(), huge); !errors.Is(err, ErrTokenMalformed) {
 		t.Fatalf("a %d-byte token: %v", len(huge), err)
+	}
+}
+
+// A header value with a NUL byte (possible in a map built by the caller; net/http refuses
+// them) is still a header: a second Authorization with one is still a second one, and the
+// verdicts are those of the same request without the NUL's value.
+func TestHeaderValuesWithNULKeepTheirVerdict(t *testing.T) {
+	v := newHS(t)
+	good := mintHS256(t, goodClaims())
+	twice := func(second string) error {
+		_, err := v.ExtractToken(map[string][]string{"Authorization": {"Bearer " + good, second}}, "")
+		return err
+	}
+	plain, withNUL := twice("Bearer other"), twice("Bearer oth\x00er")
+	var a, b *Error
+	if !errors.As(plain, &a) || !errors.As(withNUL, &b) || a.Code != b.Code {
+		t.Fatalf("two Authorization headers: %v; with a NUL in the second: %v", plain, withNUL)
+	}
+	r := httptest.NewRequest("GET", "http://api.test/", nil)
+	r.Header["Authorization"] = []string{"Bearer " + good[:10] + "\x00" + good[10:]}
+	if _, err := v.VerifyRequest(context.Background(), r, "http://api.test/"); !errors.Is(err, ErrTokenMalformed) {
+		t.Fatalf("a NUL inside the token: %v", err)
 	}
 }

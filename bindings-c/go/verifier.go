@@ -536,14 +536,16 @@ type cRequest struct {
 }
 
 // newCRequest copies the headers named in names (all when nil), the raw query and, for
-// DPoP, the method and URL into C memory: the C side may hold no Go pointers. Strings
-// holding a NUL byte are left out (they cannot carry a token the engine would accept).
+// DPoP, the method and URL into C memory: the C side may hold no Go pointers. A C string
+// cannot hold a NUL byte, so a value's NUL bytes go across as U+FFFD, which no token,
+// scheme or URL accepts either: the value keeps its verdict, and a second Authorization
+// is still a second one. (A header name with a NUL names no token source: left out.)
 func newCRequest(header map[string][]string, names []string, rawQuery, method, url string) *cRequest {
 	req := &cRequest{}
 	// text copies s, "" included: an empty header is present (token_missing, as in
 	// every other binding), not NULL (a bad argument to the C API).
 	text := func(s string) *C.char {
-		b, ok := cText(s)
+		b, ok := cText(strings.ReplaceAll(s, "\x00", "\uFFFD"))
 		if !ok {
 			return nil
 		}
@@ -564,12 +566,9 @@ func newCRequest(header map[string][]string, names []string, rawQuery, method, u
 			continue
 		}
 		for _, val := range vals {
-			if strings.IndexByte(val, 0) >= 0 {
-				continue
-			}
 			cnames = append(cnames, text(name))
 			values = append(values, text(val))
-			req.longest = max(req.longest, len(val))
+			req.longest = max(req.longest, len(val)+2*strings.Count(val, "\x00"))
 		}
 	}
 	if len(cnames) > 0 {
@@ -584,7 +583,7 @@ func newCRequest(header map[string][]string, names []string, rawQuery, method, u
 	}
 	req.c.query = cstr(rawQuery)
 	if req.c.query != nil {
-		req.longest = max(req.longest, len(rawQuery))
+		req.longest = max(req.longest, len(rawQuery)+2*strings.Count(rawQuery, "\x00"))
 	}
 	req.c.method = cstr(method)
 	req.c.url = cstr(url)
