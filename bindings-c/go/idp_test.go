@@ -175,9 +175,9 @@ func TestIdPDown(t *testing.T) {
 	}
 }
 
-// A caller's deadline is honoured while keys are fetched; the fetch still completes and
-// later calls use its keys.
-func TestContextCancelsTheWaitForKeys(t *testing.T) {
+// slowKeys is a verifier whose first key fetch takes 600 ms (the test IdP's delay fault),
+// and a token of that IdP.
+func slowKeys(t *testing.T) (*Verifier, string) {
 	idp := startIdP(t)
 	good := idp.token(t, url.Values{"alg": {"ES256"}})
 	idp.admin(t, "POST", "/admin/fault", `{"mode": "delay", "delay_ms": 600}`, nil)
@@ -188,7 +188,14 @@ func TestContextCancelsTheWaitForKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer v.Close()
+	t.Cleanup(func() { v.Close() })
+	return v, good
+}
+
+// A caller's deadline is honoured while keys are fetched; the fetch still completes and
+// later calls use its keys.
+func TestContextCancelsTheWaitForKeys(t *testing.T) {
+	v, good := slowKeys(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	started := time.Now()
@@ -209,17 +216,7 @@ func TestContextCancelsTheWaitForKeys(t *testing.T) {
 // and the request's C copy is freed only when the abandoned call is done with it (it
 // still runs when the fetch ends; freeing it on return let that call read freed memory).
 func TestCancelledRequestKeepsItsCopyUntilTheCallEnds(t *testing.T) {
-	idp := startIdP(t)
-	good := idp.token(t, url.Values{"alg": {"ES256"}})
-	idp.admin(t, "POST", "/admin/fault", `{"mode": "delay", "delay_ms": 600}`, nil)
-	cfg := idp.config()
-	cfg.Issuers[0].JWKSCache.WaitAtStartup = false
-	cfg.Issuers[0].JWKSCache.TimeoutMs = 3000
-	v, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer v.Close()
+	v, good := slowKeys(t)
 	freed := make(chan struct{}, 4)
 	testHookRequestFreed = func() { freed <- struct{}{} }
 	defer func() { testHookRequestFreed = nil }()

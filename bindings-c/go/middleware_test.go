@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -174,26 +173,12 @@ func TestMiddlewareRolesRulesOptional(t *testing.T) {
 // was answered as a 500 "internal"); config_invalid, never a request's answer, is a 500
 // "internal".
 func TestWriteErrorAnswersEveryCodeAsTheEngine(t *testing.T) {
-	text, err := os.ReadFile("../../tests/vectors/error_codes.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc struct {
-		ErrorCodes []struct {
-			Name       string `json:"name"`
-			Number     int    `json:"number"`
-			HTTPStatus *int   `json:"http_status"`
-		} `json:"error_codes"`
-	}
-	if err := json.Unmarshal(text, &doc); err != nil {
-		t.Fatal(err)
-	}
 	v := newHS(t)
 	writers := map[string]func(http.ResponseWriter, *Error){
 		"WriteError":          func(w http.ResponseWriter, e *Error) { WriteError(w, e, "api") },
 		"Verifier.WriteError": func(w http.ResponseWriter, e *Error) { v.WriteError(w, e, "api") },
 	}
-	for _, want := range doc.ErrorCodes {
+	for _, want := range sharedCodes(t) {
 		status, name := 500, "internal"
 		if want.HTTPStatus != nil {
 			status, name = *want.HTTPStatus, want.Name

@@ -176,6 +176,20 @@ fn remote_verifier(idp: &TestIdp, cache: Value, dpop: Value) -> Verifier {
     Verifier::new(Config::from_value(config).unwrap()).unwrap()
 }
 
+/// Verifies `t` twice: the second is a hit (fresh keys).
+fn verified_twice(v: &Verifier, t: &str) {
+    v.verify(t).unwrap();
+    v.verify(t).unwrap();
+    assert!(hits(v).0 >= 1, "fresh keys: a hit");
+}
+
+/// Whether `t` comes to be refused as `jwks_unavailable` within 8 s (keys past `max_stale`).
+fn refused_as_unavailable(v: &Verifier, t: &str) -> bool {
+    wait_until(Duration::from_secs(8), || {
+        v.verify(t).err().map(|e| e.code()) == Some(ErrorCode::JwksUnavailable)
+    })
+}
+
 #[test]
 fn a_removed_key_ends_its_cached_tokens() {
     let idp = TestIdp::start();
@@ -190,9 +204,7 @@ fn a_removed_key_ends_its_cached_tokens() {
         kid: Some(kid.clone()),
         ..Default::default()
     });
-    v.verify(&t).unwrap();
-    v.verify(&t).unwrap();
-    assert!(hits(&v).0 >= 1);
+    verified_twice(&v, &t);
     idp.retire(&kid);
     assert!(
         wait_until(Duration::from_secs(8), || v.verify(&t).is_err()),
@@ -210,9 +222,7 @@ fn past_freshness_the_full_path_runs_and_max_stale_still_ends_it() {
         json!({}),
     );
     let t = idp.token(&TokenRequest::default());
-    v.verify(&t).unwrap();
-    v.verify(&t).unwrap();
-    assert!(hits(&v).0 >= 1, "fresh keys: a hit");
+    verified_twice(&v, &t);
     idp.stop();
     // Past freshness (1 s) the keys still serve, but through the full path: no more hits.
     assert!(
@@ -230,11 +240,7 @@ fn past_freshness_the_full_path_runs_and_max_stale_still_ends_it() {
         );
     }
     assert!(
-        wait_until(Duration::from_secs(8), || v
-            .verify(&t)
-            .err()
-            .map(|e| e.code())
-            == Some(ErrorCode::JwksUnavailable)),
+        refused_as_unavailable(&v, &t),
         "a cached token is refused once its keys pass max_stale"
     );
     assert!(
@@ -316,16 +322,10 @@ fn max_stale_ends_keys_whose_freshness_lasts_longer() {
         json!({}),
     );
     let t = idp.token(&TokenRequest::default());
-    v.verify(&t).unwrap();
-    v.verify(&t).unwrap();
-    assert!(hits(&v).0 >= 1);
+    verified_twice(&v, &t);
     idp.stop();
     assert!(
-        wait_until(Duration::from_secs(8), || v
-            .verify(&t)
-            .err()
-            .map(|e| e.code())
-            == Some(ErrorCode::JwksUnavailable)),
+        refused_as_unavailable(&v, &t),
         "keys past max_stale do not serve, even when still fresh by their ttl"
     );
     assert!(!v.is_ready());
@@ -342,10 +342,8 @@ fn a_new_key_beside_the_verifying_one_refreshes_its_tokens() {
         json!({}),
     );
     let t = idp.token(&TokenRequest::default());
-    v.verify(&t).unwrap();
-    v.verify(&t).unwrap();
-    let (hits_before, misses_before) = hits(&v);
-    assert!(hits_before >= 1);
+    verified_twice(&v, &t);
+    let misses_before = hits(&v).1;
     idp.rotate("ES256");
     assert!(
         wait_until(Duration::from_secs(8), || {
