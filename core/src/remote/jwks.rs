@@ -276,13 +276,25 @@ impl RemoteKeys {
         Duration::from_millis(self.policy.timeout_ms)
     }
 
-    /// Whether `keys` are still this source's keys, and fresh (a cached verification made
-    /// with them may be reused; past freshness the full path refreshes them).
-    pub fn keys_still_fresh(&self, keys: &Arc<KeySet>) -> bool {
-        self.snapshot
-            .load()
-            .as_ref()
-            .is_some_and(|snap| Arc::ptr_eq(&snap.keys, keys) && Instant::now() <= snap.fresh_until)
+    /// Whether a cached verification made with `keys` may answer: they must still be this
+    /// source's keys, not past `max_stale`. Past their freshness (the IdP not answering)
+    /// the full path would verify with these very keys, so the hit answers as it would:
+    /// counted as a stale serve, with the refresher kept running.
+    pub fn keys_still_usable(self: &Arc<Self>, keys: &Arc<KeySet>) -> bool {
+        let guard = self.snapshot.load();
+        let Some(snap) = guard.as_ref().filter(|snap| Arc::ptr_eq(&snap.keys, keys)) else {
+            return false;
+        };
+        let now = Instant::now();
+        if now <= snap.fresh_until {
+            return true;
+        }
+        if now > snap.usable_until {
+            return false; // the full path refuses them and starts a fetch
+        }
+        self.metrics.add(Counter::StaleServes);
+        let _ = self.ensure_refresher();
+        true
     }
 
     /// Keys are loaded and not past `max_stale`.
@@ -624,7 +636,10 @@ impl RemoteKeys {
     /// Starts the background refresher of this process if it is not running.
     fn ensure_refresher(self: &Arc<Self>) -> Result<(), Error> {
         let pid = std::process::id();
-        if self.refresher_pid.swap(pid, Ordering::AcqRel) == pid {
+        // A load first: cache hits in the stale window call this on every hit.
+        if self.refresher_pid.load(Ordering::Acquire) == pid
+            || self.refresher_pid.swap(pid, Ordering::AcqRel) == pid
+        {
             return Ok(());
         }
         let weak = Arc::downgrade(self);

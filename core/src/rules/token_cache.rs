@@ -5,8 +5,10 @@
 //! - the exact token: slots are found by a randomly seeded hash, but the whole token is
 //!   compared (in constant time) before an entry is used (a hash never decides alone);
 //! - the same process: entries made before a `fork()` are not used in the child;
-//! - for remote keys, the very key set that verified it, still fresh: a rotation, a
-//!   removal, a refetch or keys past their freshness (so `max_stale` too) make it a miss;
+//! - for remote keys, the very key set that verified it, not past `max_stale`: a rotation,
+//!   a removal or a refetch makes it a miss. Past their freshness (the IdP not answering)
+//!   the full path would use these same keys, so a hit still answers, counted as a stale
+//!   serve;
 //! - the time rules (`exp`, `nbf`, `iat`, `max_age`, leeway), judged again against the
 //!   current time, so an entry never turns an expired token valid.
 //!

@@ -530,12 +530,13 @@ impl Verifier {
         }
     }
 
-    /// A token the cache holds: reused while its keys are unchanged and fresh (`None`
-    /// otherwise: the full path runs), with its time rules judged again at `now`.
+    /// A token the cache holds: reused while its keys are unchanged and not past
+    /// `max_stale` (`None` otherwise: the full path runs), with its time rules judged again
+    /// at `now`.
     fn judge_cached(&self, entry: &Entry, now: i64) -> Option<Result<VerifiedToken, Error>> {
         let issuer = &self.inner.issuers[entry.issuer];
         if let (IssuerKeys::Remote(remote), Some(keys)) = (&issuer.keys, &entry.keys) {
-            if !remote.keys_still_fresh(keys) {
+            if !remote.keys_still_usable(keys) {
                 return None;
             }
         }
