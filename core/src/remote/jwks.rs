@@ -281,16 +281,22 @@ impl RemoteKeys {
     /// the full path would verify with these very keys, so the hit answers as it would:
     /// counted as a stale serve, with the refresher kept running.
     pub fn keys_still_usable(self: &Arc<Self>, keys: &Arc<KeySet>) -> bool {
-        let guard = self.snapshot.load();
-        let Some(snap) = guard.as_ref().filter(|snap| Arc::ptr_eq(&snap.keys, keys)) else {
-            return false;
-        };
+        self.snapshot
+            .load()
+            .as_ref()
+            .is_some_and(|snap| Arc::ptr_eq(&snap.keys, keys) && self.serves_now(snap))
+    }
+
+    /// Whether `snap`'s keys may serve now: fresh ones do; past freshness they still do
+    /// until `max_stale`, each use counted as a stale serve and the refresher kept running.
+    /// The one judgment of the full path and of a cache hit.
+    fn serves_now(self: &Arc<Self>, snap: &Snapshot) -> bool {
         let now = Instant::now();
         if now <= snap.fresh_until {
             return true;
         }
         if now > snap.usable_until {
-            return false; // the full path refuses them and starts a fetch
+            return false;
         }
         self.metrics.add(Counter::StaleServes);
         let _ = self.ensure_refresher();
@@ -332,17 +338,12 @@ impl RemoteKeys {
                 Err(e) => KeyCheck::Failed(e),
             };
         };
-        let now = Instant::now();
-        if now > snap.fresh_until {
-            if now > snap.usable_until {
-                self.kick();
-                return KeyCheck::Failed(unavailable(format!(
-                    "the keys of {} are older than max_stale and cannot be refreshed",
-                    self.issuer
-                )));
-            }
-            self.metrics.add(Counter::StaleServes);
-            let _ = self.ensure_refresher();
+        if !self.serves_now(snap) {
+            self.kick();
+            return KeyCheck::Failed(unavailable(format!(
+                "the keys of {} are older than max_stale and cannot be refreshed",
+                self.issuer
+            )));
         }
         let result =
             jws::verify_signature(&snap.keys, self.allowed, header, signing_input, signature);

@@ -494,9 +494,8 @@ impl Verifier {
                 return Step::Done(hit);
             }
         }
-        let cache = self.inner.token_cache.as_ref();
         let step = self.full_path(token, now, waited);
-        if let (Some(cache), Step::Done(_)) = (cache, &step) {
+        if let (Some(cache), Step::Done(_)) = (self.inner.token_cache.as_ref(), &step) {
             cache.count_miss();
         }
         step
