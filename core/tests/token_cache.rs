@@ -325,6 +325,28 @@ fn max_stale_ends_keys_whose_freshness_lasts_longer() {
 }
 
 #[test]
+fn a_refetch_of_the_same_key_set_keeps_its_cached_tokens() {
+    // No ETag, so every refresh downloads the whole document again; the same bytes are
+    // the same keys, and the entries they verified stay hits.
+    let idp = TestIdp::start();
+    let v = remote_verifier(
+        &idp,
+        json!({"ttl": 1, "min_ttl": 1, "refresh_ahead": 0, "cooldown": 1}),
+        json!({}),
+    );
+    let t = idp.token(&TokenRequest::default());
+    verified_twice(&v, &t);
+    let (before, fetched) = (hits(&v), idp.stats().jwks_requests);
+    assert!(
+        wait_until(Duration::from_secs(8), || idp.stats().jwks_requests >= fetched + 2),
+        "the keys were fetched again"
+    );
+    assert_eq!(idp.stats().jwks_not_modified, 0, "whole documents, no 304");
+    v.verify(&t).unwrap();
+    assert_eq!(hits(&v), (before.0 + 1, before.1), "still a hit, no miss");
+}
+
+#[test]
 fn a_new_key_beside_the_verifying_one_refreshes_its_tokens() {
     // A rotation that keeps the token's key: the refetched key set is another set, so the
     // entry made with the old one is not used; the token verifies in full and hits again.

@@ -53,6 +53,14 @@ fn backoff(failures: u32, cooldown: Duration) -> Duration {
     full / 2 + full.mul_f64(unit / 2.0)
 }
 
+/// What tells two key set documents apart: their SHA-256.
+fn body_digest(body: &[u8]) -> [u8; 32] {
+    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, body);
+    let mut out = [0; 32];
+    out.copy_from_slice(d.as_ref());
+    out
+}
+
 /// Keys as fetched, with the times that govern their use.
 pub(crate) struct Snapshot {
     pub keys: Arc<KeySet>,
@@ -61,6 +69,9 @@ pub(crate) struct Snapshot {
     pub fresh_until: Instant,
     /// Past this the keys are too old (`max_stale`): `jwks_unavailable`.
     pub usable_until: Instant,
+    /// SHA-256 of the key set document these keys came from: a refetch that returns the
+    /// same bytes keeps these very keys, and with them the verified-token cache's entries.
+    pub body_digest: [u8; 32],
 }
 
 /// One fetch in progress; every caller that needs it waits on the same one.
@@ -596,33 +607,28 @@ impl RemoteKeys {
         let usable_until = now + Duration::from_secs(self.policy.max_stale);
         // Never fresher than usable: a max_stale shorter than the ttl still ends the keys.
         let fresh_until = (now + self.ttl(fetched.max_age)).min(usable_until);
-        let keys = match fetched.body {
+        let previous = self.snapshot.load_full();
+        let (keys, body_digest) = match fetched.body {
             None => {
                 self.metrics.add(Counter::JwksNotModified);
-                match self.snapshot.load_full() {
-                    Some(old) => old.keys.clone(),
+                match previous {
+                    Some(old) => (old.keys.clone(), old.body_digest),
                     None => return Err("304 Not Modified without cached keys".into()),
                 }
             }
             Some(body) => {
-                let doc = crate::format::strict_json::parse(&body)
-                    .map_err(|_| format!("{} is not valid JSON", fetch::redact(&url)))?;
-                let parsed = parse_jwks(&doc, Origin::Remote, self.allowed)
-                    .map_err(|e| format!("the key set {e}"))?;
-                for why in &parsed.skipped {
-                    tracing::info!(issuer = %self.issuer, reason = %why, "remote key ignored");
-                }
-                if !parsed.keys.iter().any(|k| k.algorithms().next().is_some()) {
-                    return Err("the key set has no key for the allowed algorithms".into());
-                }
-                {
-                    let cell = self.state();
-                    let mut st = lock(&cell);
-                    st.etag = fetched.etag;
-                    st.missing.clear();
-                }
-                tracing::info!(issuer = %self.issuer, keys = parsed.keys.len(), "keys fetched");
-                Arc::new(KeySet::new(parsed.keys))
+                let digest = body_digest(&body);
+                let keys = match previous.filter(|old| old.body_digest == digest) {
+                    // The same document (an IdP without ETags): the same keys, so the
+                    // verified-token cache's entries stay usable. Missing kids stay missing.
+                    Some(old) => {
+                        lock(&self.state()).etag = fetched.etag;
+                        tracing::debug!(issuer = %self.issuer, "keys fetched, unchanged");
+                        old.keys.clone()
+                    }
+                    None => self.parse_keys(&body, &url, fetched.etag)?,
+                };
+                (keys, digest)
             }
         };
         self.snapshot.store(Some(Arc::new(Snapshot {
@@ -630,8 +636,36 @@ impl RemoteKeys {
             fetched_at: now,
             fresh_until,
             usable_until,
+            body_digest,
         })));
         Ok(())
+    }
+
+    /// A newly fetched key set document's keys; its ETag is kept for the next fetch.
+    fn parse_keys(
+        &self,
+        body: &[u8],
+        url: &Url,
+        etag: Option<String>,
+    ) -> Result<Arc<KeySet>, String> {
+        let doc = crate::format::strict_json::parse(body)
+            .map_err(|_| format!("{} is not valid JSON", fetch::redact(url)))?;
+        let parsed = parse_jwks(&doc, Origin::Remote, self.allowed)
+            .map_err(|e| format!("the key set {e}"))?;
+        for why in &parsed.skipped {
+            tracing::info!(issuer = %self.issuer, reason = %why, "remote key ignored");
+        }
+        if !parsed.keys.iter().any(|k| k.algorithms().next().is_some()) {
+            return Err("the key set has no key for the allowed algorithms".into());
+        }
+        {
+            let cell = self.state();
+            let mut st = lock(&cell);
+            st.etag = etag;
+            st.missing.clear();
+        }
+        tracing::info!(issuer = %self.issuer, keys = parsed.keys.len(), "keys fetched");
+        Ok(Arc::new(KeySet::new(parsed.keys)))
     }
 
     /// Starts the background refresher of this process if it is not running.

@@ -6,7 +6,8 @@
 //!   compared (in constant time) before an entry is used (a hash never decides alone);
 //! - the same process: entries made before a `fork()` are not used in the child;
 //! - for remote keys, the very key set that verified it, not past `max_stale`: a rotation,
-//!   a removal or a refetch makes it a miss. Past their freshness (the IdP not answering)
+//!   a removal or a refetch of another document makes it a miss (the same bytes again
+//!   keep the same key set). Past their freshness (the IdP not answering)
 //!   the full path would use these same keys, so a hit still answers, counted as a stale
 //!   serve;
 //! - the time rules (`exp`, `nbf`, `iat`, `max_age`, leeway), judged again against the
