@@ -61,7 +61,14 @@ type Error struct {
 	Code    Code
 	Message string
 	Claim   string
+	// cause is the Go error an internal Error stands for (a request's context error).
+	cause error
 }
+
+// Unwrap returns the Go error behind an internal Error made by this package (the
+// request's context.Canceled or context.DeadlineExceeded in an ErrorHandler); nil for
+// the engine's errors.
+func (e *Error) Unwrap() error { return e.cause }
 
 func (e *Error) Error() string {
 	if e.Message == "" {
@@ -103,8 +110,16 @@ var (
 	ErrReplayStoreUnavailable   = &Error{Code: CodeReplayStoreUnavailable}
 )
 
-// ErrClosed is returned by a Verifier used after Close.
+// ErrClosed is returned by a Verifier or a Requirement used after Close.
 var ErrClosed = errors.New("veritoken: verifier is closed")
+
+// errRequirementClosed is a Requirement used after Close: errors.Is(err, ErrClosed).
+var errRequirementClosed error = closedError("veritoken: requirement is closed")
+
+type closedError string
+
+func (e closedError) Error() string        { return string(e) }
+func (e closedError) Is(target error) bool { return target == ErrClosed }
 
 // errBufSize holds any engine message (they are short; longer ones are truncated).
 const errBufSize = 512

@@ -312,3 +312,27 @@ func TestOpaqueTokensThroughIntrospection(t *testing.T) {
 		}
 	}
 }
+
+// When the request's context ends while keys are fetched, Middleware still refuses the
+// request (an auth_request backend must never answer an unverified request with net/http's
+// default 200), and the ErrorHandler's *Error wraps the context's error.
+func TestMiddlewareRefusesARequestWhoseContextEnded(t *testing.T) {
+	v, good := slowKeys(t)
+	var got *Error
+	h := Middleware(v, ErrorHandler(func(w http.ResponseWriter, r *http.Request, e *Error) {
+		got = e
+		v.WriteError(w, e, "")
+	}))(whoami)
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	r := httptest.NewRequest("GET", "http://api.test/orders", nil).WithContext(ctx)
+	r.Header.Set("Authorization", "Bearer "+good)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	if rec.Code != 500 || got == nil || got.Code != CodeInternal || !errors.Is(got, context.DeadlineExceeded) {
+		t.Fatalf("answered %d, ErrorHandler got %#v", rec.Code, got)
+	}
+	if errors.Is(got, context.Canceled) || errors.Unwrap(ErrTokenExpired) != nil {
+		t.Fatal("only the context's own error is wrapped")
+	}
+}

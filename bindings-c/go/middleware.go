@@ -106,7 +106,10 @@ type middleware struct {
 // (FromContext). Otherwise it answers like every veritoken middleware: 401 with a
 // WWW-Authenticate challenge (Bearer, or DPoP per the configuration, with DPoP-Nonce when
 // a nonce is needed), 403 for insufficient scope, 503 when keys are unavailable, each with
-// the JSON body {"error":{"code","message"[,"claim"]}}.
+// the JSON body {"error":{"code","message"[,"claim"]}}. When the request's context ends
+// while keys are fetched, the request is still refused (500 "internal"; never a silent
+// 200), and the *Error given to the ErrorHandler wraps the context's error:
+// errors.Is(e, context.Canceled) tells a client that left.
 func Middleware(v *Verifier, opts ...Option) func(http.Handler) http.Handler {
 	m := &middleware{v: v, publicURL: RequestURL}
 	for _, o := range opts {
@@ -128,7 +131,7 @@ func Middleware(v *Verifier, opts ...Option) func(http.Handler) http.Handler {
 			if err != nil {
 				var e *Error
 				if !errors.As(err, &e) {
-					e = &Error{Code: CodeInternal, Message: err.Error()}
+					e = &Error{Code: CodeInternal, Message: err.Error(), cause: err}
 				}
 				m.onError(w, r, e)
 				return
@@ -200,7 +203,7 @@ func (v *Verifier) errorHeaders(code Code, err *Error, realm string) (string, bo
 	if v.ptr == nil {
 		return "", false
 	}
-	var out [4096]C.char
+	out := make([]C.char, textRoom(err.Message, err.Claim, realm)+1024)
 	r := C.vt_verifier_error_headers(v.ptr, C.int32_t(code), msg, claim, crealm, &out[0], C.size_t(len(out)))
 	runtime.KeepAlive(v)
 	return C.GoString(&out[0]), r == C.VT_OK
@@ -221,7 +224,7 @@ func errorText(err *Error, realm string, challenge bool) string {
 	code := answerCode(err.Code)
 	msg := C.CString(err.Message)
 	defer C.free(unsafe.Pointer(msg))
-	var out [2048]C.char
+	out := make([]C.char, textRoom(err.Message, err.Claim, realm))
 	var r C.vt_result
 	if challenge {
 		var crealm *C.char
@@ -242,4 +245,14 @@ func errorText(err *Error, realm string, challenge bool) string {
 		return `{"error":{"code":"` + code.String() + `","message":""}}`
 	}
 	return C.GoString(&out[0])
+}
+
+// textRoom is a buffer size that holds the engine's rendering of these texts in a challenge
+// or JSON body: escaping at most sextuples a byte (\u00XX), plus the fixed parts.
+func textRoom(texts ...string) int {
+	n := 0
+	for _, t := range texts {
+		n += len(t)
+	}
+	return 6*n + 512
 }

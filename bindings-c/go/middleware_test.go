@@ -1,7 +1,9 @@
 package veritoken
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -194,5 +196,62 @@ func TestWriteErrorAnswersEveryCodeAsTheEngine(t *testing.T) {
 				t.Errorf("%s %s: answered %d %q, want %d %q", label, want.Name, rec.Code, body.Error.Code, status, name)
 			}
 		}
+	}
+}
+
+// A long message with characters that JSON and the challenge escape (quotes, control
+// characters) is answered in full by both WriteErrors: fixed 2 KB and 4 KB buffers gave a
+// bare "Bearer" challenge and an empty message.
+func TestWriteErrorCarriesLongMessages(t *testing.T) {
+	v := newHS(t)
+	msg := strings.Repeat("\"\x01é", 1500) // 6,000 bytes, 21,000 once escaped in JSON
+	e := &Error{Code: CodeSignatureInvalid, Message: msg}
+	for name, write := range map[string]func(http.ResponseWriter){
+		"package":  func(w http.ResponseWriter) { WriteError(w, e, "orders") },
+		"verifier": func(w http.ResponseWriter) { v.WriteError(w, e, "orders") },
+	} {
+		rec := httptest.NewRecorder()
+		write(rec)
+		var body errorBody
+		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+			t.Fatalf("%s: body %.80q: %v", name, rec.Body.String(), err)
+		}
+		if rec.Code != 401 || body.Error.Code != "signature_invalid" || body.Error.Message != msg {
+			t.Fatalf("%s: %d %q, message of %d bytes", name, rec.Code, body.Error.Code, len(body.Error.Message))
+		}
+		challenge := rec.Header().Get("WWW-Authenticate")
+		if !strings.HasPrefix(challenge, `Bearer realm="orders"`) || !strings.Contains(challenge, `error="invalid_token"`) {
+			t.Fatalf("%s: challenge %.120q", name, challenge)
+		}
+	}
+}
+
+// A Requirement's Close frees it at once, may be repeated, and leaves later checks failing
+// with ErrClosed (in a middleware too: an internal error, never a pass).
+func TestRequirementClose(t *testing.T) {
+	v := newHS(t)
+	need, err := NewRequirement(RequirementSpec{Scopes: []string{"read"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := v.Verify(context.Background(), mintHS256(t, goodClaims()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tok.Check(need); err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	h := Middleware(v, Require(need))(whoami)
+	if resp, _, text := call(t, h, "Bearer "+mintHS256(t, goodClaims())); resp.StatusCode != 200 || text != "alice" {
+		t.Fatalf("open, middleware: %d %q", resp.StatusCode, text)
+	}
+	if need.Close() != nil || need.Close() != nil {
+		t.Fatal("Close failed")
+	}
+	if err := tok.Check(need); !errors.Is(err, ErrClosed) || !strings.Contains(err.Error(), "requirement") {
+		t.Fatalf("closed: %v", err)
+	}
+	if resp, body, _ := call(t, h, "Bearer "+mintHS256(t, goodClaims())); resp.StatusCode != 500 || body.Error.Code != "internal" {
+		t.Fatalf("closed, middleware: %d %+v", resp.StatusCode, body)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"runtime"
 	"strings"
+	"sync"
 	"unsafe"
 )
 
@@ -43,8 +44,9 @@ type RequirementSpec struct {
 
 // Requirement is a compiled route requirement, built once per route and safe for
 // concurrent use. A token that does not meet it is ErrScopeInsufficient (a failing claim
-// rule names its claim in Error.Claim).
+// rule names its claim in Error.Claim). Close frees it at once; otherwise a finalizer does.
 type Requirement struct {
+	mu  sync.RWMutex
 	ptr *C.vt_requirement
 }
 
@@ -72,8 +74,38 @@ func ParseRequirement(jsonText string) (*Requirement, error) {
 		return nil, callError(r, msg[:], nil, CodeConfigInvalid)
 	}
 	req := &Requirement{ptr: ptr}
-	runtime.SetFinalizer(req, func(r *Requirement) { C.vt_requirement_free(r.ptr) })
+	runtime.SetFinalizer(req, (*Requirement).Close)
 	return req, nil
+}
+
+// Close frees the compiled requirement; safe to call more than once and concurrently with
+// checks. A check with a closed requirement fails with an error matching ErrClosed.
+func (req *Requirement) Close() error {
+	req.mu.Lock()
+	defer req.mu.Unlock()
+	if req.ptr != nil {
+		C.vt_requirement_free(req.ptr)
+		req.ptr = nil
+		runtime.SetFinalizer(req, nil)
+	}
+	return nil
+}
+
+// check runs one C check with the compiled requirement, which stays alive (and open)
+// until it returns.
+func (req *Requirement) check(call func(*C.vt_requirement, *errBufs) C.vt_result) error {
+	req.mu.RLock()
+	defer req.mu.RUnlock()
+	if req.ptr == nil {
+		return errRequirementClosed
+	}
+	var bufs errBufs
+	r := call(req.ptr, &bufs)
+	runtime.KeepAlive(req)
+	if r != C.VT_OK {
+		return callError(r, bufs.msg[:], bufs.claim[:], CodeInternal)
+	}
+	return nil
 }
 
 // mustRequirement is NewRequirement for middleware options, which cannot return an error:
@@ -96,11 +128,7 @@ func (t *Token) Check(req *Requirement) error {
 	if !ok {
 		return &Error{Code: CodeInternal, Message: "claims contain a NUL byte"}
 	}
-	var bufs errBufs
-	r := C.vt_claims_check(cPtr(claims), req.ptr, &bufs.msg[0], errBufSize, &bufs.claim[0], C.size_t(len(bufs.claim)))
-	runtime.KeepAlive(req)
-	if r != C.VT_OK {
-		return callError(r, bufs.msg[:], bufs.claim[:], CodeInternal)
-	}
-	return nil
+	return req.check(func(p *C.vt_requirement, b *errBufs) C.vt_result {
+		return C.vt_claims_check(cPtr(claims), p, &b.msg[0], errBufSize, &b.claim[0], C.size_t(len(b.claim)))
+	})
 }

@@ -374,11 +374,10 @@ func (v *Verifier) verify(ctx context.Context, now int64, rt route, release func
 		}
 	}
 	if rt.need != nil {
-		var bufs errBufs
-		r := C.vt_token_check(res.handle, rt.need.ptr, &bufs.msg[0], errBufSize, &bufs.claim[0], C.size_t(len(bufs.claim)))
-		runtime.KeepAlive(rt.need)
-		if r != C.VT_OK {
-			return nil, callError(r, bufs.msg[:], bufs.claim[:], CodeInternal)
+		if err := rt.need.check(func(p *C.vt_requirement, b *errBufs) C.vt_result {
+			return C.vt_token_check(res.handle, p, &b.msg[0], errBufSize, &b.claim[0], C.size_t(len(b.claim)))
+		}); err != nil {
+			return nil, err
 		}
 	}
 	claims := C.GoString(C.vt_token_claims_json(res.handle))
