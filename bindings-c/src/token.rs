@@ -22,8 +22,8 @@ pub(crate) struct Accessors {
     pub(crate) expires_at: Option<i64>,
     pub(crate) not_before: Option<i64>,
     pub(crate) issued_at: Option<i64>,
-    /// `None`: a scope claim is malformed (`claim_invalid`).
-    pub(crate) scopes: Option<Vec<CString>>,
+    /// The engine's `claim_invalid` when a scope claim is malformed.
+    pub(crate) scopes: Result<Vec<CString>, Error>,
 }
 
 impl Accessors {
@@ -39,7 +39,10 @@ impl Accessors {
             expires_at: a.expires_at,
             not_before: a.not_before,
             issued_at: a.issued_at,
-            scopes: a.scopes.as_deref().map(list),
+            scopes: match a.scopes.as_deref() {
+                Some(scopes) => Ok(list(scopes)),
+                None => token.granted_scopes().map(|_| Vec::new()),
+            },
         }
     }
 }
@@ -161,14 +164,10 @@ pub unsafe extern "C" fn vt_token_issued_at(token: *const vt_token, out: *mut i6
     unsafe { accessor(token, out, |a| present(a.issued_at, "iat")) }
 }
 
-/// The scopes malformed: what `vt_token_scope_count` and `vt_token_scope` answer.
+/// The scopes, or the engine's error for a malformed scope claim: what
+/// `vt_token_scope_count` and `vt_token_scope` answer.
 pub(crate) fn scopes_of(a: &Accessors) -> Result<&[CString], Fail> {
-    a.scopes.as_deref().ok_or_else(|| {
-        Fail::Engine(Error::new(
-            ErrorCode::ClaimInvalid,
-            "a scope claim has the wrong type",
-        ))
-    })
+    a.scopes.as_deref().map_err(|e| Fail::Engine(e.clone()))
 }
 
 /// How many scopes the token grants (`scope`, `scp`, then `permissions`), into `*out`;
