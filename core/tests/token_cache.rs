@@ -176,6 +176,15 @@ fn remote_verifier(idp: &TestIdp, cache: Value, dpop: Value) -> Verifier {
     Verifier::new(Config::from_value(config).unwrap()).unwrap()
 }
 
+/// A verifier whose keys are fetched again every second (no DPoP).
+fn refetching_every_second(idp: &TestIdp) -> Verifier {
+    remote_verifier(
+        idp,
+        json!({"ttl": 1, "min_ttl": 1, "refresh_ahead": 0, "cooldown": 1}),
+        json!({}),
+    )
+}
+
 /// Verifies `t` twice: the second is a hit (fresh keys).
 fn verified_twice(v: &Verifier, t: &str) {
     v.verify(t).unwrap();
@@ -193,11 +202,7 @@ fn refused_as_unavailable(v: &Verifier, t: &str) -> bool {
 #[test]
 fn a_removed_key_ends_its_cached_tokens() {
     let idp = TestIdp::start();
-    let v = remote_verifier(
-        &idp,
-        json!({"ttl": 1, "min_ttl": 1, "refresh_ahead": 0, "cooldown": 1}),
-        json!({}),
-    );
+    let v = refetching_every_second(&idp);
     let kid = idp.rotate("ES256");
     let t = idp.token(&TokenRequest {
         alg: Some("ES256".into()),
@@ -329,16 +334,13 @@ fn a_refetch_of_the_same_key_set_keeps_its_cached_tokens() {
     // No ETag, so every refresh downloads the whole document again; the same bytes are
     // the same keys, and the entries they verified stay hits.
     let idp = TestIdp::start();
-    let v = remote_verifier(
-        &idp,
-        json!({"ttl": 1, "min_ttl": 1, "refresh_ahead": 0, "cooldown": 1}),
-        json!({}),
-    );
+    let v = refetching_every_second(&idp);
     let t = idp.token(&TokenRequest::default());
     verified_twice(&v, &t);
     let (before, fetched) = (hits(&v), idp.stats().jwks_requests);
     assert!(
-        wait_until(Duration::from_secs(8), || idp.stats().jwks_requests >= fetched + 2),
+        wait_until(Duration::from_secs(8), || idp.stats().jwks_requests
+            >= fetched + 2),
         "the keys were fetched again"
     );
     assert_eq!(idp.stats().jwks_not_modified, 0, "whole documents, no 304");
@@ -351,11 +353,7 @@ fn a_new_key_beside_the_verifying_one_refreshes_its_tokens() {
     // A rotation that keeps the token's key: the refetched key set is another set, so the
     // entry made with the old one is not used; the token verifies in full and hits again.
     let idp = TestIdp::start();
-    let v = remote_verifier(
-        &idp,
-        json!({"ttl": 1, "min_ttl": 1, "refresh_ahead": 0, "cooldown": 1}),
-        json!({}),
-    );
+    let v = refetching_every_second(&idp);
     let t = idp.token(&TokenRequest::default());
     verified_twice(&v, &t);
     let misses_before = hits(&v).1;
