@@ -225,6 +225,7 @@ fn answers_auth_requests_directly() {
     // Past max_header_bytes is a malformed token, as in every other surface: 401 with the
     // code, never a bare 431.
     assert_eq!(huge.status(), 401);
+    assert_eq!(huge.headers()["x-veritoken-code"], "token_malformed");
     assert_eq!(
         huge.json::<Value>().unwrap()["error"]["code"],
         "token_malformed"
@@ -772,6 +773,10 @@ fn refusals_before_the_handler_have_a_body_a_log_line_and_a_count() {
             "{answer}"
         );
         assert_eq!(raw_body(&answer)["error"]["code"], code, "{answer}");
+        assert!(
+            answer.contains(&format!("x-veritoken-code: {code}\r\n")),
+            "every rejection names its code: {answer}"
+        );
     }
     let metrics = reqwest::blocking::get(format!("{base}/metrics"))
         .unwrap()

@@ -84,6 +84,11 @@ for arch in $ARCHES; do
   # CLI.
   mkdir -p "$STAGE/cli/veritoken-$VERSION-linux-$arch"
   cp "$mout/veritoken" LICENSE "$STAGE/cli/veritoken-$VERSION-linux-$arch/"
+  # The README's `veritoken serve --config examples/sidecar/veritoken-serve.toml` and its nginx
+  # config, so that the download alone runs the sidecar example.
+  mkdir -p "$STAGE/cli/veritoken-$VERSION-linux-$arch/examples/sidecar"
+  cp examples/sidecar/veritoken-serve.toml examples/sidecar/nginx.conf \
+    "$STAGE/cli/veritoken-$VERSION-linux-$arch/examples/sidecar/"
   tar -C "$STAGE/cli" -czf "$DIST/cli/veritoken-$VERSION-linux-$arch.tar.gz" --owner=0 --group=0 "veritoken-$VERSION-linux-$arch"
   built+=("$arch")
   echo "$arch built in $((SECONDS - t0)) s"
@@ -126,6 +131,18 @@ if [ ! -f "$gomod/lib/linux_arm64/libveritoken.a" ]; then
   sed -i 's|^//go:build .*|//go:build !(linux \&\& amd64) \&\& !veritoken_pkgconfig|' "$gomod/lib_unsupported.go"
 fi
 (cd scripts/dist/goproxy && go run . -module "$GO_MODULE" -version "v$VERSION" -dir "$gomod" -out "$DIST/goproxy")
+
+step "Go module $GO_MODULE/prometheus@v$VERSION"
+# Its own module (tagged bindings-c/go/prometheus/v<version>), so the veritoken module never
+# requires client_golang. As tagged, it requires the veritoken module of the same version
+# instead of the checkout's replace.
+prom=$STAGE/go/prometheus
+mkdir -p "$prom"
+tar -C bindings-c/go/prometheus --exclude='*_test.go' -cf - . | tar -C "$prom" -xf -
+cp LICENSE "$prom/"
+(cd "$prom" && go mod edit -dropreplace="$GO_MODULE" -require="$GO_MODULE@v$VERSION" &&
+  sed -i '/^\/\/ In a checkout, the veritoken module beside this one/d' go.mod)
+(cd scripts/dist/goproxy && go run . -module "$GO_MODULE/prometheus" -version "v$VERSION" -dir "$prom" -out "$DIST/goproxy")
 
 step "SHA256SUMS and SIZES"
 (cd "$DIST" && find . -type f ! -name SHA256SUMS ! -name SIZES | sed 's|^\./||' | sort > "$STAGE/files" &&

@@ -84,6 +84,15 @@ echo "go build + vet in $((SECONDS - t0)) s"
 (cd "$T/gouser" && clean ./veritoken-user "$T/vectors")
 output_lacks 'NEEDED.*veritoken' readelf -d "$T/gouser/veritoken-user" || die "the Go binary needs libveritoken at run time"
 
+step "Go: go get $GO_MODULE/prometheus@v$VERSION (client_golang from the public proxy)"
+mkdir -p "$T/goprom"
+cp scripts/dist/test/goprom/main.go "$T/goprom/"
+printf 'module example.com/veritoken-prom-user\n\ngo 1.22\n' > "$T/goprom/go.mod"
+promenv=("${goenv[@]}" GOPROXY="file://$DIST/goproxy,$(go env GOPROXY)")
+(cd "$T/goprom" && clean env "${promenv[@]}" go get "$GO_MODULE/prometheus@v$VERSION" &&
+  clean env "${promenv[@]}" go build -o veritoken-prom-user . && clean env "${promenv[@]}" go vet ./... &&
+  clean ./veritoken-prom-user)
+
 step "C: the SDK tarball and the documented pkg-config lines"
 tar -C "$T" -xzf "$DIST/c/libveritoken-$VERSION-linux-$ARCH.tar.gz"
 sdk=$T/libveritoken-$VERSION-linux-$ARCH
@@ -107,6 +116,8 @@ step "CLI: the static veritoken on a fresh copy of tests/vectors"
 tar -C "$T" -xzf "$DIST/cli/veritoken-$VERSION-linux-$ARCH.tar.gz"
 cli=$T/veritoken-$VERSION-linux-$ARCH/veritoken
 output_lacks NEEDED readelf -d "$cli" || die "$cli is not static"
+(cd "$(dirname "$cli")" && clean ./veritoken serve --check --config examples/sidecar/veritoken-serve.toml) ||
+  die "the tarball's sidecar example does not pass serve --check"
 [ "$(clean "$cli" --version)" = "veritoken $VERSION" ] || die "veritoken --version: $(clean "$cli" --version)"
 clean "$cli" inspect "$(python3 -c 'import json; print(json.load(open("tests/vectors/claims.json"))["cases"][0]["token"])')" >/dev/null
 (cd "$T" && clean "$PY" "$ROOT/scripts/dist/test/cli_vectors.py" "$cli" "$T/vectors")

@@ -129,6 +129,9 @@ impl App {
         if let Ok(v) = HeaderValue::from_str(&request_id) {
             response.headers_mut().insert("x-request-id", v);
         }
+        if let Ok(v) = HeaderValue::from_str(code) {
+            response.headers_mut().insert("x-veritoken-code", v);
+        }
         response
     }
 
@@ -184,7 +187,8 @@ impl App {
                     "-",
                 );
                 return format!(
-                    "HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\ncache-control: no-store\r\nwww-authenticate: {challenge}\r\nx-request-id: {request_id}\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
+                    "HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\ncache-control: no-store\r\nwww-authenticate: {challenge}\r\nx-veritoken-code: {}\r\nx-request-id: {request_id}\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
+                    e.code().as_str(),
                     body.len()
                 )
                 .into_bytes();
@@ -199,7 +203,7 @@ impl App {
         let request_id = format!("{:016x}", self.next_request.fetch_add(1, Ordering::Relaxed));
         self.log_refusal(&request_id, status, code, "-", "-");
         format!(
-            "HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncache-control: no-store\r\nx-request-id: {request_id}\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
+            "HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncache-control: no-store\r\nx-veritoken-code: {code}\r\nx-request-id: {request_id}\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
             body.len()
         )
         .into_bytes()
