@@ -110,7 +110,8 @@ var (
 	ErrReplayStoreUnavailable   = &Error{Code: CodeReplayStoreUnavailable}
 )
 
-// ErrClosed is returned by a Verifier or a Requirement used after Close.
+// ErrClosed is returned by a Verifier used after Close; a Requirement's error after Close
+// matches it (errors.Is).
 var ErrClosed = errors.New("veritoken: verifier is closed")
 
 // errRequirementClosed is a Requirement used after Close: errors.Is(err, ErrClosed).

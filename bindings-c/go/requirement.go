@@ -119,7 +119,8 @@ func mustRequirement(spec RequirementSpec) *Requirement {
 }
 
 // Check returns nil when the token meets req; otherwise an *Error (ErrScopeInsufficient,
-// or ErrClaimInvalid for a scope or role claim of the wrong shape).
+// or ErrClaimInvalid for a scope or role claim of the wrong shape), or, when req was
+// closed, an error matching ErrClosed.
 func (t *Token) Check(req *Requirement) error {
 	if req == nil {
 		return nil

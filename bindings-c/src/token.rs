@@ -41,7 +41,14 @@ impl Accessors {
             issued_at: a.issued_at,
             scopes: match a.scopes.as_deref() {
                 Some(scopes) => Ok(list(scopes)),
-                None => token.granted_scopes().map(|_| Vec::new()),
+                // The scan found a malformed scope claim: the engine's error for it (its two
+                // readings of the claims never disagree; if they did, an internal error).
+                None => Err(token.granted_scopes().err().unwrap_or_else(|| {
+                    Error::new(
+                        ErrorCode::Internal,
+                        "the engine read the scope claims two ways",
+                    )
+                })),
             },
         }
     }

@@ -140,8 +140,7 @@ prom=$STAGE/go/prometheus
 mkdir -p "$prom"
 tar -C bindings-c/go/prometheus --exclude='*_test.go' -cf - . | tar -C "$prom" -xf -
 cp LICENSE "$prom/"
-(cd "$prom" && go mod edit -dropreplace="$GO_MODULE" -require="$GO_MODULE@v$VERSION" &&
-  sed -i '/^\/\/ In a checkout, the veritoken module beside this one/d' go.mod)
+(cd "$prom" && go mod edit -dropreplace="$GO_MODULE" -require="$GO_MODULE@v$VERSION")
 (cd scripts/dist/goproxy && go run . -module "$GO_MODULE/prometheus" -version "v$VERSION" -dir "$prom" -out "$DIST/goproxy")
 
 step "SHA256SUMS and SIZES"

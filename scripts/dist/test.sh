@@ -5,10 +5,12 @@
 #   Python  fresh venv, pip install --no-index --find-links dist/python; vectors; FastAPI example
 #   Node    fresh project, npm install of the tarballs (offline); vectors from CJS and ESM;
 #           tsc --strict on a file importing the installed types
-#   Go      a module outside the repository, go get through dist/goproxy; vectors; go vet
+#   Go      a module outside the repository, go get through dist/goproxy; vectors; go vet;
+#           the Prometheus collector module, scraped
 #   C       the SDK tarball; the documented pkg-config lines (static and shared); vectors
 #   CLI     the static binary on a fresh copy of tests/vectors
-# Only the example's dependencies (FastAPI, TypeScript) come from the registries, separately.
+# Only the examples' dependencies (FastAPI, TypeScript, client_golang checked against
+# sum.golang.org) come from the registries, separately.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -88,7 +90,8 @@ step "Go: go get $GO_MODULE/prometheus@v$VERSION (client_golang from the public 
 mkdir -p "$T/goprom"
 cp scripts/dist/test/goprom/main.go "$T/goprom/"
 printf 'module example.com/veritoken-prom-user\n\ngo 1.22\n' > "$T/goprom/go.mod"
-promenv=("${goenv[@]}" GOPROXY="file://$DIST/goproxy,$(go env GOPROXY)")
+promenv=("${goenv[@]}" GOPROXY="file://$DIST/goproxy,$(go env GOPROXY)"
+  GOSUMDB=sum.golang.org GONOSUMDB=github.com/veritoken/veritoken)
 (cd "$T/goprom" && clean env "${promenv[@]}" go get "$GO_MODULE/prometheus@v$VERSION" &&
   clean env "${promenv[@]}" go build -o veritoken-prom-user . && clean env "${promenv[@]}" go vet ./... &&
   clean ./veritoken-prom-user)
