@@ -299,16 +299,20 @@ func TestOpaqueTokensThroughIntrospection(t *testing.T) {
 	if m, _ := v.Metrics(); m.IntrospectionRequests != 2 || m.IntrospectionCacheHits != 1 {
 		t.Fatalf("metrics %+v", m)
 	}
-	// An answer larger than Verify's 4 KiB buffer (and than the short opaque token) comes
-	// back whole through a token handle instead.
-	big := strings.Repeat("x", 6000)
+	// An answer larger than Verify's 8 KiB buffer (and than the short opaque token) comes
+	// back whole, verified once: one request and no cache hit for the first Verify (a
+	// second verification would show as a cache hit), one cache hit for the next.
+	big := strings.Repeat("x", 12000)
 	token = idp.token(t, url.Values{"format": {"opaque"}, "claims": {`{"note":"` + big + `"}`}})
-	for _, when := range []string{"fetched", "cached"} {
+	for i, when := range []string{"fetched", "cached"} {
 		if tok, err = v.Verify(ctx, token); err != nil {
 			t.Fatalf("large answer, %s: %v", when, err)
 		}
 		if len(token) > 100 || tok.Claims()["note"] != big || tok.Subject() != "test-client" {
 			t.Fatalf("large answer, %s: %d claim bytes for a %d-byte token", when, len(tok.ClaimsJSON()), len(token))
+		}
+		if m, _ := v.Metrics(); m.IntrospectionRequests != 3 || m.IntrospectionCacheHits != uint64(1+i) {
+			t.Fatalf("large answer, %s: %d requests, %d cache hits", when, m.IntrospectionRequests, m.IntrospectionCacheHits)
 		}
 	}
 }

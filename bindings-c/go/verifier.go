@@ -102,6 +102,9 @@ func (v *Verifier) VerifyAt(ctx context.Context, token string, now int64) (*Toke
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	if maybeIntrospected(token) {
+		return v.verifyHandle(ctx, token, now)
+	}
 	if tok, done, err := v.verifyOnce(ctx, token, now, false); done {
 		return tok, err
 	}
@@ -120,8 +123,18 @@ func (v *Verifier) VerifyAt(ctx context.Context, token string, now int64) (*Toke
 	return o.tok, o.err
 }
 
+// maybeIntrospected says the token is not a compact JWS (three parts) and has no NUL byte:
+// if the verifier introspects it, the answer can have any size, so it goes through a token
+// handle at once instead of verifyInto, whose buffer it might overflow, costing a second
+// verification (and, with introspection's cache_ttl 0, a second request to the endpoint).
+// The engine still decides what the token is.
+func maybeIntrospected(token string) bool {
+	return strings.Count(token, ".") != 2 && strings.IndexByte(token, 0) < 0
+}
+
 // verifyOnce is one verifyInto, through a token handle instead when the JSON is larger
-// than its buffer (a large introspection answer). done as for verifyInto.
+// than its buffer (an introspection answer that maybeIntrospected did not foresee). done as
+// for verifyInto.
 func (v *Verifier) verifyOnce(ctx context.Context, token string, now int64, wait bool) (tok *Token, done bool, err error) {
 	tok, done, err = v.verifyInto(token, now, wait)
 	if err == errTooLarge {
