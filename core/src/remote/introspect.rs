@@ -97,10 +97,7 @@ fn unavailable(message: impl Into<String>) -> Error {
 }
 
 fn key(token: &str) -> Key {
-    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes());
-    let mut key = [0u8; 32];
-    key.copy_from_slice(digest.as_ref());
-    key
+    super::sha256(token.as_bytes())
 }
 
 /// `application/x-www-form-urlencoded` encoding of one value (a space becomes `+`).

@@ -53,14 +53,6 @@ fn backoff(failures: u32, cooldown: Duration) -> Duration {
     full / 2 + full.mul_f64(unit / 2.0)
 }
 
-/// What tells two key set documents apart: their SHA-256.
-fn body_digest(body: &[u8]) -> [u8; 32] {
-    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, body);
-    let mut out = [0; 32];
-    out.copy_from_slice(d.as_ref());
-    out
-}
-
 /// Keys as fetched, with the times that govern their use.
 pub(crate) struct Snapshot {
     pub keys: Arc<KeySet>,
@@ -617,17 +609,18 @@ impl RemoteKeys {
                 }
             }
             Some(body) => {
-                let digest = body_digest(&body);
+                let digest = super::sha256(&body);
                 let keys = match previous.filter(|old| old.body_digest == digest) {
                     // The same document (an IdP without ETags): the same keys, so the
                     // verified-token cache's entries stay usable. Missing kids stay missing.
                     Some(old) => {
-                        lock(&self.state()).etag = fetched.etag;
                         tracing::debug!(issuer = %self.issuer, "keys fetched, unchanged");
                         old.keys.clone()
                     }
-                    None => self.parse_keys(&body, &url, fetched.etag)?,
+                    None => self.parse_keys(&body, &url)?,
                 };
+                // Kept for the next fetch's If-None-Match.
+                lock(&self.state()).etag = fetched.etag;
                 (keys, digest)
             }
         };
@@ -641,13 +634,8 @@ impl RemoteKeys {
         Ok(())
     }
 
-    /// A newly fetched key set document's keys; its ETag is kept for the next fetch.
-    fn parse_keys(
-        &self,
-        body: &[u8],
-        url: &Url,
-        etag: Option<String>,
-    ) -> Result<Arc<KeySet>, String> {
+    /// A newly fetched key set document's keys; kids remembered as missing are forgotten.
+    fn parse_keys(&self, body: &[u8], url: &Url) -> Result<Arc<KeySet>, String> {
         let doc = crate::format::strict_json::parse(body)
             .map_err(|_| format!("{} is not valid JSON", fetch::redact(url)))?;
         let parsed = parse_jwks(&doc, Origin::Remote, self.allowed)
@@ -658,12 +646,7 @@ impl RemoteKeys {
         if !parsed.keys.iter().any(|k| k.algorithms().next().is_some()) {
             return Err("the key set has no key for the allowed algorithms".into());
         }
-        {
-            let cell = self.state();
-            let mut st = lock(&cell);
-            st.etag = etag;
-            st.missing.clear();
-        }
+        lock(&self.state()).missing.clear();
         tracing::info!(issuer = %self.issuer, keys = parsed.keys.len(), "keys fetched");
         Ok(Arc::new(KeySet::new(parsed.keys)))
     }
