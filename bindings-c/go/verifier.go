@@ -10,7 +10,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"runtime"
 	"strings"
@@ -102,10 +101,7 @@ func (v *Verifier) VerifyAt(ctx context.Context, token string, now int64) (*Toke
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if maybeIntrospected(token) {
-		return v.verifyHandle(ctx, token, now)
-	}
-	if tok, done, err := v.verifyOnce(ctx, token, now, false); done {
+	if tok, done, err := v.verifyInto(token, now, false); done {
 		return tok, err
 	}
 	// Keys are being fetched: wait, in a goroutine when ctx can be cancelled.
@@ -114,33 +110,13 @@ func (v *Verifier) VerifyAt(ctx context.Context, token string, now int64) (*Toke
 		err error
 	}
 	o, err := await(ctx, func() outcome {
-		tok, _, err := v.verifyOnce(context.Background(), token, now, true)
+		tok, _, err := v.verifyInto(token, now, true)
 		return outcome{tok, err}
 	}, nil)
 	if err != nil {
 		return nil, err
 	}
 	return o.tok, o.err
-}
-
-// maybeIntrospected says the token is not a compact JWS (three parts) and has no NUL byte:
-// if the verifier introspects it, the answer can have any size, so it goes through a token
-// handle at once instead of verifyInto, whose buffer it might overflow, costing a second
-// verification (and, with introspection's cache_ttl 0, a second request to the endpoint).
-// The engine still decides what the token is.
-func maybeIntrospected(token string) bool {
-	return strings.Count(token, ".") != 2 && strings.IndexByte(token, 0) < 0
-}
-
-// verifyOnce is one verifyInto, through a token handle instead when the JSON is larger
-// than its buffer (an introspection answer that maybeIntrospected did not foresee). done as
-// for verifyInto.
-func (v *Verifier) verifyOnce(ctx context.Context, token string, now int64, wait bool) (tok *Token, done bool, err error) {
-	tok, done, err = v.verifyInto(token, now, wait)
-	if err == errTooLarge {
-		tok, err = v.verifyHandle(ctx, token, now)
-	}
-	return tok, done, err
 }
 
 // await returns call(), run in a goroutine when ctx can be cancelled so that a cancelled
@@ -164,32 +140,17 @@ func await[T any](ctx context.Context, call func() T, discard func(T)) (T, error
 	}
 }
 
-// verifyHandle is VerifyAt through a token handle, whose JSON can have any size.
-func (v *Verifier) verifyHandle(ctx context.Context, token string, now int64) (*Token, error) {
-	text, ok := cText(token)
-	if !ok {
-		return nil, errNUL("token")
-	}
-	return v.verify(ctx, now, route{}, nil, func(p *C.vt_verifier, now C.int64_t, wait C.int32_t, out **C.vt_token, m, c *C.char, cn C.size_t) C.vt_result {
-		if wait != 0 {
-			return C.vt_verify_at(p, cPtr(text), now, out, m, errBufSize, c, cn)
-		}
-		return C.vt_try_verify_at(p, cPtr(text), now, out, m, errBufSize, c, cn)
-	})
-}
-
-// errTooLarge says the verified JSON did not fit vt_verify_into's buffer.
-var errTooLarge = errors.New("veritoken: verified JSON larger than the buffer")
-
 // intoScratch is what one vt_verify_into call writes: the claims and header JSON and the
 // accessor record, their lengths, and the error buffers. Pooled, since passed to C it
 // would otherwise be allocated on every call. A signed token's three parts take at most
 // 4 * its length + 64 bytes (veritoken.h), so out fits tokens up to 2,032 bytes; longer
-// ones get their own buffer, and an introspection answer too large for it the handle path.
+// ones get their own buffer. An introspection answer too large for it comes back as a
+// token handle in overflow instead (verified once).
 type intoScratch struct {
 	errBufs
 	out                               [8192]byte
 	claimsLen, headerLen, accessorLen C.size_t
+	overflow                          *C.vt_token
 }
 
 var intoPool = sync.Pool{New: func() any { return new(intoScratch) }}
@@ -207,8 +168,8 @@ func (v *Verifier) verifyInto(token string, now int64, wait bool) (tok *Token, d
 	out := scratch.out[:]
 	// Room for the largest answer a token of this size can have. Beyond intoMaxToken the
 	// scratch buffer is tried as is: the engine refuses such a token (past max_token_size)
-	// without writing, or answers VT_BUFFER_TOO_SMALL and the handle path takes over, so
-	// a huge token costs no huge allocation.
+	// without writing, or hands it over as a handle, so a huge token costs no huge
+	// allocation.
 	if need := 4*len(token) + 64; need > len(out) && len(token) <= intoMaxToken {
 		out = make([]byte, need)
 	}
@@ -216,14 +177,17 @@ func (v *Verifier) verifyInto(token string, now int64, wait bool) (tok *Token, d
 	switch {
 	case closed:
 		return nil, true, ErrClosed
+	case r == C.VT_OK && scratch.overflow != nil:
+		h := scratch.overflow
+		scratch.overflow = nil
+		defer C.vt_token_free(h)
+		return tokenOfHandle(h), true, nil
 	case r == C.VT_OK:
 		c, h, a := int(scratch.claimsLen), int(scratch.headerLen), int(scratch.accessorLen)
 		text := string(out[:c+h+a])
 		return &Token{claimsJSON: text[:c], headerJSON: text[c : c+h], record: record(text[c+h:])}, true, nil
 	case r == C.VT_WOULD_BLOCK:
 		return nil, false, nil
-	case r == C.VT_BUFFER_TOO_SMALL:
-		return nil, true, errTooLarge
 	}
 	return nil, true, callError(r, scratch.msg[:], scratch.claim[:], CodeTokenMalformed)
 }
@@ -240,7 +204,7 @@ func (v *Verifier) callInto(token string, now int64, wait bool, out []byte, s *i
 	}
 	r = C.vt_verify_into(v.ptr, (*C.char)(unsafe.Pointer(unsafe.StringData(token))), C.size_t(len(token)),
 		C.int64_t(now), w, (*C.char)(unsafe.Pointer(&out[0])), C.size_t(len(out)),
-		&s.claimsLen, &s.headerLen, &s.accessorLen, &s.msg[0], errBufSize, &s.claim[0], C.size_t(len(s.claim)))
+		&s.claimsLen, &s.headerLen, &s.accessorLen, &s.overflow, &s.msg[0], errBufSize, &s.claim[0], C.size_t(len(s.claim)))
 	runtime.KeepAlive(v)
 	return r, false
 }
@@ -393,12 +357,17 @@ func (v *Verifier) verify(ctx context.Context, now int64, rt route, release func
 			return nil, err
 		}
 	}
-	claims := C.GoString(C.vt_token_claims_json(res.handle))
+	return tokenOfHandle(res.handle), nil
+}
+
+// tokenOfHandle copies a token handle's claims, header and accessor record into Go memory.
+func tokenOfHandle(h *C.vt_token) *Token {
+	claims := C.GoString(C.vt_token_claims_json(h))
 	return &Token{
 		claimsJSON: claims,
-		headerJSON: C.GoString(C.vt_token_header_json(res.handle)),
-		record:     recordOfHandle(res.handle, len(claims)),
-	}, nil
+		headerJSON: C.GoString(C.vt_token_header_json(h)),
+		record:     recordOfHandle(h, len(claims)),
+	}
 }
 
 // call makes one C verify call (waiting for a key fetch or not). ok is false only when a

@@ -259,8 +259,11 @@ vt_result vt_try_verify_at(const vt_verifier *verifier,
 
  The two texts of a signed token are shorter than the token itself (base64url is longer
  than what it encodes), so `out_len >= token_len` always fits them, and `out_len >= 4 *
- token_len + 64` with the record; an introspected token's claims may not:
- VT_BUFFER_TOO_SMALL (nothing written; `vt_verify_at` and its handle serve any size).
+ token_len + 64` with the record; an introspected token's claims may not. Then, when
+ `overflow` is not NULL, the token is handed over instead: VT_OK with `*overflow` a token
+ handle (free it with `vt_token_free`) and nothing written to `out` or the lengths, so a
+ large answer is not verified twice. With `overflow` NULL: VT_BUFFER_TOO_SMALL, nothing
+ written. On every other VT_OK `*overflow` (when not NULL) is set to NULL.
  With `may_wait` 0 it never waits for a key fetch (VT_WOULD_BLOCK).
  */
 vt_result vt_verify_into(const vt_verifier *verifier,
@@ -273,6 +276,7 @@ vt_result vt_verify_into(const vt_verifier *verifier,
                          uintptr_t *claims_len,
                          uintptr_t *header_len,
                          uintptr_t *accessors_len,
+                         vt_token **overflow,
                          char *err,
                          uintptr_t err_len,
                          char *claim,

@@ -218,8 +218,11 @@ pub unsafe extern "C" fn vt_try_verify_at(
 ///
 /// The two texts of a signed token are shorter than the token itself (base64url is longer
 /// than what it encodes), so `out_len >= token_len` always fits them, and `out_len >= 4 *
-/// token_len + 64` with the record; an introspected token's claims may not:
-/// VT_BUFFER_TOO_SMALL (nothing written; `vt_verify_at` and its handle serve any size).
+/// token_len + 64` with the record; an introspected token's claims may not. Then, when
+/// `overflow` is not NULL, the token is handed over instead: VT_OK with `*overflow` a token
+/// handle (free it with `vt_token_free`) and nothing written to `out` or the lengths, so a
+/// large answer is not verified twice. With `overflow` NULL: VT_BUFFER_TOO_SMALL, nothing
+/// written. On every other VT_OK `*overflow` (when not NULL) is set to NULL.
 /// With `may_wait` 0 it never waits for a key fetch (VT_WOULD_BLOCK).
 #[no_mangle]
 pub unsafe extern "C" fn vt_verify_into(
@@ -233,6 +236,7 @@ pub unsafe extern "C" fn vt_verify_into(
     claims_len: *mut usize,
     header_len: *mut usize,
     accessors_len: *mut usize,
+    overflow: *mut *mut vt_token,
     err: *mut c_char,
     err_len: usize,
     claim: *mut c_char,
@@ -257,7 +261,12 @@ pub unsafe extern "C" fn vt_verify_into(
         };
         let texts = claims.len() + header.len();
         if texts + record.len() > out_len {
-            return Err(Fail::TooSmall);
+            if overflow.is_null() {
+                return Err(Fail::TooSmall);
+            }
+            // SAFETY: `overflow` is non-null and writable (the caller's contract).
+            unsafe { hand_out(verified, overflow) };
+            return Ok(());
         }
         // SAFETY: `out` has `out_len` writable bytes, enough for the three parts; both text
         // length pointers were checked non-null above, `accessors_len` just now.
@@ -270,6 +279,9 @@ pub unsafe extern "C" fn vt_verify_into(
             *header_len = header.len();
             if !accessors_len.is_null() {
                 *accessors_len = record.len();
+            }
+            if !overflow.is_null() {
+                *overflow = std::ptr::null_mut();
             }
         }
         Ok(())

@@ -40,7 +40,7 @@ static void check_record(const char *name, vt_verifier *v, const char *token, in
   size_t len = strlen(token), cl = 0, hl = 0, al = 0, want_len = 0;
   size_t cap = 4 * len + 64, want_cap = 3 * strlen(claims) + 64;
   char *out = malloc(cap), *want = malloc(want_cap), err[256] = "";
-  if (vt_verify_into(v, token, len, now, 1, out, cap, &cl, &hl, &al, err, sizeof err, NULL, 0) != VT_OK) {
+  if (vt_verify_into(v, token, len, now, 1, out, cap, &cl, &hl, &al, NULL, err, sizeof err, NULL, 0) != VT_OK) {
     fail(name, "no room for the accessor record:", err);
   } else if (vt_claims_accessor_record(claims, strlen(claims), want, want_cap, &want_len, err, sizeof err) != VT_OK) {
     fail(name, "vt_claims_accessor_record:", err);
@@ -60,17 +60,28 @@ static vt_result verify_into(vt_verifier *v, const char *token, int64_t now, cha
   char tiny[1] = {'k'};
   size_t claims_len = 7, header_len = 7, len = strlen(token);
   vt_result r = vt_verify_into(v, token, len, now, 0, tiny, 0, &claims_len, &header_len, NULL,
-                               err, err_len, claim, claim_len);
+                               NULL, err, err_len, claim, claim_len);
   if (claims_len != 7 || header_len != 7 || tiny[0] != 'k') fail(token, "outputs written on failure", NULL);
   if (r != VT_BUFFER_TOO_SMALL) return r == VT_OK ? VT_INTERNAL : r;
+  /* With somewhere to hand it over, the token that did not fit comes back as a handle. */
+  vt_token *overflow = NULL;
+  r = vt_verify_into(v, token, len, now, 1, tiny, 0, &claims_len, &header_len, NULL, &overflow,
+                     err, err_len, claim, claim_len);
+  if (r != VT_OK || overflow == NULL || claims_len != 7 || header_len != 7 || tiny[0] != 'k')
+    fail(token, "a token that did not fit was not handed over alone", NULL);
   char *out = malloc(len + 1);
-  r = vt_verify_into(v, token, len, now, 1, out, len, &claims_len, &header_len, NULL,
+  vt_token *none = (vt_token *)out;
+  r = vt_verify_into(v, token, len, now, 1, out, len, &claims_len, &header_len, NULL, &none,
                      err, err_len, claim, claim_len);
   if (r == VT_OK) {
+    if (none != NULL) fail(token, "overflow not NULL when the token fit", NULL);
     *claims = strndup(out, claims_len);
+    if (overflow == NULL || strcmp(vt_token_claims_json(overflow), *claims) != 0)
+      fail(token, "the handed-over token's claims differ", NULL);
     if (header_len < 2 || out[claims_len] != '{' || out[claims_len + header_len - 1] != '}') fail(token, "header is not an object", NULL);
     check_record(token, v, token, now, *claims);
   }
+  vt_token_free(overflow);
   free(out);
   return r;
 }
@@ -477,11 +488,11 @@ static void api_misuse(void) {
   CHECK(vt_verifier_error_headers(v, VT_TOKEN_EXPIRED, "x", NULL, NULL, small, sizeof small) == VT_BUFFER_TOO_SMALL);
   size_t cl = 9, hl = 9;
   char buf[64];
-  CHECK(vt_verify_into(NULL, "a.b.c", 5, 0, 1, buf, sizeof buf, &cl, &hl, NULL, err, sizeof err, NULL, 0) == VT_INVALID_ARGUMENT);
-  CHECK(vt_verify_into(v, "a.b.c", 5, 0, 1, buf, sizeof buf, NULL, &hl, NULL, err, sizeof err, NULL, 0) == VT_INVALID_ARGUMENT);
-  CHECK(vt_verify_into(v, "a.b.c", 5, 0, 1, NULL, sizeof buf, &cl, &hl, NULL, err, sizeof err, NULL, 0) == VT_INVALID_ARGUMENT);
-  CHECK(vt_verify_into(v, NULL, 5, 0, 1, buf, sizeof buf, &cl, &hl, NULL, err, sizeof err, NULL, 0) == VT_INVALID_ARGUMENT);
-  CHECK(vt_verify_into(v, "\xff\xfe", 2, 0, 1, buf, sizeof buf, &cl, &hl, NULL, err, sizeof err, claim, sizeof claim) == VT_INVALID_ARGUMENT &&
+  CHECK(vt_verify_into(NULL, "a.b.c", 5, 0, 1, buf, sizeof buf, &cl, &hl, NULL, NULL, err, sizeof err, NULL, 0) == VT_INVALID_ARGUMENT);
+  CHECK(vt_verify_into(v, "a.b.c", 5, 0, 1, buf, sizeof buf, NULL, &hl, NULL, NULL, err, sizeof err, NULL, 0) == VT_INVALID_ARGUMENT);
+  CHECK(vt_verify_into(v, "a.b.c", 5, 0, 1, NULL, sizeof buf, &cl, &hl, NULL, NULL, err, sizeof err, NULL, 0) == VT_INVALID_ARGUMENT);
+  CHECK(vt_verify_into(v, NULL, 5, 0, 1, buf, sizeof buf, &cl, &hl, NULL, NULL, err, sizeof err, NULL, 0) == VT_INVALID_ARGUMENT);
+  CHECK(vt_verify_into(v, "\xff\xfe", 2, 0, 1, buf, sizeof buf, &cl, &hl, NULL, NULL, err, sizeof err, claim, sizeof claim) == VT_INVALID_ARGUMENT &&
         cl == 9 && hl == 9);
   char names_out[64];
   CHECK(vt_verifier_credential_header_names(v, names_out, sizeof names_out, err, sizeof err) == VT_OK &&
