@@ -891,20 +891,27 @@ pub enum ClaimValue {
 /// which the caller's scan already refused.
 pub(crate) fn members(bytes: &[u8], out: &mut Vec<ClaimMember>) -> bool {
     out.clear();
+    each_member(bytes, |member| out.push(member))
+}
+
+/// [`members`], handing each member to `visit` as it is found instead of collecting
+/// them: for a caller that keeps a few, with no allocation. When the answer is false,
+/// `visit` may have seen some members already; the caller drops what it kept.
+pub(crate) fn each_member(bytes: &[u8], mut visit: impl FnMut(ClaimMember)) -> bool {
     let mut p = Parser {
         b: bytes,
         i: 0,
         duplicate: None,
     };
-    p.layout(out).is_ok() && {
+    p.layout(&mut visit).is_ok() && {
         p.ws();
         p.i == bytes.len()
     }
 }
 
 impl Parser<'_> {
-    /// [`members`]' walk over the object.
-    fn layout(&mut self, out: &mut Vec<ClaimMember>) -> Parsed<()> {
+    /// [`each_member`]'s walk over the object.
+    fn layout(&mut self, visit: &mut impl FnMut(ClaimMember)) -> Parsed<()> {
         self.ws();
         self.expect(b'{')?;
         self.ws();
@@ -948,7 +955,7 @@ impl Parser<'_> {
                     ClaimValue::Json(start..self.i)
                 }
             };
-            out.push(ClaimMember { name, value });
+            visit(ClaimMember { name, value });
             if self.object_ends()? {
                 return Ok(());
             }

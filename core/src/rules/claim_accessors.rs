@@ -73,24 +73,25 @@ impl<'a> Member<'a> {
 /// same (`crate::fuzzing::check_scanner` holds them to it in the property tests and the
 /// `signed_json` fuzz target).
 pub fn scanned<'a>(claims_json: &'a str) -> Option<impl Fn(&str) -> Member<'a>> {
-    let mut found = Vec::new();
-    if !json_scanner::members(claims_json.as_bytes(), &mut found) {
-        return None;
-    }
     let mut read = [Member::Absent; READ];
-    for member in found {
+    let mut all_read = true;
+    let whole = json_scanner::each_member(claims_json.as_bytes(), |member| {
         let Some(slot) = slot(&claims_json[member.name]) else {
-            continue;
+            return;
         };
         read[slot] = match member.value {
             ClaimValue::Plain(text) => Member::Str(&claims_json[text]),
             ClaimValue::Integer(n) => Member::Number(n),
             ClaimValue::True | ClaimValue::False => Member::Bool,
             ClaimValue::Null => Member::Null,
-            ClaimValue::Json(_) => return None,
+            ClaimValue::Json(_) => {
+                all_read = false;
+                Member::Absent
+            }
         };
-    }
-    Some(move |name: &str| slot(name).map_or(Member::Absent, |slot| read[slot]))
+    });
+    (whole && all_read)
+        .then_some(move |name: &str| slot(name).map_or(Member::Absent, |slot| read[slot]))
 }
 
 /// A string claim, `None` when absent or not a string.
