@@ -1,7 +1,8 @@
 //! The engine's log records, delivered to a Python `logging.Logger` (`veritoken`).
 //! Records come from the caller's thread or the engine's I/O thread: each takes the GIL for
 //! the logger call only. Verifications release the GIL while they wait (and every wait is
-//! bounded), so the I/O thread taking it cannot deadlock with them.
+//! bounded), and the engine logs no record while holding a lock of its own, so the I/O
+//! thread taking the GIL cannot deadlock with them (`core/tests/gil.rs`).
 
 use pyo3::prelude::*;
 use pyo3::types::PyDict;

@@ -506,7 +506,9 @@ impl RemoteKeys {
     }
 
     fn finish(&self, flight: &Arc<Flight>, outcome: Result<(), String>) {
-        {
+        // Logged once the state lock is released: a sink may wait for a lock of its own
+        // (Python's takes the GIL), held by a thread that waits for this one.
+        let failed = {
             let cell = self.state();
             let mut st = lock(&cell);
             if st
@@ -521,6 +523,7 @@ impl RemoteKeys {
                     st.failures = 0;
                     st.retry_at = None;
                     st.last_error = None;
+                    None
                 }
                 Err(why) => {
                     let now = Instant::now();
@@ -537,9 +540,12 @@ impl RemoteKeys {
                     st.last_error = Some(why.clone());
                     self.metrics.add(Counter::JwksFetchFailures);
                     let retry_ms = retry_at.saturating_duration_since(now).as_millis() as u64;
-                    tracing::warn!(issuer = %self.issuer, error = %why, failures = st.failures, retry_ms, "key fetch failed; keeping the last good keys");
+                    Some((st.failures, retry_ms))
                 }
             }
+        };
+        if let (Some((failures, retry_ms)), Err(why)) = (failed, &outcome) {
+            tracing::warn!(issuer = %self.issuer, error = %why, failures, retry_ms, "key fetch failed; keeping the last good keys");
         }
         flight.complete(outcome);
     }

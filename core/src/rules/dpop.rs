@@ -9,6 +9,7 @@ use crate::remote::redis_store::RedisStore;
 use crate::rules::claims::normalize_typ;
 use crate::rules::token::VerifiedToken;
 use crate::support::error::{Error, ErrorCode};
+use crate::support::process::PerProcess;
 use crate::support::untrusted_text::clip;
 use crate::{format::b64, format::strict_json, keys::jws};
 use aws_lc_rs::{constant_time, digest, hmac};
@@ -497,10 +498,11 @@ fn normalize_percent(path: &str) -> String {
     out
 }
 
-/// Proof ids seen recently (until their proof would be too old anyway), bounded.
+/// Proof ids seen recently (until their proof would be too old anyway), bounded. Per
+/// process: a child forked while another thread held the lock starts its own, empty.
 struct ReplayCache {
     max: usize,
-    state: Mutex<ReplayState>,
+    state: PerProcess<Mutex<ReplayState>>,
 }
 
 struct ReplayState {
@@ -513,15 +515,18 @@ impl ReplayCache {
     fn new(max: usize) -> Self {
         ReplayCache {
             max,
-            state: Mutex::new(ReplayState {
-                seen: HashMap::new(),
-                next_sweep: i64::MIN,
-            }),
+            state: PerProcess::new(),
         }
     }
 
     fn record(&self, key: [u8; 16], expires: i64, now: i64) -> Result<(), Error> {
-        let mut s = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let cell = self.state.get_or_init(|| {
+            Mutex::new(ReplayState {
+                seen: HashMap::new(),
+                next_sweep: i64::MIN,
+            })
+        });
+        let mut s = cell.lock().unwrap_or_else(PoisonError::into_inner);
         if s.seen.get(&key).is_some_and(|until| *until > now) {
             return Err(replayed());
         }
@@ -530,6 +535,9 @@ impl ReplayCache {
             s.next_sweep = now.saturating_add(1);
         }
         if s.seen.len() >= self.max && !s.seen.contains_key(&key) {
+            // Logged without the lock: a sink may wait for a lock of its own (Python's
+            // takes the GIL) held by a thread waiting for this one.
+            drop(s);
             tracing::warn!(
                 entries = self.max,
                 "DPoP replay cache is full; refusing proofs"

@@ -282,9 +282,11 @@ impl Verifier {
 
     /// [`Verifier::verify_presented_at`] for a binding whose callers share a global lock
     /// (Python's GIL): a verification that costs less than releasing and taking the lock
-    /// again (a token-cache hit, or an HMAC token whose header this thread has seen) runs
-    /// here as is; any other (RSA, ECDSA, EdDSA, a wait for keys or an introspection) runs
-    /// inside `offload`, which releases the lock around the call it is handed.
+    /// again (a token-cache hit, or an HMAC token whose header this thread has seen, with
+    /// its keys at hand) runs here as is; any other (RSA, ECDSA, EdDSA, a wait for keys or
+    /// an introspection) runs inside `offload`, which releases the lock around the call it
+    /// is handed. Nothing waits under the caller's lock: the HMAC token's one try never
+    /// waits, and a token whose keys must first be fetched goes to `offload`.
     pub fn verify_offloading(
         &self,
         token: &str,
@@ -305,11 +307,15 @@ impl Verifier {
             true => CacheUse::Ask,
             false => CacheUse::Asked,
         };
-        let full = || self.verify_loop(token, proof, now, cache);
-        match !shared_proof && self.is_cheap(token) {
-            true => full(),
-            false => offload(&full),
+        if !shared_proof && self.is_cheap(token) {
+            // The header says HMAC, but the issuer it names may have no keys yet: a wait
+            // here would stop every thread sharing the lock.
+            match self.attempt(token, now, false, cache) {
+                Step::Done(result) => return self.finish(token, proof, now, result),
+                Step::Wait(..) | Step::Introspect(_) => {}
+            }
         }
+        offload(&|| self.verify_loop(token, proof, now, cache))
     }
 
     /// An HMAC token (by the header this thread memoized) that no introspection claims:
