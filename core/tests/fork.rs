@@ -9,8 +9,8 @@
 use serde_json::json;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use veritoken::{Config, Verifier};
-use veritoken_testidp::{Fault, FaultMode, TestIdp, TokenRequest};
+use veritoken::{Config, DpopProof, Verifier};
+use veritoken_testidp::{Fault, FaultMode, ProofRequest, TestIdp, TokenRequest};
 
 const TRIALS: usize = 240;
 /// A child that has not answered by then is stuck (a verification waits at most 2 s).
@@ -177,4 +177,61 @@ fn a_verifier_made_before_fork_works_in_the_child() {
     assert_eq!(libc::WEXITSTATUS(status), 0, "the child could not verify");
     // The parent is unaffected and fetches the new key on its own.
     assert!(v.verify(&fresh).is_ok());
+}
+
+/// The in-memory DPoP replay cache is the child's own after fork() (never a lock another
+/// thread of the parent held): a child records its proofs and refuses their replay.
+#[test]
+fn a_child_keeps_its_own_dpop_replay_cache() {
+    const URL: &str = "https://api.example.com/orders";
+    let idp = TestIdp::start();
+    let cfg = json!({"issuers": [{"issuer": idp.url(), "audiences": ["api://default"],
+        "algorithms": ["RS256"], "jwks_uri": idp.jwks_uri()}],
+        "dpop": {"mode": "allowed"}});
+    let v = Verifier::new(Config::from_value(cfg).unwrap()).unwrap();
+    let token = idp.token(&TokenRequest {
+        dpop_jkt: Some(idp.dpop_jkt()),
+        ..Default::default()
+    });
+    let proof = || {
+        idp.dpop_proof(&ProofRequest {
+            htm: "GET".into(),
+            htu: URL.into(),
+            access_token: Some(token.clone()),
+            ..Default::default()
+        })
+    };
+    let verify = |proof: &str| {
+        let p = DpopProof {
+            proof,
+            method: "GET",
+            url: URL,
+        };
+        v.verify_presented_at(&token, Some(&p), veritoken::unix_now())
+            .map_err(|e| e.code())
+    };
+    assert!(verify(&proof()).is_ok(), "the parent records a proof");
+    let in_child = proof();
+
+    // SAFETY: the child only verifies and leaves through _exit.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork failed");
+    if pid == 0 {
+        // SAFETY: alarm only arms a timer; its default action ends a child that hangs.
+        unsafe { libc::alarm(WATCHDOG_SECS) };
+        let ok = verify(&in_child).is_ok()
+            && verify(&in_child).err() == Some(veritoken::ErrorCode::DpopInvalid);
+        // SAFETY: _exit ends the forked child at once; nothing runs after it.
+        unsafe { libc::_exit(if ok { 0 } else { 1 }) };
+    }
+    let status = reap(pid, Duration::from_secs(WATCHDOG_SECS as u64 + 5));
+    assert_eq!(
+        status
+            .filter(|s| libc::WIFEXITED(*s))
+            .map(|s| libc::WEXITSTATUS(s)),
+        Some(0),
+        "the child verified its proof once and refused its replay ({status:?})"
+    );
+    // The parent's cache is its own too: the child's proof is new to it.
+    assert!(verify(&in_child).is_ok());
 }

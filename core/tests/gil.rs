@@ -15,10 +15,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Condvar, Mutex, PoisonError};
 use std::time::Duration;
 use veritoken::{
-    set_log_sink, unix_now, Config, Error, ErrorCode, LogLevel, LogRecord, LogSink, VerifiedToken,
-    Verifier,
+    set_log_sink, unix_now, Config, DpopProof, Error, ErrorCode, LogLevel, LogRecord, LogSink,
+    VerifiedToken, Verifier,
 };
-use veritoken_testidp::{Fault, FaultMode, TestIdp};
+use veritoken_testidp::{Fault, FaultMode, ProofRequest, TestIdp, TokenRequest};
 
 const SECRET: &str = "0123456789abcdef0123456789abcdef";
 const AUDIENCE: &str = "api://default";
@@ -218,4 +218,81 @@ fn a_failed_fetch_is_logged_without_holding_the_key_state() {
     };
     assert!(started, "the first try started a fetch");
     assert_eq!(result, Err(ErrorCode::JwksUnavailable));
+}
+
+/// A thread without the GIL finds the DPoP replay cache full and warns; the warning waits
+/// for the GIL. Meanwhile a thread holding it verifies a cached token with a proof, whose
+/// id goes to the same replay cache: the warning must not hold that cache's lock.
+#[test]
+fn a_full_replay_cache_is_logged_without_holding_it() {
+    const URL: &str = "https://api.example.com/orders";
+    let _serial = serial();
+    let idp = TestIdp::start();
+    let v = Verifier::new(
+        Config::from_value(json!({
+            "issuers": [{"issuer": idp.url(), "audiences": [AUDIENCE],
+                "algorithms": ["RS256"], "jwks_uri": idp.jwks_uri()}],
+            "dpop": {"mode": "allowed", "replay_cache_size": 1},
+            "cache": {"max_entries": 16},
+        }))
+        .unwrap(),
+    )
+    .unwrap();
+    let token = idp.token(&TokenRequest {
+        dpop_jkt: Some(idp.dpop_jkt()),
+        ..Default::default()
+    });
+    let proof = || {
+        idp.dpop_proof(&ProofRequest {
+            htm: "GET".into(),
+            htu: URL.into(),
+            access_token: Some(token.clone()),
+            ..Default::default()
+        })
+    };
+    let with = |proof: &str| -> Result<(), ErrorCode> {
+        let p = DpopProof {
+            proof,
+            method: "GET",
+            url: URL,
+        };
+        v.verify_presented_at(&token, Some(&p), unix_now())
+            .map(|_| ())
+            .map_err(|e| e.code())
+    };
+    // The token is cached and the replay cache (one id) is full.
+    assert_eq!(with(&proof()), Ok(()));
+    let (second, third) = (proof(), proof());
+    let (done, answer) = mpsc::channel();
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            GIL.take();
+            // Another thread, one that does not hold the GIL, is refused for the full
+            // cache, and its warning now waits for the GIL.
+            let outside = s.spawn(|| with(&second));
+            while !SINK_WAITING.load(Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            let p = DpopProof {
+                proof: &third,
+                method: "GET",
+                url: URL,
+            };
+            let result = v.verify_offloading(&token, Some(&p), unix_now(), offload);
+            GIL.release();
+            let outside = outside.join().unwrap();
+            let _ = done.send((outside, result.map(|_| ()).map_err(|e| e.code())));
+        });
+        let Ok((outside, result)) = answer.recv_timeout(Duration::from_secs(60)) else {
+            let _ = writeln!(
+                std::io::stderr(),
+                "deadlock: the full replay cache's warning held its lock while waiting for the GIL"
+            );
+            std::process::exit(101);
+        };
+        // Both are refused for the full cache (fail closed), neither hangs.
+        assert_eq!(outside, Err(ErrorCode::DpopInvalid));
+        assert_eq!(result, Err(ErrorCode::DpopInvalid));
+    });
+    assert_eq!(v.metrics().token_cache_hits, 2, "both were cache hits");
 }
