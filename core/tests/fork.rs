@@ -10,7 +10,7 @@ use serde_json::json;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use veritoken::{Config, DpopProof, Verifier};
-use veritoken_testidp::{Fault, FaultMode, ProofRequest, TestIdp, TokenRequest};
+use veritoken_testidp::{Fault, FaultMode, TestIdp, TokenRequest};
 
 const TRIALS: usize = 240;
 /// A child that has not answered by then is stuck (a verification waits at most 2 s).
@@ -189,18 +189,8 @@ fn a_child_keeps_its_own_dpop_replay_cache() {
         "algorithms": ["RS256"], "jwks_uri": idp.jwks_uri()}],
         "dpop": {"mode": "allowed"}});
     let v = Verifier::new(Config::from_value(cfg).unwrap()).unwrap();
-    let token = idp.token(&TokenRequest {
-        dpop_jkt: Some(idp.dpop_jkt()),
-        ..Default::default()
-    });
-    let proof = || {
-        idp.dpop_proof(&ProofRequest {
-            htm: "GET".into(),
-            htu: URL.into(),
-            access_token: Some(token.clone()),
-            ..Default::default()
-        })
-    };
+    let token = idp.dpop_bound_token();
+    let proof = || idp.dpop_proof_for("GET", URL, &token);
     let verify = |proof: &str| {
         let p = DpopProof {
             proof,

@@ -18,7 +18,7 @@ use veritoken::{
     set_log_sink, unix_now, Config, DpopProof, Error, ErrorCode, LogLevel, LogRecord, LogSink,
     VerifiedToken, Verifier,
 };
-use veritoken_testidp::{Fault, FaultMode, ProofRequest, TestIdp, TokenRequest};
+use veritoken_testidp::{Fault, FaultMode, TestIdp};
 
 const SECRET: &str = "0123456789abcdef0123456789abcdef";
 const AUDIENCE: &str = "api://default";
@@ -88,6 +88,18 @@ fn offload(
     let result = call();
     GIL.take();
     result
+}
+
+/// The answer a scenario's thread sends, or the end of the run: when two threads wait for
+/// each other for good, one of them holds the GIL every other test here needs.
+fn or_deadlock<T>(answer: mpsc::Receiver<T>, why: &str) -> T {
+    answer
+        .recv_timeout(Duration::from_secs(60))
+        .unwrap_or_else(|_| {
+            // Straight to stderr: the test harness's capture would lose a print before exit.
+            let _ = writeln!(std::io::stderr(), "deadlock: {why}");
+            std::process::exit(101)
+        })
 }
 
 /// One scenario at a time: they share the GIL and the process's log sink.
@@ -188,35 +200,28 @@ fn a_failed_fetch_is_logged_without_holding_the_key_state() {
         mode: FaultMode::Status500,
         delay_ms: 0,
     });
-    let v = remote(&idp);
     let token = hmac_token(&idp);
     let (done, answer) = mpsc::channel();
     std::thread::spawn(move || {
         memoize_header(&idp, &token);
+        // The GIL first: building the verifier starts the fetch, whose failure must be
+        // reported while this thread holds the GIL.
         GIL.take();
-        // Starts the fetch without waiting for it.
-        let started = v.try_verify_at(&token, None, unix_now()).is_none();
-        if started {
-            // The fetch failed and its warning now waits for the GIL.
-            while !SINK_WAITING.load(Ordering::SeqCst) {
-                std::thread::sleep(Duration::from_millis(1));
-            }
+        let v = remote(&idp);
+        // Joins that fetch (or starts one) without waiting for it.
+        let _ = v.try_verify_at(&token, None, unix_now());
+        // The fetch failed and its warning now waits for the GIL.
+        while !SINK_WAITING.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(1));
         }
         let result = v.verify_offloading(&token, None, unix_now(), offload);
         GIL.release();
-        let _ = done.send((started, result.map(|_| ()).map_err(|e| e.code())));
+        let _ = done.send(result.map(|_| ()).map_err(|e| e.code()));
     });
-    let Ok((started, result)) = answer.recv_timeout(Duration::from_secs(60)) else {
-        // The two threads wait for each other for good, one of them holding the GIL that
-        // every other test here needs: end the run rather than hang it.
-        // Straight to stderr: the test harness's capture would lose a print before exit.
-        let _ = writeln!(
-            std::io::stderr(),
-            "deadlock: the failed fetch's warning held the key state while waiting for the GIL"
-        );
-        std::process::exit(101);
-    };
-    assert!(started, "the first try started a fetch");
+    let result = or_deadlock(
+        answer,
+        "the failed fetch's warning held the key state while waiting for the GIL",
+    );
     assert_eq!(result, Err(ErrorCode::JwksUnavailable));
 }
 
@@ -238,18 +243,8 @@ fn a_full_replay_cache_is_logged_without_holding_it() {
         .unwrap(),
     )
     .unwrap();
-    let token = idp.token(&TokenRequest {
-        dpop_jkt: Some(idp.dpop_jkt()),
-        ..Default::default()
-    });
-    let proof = || {
-        idp.dpop_proof(&ProofRequest {
-            htm: "GET".into(),
-            htu: URL.into(),
-            access_token: Some(token.clone()),
-            ..Default::default()
-        })
-    };
+    let token = idp.dpop_bound_token();
+    let proof = || idp.dpop_proof_for("GET", URL, &token);
     let with = |proof: &str| -> Result<(), ErrorCode> {
         let p = DpopProof {
             proof,
@@ -283,13 +278,10 @@ fn a_full_replay_cache_is_logged_without_holding_it() {
             let outside = outside.join().unwrap();
             let _ = done.send((outside, result.map(|_| ()).map_err(|e| e.code())));
         });
-        let Ok((outside, result)) = answer.recv_timeout(Duration::from_secs(60)) else {
-            let _ = writeln!(
-                std::io::stderr(),
-                "deadlock: the full replay cache's warning held its lock while waiting for the GIL"
-            );
-            std::process::exit(101);
-        };
+        let (outside, result) = or_deadlock(
+            answer,
+            "the full replay cache's warning held its lock while waiting for the GIL",
+        );
         // Both are refused for the full cache (fail closed), neither hangs.
         assert_eq!(outside, Err(ErrorCode::DpopInvalid));
         assert_eq!(result, Err(ErrorCode::DpopInvalid));

@@ -809,6 +809,24 @@ impl TestIdp {
         lock(&self.state).client_jkt()
     }
 
+    /// A token bound to the test client's DPoP key, otherwise with the defaults.
+    pub fn dpop_bound_token(&self) -> String {
+        self.token(&TokenRequest {
+            dpop_jkt: Some(self.dpop_jkt()),
+            ..Default::default()
+        })
+    }
+
+    /// A fresh proof (new `jti`) for `htm htu` with `token`, by the test client's key.
+    pub fn dpop_proof_for(&self, htm: &str, htu: &str, token: &str) -> String {
+        self.dpop_proof(&ProofRequest {
+            htm: htm.into(),
+            htu: htu.into(),
+            access_token: Some(token.into()),
+            ..Default::default()
+        })
+    }
+
     /// Adds a key (published in the JWKS from now on) and returns its kid.
     pub fn rotate(&self, alg: &str) -> String {
         lock(&self.state)
