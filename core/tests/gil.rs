@@ -58,6 +58,13 @@ impl Gil {
 /// A record on its way to the sink is waiting for the GIL.
 static SINK_WAITING: AtomicBool = AtomicBool::new(false);
 
+/// Returns once a record on its way to the sink waits for the GIL (held by this thread).
+fn until_a_record_waits_for_the_gil() {
+    while !SINK_WAITING.load(Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
 /// Python's sink: the GIL for every record (asking whether it is wanted, then delivering).
 struct GilSink;
 
@@ -211,9 +218,7 @@ fn a_failed_fetch_is_logged_without_holding_the_key_state() {
         // Joins that fetch (or starts one) without waiting for it.
         let _ = v.try_verify_at(&token, None, unix_now());
         // The fetch failed and its warning now waits for the GIL.
-        while !SINK_WAITING.load(Ordering::SeqCst) {
-            std::thread::sleep(Duration::from_millis(1));
-        }
+        until_a_record_waits_for_the_gil();
         let result = v.verify_offloading(&token, None, unix_now(), offload);
         GIL.release();
         let _ = done.send(result.map(|_| ()).map_err(|e| e.code()));
@@ -265,9 +270,7 @@ fn a_full_replay_cache_is_logged_without_holding_it() {
             // Another thread, one that does not hold the GIL, is refused for the full
             // cache, and its warning now waits for the GIL.
             let outside = s.spawn(|| with(&second));
-            while !SINK_WAITING.load(Ordering::SeqCst) {
-                std::thread::sleep(Duration::from_millis(1));
-            }
+            until_a_record_waits_for_the_gil();
             let p = DpopProof {
                 proof: &third,
                 method: "GET",

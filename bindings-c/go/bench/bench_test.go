@@ -251,8 +251,8 @@ func BenchmarkCacheHit(b *testing.B) {
 // This process's live heap is near zero, so the collector's goal stays at its 4 MB
 // minimum and hits (384 B each) start a cycle every ~7,500 (gctrace: 667 cycles in 5
 // million hits on two goroutines). With one goroutine the collector runs on the idle core
-// for free; with two it takes their time. BenchmarkThreadsLiveHeap runs the same rows with a 64 MB live
-// heap, as a service holding that much would have.
+// for free; with two it takes their time. BenchmarkThreadsLiveHeap runs the same rows
+// with a 64 MB live heap, as a service holding that much would have.
 func BenchmarkThreads(b *testing.B) { threads(b) }
 
 // BenchmarkThreads with 64 MB held live (never touched, so it costs no resident memory):
