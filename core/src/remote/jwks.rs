@@ -21,14 +21,14 @@ use crate::remote::fetch;
 use crate::support::error::{Error, ErrorCode};
 use crate::support::io_runtime;
 use crate::support::metrics::{Counter, Metrics};
-use crate::support::process::PerProcess;
+use crate::support::process::{self, PerProcess};
 use crate::support::untrusted_text::clip;
 use arc_swap::ArcSwapOption;
 use reqwest::{Client, Url};
 use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
 use std::hash::BuildHasher;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
@@ -185,8 +185,8 @@ pub(crate) struct RemoteKeys {
     /// Built outside any lock (it reads every CA certificate) and once per process.
     client: PerProcess<Client>,
     metrics: Arc<Metrics>,
-    /// The process whose refresher task is running (0: none yet).
-    refresher_pid: AtomicU32,
+    /// The process ([`process::identity`]) whose refresher task is running (0: none yet).
+    refresher_of: AtomicU64,
 }
 
 fn unavailable(message: impl Into<String>) -> Error {
@@ -232,7 +232,7 @@ impl RemoteKeys {
             state: PerProcess::new(),
             client: PerProcess::new(),
             metrics: metrics.clone(),
-            refresher_pid: AtomicU32::new(0),
+            refresher_of: AtomicU64::new(0),
         });
         Ok(Some(remote))
     }
@@ -659,10 +659,10 @@ impl RemoteKeys {
 
     /// Starts the background refresher of this process if it is not running.
     fn ensure_refresher(self: &Arc<Self>) -> Result<(), Error> {
-        let pid = std::process::id();
+        let me = process::identity();
         // A load first: cache hits in the stale window call this on every hit.
-        if self.refresher_pid.load(Ordering::Acquire) == pid
-            || self.refresher_pid.swap(pid, Ordering::AcqRel) == pid
+        if self.refresher_of.load(Ordering::Acquire) == me
+            || self.refresher_of.swap(me, Ordering::AcqRel) == me
         {
             return Ok(());
         }

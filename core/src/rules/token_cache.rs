@@ -121,7 +121,8 @@ impl TokenCache {
         let slot = self.slot(&entry.token);
         let entry = Arc::new(entry);
         let previous = slot.swap(Some(entry.clone()));
-        if previous.is_some_and(|p| p.token != entry.token) {
+        // In constant time too: the slot's previous token may be another client's.
+        if previous.is_some_and(|p| !same_token(&p.token, &entry.token)) {
             self.metrics.add(Counter::TokenCacheEvictions);
         }
     }

@@ -1,10 +1,15 @@
 //! State that belongs to one process. After `fork()` the child runs only the thread that
 //! forked: a lock another thread held stays held there, and a fetch another thread ran never
 //! ends. So state that threads share behind a lock, or that a background task completes,
-//! is kept per process, keyed by pid: the first use in a child makes the child its own
-//! value and never touches the parent's (which is leaked, not dropped, since dropping it
-//! could wait on the same dead threads). Nothing is taken while forking, so this needs no
-//! `pthread_atfork` handler, and a fork at any instant leaves the child a usable state.
+//! is kept per process, keyed by pid and fork count: the first use in a child makes the
+//! child its own value and never touches the parent's (which is leaked, not dropped, since
+//! dropping it could wait on the same dead threads). Nothing is taken while forking (the
+//! `pthread_atfork` handler only counts), so a fork at any instant leaves the child a
+//! usable state.
+//!
+//! Why both keys: the pid alone would let a grandchild that got its grandparent's pid back
+//! (the grandparent gone, the pid reused) take the grandparent's value; the count alone
+//! misses a fork that skips `pthread_atfork` handlers (a raw `clone`).
 
 use arc_swap::ArcSwapOption;
 use std::ops::Deref;
@@ -43,9 +48,17 @@ pub(crate) struct PerProcess<T> {
     slot: ArcSwapOption<Owned<T>>,
 }
 
+/// Which process this is: its pid (high 32 bits) and the forks counted into it (low 32
+/// bits; 2^32 forks into one line of descent before a repeat). Never 0, since no process
+/// has pid 0.
+pub(crate) fn identity() -> u64 {
+    watch_forks();
+    (u64::from(std::process::id()) << 32) | (fork_generation() & 0xffff_ffff)
+}
+
 /// A value and the process it belongs to.
 pub(crate) struct Owned<T> {
-    pid: u32,
+    owner: u64,
     value: T,
 }
 
@@ -73,14 +86,14 @@ impl<T> PerProcess<T> {
 
     /// [`PerProcess::get_or_init`] with an `init` that may fail (nothing is stored then).
     pub fn get_or_try_init<E>(&self, init: impl Fn() -> Result<T, E>) -> Result<Arc<Owned<T>>, E> {
-        let pid = std::process::id();
+        let me = identity();
         loop {
             let current = self.slot.load_full();
-            if let Some(owned) = current.as_ref().filter(|o| o.pid == pid) {
+            if let Some(owned) = current.as_ref().filter(|o| o.owner == me) {
                 return Ok(owned.clone());
             }
             let fresh = Arc::new(Owned {
-                pid,
+                owner: me,
                 value: init()?,
             });
             let previous = self.slot.compare_and_swap(&current, Some(fresh.clone()));
@@ -90,7 +103,7 @@ impl<T> PerProcess<T> {
                 _ => false,
             };
             if won {
-                if let Some(inherited) = current.filter(|o| o.pid != pid) {
+                if let Some(inherited) = current.filter(|o| o.owner != me) {
                     // The parent's: its locks may be held and its tasks gone for good.
                     std::mem::forget(inherited);
                 }
@@ -103,8 +116,8 @@ impl<T> PerProcess<T> {
     /// This process's value if it made one.
     #[cfg(test)]
     pub fn get(&self) -> Option<Arc<Owned<T>>> {
-        let pid = std::process::id();
-        self.slot.load_full().filter(|o| o.pid == pid)
+        let me = identity();
+        self.slot.load_full().filter(|o| o.owner == me)
     }
 }
 
@@ -132,6 +145,24 @@ mod tests {
         assert!(values.iter().all(|v| *v == values[0]));
         assert_eq!(**cell.get().unwrap(), values[0]);
         assert_eq!(**cell.get_or_init(|| 99), values[0]);
+    }
+
+    /// A value left by a process that had this pid before some fork (a grandparent whose
+    /// pid came back to its grandchild) is not this process's: it is replaced, not used.
+    #[test]
+    fn the_same_pid_after_a_fork_is_another_process() {
+        let cell: PerProcess<u8> = PerProcess::new();
+        let me = identity();
+        assert_eq!(me >> 32, u64::from(std::process::id()));
+        // This pid, one fork count earlier.
+        let earlier = (me & !0xffff_ffff) | (me.wrapping_sub(1) & 0xffff_ffff);
+        cell.slot.store(Some(Arc::new(Owned {
+            owner: earlier,
+            value: 1,
+        })));
+        assert!(cell.get().is_none(), "not this process's value");
+        assert_eq!(**cell.get_or_init(|| 2), 2);
+        assert_eq!(cell.get().unwrap().owner, me);
     }
 
     #[test]
