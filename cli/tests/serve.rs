@@ -365,18 +365,33 @@ fn dpop_proofs_and_nonces_directly() {
     let second = ask(&proof(Some(nonce.clone())));
     assert_eq!(second.status(), 200);
     assert_eq!(second.headers()["x-auth-subject"], "test-client");
-    // Traefik style: X-Forwarded-Method, -Proto, -Host, -Uri.
-    let traefik = http
-        .get(format!("{base}/auth/orders"))
-        .header("Authorization", format!("DPoP {bound}"))
-        .header("DPoP", proof(Some(nonce)))
-        .header("X-Forwarded-Method", "POST")
-        .header("X-Forwarded-Proto", "https")
-        .header("X-Forwarded-Host", "api.example.com")
-        .header("X-Forwarded-Uri", "/orders?page=1")
-        .send()
-        .unwrap();
-    assert_eq!(traefik.status(), 200);
+    // The other family is never read, even when the configured one is there but cannot be
+    // read (bytes past ASCII) or is absent: a client can send X-Forwarded-* through nginx.
+    let forged = |original_url: Option<&[u8]>| {
+        let mut request = http
+            .get(format!("{base}/auth/orders"))
+            .header("Authorization", format!("DPoP {bound}"))
+            .header("DPoP", proof(Some(nonce.clone())))
+            .header("X-Forwarded-Method", "POST")
+            .header("X-Forwarded-Proto", "https")
+            .header("X-Forwarded-Host", "api.example.com")
+            .header("X-Forwarded-Uri", "/orders?page=1");
+        if let Some(url) = original_url {
+            request = request.header("X-Original-Method", "GET").header(
+                "X-Original-URL",
+                reqwest::header::HeaderValue::from_bytes(url).unwrap(),
+            );
+        }
+        request.send().unwrap()
+    };
+    for url in [
+        Some(b"https://api.example.com/admin?\xc3\xa9".as_slice()),
+        None,
+    ] {
+        let answer = forged(url);
+        assert_eq!(answer.status(), 401, "{url:?}");
+        assert_eq!(answer.headers()["x-veritoken-code"], "dpop_invalid");
+    }
     // Without the original method and URL (a proxy that does not send them) a DPoP
     // request cannot be judged: never a pass, and not a 500 a client can provoke either,
     // but 401 dpop_invalid naming what is missing.
@@ -411,6 +426,168 @@ fn dpop_proofs_and_nonces_directly() {
         .to_str()
         .unwrap()
         .starts_with("DPoP "));
+}
+
+/// `original_request = "x-forwarded"` (Traefik, Caddy): the proof is checked against
+/// X-Forwarded-Method, -Proto, -Host and -Uri, and X-Original-* from the client is ignored.
+#[test]
+fn dpop_behind_a_forwarding_proxy_reads_only_x_forwarded() {
+    let idp = TestIdp::start();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config_with(dir.path(), &idp, |c| {
+        c["original_request"] = json!("x-forwarded");
+        c["clients"][0]["verifier"]["dpop"] = json!({"mode": "required"});
+    });
+    let (_sidecar, base) = start_sidecar(&config);
+    let http = reqwest::blocking::Client::new();
+    wait_ready(&http, &base);
+    let bound = idp.token(&TokenRequest {
+        scope: Some("orders:read".into()),
+        dpop_jkt: Some(idp.dpop_jkt()),
+        ..Default::default()
+    });
+    let proof = || idp.dpop_proof_for("GET", "https://api.example.com/orders", &bound);
+    let ask = |forwarded: (&str, &str), original: Option<(&str, &str)>| {
+        let mut request = http
+            .get(format!("{base}/auth/orders"))
+            .header("Authorization", format!("DPoP {bound}"))
+            .header("DPoP", proof())
+            .header("X-Forwarded-Method", forwarded.0)
+            .header("X-Forwarded-Proto", "https")
+            .header("X-Forwarded-Host", "api.example.com")
+            .header("X-Forwarded-Uri", forwarded.1);
+        if let Some((method, url)) = original {
+            request = request
+                .header("X-Original-Method", method)
+                .header("X-Original-URL", url);
+        }
+        request.send().unwrap()
+    };
+    assert_eq!(ask(("GET", "/orders?page=1"), None).status(), 200);
+    // The proxy says POST /admin; the client's own X-Original-* matching the proof loses.
+    let forged = ask(
+        ("POST", "/admin"),
+        Some(("GET", "https://api.example.com/orders")),
+    );
+    assert_eq!(forged.status(), 401);
+    assert_eq!(forged.headers()["x-veritoken-code"], "dpop_invalid");
+    // Nothing from the proxy: refused, naming the headers of this family.
+    let blind = http
+        .get(format!("{base}/auth/orders"))
+        .header("Authorization", format!("DPoP {bound}"))
+        .header("DPoP", proof())
+        .header("X-Original-Method", "GET")
+        .header("X-Original-URL", "https://api.example.com/orders")
+        .send()
+        .unwrap();
+    assert_eq!(blind.status(), 401);
+    let body = blind.json::<Value>().unwrap();
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains(
+            "X-Forwarded-Method and X-Forwarded-Proto, X-Forwarded-Host and X-Forwarded-Uri"
+        ),
+        "{body}"
+    );
+}
+
+/// A claim header can name a nested claim by JSON Pointer, as role_claim and rules can.
+#[test]
+fn claim_headers_take_json_pointers() {
+    let idp = TestIdp::start();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config_with(dir.path(), &idp, |c| {
+        c["clients"][0]["claim_headers"] = json!({
+            "/realm_access/roles": "X-Auth-Roles",
+            "/realm_access/roles/1": "X-Auth-Second-Role",
+            "/absent/x": "X-Auth-Absent",
+        });
+    });
+    let (_sidecar, base) = start_sidecar(&config);
+    let http = reqwest::blocking::Client::new();
+    wait_ready(&http, &base);
+    let good = token(
+        &idp,
+        "orders:read",
+        300,
+        json!({"realm_access": {"roles": ["reader", "writer"]}}),
+    );
+    let r = http
+        .get(format!("{base}/auth/orders"))
+        .bearer_auth(&good)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["x-auth-roles"], "reader writer");
+    assert_eq!(r.headers()["x-auth-second-role"], "writer");
+    assert!(r.headers().get("x-auth-absent").is_none());
+}
+
+/// Text in a header value that reads like hyper's own error answer (a claim copied into a
+/// header, the client's X-Request-Id) leaves the answer as it is, and the connection keeps
+/// answering.
+#[test]
+fn status_line_text_in_header_values_is_only_text() {
+    let idp = TestIdp::start();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config_with(dir.path(), &idp, |c| {
+        c["clients"][0]["claim_headers"]["name"] = json!("X-Auth-Name");
+    });
+    let (_sidecar, base) = start_sidecar(&config);
+    let http = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .pool_max_idle_per_host(1)
+        .build()
+        .unwrap();
+    wait_ready(&http, &base);
+    let good = token(
+        &idp,
+        "orders:read",
+        300,
+        json!({"name": "HTTP/1.1 400 Bad Request"}),
+    );
+    // Twice on one kept-alive connection: the second must be answered too.
+    for _ in 0..2 {
+        let r = http
+            .get(format!("{base}/auth/orders"))
+            .bearer_auth(&good)
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["x-auth-name"], "HTTP/1.1 400 Bad Request");
+        assert_eq!(r.headers()["x-auth-subject"], "test-client");
+        assert_eq!(r.headers()["x-auth-scope"], "orders:read");
+    }
+    for _ in 0..2 {
+        let r = http
+            .get(format!("{base}/auth/orders"))
+            .header(
+                "X-Request-Id",
+                "HTTP/1.1 431 Request Header Fields Too Large",
+            )
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 401);
+        assert_eq!(r.headers()["x-veritoken-code"], "token_missing");
+        assert_eq!(r.json::<Value>().unwrap()["error"]["code"], "token_missing");
+    }
+    // Pipelined: a normal answer, then hyper's refusal of a malformed request, replaced.
+    let addr = base.trim_start_matches("http://");
+    let answer = raw(
+        addr,
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /auth/orders HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n",
+    );
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+    let (_, refusal) = answer
+        .split_once("ok\nHTTP/1.1 400 Bad Request\r\n")
+        .unwrap_or_else(|| panic!("{answer}"));
+    assert!(
+        refusal.contains("x-veritoken-code: bad_request"),
+        "{answer}"
+    );
+    assert_eq!(
+        raw_body(&format!("x\r\n{refusal}"))["error"]["code"],
+        "bad_request"
+    );
 }
 
 #[test]
@@ -489,6 +666,22 @@ fn check_mode_validates_configs() {
         (
             r#"{"clients": [{"name": "a", "paths": ["/x"], "claim_headers": {"sub": "Set-Cookie"}, "verifier": {"issuers": []}}]}"#,
             "cannot carry a claim",
+        ),
+        (
+            r#"{"clients": [{"name": "a", "paths": ["/x"], "claim_headers": {"sub": "X-Request-Id"}, "verifier": {"issuers": []}}]}"#,
+            "cannot carry a claim",
+        ),
+        (
+            r#"{"clients": [{"name": "a", "paths": ["/x"], "claim_headers": {"/a~2": "X-A"}, "verifier": {"issuers": []}}]}"#,
+            "claim_headers: \"/a~2\"",
+        ),
+        (
+            r#"{"clients": [{"name": "a", "paths": ["/auth/:orders"], "verifier": {"issuers": []}}]}"#,
+            "no segment may start with :",
+        ),
+        (
+            r#"{"clients": [], "original_request": "x-real"}"#,
+            "unknown variant `x-real`",
         ),
         (
             r#"{"clients": [{"name": "a", "paths": ["/x"], "verifier": {"issuers": []}}]}"#,

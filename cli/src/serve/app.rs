@@ -2,7 +2,7 @@
 //! and the operations endpoints. Every decision comes from the engine; this file only turns
 //! requests into engine calls and verdicts into responses.
 
-use super::config::{ClientConfig, ServeConfig};
+use super::config::{ClientConfig, OriginalRequest, ServeConfig};
 use super::metrics::Metrics;
 use axum::body::Body;
 use axum::extract::State;
@@ -13,7 +13,7 @@ use axum::Router;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use veritoken::{Error, ErrorCode, Requirement, SimpleRequest, VerifiedToken, Verifier};
+use veritoken::{ClaimPath, Error, ErrorCode, Requirement, SimpleRequest, VerifiedToken, Verifier};
 
 pub struct Client {
     name: String,
@@ -21,7 +21,7 @@ pub struct Client {
     verifier: Verifier,
     requirement: Requirement,
     optional: bool,
-    claim_headers: Vec<(String, HeaderName)>,
+    claim_headers: Vec<(ClaimPath, HeaderName)>,
 }
 
 /// Each client's index with the paths it answers.
@@ -37,6 +37,8 @@ pub struct App {
     access_log: bool,
     /// Whether rejections carry their JSON body.
     error_body: bool,
+    /// The headers that state the original request.
+    original_request: OriginalRequest,
     next_request: AtomicU64,
 }
 
@@ -62,7 +64,11 @@ impl App {
                 Verifier::new(verifier).map_err(|e| e.context(format!("clients[{i}] ({name})")))?;
             let claim_headers = claim_headers
                 .into_iter()
-                .filter_map(|(claim, h)| Some((claim, HeaderName::from_bytes(h.as_bytes()).ok()?)))
+                .filter_map(|(claim, h)| {
+                    // Both checked when the configuration loaded.
+                    let path = ClaimPath::parse(&claim).ok()?;
+                    Some((path, HeaderName::from_bytes(h.as_bytes()).ok()?))
+                })
                 .collect();
             routes.push((i, paths));
             clients.push(Client {
@@ -88,6 +94,7 @@ impl App {
             max_headers,
             access_log: config.access_log,
             error_body: config.error_body,
+            original_request: config.original_request,
             next_request: AtomicU64::new(1),
         };
         Ok((app, routes))
@@ -274,28 +281,68 @@ async fn metrics(State(app): State<Arc<App>>) -> Response {
     ([(header::CONTENT_TYPE, content_type)], app.metrics.render()).into_response()
 }
 
+/// The headers of one family ([`OriginalRequest`]) that state the original request.
+struct Family {
+    method: &'static str,
+    /// The path and query.
+    uri: &'static str,
+    /// The absolute URL, when the family states it whole.
+    url: Option<&'static str>,
+    /// How a missing method and URL are named to the operator.
+    names: [&'static str; 2],
+}
+
+impl OriginalRequest {
+    fn family(self) -> Family {
+        match self {
+            OriginalRequest::XOriginal => Family {
+                method: "x-original-method",
+                uri: "x-original-uri",
+                url: Some("x-original-url"),
+                names: ["X-Original-Method", "X-Original-URL"],
+            },
+            OriginalRequest::XForwarded => Family {
+                method: "x-forwarded-method",
+                uri: "x-forwarded-uri",
+                url: None,
+                names: [
+                    "X-Forwarded-Method",
+                    "X-Forwarded-Proto, X-Forwarded-Host and X-Forwarded-Uri",
+                ],
+            },
+        }
+    }
+}
+
+/// A header's value as text (bytes that are not UTF-8 become U+FFFD, so a URL holding them
+/// matches no proof: an unreadable header is never skipped for another one).
+fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+}
+
 /// The request the token is read from: every header, and the query of the ORIGINAL request
-/// (nginx passes it as `X-Original-URI`), falling back to this subrequest's own. For DPoP,
-/// the original method and absolute URL, as the proxy states them: `X-Original-Method` and
-/// `X-Original-URL` (nginx), or Traefik's `X-Forwarded-Method`, `-Proto`, `-Host`, `-Uri`.
-fn forwarded_request(uri: &Uri, headers: &HeaderMap) -> SimpleRequest {
-    let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let original = get("x-original-uri").or(get("x-forwarded-uri"));
-    let query = match original {
+/// (the configured family's URI header, falling back to this subrequest's own). For DPoP,
+/// the original method and absolute URL, as the proxy states them in that family only:
+/// `X-Original-Method` and `X-Original-URL` (nginx), or `X-Forwarded-Method`, `-Proto`,
+/// `-Host` and `-Uri` (Traefik, Caddy). The other family is never read: a client may send
+/// it, and a proxy passes on what it does not set itself.
+fn forwarded_request(family: OriginalRequest, uri: &Uri, headers: &HeaderMap) -> SimpleRequest {
+    let family = family.family();
+    let get = |name: &str| header_text(headers, name);
+    let original = get(family.uri);
+    let query = match &original {
         Some(o) => o.split_once('?').map(|(_, q)| q.to_owned()),
         None => uri.query().map(str::to_owned),
     };
-    let method = get("x-original-method")
-        .or(get("x-forwarded-method"))
-        .map(str::to_owned);
-    let url = get("x-original-url").map(str::to_owned).or_else(|| {
-        let (proto, host, path) = (
-            get("x-forwarded-proto")?,
-            get("x-forwarded-host")?,
-            get("x-forwarded-uri")?,
-        );
-        Some(format!("{proto}://{host}{path}"))
-    });
+    let url = match family.url {
+        Some(name) => get(name),
+        None => (|| {
+            let (proto, host) = (get("x-forwarded-proto")?, get("x-forwarded-host")?);
+            Some(format!("{proto}://{host}{}", original.as_deref()?))
+        })(),
+    };
     let headers = headers
         .iter()
         .map(|(k, v)| {
@@ -308,17 +355,15 @@ fn forwarded_request(uri: &Uri, headers: &HeaderMap) -> SimpleRequest {
     SimpleRequest {
         headers,
         query,
-        method,
+        method: get(family.method),
         url,
     }
 }
 
 /// The path of the original request without its query (which may hold a token), for logs.
-fn logged_path(uri: &Uri, headers: &HeaderMap) -> String {
-    let original = headers
-        .get("x-original-uri")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or(uri.path());
+fn logged_path(family: OriginalRequest, uri: &Uri, headers: &HeaderMap) -> String {
+    let original =
+        header_text(headers, family.family().uri).unwrap_or_else(|| uri.path().to_owned());
     let path = original.split('?').next().unwrap_or("");
     veritoken_text_clip(path, 200)
 }
@@ -332,15 +377,21 @@ fn veritoken_text_clip(s: &str, max: usize) -> String {
 
 /// With a DPoP proof in the request, the forwarded headers the proof is checked against
 /// that are missing ("X-Original-Method and X-Original-URL", ...), if any.
-fn missing_dpop_context(client: &Client, uri: &Uri, headers: &HeaderMap) -> Option<String> {
+fn missing_dpop_context(
+    app: &App,
+    client: &Client,
+    uri: &Uri,
+    headers: &HeaderMap,
+) -> Option<String> {
     if client.verifier.dpop_mode() == veritoken::DpopMode::Disabled || !headers.contains_key("dpop")
     {
         return None;
     }
-    let request = forwarded_request(uri, headers);
+    let request = forwarded_request(app.original_request, uri, headers);
+    let [method, url] = app.original_request.family().names;
     let missing: Vec<&str> = [
-        (request.method.is_none(), "X-Original-Method"),
-        (request.url.is_none(), "X-Original-URL"),
+        (request.method.is_none(), method),
+        (request.url.is_none(), url),
     ]
     .into_iter()
     .filter_map(|(absent, name)| absent.then_some(name))
@@ -350,13 +401,14 @@ fn missing_dpop_context(client: &Client, uri: &Uri, headers: &HeaderMap) -> Opti
 
 /// The verified token, or `None` for a request without one on an optional client.
 async fn judge(
+    app: &App,
     client: &Client,
     uri: &Uri,
     headers: &HeaderMap,
 ) -> Result<Option<VerifiedToken>, Error> {
     let result = client
         .verifier
-        .verify_request_async(&forwarded_request(uri, headers))
+        .verify_request_async(&forwarded_request(app.original_request, uri, headers))
         .await;
     let verified = match client.optional {
         true => veritoken::optional(result)?,
@@ -391,7 +443,7 @@ async fn authorize(
             ErrorCode::TokenMalformed,
             format!("request headers exceed {} bytes", app.max_header_bytes),
         ))
-    } else if let Some(missing) = missing_dpop_context(client, uri, headers) {
+    } else if let Some(missing) = missing_dpop_context(app, client, uri, headers) {
         // A proxy that does not forward the original method and URL: a DPoP proof cannot
         // be checked. One clear line for the operator, a documented code for the client.
         tracing::error!(
@@ -405,7 +457,7 @@ async fn authorize(
             format!("the proxy did not pass {missing}; the DPoP proof cannot be checked"),
         ))
     } else {
-        match tokio::time::timeout(app.timeout, judge(client, uri, headers)).await {
+        match tokio::time::timeout(app.timeout, judge(app, client, uri, headers)).await {
             Ok(v) => v,
             Err(_) => Err(Error::new(
                 ErrorCode::JwksUnavailable,
@@ -418,7 +470,7 @@ async fn authorize(
         Ok(Some(token)) => {
             let mut r = Response::new(Body::empty());
             for (claim, name) in &client.claim_headers {
-                if let Some(value) = token.claims().get(claim) {
+                if let Some(value) = claim.find(token.claims()) {
                     if let Ok(v) =
                         HeaderValue::from_bytes(veritoken::http::header_value(value).as_bytes())
                     {
@@ -442,7 +494,7 @@ async fn authorize(
             request_id = %request_id,
             client = %client.name,
             method = %method,
-            path = %logged_path(uri, headers),
+            path = %logged_path(app.original_request, uri, headers),
             status = response.status().as_u16(),
             code = code.unwrap_or("ok"),
             anonymous = matches!(verdict, Ok(None)),

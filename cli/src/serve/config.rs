@@ -45,6 +45,24 @@ pub struct ServeConfig {
     /// body. The code is in `x-veritoken-code` either way.
     #[serde(default = "default_error_body")]
     pub error_body: bool,
+    /// Which headers state the original request: its method and URL (for DPoP) and its
+    /// query (for a token in a query parameter). Only this family is read, since the other
+    /// one may come from the client untouched.
+    #[serde(default)]
+    pub original_request: OriginalRequest,
+}
+
+/// The header family a proxy states the original request in.
+#[derive(Debug, Deserialize, Clone, Copy, Default, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum OriginalRequest {
+    /// `X-Original-Method`, `X-Original-URL`, `X-Original-URI` (nginx `auth_request`, as
+    /// the example configuration sets them).
+    #[default]
+    XOriginal,
+    /// `X-Forwarded-Method`, `-Proto`, `-Host`, `-Uri` (Traefik `forwardAuth`, Caddy
+    /// `forward_auth`).
+    XForwarded,
 }
 
 fn default_error_body() -> bool {
@@ -95,7 +113,8 @@ pub struct ClientConfig {
     /// headers); a token that fails is still refused. Default false.
     #[serde(default)]
     pub optional: bool,
-    /// Claim name -> response header, for `auth_request_set` (e.g. `sub = "X-Auth-Subject"`).
+    /// Claim name or JSON Pointer (`/realm_access/roles`) -> response header, for
+    /// `auth_request_set` (e.g. `sub = "X-Auth-Subject"`).
     #[serde(default)]
     pub claim_headers: BTreeMap<String, String>,
     /// The `realm` of the `WWW-Authenticate` challenge. Default: the client name.
@@ -139,8 +158,9 @@ fn default_max_headers() -> usize {
 /// Paths the sidecar itself answers.
 pub const OPS_PATHS: [&str; 3] = ["/healthz", "/readyz", "/metrics"];
 
-/// Headers a claim may not be returned as (they would change how the answer is read).
-const RESERVED_HEADERS: [&str; 9] = [
+/// Headers a claim may not be returned as: they would change how the answer is read, or
+/// the sidecar sets them itself (the request id, the refusal code, the DPoP nonce).
+const RESERVED_HEADERS: [&str; 12] = [
     "content-length",
     "content-type",
     "transfer-encoding",
@@ -150,6 +170,9 @@ const RESERVED_HEADERS: [&str; 9] = [
     "location",
     "host",
     "keep-alive",
+    "x-request-id",
+    "x-veritoken-code",
+    "dpop-nonce",
 ];
 
 impl ServeConfig {
@@ -202,16 +225,23 @@ impl ServeConfig {
                 return bad(format!("{at}.paths: at least one path is required"));
             }
             for p in &c.paths {
-                if !p.starts_with('/') || p.contains(['?', '#', '{', '}', '*']) {
+                // The router reads `{..}`, `*..` and `:..` segments as patterns.
+                if !p.starts_with('/')
+                    || p.contains(['?', '#', '{', '}', '*'])
+                    || p.split('/').any(|segment| segment.starts_with(':'))
+                {
                     return bad(format!(
-                        "{at}.paths: {p:?} must be a plain path starting with /"
+                        "{at}.paths: {p:?} must be a plain path starting with / (no segment may start with :)"
                     ));
                 }
                 if OPS_PATHS.contains(&p.as_str()) || !paths.insert(p.as_str()) {
                     return bad(format!("{at}.paths: {p:?} is reserved or used twice"));
                 }
             }
-            for header in c.claim_headers.values() {
+            for (claim, header) in &c.claim_headers {
+                if let Err(why) = ClaimPath::parse(claim) {
+                    return bad(format!("{at}.claim_headers: {claim:?}: {why}"));
+                }
                 let name = HeaderName::from_bytes(header.as_bytes()).map_err(|_| {
                     Error::new(
                         veritoken::ErrorCode::ConfigInvalid,

@@ -63,11 +63,13 @@ pub fn run(args: Args) -> ExitCode {
         Err(e) => return crate::build_failed(&e),
     };
     if args.check {
-        let paths: usize = routes.iter().map(|(_, p)| p.len()).sum();
-        println!(
-            "configuration OK: {} client(s), {paths} path(s)",
-            routes.len()
+        let (clients, paths) = (
+            routes.len(),
+            routes.iter().map(|(_, p)| p.len()).sum::<usize>(),
         );
+        // The router too, so that a path it cannot take fails here as it would at start.
+        drop(app::router(Arc::new(app), routes));
+        println!("configuration OK: {clients} client(s), {paths} path(s)");
         return ExitCode::SUCCESS;
     }
     raise_open_file_limit();

@@ -28,8 +28,13 @@ const AUTOMATIC: [(&[u8], u16); 3] = [
 pub struct Io {
     stream: TcpStream,
     app: Arc<App>,
+    /// Where the bytes written so far end (see [`Boundary`]).
+    boundary: Boundary,
     /// The replacement being written, and how much of it is out.
     replacing: Option<(Vec<u8>, usize)>,
+    /// The replacement is out: hyper closes the connection after its automatic answer, so
+    /// a later write is refused rather than dropped.
+    replaced: bool,
 }
 
 impl Io {
@@ -37,18 +42,52 @@ impl Io {
         Io {
             stream,
             app,
+            boundary: Boundary::default(),
             replacing: None,
+            replaced: false,
         }
     }
 }
 
+/// Whether the bytes written so far end inside a response head, past its status line.
+///
+/// A status line can only start where no head is open: at the start of the connection, or
+/// after a head's blank line (in or after its body; the sidecar's bodies never hold CRLF).
+/// Text that a header value carries (a claim, the client's `X-Request-Id`) always follows
+/// the CRLF of its head's status line, so it is never taken for hyper's answer.
+#[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
+struct Boundary {
+    /// The last four bytes written, the latest in the low byte.
+    last: u32,
+    in_head: bool,
+}
+
+impl Boundary {
+    fn after(mut self, bytes: &[u8]) -> Boundary {
+        for &b in bytes {
+            self.last = (self.last << 8) | u32::from(b);
+            if self.last & 0xffff == 0x0d0a {
+                // CRLF: a blank line ends a head; any other ends a line within one.
+                self.in_head = self.last != 0x0d0a_0d0a;
+            }
+        }
+        self
+    }
+}
+
 /// Where hyper's automatic answer starts in `buf` (after any answers written before it on
-/// a pipelined connection), and its status.
-fn automatic_answer(buf: &[u8]) -> Option<(usize, u16)> {
+/// a pipelined connection), and its status: a status line of [`AUTOMATIC`] that starts
+/// where no head is open (the connection's bytes so far end at `before`), whose head is
+/// the rest of `buf` (hyper closes the connection after it; it has no body).
+fn automatic_answer(before: Boundary, buf: &[u8]) -> Option<(usize, u16)> {
     AUTOMATIC.iter().find_map(|(line, status)| {
-        buf.windows(line.len())
-            .position(|w| w == *line)
-            .map(|at| (at, *status))
+        let at = buf.windows(line.len()).position(|w| w == *line)?;
+        let head_ends = buf[at..]
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .map(|i| at + i + 4);
+        let starts_a_response = !before.after(&buf[..at]).in_head;
+        (starts_a_response && head_ends == Some(buf.len())).then_some((at, *status))
     })
 }
 
@@ -69,9 +108,19 @@ impl AsyncWrite for Io {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let this = &mut *self;
+        if this.replaced {
+            return Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::BrokenPipe,
+                "the connection ended with a refusal",
+            )));
+        }
         if this.replacing.is_none() {
-            match automatic_answer(buf) {
-                None => return Pin::new(&mut this.stream).poll_write(cx, buf),
+            match automatic_answer(this.boundary, buf) {
+                None => {
+                    let n = ready!(Pin::new(&mut this.stream).poll_write(cx, buf))?;
+                    this.boundary = this.boundary.after(&buf[..n]);
+                    return Poll::Ready(Ok(n));
+                }
                 Some((at, status)) => {
                     // Whatever precedes it (answers to earlier pipelined requests) as is.
                     let mut bytes = buf[..at].to_vec();
@@ -90,6 +139,8 @@ impl AsyncWrite for Io {
             }
             *written += n;
         }
+        this.replacing = None;
+        this.replaced = true;
         Poll::Ready(Ok(buf.len()))
     }
 
@@ -106,14 +157,59 @@ impl AsyncWrite for Io {
 mod tests {
     use super::*;
 
+    const BARE_400: &[u8] = b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\ndate: Mon, 07 Dec 2026 12:00:00 GMT\r\n\r\n";
+
+    fn find(buf: &[u8]) -> Option<(usize, u16)> {
+        automatic_answer(Boundary::default(), buf)
+    }
+
     #[test]
     fn finds_hyper_answers_after_pipelined_ones() {
-        assert_eq!(
-            automatic_answer(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n"),
-            Some((0, 400))
+        assert_eq!(find(BARE_400), Some((0, 400)));
+        let mut both = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok".to_vec();
+        both.extend_from_slice(
+            b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-length: 0\r\n\r\n",
         );
-        let both = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nokHTTP/1.1 431 Request Header Fields Too Large\r\n\r\n";
-        assert_eq!(automatic_answer(both), Some((40, 431)));
-        assert_eq!(automatic_answer(b"HTTP/1.1 401 Unauthorized\r\n"), None);
+        assert_eq!(find(&both), Some((40, 431)));
+        let mut after_empty = b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n".to_vec();
+        after_empty.extend_from_slice(BARE_400);
+        assert_eq!(find(&after_empty), Some((38, 400)));
+        assert_eq!(find(b"HTTP/1.1 401 Unauthorized\r\n\r\n"), None);
+    }
+
+    /// A header value that ends in a status line's text (a claim copied into a header, the
+    /// client's X-Request-Id) is not hyper's answer, even when the rest of the head looks
+    /// like one and even when a partial write split the head right before it.
+    #[test]
+    fn a_status_line_inside_a_header_value_is_not_an_answer() {
+        let head = b"HTTP/1.1 200 OK\r\nx-auth-name: HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n";
+        assert_eq!(find(head), None);
+        let at = head.windows(8).position(|w| w == b"HTTP/1.1").unwrap();
+        let second = head[17..]
+            .windows(8)
+            .position(|w| w == b"HTTP/1.1")
+            .unwrap()
+            + 17;
+        assert_ne!(at, second);
+        let before = Boundary::default().after(&head[..second]);
+        assert!(before.in_head);
+        assert_eq!(automatic_answer(before, &head[second..]), None);
+        // After a whole response, the next one starts fresh.
+        let done = Boundary::default().after(head);
+        assert!(!done.in_head);
+        assert_eq!(automatic_answer(done, BARE_400), Some((0, 400)));
+    }
+
+    /// hyper's answer is the last thing on the connection: a status line with anything
+    /// after its head is some other text.
+    #[test]
+    fn an_answer_must_end_the_write() {
+        let mut more = BARE_400.to_vec();
+        more.extend_from_slice(b"{}");
+        assert_eq!(find(&more), None);
+        assert_eq!(
+            find(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n"),
+            None
+        );
     }
 }
