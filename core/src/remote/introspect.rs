@@ -34,6 +34,27 @@ type Key = [u8; 32];
 /// The one request in flight for a token; every caller awaits the same result.
 type InFlight = Arc<OnceCell<Result<Answer, Error>>>;
 
+/// Removes a token's in-flight entry once its caller is done, or dropped: a caller whose
+/// request timed out (the sidecar's `request_timeout_ms`) must not leave it behind, one
+/// entry per token for good.
+struct Forget<'a> {
+    inflight: &'a Mutex<HashMap<Key, InFlight>>,
+    key: Key,
+    cell: &'a InFlight,
+}
+
+impl Drop for Forget<'_> {
+    fn drop(&mut self) {
+        let mut inflight = lock(self.inflight);
+        if inflight
+            .get(&self.key)
+            .is_some_and(|c| Arc::ptr_eq(c, self.cell))
+        {
+            inflight.remove(&self.key);
+        }
+    }
+}
+
 /// What the endpoint said.
 #[derive(Clone, Debug)]
 pub(crate) enum Answer {
@@ -325,7 +346,10 @@ impl Introspector {
         let seconds = match answer {
             Answer::Inactive => self.negative_ttl,
             Answer::Active(claims) => {
-                let left = claims.exp.map_or(i64::MAX, |exp| exp - unix_now());
+                // Saturating: `exp` is the endpoint's number, any i64.
+                let left = claims
+                    .exp
+                    .map_or(i64::MAX, |exp| exp.saturating_sub(unix_now()));
                 self.cache_ttl.min(left.max(0) as u64)
             }
         };
@@ -368,6 +392,11 @@ impl Introspector {
             .entry(key)
             .or_insert_with(|| Arc::new(OnceCell::new()))
             .clone();
+        let _done = Forget {
+            inflight: &inflight,
+            key,
+            cell: &cell,
+        };
         let result = cell
             .get_or_init(|| async {
                 let shared = match &self.shared {
@@ -395,10 +424,6 @@ impl Introspector {
             })
             .await
             .clone();
-        let mut inflight = lock(&inflight);
-        if inflight.get(&key).is_some_and(|c| Arc::ptr_eq(c, &cell)) {
-            inflight.remove(&key);
-        }
         result
     }
 
@@ -561,6 +586,57 @@ mod tests {
             _ => unreachable!(),
         };
         answer_from("https://idp", map).unwrap()
+    }
+
+    /// An endpoint that takes connections and never answers.
+    fn silent_endpoint() -> (std::net::TcpListener, Arc<Introspector>) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let endpoint = format!("http://{}/introspect", listener.local_addr().unwrap());
+        let config = crate::Config::from_value(serde_json::json!({"issuers": [{
+            "issuer": "https://idp", "audiences": ["a"], "algorithms": ["RS256"],
+            "jwks_uri": "https://idp/jwks",
+            "introspection": {"endpoint": endpoint, "allow_http": true, "timeout_ms": 10000,
+                "client_id": "c", "client_secret": "s"}}]}))
+        .unwrap();
+        let metrics = Arc::new(Metrics::new());
+        let intro = Introspector::from_config(&config.issuers[0], None, &metrics)
+            .unwrap()
+            .unwrap();
+        (listener, intro)
+    }
+
+    /// A caller dropped while its request is in flight (the sidecar's request timeout)
+    /// leaves no entry behind.
+    #[test]
+    fn a_dropped_caller_leaves_no_request_in_flight() {
+        let (_listener, intro) = silent_endpoint();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        for token in ["opaque-1", "opaque-2"] {
+            let call = intro.clone().introspect(token.into());
+            let waited = runtime
+                .block_on(async { tokio::time::timeout(Duration::from_millis(100), call).await });
+            assert!(waited.is_err(), "the endpoint never answers");
+        }
+        assert!(lock(&intro.inflight()).is_empty());
+    }
+
+    /// An endpoint's `exp` far in the past neither overflows nor gives a cache time.
+    #[test]
+    fn an_absurd_exp_gives_no_cache_time() {
+        let (_listener, intro) = silent_endpoint();
+        for exp in ["-1e19", "-9223372036854775808", "1e300"] {
+            let answer = active(&format!(r#"{{"active": true, "exp": {exp}}}"#));
+            let ttl = intro.ttl(&answer);
+            assert!(
+                ttl <= Duration::from_secs(intro.cache_ttl),
+                "{exp}: {ttl:?}"
+            );
+        }
+        let past = active(r#"{"active": true, "exp": -1e19}"#);
+        assert_eq!(intro.ttl(&past), Duration::ZERO);
     }
 
     #[test]
