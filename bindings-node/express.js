@@ -22,6 +22,7 @@ function publicUrl(req) {
 /**
  * @param verifier a Verifier; options: { scopes, match: 'all' | 'any', realm, roles, roleMatch,
  * rules, requirement, optional }. optional: a request without a token goes on with `req.auth` null.
+ * `requirement` replaces roles, roleMatch and rules: given with any of them it throws a TypeError.
  */
 function requireToken(verifier, options = {}) {
   const { scopes, match, realm, optional } = options
@@ -31,7 +32,9 @@ function requireToken(verifier, options = {}) {
   }
   return function veritoken(req, res, next) {
     const options = { scopes, match, requirement, optional, method: req.method, url: publicUrl(req) }
-    verifier.verifyRequest(req.headers, queryOf(req.originalUrl ?? req.url), options).then(
+    // rawHeaders: every header line as sent (req.headers keeps only the first Authorization).
+    const headers = Array.isArray(req.rawHeaders) ? req.rawHeaders : req.headers
+    verifier.verifyRequest(headers, queryOf(req.originalUrl ?? req.url), options).then(
       (token) => {
         req.auth = token
         next()

@@ -8,6 +8,7 @@ const { routeRequirement } = require('./route.js')
 /**
  * An onRequest hook. options: { scopes, match: 'all' | 'any', realm, roles, roleMatch, rules,
  * requirement, optional }. optional: a request without a token goes on with `request.auth` null.
+ * `requirement` replaces roles, roleMatch and rules: given with any of them it throws a TypeError.
  */
 function verifyRequest(verifier, options = {}) {
   const { scopes, realm, optional } = options
@@ -15,7 +16,9 @@ function verifyRequest(verifier, options = {}) {
   return async function veritokenHook(request, reply) {
     try {
       const i = request.url.indexOf('?')
-      request.auth = await verifier.verifyRequest(request.headers, i < 0 ? null : request.url.slice(i + 1), {
+      // rawHeaders: every header line as sent (headers keeps only the first Authorization).
+      const headers = Array.isArray(request.raw?.rawHeaders) ? request.raw.rawHeaders : request.headers
+      request.auth = await verifier.verifyRequest(headers, i < 0 ? null : request.url.slice(i + 1), {
         scopes,
         match: options.match,
         requirement,

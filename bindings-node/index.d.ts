@@ -31,7 +31,11 @@ export declare const ERROR_CODES: readonly ErrorCode[]
 /** The engine's version, e.g. "0.1.0": the same for every veritoken package of a release. */
 export declare const version: string
 
-/** Every rejection and failure. */
+/**
+ * Every rejection and failure: also a panic or other failure inside the addon (code
+ * `internal`, status 500). A bad argument (a `now` that is not whole seconds, a token that is
+ * not a string, headers of no known shape...) is a `TypeError` instead.
+ */
 export declare class VeritokenError extends Error {
   readonly name: 'VeritokenError'
   readonly code: ErrorCode
@@ -116,6 +120,10 @@ export interface RouteOptions {
   roles?: string | Iterable<string>
   roleMatch?: ScopeMatch
   rules?: ClaimRule[]
+  /**
+   * Replaces `roles`, `roleMatch` and `rules` (put them in the Requirement): given with any of
+   * them, the middleware throws a TypeError when the route is set up. `scopes` are checked too.
+   */
   requirement?: Requirement
   /** A request without a token goes on with `auth` null; a token that fails is still refused. */
   optional?: boolean
@@ -229,8 +237,11 @@ export interface Config {
 }
 
 export interface VerifyOptions {
-  /** Verify as of this time (Unix seconds). */
-  now?: number
+  /**
+   * Verify as of this time: whole Unix seconds, a safe integer (`Number.isSafeInteger`).
+   * Undefined or null: the clock. NaN, ±Infinity, a fraction or another type throws a TypeError.
+   */
+  now?: number | null
   /** The request's `DPoP` header, for a token sent with the DPoP scheme; needs `method` and `url`. */
   dpopProof?: string
   /** The request method the proof's `htm` must name. */
@@ -240,7 +251,8 @@ export interface VerifyOptions {
 }
 
 export interface RequestOptions extends ScopeOptions {
-  scopes?: string | Iterable<string>
+  /** Checked unless undefined or null (an empty scope is the engine's to refuse). */
+  scopes?: string | Iterable<string> | null
   /** Checked after the scopes. */
   requirement?: Requirement
   /** A request without a token resolves to null. */
@@ -248,12 +260,21 @@ export interface RequestOptions extends ScopeOptions {
   /** The request method and absolute URL; needed when the request carries a DPoP proof. */
   method?: string
   url?: string
-  now?: number
+  /** As in `VerifyOptions`: whole Unix seconds, else a TypeError. */
+  now?: number | null
 }
 
+/**
+ * A request's headers: Node's `req.headers` (values may be arrays), Node's `req.rawHeaders`
+ * (name, value, name, value...: every line as sent, a repeated `Authorization` included,
+ * which `req.headers` drops; what the Express and Fastify middlewares pass), any iterable of
+ * `[name, value]` pairs (an array, a Map, a fetch `Headers`, a generator), or an object with
+ * a Headers-style `forEach(value, name)`. Anything else throws a TypeError.
+ */
 export type Headers =
   | Record<string, string | string[] | undefined>
-  | Iterable<[string, string]>
+  | readonly string[]
+  | Iterable<readonly [string, string | readonly string[]]>
   | { forEach(cb: (value: string, key: string) => void): void }
 
 export interface Metrics {

@@ -68,14 +68,21 @@ class VeritokenError extends Error {
   }
 }
 
-/** Turns a native failure into a VeritokenError; anything else (a TypeError) passes. */
+/**
+ * Turns a native failure into a VeritokenError; anything else (a TypeError) passes. The addon
+ * throws the engine's errors as JSON; napi-rs's `GenericFailure` (a panic its catch_unwind
+ * caught in an export, or a failure inside napi) is `internal`, as a panic caught by the
+ * addon itself is (src/lib.rs). A bad argument has another napi status.
+ */
 function mapped(e) {
-  if (e && typeof e.message === 'string' && e.message.startsWith('{"')) {
+  if (!e || typeof e.message !== 'string') return e
+  if (e.message.startsWith('{"')) {
     try {
       const d = JSON.parse(e.message)
       if (ERROR_CODES.includes(d.code)) return new VeritokenError(d.code, d.message, d.claim)
     } catch {}
   }
+  if (e.code === 'GenericFailure') return new VeritokenError('internal', `internal error (a bug; please report it): ${e.message}`)
   return e
 }
 
@@ -211,7 +218,8 @@ class VerifiedToken {
       this.requireScopes(scopes, options)
       return true
     } catch (e) {
-      if (e instanceof VeritokenError) return false
+      // A failure inside the addon (`internal`) is thrown, not read as an answer.
+      if (e instanceof VeritokenError && e.code !== 'internal') return false
       throw e
     }
   }
@@ -223,6 +231,16 @@ class VerifiedToken {
 function checkToken(token) {
   if (typeof token !== 'string') throw new TypeError('token must be a string')
   return token
+}
+
+/**
+ * `options.now`: undefined (or null) for the clock, else whole Unix seconds, a safe integer.
+ * NaN, ±Infinity, fractions and other types are refused (napi would read them as 0: 1970).
+ */
+function checkNow(now) {
+  if (now === undefined || now === null || Number.isSafeInteger(now)) return now ?? undefined
+  const shown = typeof now === 'number' ? String(now) : typeof now === 'bigint' ? `${now}n` : `a ${typeof now}`
+  throw new TypeError(`now must be whole Unix seconds (a safe integer), not ${shown}`)
 }
 
 const FROM_NATIVE = Symbol('veritoken.native')
@@ -239,10 +257,12 @@ function dpopArgs(options) {
 }
 
 /**
- * Header names and values from Node's headers object, [name, value] pairs or a fetch
- * Headers, keeping only those named in `wanted` (lowercase, from the engine: the headers
- * its extraction reads). Copying every header of a request into the addon cost ~10 µs,
- * three times a verification.
+ * Header names and values from Node's headers object (values may be arrays), Node's
+ * `rawHeaders` (name, value, name, value...: every line as sent), any iterable of
+ * [name, value] pairs (an array, a Map, a fetch Headers, a generator...) or an object with
+ * a Headers-style `forEach(value, name)`, keeping only those named in `wanted` (lowercase,
+ * from the engine: the headers its extraction reads). Copying every header of a request
+ * into the addon cost ~10 µs, three times a verification.
  */
 function headerLists(headers, wanted) {
   const names = []
@@ -254,9 +274,25 @@ function headerLists(headers, wanted) {
       values.push(String(v))
     }
   }
-  if (headers && typeof headers.forEach === 'function' && !Array.isArray(headers)) headers.forEach((v, k) => add(k, v))
-  else if (Array.isArray(headers)) headers.forEach(([k, v]) => add(k, v))
-  else for (const [k, v] of Object.entries(headers ?? {})) add(k, v)
+  if (headers === undefined || headers === null) return [names, values]
+  if (typeof headers !== 'object' && typeof headers !== 'function') {
+    throw new TypeError('headers must be an object, [name, value] pairs, rawHeaders or a Headers')
+  }
+  if (Array.isArray(headers) && typeof headers[0] === 'string') {
+    if (headers.length % 2 !== 0) throw new TypeError('rawHeaders must alternate names and values')
+    for (let i = 0; i < headers.length; i += 2) add(headers[i], headers[i + 1])
+  } else if (typeof headers[Symbol.iterator] === 'function') {
+    // Before forEach: Node 22's iterator helpers give every iterator a forEach(value, index).
+    for (const pair of headers) {
+      if (pair === null || typeof pair !== 'object') throw new TypeError('headers must be [name, value] pairs')
+      const [k, v] = pair
+      add(k, v)
+    }
+  } else if (typeof headers.forEach === 'function') {
+    headers.forEach((v, k) => add(k, v))
+  } else {
+    for (const [k, v] of Object.entries(headers)) add(k, v)
+  }
   return [names, values]
 }
 
@@ -302,8 +338,8 @@ class Verifier {
       verifySync: this.#verifySyncNative,
       tryVerify: this.#tryVerifyNative,
       extractCredential: this.#extractCredentialNative,
-    } = this.#native.verifyCalls(this.#layout))
-    this.#headerNames = new Set(this.#native.credentialHeaderNames())
+    } = call(() => this.#native.verifyCalls(this.#layout)))
+    this.#headerNames = new Set(call(() => this.#native.credentialHeaderNames()))
   }
   static fromFile(path) {
     return new Verifier({ [FROM_NATIVE]: call(() => native.NativeVerifier.fromFile(String(path))) })
@@ -313,13 +349,14 @@ class Verifier {
     checkToken(token)
     // Without options only the token is passed: the addon then skips converting the rest.
     if (options === undefined) return new VerifiedToken(call(() => this.#verifySyncNative(token)), this.#layout)
+    const now = checkNow(options?.now)
     const dpop = dpopArgs(options)
-    return new VerifiedToken(call(() => this.#verifySyncNative(token, options?.now, dpop)), this.#layout)
+    return new VerifiedToken(call(() => this.#verifySyncNative(token, now, dpop)), this.#layout)
   }
   /** Verifies without blocking the event loop: cached keys answer at once; a fetch is waited for on the engine's I/O thread, holding no libuv pool thread. */
   async verify(token, options) {
     checkToken(token)
-    return this.#verify(token, options?.now, dpopArgs(options))
+    return this.#verify(token, checkNow(options?.now), dpopArgs(options))
   }
   async #verify(token, now, dpop) {
     const ready = call(() =>
@@ -343,6 +380,7 @@ class Verifier {
    * `options.requirement`. With `options.optional`, a request without a token resolves to null.
    */
   async verifyRequest(headers, query, options) {
+    const now = checkNow(options?.now)
     const [names, values] = headerLists(headers, this.#headerNames)
     const method = options?.method ?? null
     const url = options?.url ?? null
@@ -358,30 +396,31 @@ class Verifier {
       if (options?.optional && e instanceof VeritokenError && native.isAnonymous(e.code)) return null
       throw e
     }
-    const token = await this.#verify(credential.token, options?.now, credential.dpop ?? undefined)
-    if (options?.scopes) token.requireScopes(options.scopes, options)
+    const token = await this.#verify(credential.token, now, credential.dpop ?? undefined)
+    // Any scopes given ('' and [] too) are the engine's to judge; only absent ones are skipped.
+    if (options?.scopes !== undefined && options?.scopes !== null) token.requireScopes(options.scopes, options)
     if (options?.requirement) token.check(options.requirement)
     return token
   }
   /** `{status, headers, body}` for this verifier's rejection: like `errorResponse`, plus its DPoP challenge and nonce. */
   errorResponse(err, realm) {
-    return this.#native.errorResponse(err.code, err.message, err.claim ?? null, realm ?? null)
+    return call(() => this.#native.errorResponse(err.code, err.message, err.claim ?? null, realm ?? null))
   }
   metrics() {
-    return JSON.parse(this.#native.metricsJson())
+    return JSON.parse(call(() => this.#native.metricsJson()))
   }
   /** Each engine metric family's value, in `metricFamilies()` order (for `@veritoken/node/prometheus`). */
   metricValues() {
-    return this.#native.metricValues()
+    return call(() => this.#native.metricValues())
   }
   isReady() {
-    return this.#native.isReady()
+    return call(() => this.#native.isReady())
   }
 }
 
 /** `{status, headers, body}` for a VeritokenError, as every veritoken middleware answers. */
 function errorResponse(err, realm) {
-  return native.errorResponse(err.code, err.message, err.claim ?? null, realm ?? null)
+  return call(() => native.errorResponse(err.code, err.message, err.claim ?? null, realm ?? null))
 }
 
 /** Log levels, most severe first (a record at a level is sent when `options.level` is it or less severe). */
@@ -396,7 +435,7 @@ const LOG_LEVELS = Object.freeze(['error', 'warn', 'info', 'debug', 'trace'])
  */
 function setLogger(logger, options) {
   if (logger === null || logger === undefined) {
-    native.setLogSink(null, 1)
+    call(() => native.setLogSink(null, 1))
     return
   }
   const level = options?.level ?? 'info'
@@ -413,19 +452,20 @@ function setLogger(logger, options) {
   } else {
     throw new TypeError('setLogger: logger must be a function, an object with log methods, or null')
   }
-  native.setLogSink((raw) => {
+  const sink = (raw) => {
     const record = { ...raw, fields: Object.fromEntries(raw.fields) }
     try {
       deliver(record)
     } catch {
       // A failing logger must not become an uncaught exception of the event loop.
     }
-  }, max)
+  }
+  call(() => native.setLogSink(sink, max))
 }
 
 /** Core's metric families (name, help, kind, sampleName, source): the names the sidecar's `/metrics` serves. */
 function metricFamilies() {
-  return native.metricFamilies()
+  return call(() => native.metricFamilies())
 }
 
 /** The engine's version, e.g. "0.1.0" (the addon's; the same for every veritoken package of a release). */

@@ -11,15 +11,17 @@
 //! only reads it back.
 //!
 //! The callbacks convert their arguments with napi-rs's conversions (strings with
-//! `string_io.rs`'s) and throw the errors every export throws. Like every export, they catch
-//! panics. `extractCredential` on a bearer header measured ~3.8 µs per call as a class
-//! method, ~2.4 µs bound.
+//! `string_io.rs`'s, `now` with [`Seconds`]) and throw the errors every export throws. Like
+//! every export, they catch panics, which they throw as the engine's `internal` error.
+//! `extractCredential` on a bearer header measured ~3.8 µs per call as a class method,
+//! ~2.4 µs bound.
 
 use crate::{
     extract_credential,
     layout::LayoutOut,
+    panic_error,
     string_io::{answer_string, Text},
-    try_verify, verify_sync, DpopArgs,
+    try_verify, verify_sync, DpopArgs, Seconds,
 };
 use napi::bindgen_prelude::*;
 use std::ffi::{c_void, CStr};
@@ -33,7 +35,8 @@ type Callback = unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> 
 
 /// `verify_sync` or `try_verify`: token, now, dpop in; the verified token (`None`: keys
 /// must be fetched first) out.
-type VerifyFn = fn(&Verifier, &str, Option<i64>, Option<DpopArgs>) -> Result<Option<VerifiedToken>>;
+type VerifyFn =
+    fn(&Verifier, &str, Option<Seconds>, Option<DpopArgs>) -> Result<Option<VerifiedToken>>;
 
 /// What a bound function holds: its verifier, and where the two that verify write the
 /// claims layout.
@@ -142,7 +145,7 @@ unsafe extern "C" fn release(env: sys::napi_env, data: *mut c_void, _hint: *mut 
 struct Args {
     bound: &'static Bound,
     token: Text,
-    now: Option<i64>,
+    now: Option<Seconds>,
     dpop: Option<DpopArgs>,
 }
 
@@ -214,10 +217,10 @@ pub(crate) fn panic_next(on: bool) {
     PANIC_NEXT.store(on, Ordering::Relaxed);
 }
 
-/// `body`'s result, or its panic as an error. For every entry napi-rs does not guard itself
-/// (these callbacks).
+/// `body`'s result, or its panic as the engine's `internal` error. For every entry napi-rs
+/// does not guard itself (these callbacks).
 pub(crate) fn caught<T>(body: impl FnOnce() -> Result<T>) -> Result<T> {
-    catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|panic| Err(panic_to_error(panic)))
+    catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|panic| Err(panic_error(panic)))
 }
 
 /// One bound call: runs `body`, and hands its value to napi, or throws its error or panic

@@ -4,8 +4,11 @@
 //!
 //! A rejection crosses into JS as an Error whose message is the JSON
 //! `{"code","message","claim"}`; `index.js` turns it into a `VeritokenError` with `err.code`.
-//! Every export catches panics (`catch_unwind`, and `bound_calls.rs` for its two callbacks): a
-//! panic surfaces as a JS exception, never aborting the process.
+//! Every export catches panics, never aborting the process: the bound calls
+//! (`bound_calls.rs`) throw a caught panic as the engine's `internal` error ([`panic_error`]);
+//! the `#[napi(catch_unwind)]` exports throw napi-rs's `GenericFailure` with the panic's text,
+//! which `index.js` maps to `internal` as well (napi-rs raises `GenericFailure` only for a
+//! failure inside the addon, never for a bad argument).
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
@@ -27,6 +30,19 @@ fn js_error(e: veritoken::Error) -> napi::Error {
         "claim": e.claim(),
     });
     napi::Error::new(Status::GenericFailure, detail.to_string())
+}
+
+/// A caught panic as the engine's `internal` error (the same message as the Python binding's).
+pub(crate) fn panic_error(panic: Box<dyn std::any::Any + Send>) -> napi::Error {
+    let what = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown".into());
+    js_error(veritoken::Error::new(
+        veritoken::ErrorCode::Internal,
+        format!("internal error (a bug; please report it): panic: {what}"),
+    ))
 }
 
 /// Panics on purpose, so the tests can check that a panic in an export becomes a JS
@@ -121,8 +137,51 @@ pub fn claim_accessors(claims_json: String) -> Result<String> {
     veritoken::claim_accessors_json(&claims_json).map_err(js_error)
 }
 
-fn now_or(now: Option<i64>) -> i64 {
-    now.unwrap_or_else(unix_now)
+fn now_or(now: Option<Seconds>) -> i64 {
+    now.map_or_else(unix_now, |Seconds(now)| now)
+}
+
+/// A `now` argument: whole Unix seconds, a safe integer (|now| ≤ 2^53 − 1, every one of
+/// which a JS number holds exactly). napi's own `i64` conversion reads NaN and ±Infinity
+/// as 0 and drops a fraction, which verified as of 1970; anything but a whole number in
+/// range is refused instead.
+pub struct Seconds(i64);
+
+impl TypeName for Seconds {
+    fn type_name() -> &'static str {
+        "Number"
+    }
+
+    fn value_type() -> ValueType {
+        ValueType::Number
+    }
+}
+
+impl ValidateNapiValue for Seconds {}
+
+impl FromNapiValue for Seconds {
+    unsafe fn from_napi_value(env: sys::napi_env, value: sys::napi_value) -> Result<Self> {
+        /// `Number.MAX_SAFE_INTEGER`.
+        const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
+        let mut seconds = 0f64;
+        // SAFETY: `env` and `value` come from napi for this call; napi writes the number or
+        // fails (a value that is not a number).
+        let status = unsafe { sys::napi_get_value_double(env, value, &mut seconds) };
+        if status != sys::Status::napi_ok {
+            return Err(Error::new(
+                Status::NumberExpected,
+                "now must be a number (whole Unix seconds)",
+            ));
+        }
+        if !(seconds.is_finite() && seconds.fract() == 0.0 && seconds.abs() <= MAX_SAFE) {
+            return Err(Error::new(
+                Status::InvalidArg,
+                format!("now must be whole seconds within ±(2^53 - 1), not {seconds}"),
+            ));
+        }
+        // Exact: a whole number within ±2^53.
+        Ok(Seconds(seconds as i64))
+    }
 }
 
 /// A DPoP proof (the request's `DPoP` header) with the request's method and absolute URL.
@@ -228,7 +287,7 @@ impl NativeVerifier {
         &self,
         env: &'env Env,
         token: Text,
-        now: Option<i64>,
+        now: Option<Seconds>,
         dpop: Option<DpopArgs>,
     ) -> Result<Object<'env>> {
         let (deferred, promise) = env.create_deferred::<Answer, _>()?;
@@ -324,7 +383,7 @@ impl NativeVerifier {
 fn verify_sync(
     verifier: &veritoken::Verifier,
     token: &str,
-    now: Option<i64>,
+    now: Option<Seconds>,
     dpop: Option<DpopArgs>,
 ) -> Result<Option<veritoken::VerifiedToken>> {
     verify_blocking(verifier, token, dpop.as_ref(), now_or(now)).map(Some)
@@ -335,7 +394,7 @@ fn verify_sync(
 fn try_verify(
     verifier: &veritoken::Verifier,
     token: &str,
-    now: Option<i64>,
+    now: Option<Seconds>,
     dpop: Option<DpopArgs>,
 ) -> Result<Option<veritoken::VerifiedToken>> {
     let proof = dpop.as_ref().map(DpopArgs::proof);

@@ -209,3 +209,123 @@ test('the verified-token cache: a hit, expiry at the exact second, a tampered co
   const m = v.metrics()
   assert.deepEqual([m.token_cache_hits, m.token_cache_misses], [2, 2])
 })
+
+test('now: whole Unix seconds (a safe integer) or absent; anything else is a TypeError, never 1970', async () => {
+  const v = new Verifier(hsConfig())
+  const claims = goodClaims()
+  const token = mint(claims)
+  const expired = mint(goodClaims({ exp: claims.iat - 600, iat: claims.iat - 900 }))
+  // napi read NaN and ±Infinity as 0 and dropped a fraction: an expired token verified as of 1970.
+  for (const now of [NaN, Infinity, -Infinity, -1e300, 1e300, 2 ** 63, 2 ** 53, -(2 ** 53), 0.5, claims.iat + 0.5, '0', 0n, {}, true]) {
+    const what = typeof now === 'bigint' ? `${now}n` : String(now)
+    assert.throws(() => v.verifySync(expired, { now }), TypeError, what)
+    assert.throws(() => v.verifySync(token, { now }), TypeError, what)
+    await assert.rejects(() => v.verify(expired, { now }), TypeError, what)
+    await assert.rejects(() => v.verifyRequest({ authorization: `Bearer ${expired}` }, null, { now }), TypeError, what)
+  }
+  assert.throws(() => v.verifySync(token, { now: NaN }), /now must be/)
+  // Absent (undefined or null) is the clock; a whole number is used as it is.
+  for (const now of [undefined, null]) {
+    assert.throws(() => v.verifySync(expired, { now }), (e) => e.code === 'token_expired')
+    await assert.rejects(() => v.verify(expired, { now }), (e) => e.code === 'token_expired')
+    assert.equal(v.verifySync(token, { now }).subject, 'alice')
+  }
+  assert.equal(v.verifySync(expired, { now: claims.iat - 700 }).subject, 'alice')
+  assert.equal((await v.verify(expired, { now: claims.iat - 700 })).subject, 'alice')
+  assert.throws(() => v.verifySync(token, { now: claims.exp }), (e) => e.code === 'token_expired')
+  await assert.rejects(() => v.verifyRequest({ authorization: `Bearer ${token}` }, null, { now: claims.exp }), (e) => e.code === 'token_expired')
+  assert.throws(() => v.verifySync(token, { now: -(2 ** 53 - 1) }), (e) => e instanceof VeritokenError)
+  assert.throws(() => v.verifySync(token, { now: 2 ** 53 - 1 }), (e) => e.code === 'token_expired')
+})
+
+test('a panic in the addon is a VeritokenError with code internal (status 500), in every call', async () => {
+  const native = require(path.join(__dirname, '..', 'veritoken.node'))
+  const v = new Verifier(hsConfig())
+  const token = mint(goodClaims())
+  const internal = (e) => {
+    assert.ok(e instanceof VeritokenError, `${e && e.constructor.name} ${e && e.code}: ${e && e.message}`)
+    assert.deepEqual([e.code, e.status, e.claim], ['internal', 500, undefined])
+    assert.match(e.message, /a panic for the tests/)
+    return true
+  }
+  // The bound calls (src/bound_calls.rs): verifySync, tryVerify (verify), extractCredential (verifyRequest).
+  native.panicForTests(true)
+  assert.throws(() => v.verifySync(token), internal)
+  native.panicForTests(true)
+  await assert.rejects(() => v.verify(token), internal)
+  native.panicForTests(true)
+  await assert.rejects(() => v.verifyRequest({ authorization: `Bearer ${token}` }), internal)
+  native.panicForTests(true)
+  await assert.rejects(() => v.verifyRequest({}, null, { optional: true }), internal)
+  assert.equal(v.verifySync(token).subject, 'alice')
+  // Exports napi-rs guards itself (#[napi(catch_unwind)]): their panic, as napi-rs throws it.
+  // hasScopes answers false for a refusal, never for a failure.
+  const panics = { claimAccessors: (t) => t.subject, requireScopes: (t) => t.hasScopes('read') }
+  for (const [name, use] of Object.entries(panics)) {
+    const real = native[name]
+    native[name] = () => native.panicForTests(false)
+    try {
+      assert.throws(() => use(v.verifySync(token)), internal, name)
+    } finally {
+      native[name] = real
+    }
+    assert.ok(use(v.verifySync(token)))
+  }
+  assert.equal(errorResponse(new VeritokenError('internal', 'x')).status, 500)
+})
+
+test("verifyRequest: an empty scope ('') is checked by the engine, not skipped", async () => {
+  const v = new Verifier(hsConfig())
+  const headers = { authorization: `Bearer ${mint(goodClaims())}` }
+  for (const scopes of ['', [''], ['read', '']]) {
+    await assert.rejects(() => v.verifyRequest(headers, null, { scopes }), (e) => e.code === 'scope_insufficient', JSON.stringify(scopes))
+  }
+  assert.equal((await v.verifyRequest(headers, null, { scopes: null })).subject, 'alice')
+  assert.equal((await v.verifyRequest(headers, null, { scopes: undefined })).subject, 'alice')
+})
+
+test('headers: every iterable of pairs, Node rawHeaders, objects and fetch Headers', async () => {
+  const v = new Verifier(hsConfig())
+  const token = mint(goodClaims())
+  const pairs = [['host', 'api.test'], ['Authorization', `Bearer ${token}`], ['accept', '*/*']]
+  function* generated() {
+    yield* pairs
+  }
+  // An iterator with a forEach of its own, as Node 22's iterator helpers give every iterator:
+  // forEach(value, index) must not be read as forEach(value, key).
+  const helped = new Map(pairs).entries()
+  helped.forEach = function (fn) {
+    let i = 0
+    for (const x of this) fn(x, i++)
+  }
+  const shapes = {
+    array: pairs,
+    map: new Map(pairs),
+    'map.entries()': new Map(pairs).entries(),
+    set: new Set(pairs),
+    generator: generated(),
+    'iterator with forEach': helped,
+    'fetch Headers': new Headers(pairs),
+    'Headers-like forEach only': { forEach: (cb) => pairs.forEach(([k, val]) => cb(val, k)) },
+    object: Object.fromEntries(pairs),
+    'object with array values': { Authorization: [`Bearer ${token}`] },
+    rawHeaders: pairs.flat(),
+  }
+  for (const [name, headers] of Object.entries(shapes)) {
+    assert.equal(v.extractToken(headers), token, name)
+  }
+  for (const headers of [new Map(pairs), new Set(pairs), pairs.flat(), (function* () { yield* pairs })()]) {
+    assert.equal((await v.verifyRequest(headers, null)).subject, 'alice')
+  }
+  // A header sent twice is seen twice (ambiguous), in every shape that can carry it.
+  const twice = [...pairs, ['authorization', 'Bearer other']]
+  for (const headers of [twice, new Map([['authorization', [`Bearer ${token}`, 'Bearer other']]]), new Set(twice), twice.flat()]) {
+    assert.throws(() => v.extractToken(headers), (e) => e.code === 'token_malformed')
+  }
+  for (const headers of [undefined, null, {}, [], new Map()]) {
+    assert.throws(() => v.extractToken(headers), (e) => e.code === 'token_missing')
+  }
+  for (const headers of ['authorization: Bearer x', 42, [1, 2], ['authorization']]) {
+    assert.throws(() => v.extractToken(headers), TypeError, JSON.stringify(headers))
+  }
+})

@@ -2,9 +2,11 @@
 // Express and Fastify over real HTTP: the same refusals as every veritoken middleware.
 const test = require('node:test')
 const assert = require('node:assert/strict')
+const http = require('node:http')
+const path = require('node:path')
 const express = require('express')
 const Fastify = require('fastify')
-const { Verifier } = require('..')
+const { Verifier, Requirement } = require('..')
 const { requireToken } = require('../express')
 const veritoken = require('../fastify')
 const { verifyRequest } = require('../fastify')
@@ -140,4 +142,72 @@ test('express and fastify: roles, claim rules, optional auth', async (t) => {
   await checkRolesRulesOptional(`http://127.0.0.1:${f.server.address().port}`)
 
   assert.throws(() => requireToken(v, { roles: ['admin'] }), (e) => e.code === 'config_invalid' && /roles\[0\]/.test(e.message))
+})
+
+/** A GET whose headers are sent as given: an array value is sent as that many header lines (fetch would join them). */
+function rawGet(base, path, headers) {
+  return new Promise((resolve, reject) => {
+    http
+      .get(base + path, { headers }, (res) => {
+        let text = ''
+        res.setEncoding('utf8')
+        res.on('data', (chunk) => (text += chunk))
+        res.on('end', () => resolve({ status: res.statusCode, body: text ? JSON.parse(text) : null }))
+      })
+      .on('error', reject)
+  })
+}
+
+/** The engine sees every header the client sent, and a panic is answered like any refusal. */
+async function checkRepeatedAndPanic(base) {
+  const native = require(path.join(__dirname, '..', 'veritoken.node'))
+  // Node keeps only the first Authorization in req.headers; the engine refuses two.
+  for (const authorization of [[GOOD, 'Bearer garbage'], [GOOD, GOOD], ['Bearer garbage', GOOD]]) {
+    const r = await rawGet(base, '/orders', { authorization })
+    assert.deepEqual([r.status, r.body.error.code], [401, 'token_malformed'], JSON.stringify(authorization))
+  }
+  const r = await rawGet(base, '/orders', { authorization: [GOOD] })
+  assert.deepEqual([r.status, r.body], [200, { sub: 'alice' }])
+  native.panicForTests(true)
+  const panicked = await get(base, '/orders', GOOD)
+  assert.equal(panicked.status, 500)
+  assert.equal(panicked.body.error.code, 'internal')
+  assert.match(panicked.body.error.message, /a panic for the tests/)
+  assert.equal((await get(base, '/orders', GOOD)).status, 200)
+}
+
+test('express and fastify: a repeated Authorization header is refused, a panic is 500 internal', async (t) => {
+  const v = new Verifier(CONFIG)
+  const app = express()
+  app.get('/orders', requireToken(v, { scopes: ['read'], realm: 'orders' }), (req, res) => res.json({ sub: req.auth.subject }))
+  const server = app.listen(0, '127.0.0.1')
+  await new Promise((r) => server.once('listening', r))
+  t.after(() => server.close())
+  await checkRepeatedAndPanic(`http://127.0.0.1:${server.address().port}`)
+
+  const f = Fastify()
+  f.register(async (scoped) => {
+    scoped.register(veritoken, { verifier: v, scopes: ['read'], realm: 'orders' })
+    scoped.get('/orders', async (request) => ({ sub: request.auth.subject }))
+  })
+  await f.listen({ port: 0, host: '127.0.0.1' })
+  t.after(() => f.close())
+  await checkRepeatedAndPanic(`http://127.0.0.1:${f.server.address().port}`)
+  // Fastify's inject (light-my-request) gives rawHeaders too.
+  const injected = await f.inject({ method: 'GET', url: '/orders', headers: { authorization: GOOD } })
+  assert.deepEqual([injected.statusCode, injected.json()], [200, { sub: 'alice' }])
+})
+
+test('express and fastify: requirement with roles, roleMatch or rules is refused, never half applied', () => {
+  const v = new Verifier(CONFIG)
+  const requirement = new Requirement({ scopes: ['read'] })
+  for (const extra of [{ roles: 'orders:admin' }, { roles: [] }, { roleMatch: 'any' }, { rules: [{ claim: 'tenant', equals: 't-1' }] }]) {
+    const options = { requirement, ...extra }
+    const refused = (e) => e instanceof TypeError && /requirement/.test(e.message) && e.message.includes(Object.keys(extra)[0])
+    assert.throws(() => requireToken(v, options), refused, JSON.stringify(extra))
+    assert.throws(() => verifyRequest(v, options), refused, JSON.stringify(extra))
+  }
+  // With scopes, realm or optional it is fine: those are checked on their own.
+  assert.equal(typeof requireToken(v, { requirement, scopes: ['read'], optional: true, realm: 'r' }), 'function')
+  assert.equal(typeof verifyRequest(v, { requirement, scopes: ['read'], optional: true, realm: 'r' }), 'function')
 })

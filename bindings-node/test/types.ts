@@ -1,4 +1,5 @@
 // Compiled by `tsc --noEmit` (never run): the public types as a TypeScript user sees them.
+import type { IncomingMessage } from 'node:http'
 import express from 'express'
 import Fastify from 'fastify'
 import { Verifier, VeritokenError, setLogger, type ErrorCode, type ErrorResponseParts, type LogRecord, type VerifiedToken } from '@veritoken/node'
@@ -60,3 +61,11 @@ setLogger(null)
 const counters = registerMetrics({ orders: verifier }, { registry: new Registry() })
 counters[0].get()
 registerMetrics(verifier, { client: 'orders' })
+
+// Every header shape: Node's headers and rawHeaders, pairs, a Map, a fetch Headers; `now` or null.
+export function shapes(req: IncomingMessage): string[] {
+  const pairs: Array<[string, string]> = [['authorization', 'Bearer x']]
+  void verifier.verifyRequest(req.rawHeaders, null, { now: null, scopes: null })
+  void verifier.verifySync('x', { now: 1767225600 })
+  return [req.headers, req.rawHeaders, pairs, new Map(pairs), new Headers(pairs)].map((h) => verifier.extractToken(h))
+}
