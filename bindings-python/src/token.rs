@@ -5,6 +5,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyList, PyString};
 use serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use std::cell::Cell;
 use std::sync::OnceLock;
 use veritoken::ScopeMatch;
 
@@ -28,56 +29,66 @@ impl VerifiedToken {
 
 /// Builds the Python object `json.loads` would give for a JSON text, straight from the
 /// parser's events: no intermediate map, no second decode (what `claims` costs most).
+///
+/// Strings, booleans, null and integers that fit an `i64` / `u64` come out as `json.loads`
+/// gives them. A number serde_json hands over as an `f64` may not: an integer beyond
+/// `i64` / `u64` (an `int` for `json.loads`), `-0` (the `int` 0), and any fraction or
+/// exponent (serde_json's default float parsing is not always correctly rounded, Python's
+/// is). The first such number stops the walk and sets `fallback`: [`cached`] then asks
+/// `json.loads` itself for that text.
 #[derive(Copy, Clone)]
-struct PySeed<'py>(Python<'py>);
+struct PySeed<'py, 'a> {
+    py: Python<'py>,
+    fallback: &'a Cell<bool>,
+}
 
 fn py_error<E: serde::de::Error>(e: PyErr) -> E {
     E::custom(e.to_string())
 }
 
-impl<'de, 'py> DeserializeSeed<'de> for PySeed<'py> {
+impl<'de, 'py> DeserializeSeed<'de> for PySeed<'py, '_> {
     type Value = Bound<'py, PyAny>;
     fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_any(self)
     }
 }
 
-impl<'de, 'py> Visitor<'de> for PySeed<'py> {
+impl<'de, 'py> Visitor<'de> for PySeed<'py, '_> {
     type Value = Bound<'py, PyAny>;
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("a JSON value")
     }
     fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(self.0.None().into_bound(self.0))
+        Ok(self.py.None().into_bound(self.py))
     }
     fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
-        Ok(PyBool::new(self.0, v).to_owned().into_any())
+        Ok(PyBool::new(self.py, v).to_owned().into_any())
     }
     fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
-        let Ok(number) = v.into_pyobject(self.0);
+        let Ok(number) = v.into_pyobject(self.py);
         Ok(number.into_any())
     }
     fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
-        let Ok(number) = v.into_pyobject(self.0);
+        let Ok(number) = v.into_pyobject(self.py);
         Ok(number.into_any())
     }
-    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
-        let Ok(number) = v.into_pyobject(self.0);
-        Ok(number.into_any())
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        self.fallback.set(true);
+        Err(E::custom("a number json.loads reads differently"))
     }
     fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(PyString::new(self.0, v).into_any())
+        Ok(PyString::new(self.py, v).into_any())
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let list = PyList::empty(self.0);
+        let list = PyList::empty(self.py);
         while let Some(item) = seq.next_element_seed(self)? {
             list.append(item).map_err(py_error)?;
         }
         Ok(list.into_any())
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let dict = PyDict::new(self.0);
+        let dict = PyDict::new(self.py);
         while let Some(key) = map.next_key_seed(self)? {
             let value = map.next_value_seed(self)?;
             dict.set_item(key, value).map_err(py_error)?;
@@ -86,17 +97,26 @@ impl<'de, 'py> Visitor<'de> for PySeed<'py> {
     }
 }
 
-/// The dict for `json` (validated by the engine), built once per token.
+/// The dict for `json` (validated by the engine), built once per token: what
+/// `json.loads(json)` gives, from the parser's events or, for a text with a number they
+/// cannot give exactly (see [`PySeed`]), from `json.loads` itself.
 fn cached(py: Python<'_>, cell: &OnceLock<Py<PyAny>>, json: &str) -> PyResult<Py<PyAny>> {
     if let Some(v) = cell.get() {
         return Ok(v.clone_ref(py));
     }
+    let fallback = Cell::new(false);
     let mut de = serde_json::Deserializer::from_str(json);
-    let value = PySeed(py)
-        .deserialize(&mut de)
-        .map_err(|e| PyValueError::new_err(format!("claims are not JSON: {e}")))?
-        .unbind();
-    Ok(cell.get_or_init(|| value).clone_ref(py))
+    let value = match (PySeed {
+        py,
+        fallback: &fallback,
+    })
+    .deserialize(&mut de)
+    {
+        Ok(value) => value,
+        Err(_) if fallback.get() => py.import("json")?.call_method1("loads", (json,))?,
+        Err(e) => return Err(PyValueError::new_err(format!("claims are not JSON: {e}"))),
+    };
+    Ok(cell.get_or_init(|| value.unbind()).clone_ref(py))
 }
 
 /// Test hook: every accessor's value for a claims set given as JSON text, as JSON (the
@@ -124,13 +144,14 @@ pub fn scope_list(scopes: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
 
 #[pymethods]
 impl VerifiedToken {
-    /// The claims as a dict (decoded once; the same dict on every access).
+    /// The claims as a dict, as `json.loads(claims_json)` gives them (decoded once; the
+    /// same dict on every access).
     #[getter]
     fn claims(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         guard(|| cached(py, &self.claims, self.inner.claims_json()))
     }
 
-    /// The protected header as a dict.
+    /// The protected header as a dict, as `json.loads(header_json)` gives it.
     #[getter]
     fn header(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         guard(|| cached(py, &self.header, self.inner.header_json()))

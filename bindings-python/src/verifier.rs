@@ -197,9 +197,10 @@ impl Verifier {
         Ok(future)
     }
 
-    /// [`Verifier::credential`] for an optional route: `None` when the request carries no
-    /// token (the engine's one rule, `veritoken::optional`).
-    fn credential_opt(
+    /// A request's token and DPoP proof (with its method and URL); with `optional`, `None`
+    /// when the request carries no token (the engine's one rule, `veritoken::optional`).
+    /// The headers are read once: they may be a one-shot iterator.
+    fn credential(
         &self,
         headers: &Bound<'_, PyAny>,
         query: Option<String>,
@@ -207,32 +208,15 @@ impl Verifier {
         url: Option<String>,
         optional: bool,
     ) -> PyResult<Option<(String, Option<Dpop>)>> {
-        if !optional {
-            return self.credential(headers, query, method, url).map(Some);
-        }
-        let request = request(
-            headers,
-            &self.header_names,
-            query.clone(),
-            method.clone(),
-            url.clone(),
-        )?;
-        match veritoken::optional(self.inner.extract_credential(&request)).map_err(to_py)? {
-            None => Ok(None),
-            Some(_) => self.credential(headers, query, method, url).map(Some),
-        }
-    }
-
-    /// A request's token and DPoP proof (with its method and URL).
-    fn credential(
-        &self,
-        headers: &Bound<'_, PyAny>,
-        query: Option<String>,
-        method: Option<String>,
-        url: Option<String>,
-    ) -> PyResult<(String, Option<Dpop>)> {
         let request = request(headers, &self.header_names, query, method, url)?;
-        let credential = self.inner.extract_credential(&request).map_err(to_py)?;
+        let extracted = self.inner.extract_credential(&request);
+        let credential = match optional {
+            false => extracted.map_err(to_py)?,
+            true => match veritoken::optional(extracted).map_err(to_py)? {
+                Some(credential) => credential,
+                None => return Ok(None),
+            },
+        };
         let dpop = credential
             .dpop_proof(&request)
             .map_err(to_py)?
@@ -241,7 +225,7 @@ impl Verifier {
                 method: p.method.to_owned(),
                 url: p.url.to_owned(),
             });
-        Ok((credential.token.clone(), dpop))
+        Ok(Some((credential.token.clone(), dpop)))
     }
 }
 
@@ -405,7 +389,7 @@ impl Verifier {
         guard(|| {
             match slf
                 .get()
-                .credential_opt(headers, query, method, url, optional)?
+                .credential(headers, query, method, url, optional)?
             {
                 Some((token, dpop)) => {
                     Verifier::verify_on_loop(slf, token, dpop, now.unwrap_or_else(unix_now))

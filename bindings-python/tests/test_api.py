@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import json
 import os
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import veritoken
-from conftest import ISSUER, good_claims, hs_config, mint
+from conftest import ISSUER, SECRET, DPoPClient, b64, good_claims, hs_config, mint
 
 
 def test_verify_and_accessors(verifier: veritoken.Verifier) -> None:
@@ -309,3 +312,120 @@ def test_signatures_show_real_defaults() -> None:
         assert "Ellipsis" not in str(sig)
     verify = inspect.signature(veritoken.Verifier.verify)
     assert verify.parameters["now"].default is None
+
+
+def test_headers_are_read_once(verifier: veritoken.Verifier, dpop_client: DPoPClient) -> None:
+    """Headers may be a one-shot iterator (a generator, a WSGI environ walk): every entry
+    point reads them once, also on an optional route and for a DPoP proof."""
+    token = mint(good_claims())
+    bearer = [("Host", "api.test"), ("authorization", f"Bearer {token}")]
+
+    def once() -> Iterator[tuple[str, str]]:
+        return iter(bearer)
+
+    async def main() -> None:
+        for optional in (False, True):
+            verified = await verifier.verify_request_async(once(), optional=optional)
+            assert verified is not None and verified.subject == "alice", optional
+        assert await verifier.verify_request_async(iter([("Host", "x")]), optional=True) is None
+        with pytest.raises(veritoken.TokenMissing):
+            await verifier.verify_request_async(iter([("Host", "x")]))
+
+    asyncio.run(main())
+    assert verifier.extract_token(once()) == token
+    for optional in (False, True):
+        verified = verifier.verify_request(once(), optional=optional)
+        assert verified is not None and verified.subject == "alice", optional
+    assert verifier.verify_request(iter([("Host", "x")]), optional=True) is None
+
+    dpop = veritoken.Verifier(hs_config(dpop={"mode": "allowed"}))
+    url = "https://api.example.com/orders"
+    bound = mint(good_claims(cnf={"jkt": dpop_client.jkt}))
+
+    def proven() -> Iterator[tuple[str, str]]:
+        proof = dpop_client.proof("GET", url, bound)
+        return iter([("Authorization", f"DPoP {bound}"), ("DPoP", proof)])
+
+    async def main_dpop() -> None:
+        for optional in (False, True):
+            got = await dpop.verify_request_async(
+                proven(), method="GET", url=url, optional=optional
+            )
+            assert got is not None and got.dpop_jkt == dpop_client.jkt, optional
+
+    asyncio.run(main_dpop())
+    for optional in (False, True):
+        got = dpop.verify_request(proven(), method="GET", url=url, optional=optional)
+        assert got is not None and got.dpop_jkt == dpop_client.jkt, optional
+
+
+def mint_text(payload: str, header: str = '{"alg":"HS256","typ":"JWT"}') -> str:
+    """An HS256 token whose payload and header are exactly these JSON texts."""
+    head, body = b64(header.encode()), b64(payload.encode())
+    mac = hmac.new(SECRET.encode(), f"{head}.{body}".encode(), hashlib.sha256).digest()
+    return f"{head}.{body}.{b64(mac)}"
+
+
+def same_json(a: object, b: object) -> bool:
+    """Equal with the same types all the way down (0 == -0.0 == False for `==`), floats
+    bit for bit (so -0.0 is not 0.0, and one ULP apart is a difference), keys in order."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, float):
+        return repr(a) == repr(b)
+    if isinstance(a, dict) and isinstance(b, dict):
+        return list(a) == list(b) and all(same_json(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same_json(x, y) for x, y in zip(a, b, strict=True))
+    return a == b
+
+
+@pytest.mark.parametrize(
+    "number",
+    [
+        # Integers beyond i64 / u64: ints for json.loads, floats for serde_json.
+        "18446744073709551616",
+        "123456789012345678901234567890",
+        "-9223372036854775809",
+        "-123456789012345678901234567890",
+        "18446744073709551615",
+        "-9223372036854775808",
+        # -0 is the int 0 for json.loads; -0.0 is a float.
+        "-0",
+        "-0.0",
+        "0.0",
+        "1.0",
+        "1E2",
+        "1e2",
+        "1e+2",
+        "1E-2",
+        "100e-2",
+        "1e308",
+        "1.7976931348623157e308",
+        "5e-324",
+        "1e-400",
+        "-1e-400",
+        # Shortest-repr floats serde_json's default (not correctly rounded) parse gets one
+        # ULP off; Python's float() never does.
+        "991958774.3934609",
+        "2.7715077941825975e-163",
+        "0.1",
+        '[1, -0, 18446744073709551616, {"x": [2.5, -0]}]',
+        # Beyond the f64 range json.loads gives inf: the engine refuses such a token.
+        "1e400",
+        "-1e400",
+    ],
+)
+def test_claims_are_what_json_loads_gives(verifier: veritoken.Verifier, number: str) -> None:
+    exp = int(time.time()) + 300
+    payload = f'{{"iss":"{ISSUER}","aud":"api","exp":{exp},"n":{number},"after":[{number}]}}'
+    try:
+        token = verifier.verify(mint_text(payload, f'{{"alg":"HS256","typ":"JWT","n":{number}}}'))
+    except veritoken.TokenMalformed:
+        assert "e400" in number, number  # only what no f64 holds is refused
+        return
+    assert token.claims_json == payload
+    assert same_json(token.claims, json.loads(payload)), (token.claims["n"], number)
+    assert token.claims is token.claims
+    assert same_json(token.header, json.loads(token.header_json)), (token.header["n"], number)
+    assert token.expires_at == exp and token.issuer == ISSUER

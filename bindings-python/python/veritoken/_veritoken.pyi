@@ -48,9 +48,11 @@ class VerifiedToken:
     """A verified token: claims and header exactly as the engine accepted them."""
 
     @property
-    def claims(self) -> dict[str, Any]: ...
+    def claims(self) -> dict[str, Any]:
+        """``json.loads(claims_json)``, decoded once (the same dict on every access)."""
     @property
-    def header(self) -> dict[str, Any]: ...
+    def header(self) -> dict[str, Any]:
+        """``json.loads(header_json)``, decoded once."""
     @property
     def claims_json(self) -> str: ...
     @property
