@@ -67,13 +67,15 @@ O2P_PID=${PIDS[-1]}
 wait_for "http://$O2P/ping" || { cat "$WORK/o2p.log" >&2; exit 1; }
 
 # One nginx, one front server per backend with the same auth_request config, a stand-in app.
+# Each auth upstream is kept alive as examples/sidecar/nginx.conf does (4 s, under the
+# sidecar's idle close; 100,000 requests, where nginx's default of 1000 reconnects).
 APP=$(free_port) PLAIN=$(free_port) F_OFF=$(free_port) F_ON=$(free_port) F_O2P=$(free_port)
 # A backend that does no work (nginx's own return 200): the most any auth backend can reach
 # through this nginx config on this machine.
 NOOP=127.0.0.1:$(free_port) F_NOOP=$(free_port)
 front() {  # port upstream auth-path
   cat <<NGINX
-    upstream $2 { server ${!2}; keepalive 32; }
+    upstream $2 { server ${!2}; keepalive 32; keepalive_timeout 4s; keepalive_requests 100000; }
     server {
         listen 127.0.0.1:$1;
         location /api/ {
