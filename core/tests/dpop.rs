@@ -179,11 +179,21 @@ fn a_dpop_request_needs_its_method_and_url() {
         v.verify_request(&req).unwrap_err().code(),
         ErrorCode::Internal
     );
-    req.url = Some("not a url".into());
-    assert_eq!(
-        v.verify_request(&req).unwrap_err().code(),
-        ErrorCode::Internal
-    );
+    // A URL that does not parse is the request's (built from its Host header, say): no
+    // proof names it, so it is refused like a proof for another URL, never a 500.
+    for url in [
+        "not a url",
+        "https://exa mple.com/x",
+        "https://api.example.com:99999/",
+    ] {
+        req.url = Some(url.into());
+        let err = v.verify_request(&req).unwrap_err();
+        assert_eq!(
+            (err.code(), err.claim()),
+            (ErrorCode::DpopInvalid, Some("htu")),
+            "{url}"
+        );
+    }
 }
 
 #[test]

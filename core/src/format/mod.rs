@@ -5,4 +5,5 @@ pub mod b64;
 pub mod header_memo;
 pub mod jose_header;
 pub mod json_scanner;
+pub(crate) mod percent;
 pub mod strict_json;

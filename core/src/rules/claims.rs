@@ -145,13 +145,15 @@ pub(crate) fn normalize_typ(typ: &str) -> String {
 }
 
 fn typ_matches(typ: &str, expected: &str) -> bool {
-    let typ = if typ.len() > 12
-        && typ[..12].eq_ignore_ascii_case("application/")
-        && !typ[12..].contains('/')
-    {
-        &typ[12..]
-    } else {
-        typ
+    // Bytes first: `typ` is the token's text, and byte 12 of a non-ASCII one may fall
+    // inside a character. When the first 12 bytes are `application/`, byte 12 starts one.
+    let prefixed = typ
+        .as_bytes()
+        .get(..12)
+        .is_some_and(|p| p.eq_ignore_ascii_case(b"application/"));
+    let typ = match prefixed {
+        true if !typ[12..].contains('/') && typ.len() > 12 => &typ[12..],
+        _ => typ,
     };
     typ.eq_ignore_ascii_case(expected)
 }

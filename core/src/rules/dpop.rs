@@ -11,7 +11,7 @@ use crate::rules::token::VerifiedToken;
 use crate::support::error::{Error, ErrorCode};
 use crate::support::process::PerProcess;
 use crate::support::untrusted_text::clip;
-use crate::{format::b64, format::strict_json, keys::jws};
+use crate::{format::b64, format::percent, format::strict_json, keys::jws};
 use aws_lc_rs::{constant_time, digest, hmac};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -308,10 +308,12 @@ impl Dpop {
                 ),
             ));
         }
+        // The request URL comes from the client's Host or the proxy's headers: one that
+        // does not parse is named by no proof (RFC 9449 §4.3 step 9), not a server fault.
         let expected = normalize_url(p.url).ok_or_else(|| {
-            Error::new(
-                ErrorCode::Internal,
-                "the request URL given for the DPoP check is not an absolute http(s) URL",
+            invalid(
+                Some("htu"),
+                "the request URL is not an absolute http(s) URL: no proof names it",
             )
         })?;
         if normalize_url(string("htu")?).as_deref() != Some(expected.as_str()) {
@@ -368,7 +370,10 @@ impl Dpop {
         Ok(Checked {
             jkt,
             replay_key,
-            expires: iat as i64 + self.max_age as i64 + self.leeway as i64 + 1,
+            expires: (iat as i64)
+                .saturating_add(self.max_age as i64)
+                .saturating_add(self.leeway as i64)
+                .saturating_add(1),
         })
     }
 }
@@ -478,8 +483,7 @@ fn normalize_percent(path: &str) -> String {
         let hex = bytes
             .get(i + 1..i + 3)
             .filter(|_| bytes[i] == b'%')
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
+            .and_then(percent::hex_pair);
         match hex {
             Some(b) if b.is_ascii_alphanumeric() || b"-._~".contains(&b) => {
                 out.push(b as char);

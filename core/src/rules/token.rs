@@ -86,7 +86,8 @@ impl VerifiedToken {
         self.header.get_or_init(|| object(self.header_json()))
     }
 
-    /// The protected header as the JSON text the token carried (validated, no duplicates).
+    /// The protected header as the JSON text the token carried (validated, no duplicates;
+    /// a raw CR or LF between tokens is a space here).
     pub fn header_json(&self) -> &str {
         self.protected.as_ref().map_or("{}", |h| &h.json)
     }
@@ -125,7 +126,8 @@ impl VerifiedToken {
         self.claims.get_or_init(|| object(&self.claims_json))
     }
 
-    /// The payload as the JSON text the token carried (validated, no duplicates).
+    /// The payload as the JSON text the token carried (validated, no duplicates; a raw CR
+    /// or LF between tokens, JSON whitespace, is a space here).
     pub fn claims_json(&self) -> &str {
         &self.claims_json
     }
@@ -348,6 +350,20 @@ mod tests {
             let want: f64 = text.parse().unwrap();
             assert_eq!(got.to_bits(), want.to_bits(), "{text}");
         }
+    }
+
+    /// JSON whitespace CR and LF become spaces in the text handed out (C promises no raw
+    /// CR or LF in it); the claims are the same, and so is the length.
+    #[test]
+    fn json_text_holds_no_raw_line_breaks() {
+        let payload = "{\"iss\":\"https://idp\",\r\n\"aud\":\"api\",\n\"note\":\"a\\r\\nb\"}\r\n";
+        let token = VerifiedToken::introspected(payload.as_bytes().to_vec(), false);
+        let text = token.claims_json();
+        assert!(!text.contains(['\r', '\n']), "{text:?}");
+        assert_eq!(text.len(), payload.len());
+        let original: Map<String, Value> = serde_json::from_str(payload).unwrap();
+        assert_eq!(token.claims(), &original);
+        assert_eq!(token.claims()["note"], "a\r\nb", "escapes are left alone");
     }
 
     #[test]

@@ -22,7 +22,17 @@ pub fn clip(s: &str, max: usize) -> String {
 
 /// Bytes that passed the strict JSON scanner (so valid UTF-8) as text. Checked again, not
 /// assumed: a scanner bug must not become undefined behaviour.
-pub(crate) fn checked_utf8(bytes: Vec<u8>) -> String {
+///
+/// A raw CR or LF in scanned JSON can only be whitespace between tokens (one inside a
+/// string is refused), so each becomes a space: the same JSON at the same length (member
+/// offsets hold), and text that never splits a header it is copied into (the C header's
+/// promise: no raw NUL, CR or LF).
+pub(crate) fn checked_utf8(mut bytes: Vec<u8>) -> String {
+    if memchr::memchr2(b'\r', b'\n', &bytes).is_some() {
+        for b in bytes.iter_mut().filter(|b| matches!(**b, b'\r' | b'\n')) {
+            *b = b' ';
+        }
+    }
     utf8_string(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 

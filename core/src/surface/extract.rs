@@ -4,6 +4,7 @@
 
 pub use crate::config::token_source::TokenSource;
 use crate::config::token_source::AUTHORIZATION;
+use crate::format::percent;
 use crate::support::error::{Error, ErrorCode};
 
 // The headers extraction reads besides the configured ones, named once so that
@@ -197,8 +198,7 @@ fn percent_decode(s: &str) -> Option<String> {
     while i < bytes.len() {
         match bytes[i] {
             b'%' => {
-                let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
+                out.push(percent::hex_pair(bytes.get(i + 1..i + 3)?)?);
                 i += 3;
             }
             b'+' => {

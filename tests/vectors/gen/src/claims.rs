@@ -397,6 +397,17 @@ pub(crate) fn claim_cases(k: &Keys) -> Vec<Case> {
             rejected("type_invalid"),
         ),
         ("typ_missing_when_required", None, rejected("type_invalid")),
+        // A character across byte 12, where the `application/` prefix would end.
+        (
+            "typ_non_ascii_across_the_prefix",
+            Some("aaaaaaaaaaa\u{e9}-more"),
+            rejected("type_invalid"),
+        ),
+        (
+            "typ_non_ascii_after_the_prefix",
+            Some("application/\u{e9}t+jwt"),
+            rejected("type_invalid"),
+        ),
     ] {
         let mut h = json!({"alg": "HS256", "kid": "h"});
         if let Some(t) = typ {

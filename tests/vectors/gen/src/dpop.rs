@@ -287,6 +287,47 @@ pub(crate) fn dpop_cases(k: &Keys) -> Vec<Case> {
         ),
         valid(&bound),
     ));
+    // `%+a` is no percent-encoding (two hex digits only): it is not `%0A`.
+    let plus_hex = dpop_proof(
+        &client,
+        "ES256",
+        &with(&token, &|c| {
+            c["htu"] = "https://api.example.com/x%+a".into()
+        }),
+    );
+    out.push(case(
+        "dpop_proof_htu_plus_is_no_hex_digit",
+        "Proof htu .../x%+a for the request URL .../x%0a",
+        &cfg,
+        dpop_request(
+            &token,
+            Some(&plus_hex),
+            "GET",
+            "https://api.example.com/x%0a",
+        ),
+        bad("htu"),
+    ));
+    // A request URL that does not parse (built from a client's Host header, say) is
+    // named by no proof: the request's fault, not the server's.
+    for (name, url) in [
+        (
+            "dpop_request_url_with_a_space",
+            "https://exa mple.com/orders",
+        ),
+        (
+            "dpop_request_url_port_out_of_range",
+            "https://api.example.com:99999/orders",
+        ),
+        ("dpop_request_url_relative", "/orders"),
+    ] {
+        out.push(case(
+            name,
+            "The request URL is not an absolute http(s) URL",
+            &cfg,
+            dpop_request(&token, Some(&proof), "GET", url),
+            bad("htu"),
+        ));
+    }
     let mut lenient = cfg.clone();
     lenient["leeway"] = 10.into();
     out.push(case(
