@@ -407,3 +407,24 @@ func TestHeaderValuesWithNULKeepTheirVerdict(t *testing.T) {
 		t.Fatalf("a NUL inside the token: %v", err)
 	}
 }
+
+// A claim name is handed back whole (a 127-byte buffer cut it short; other bindings
+// return all of it).
+func TestLongClaimNamesAreWhole(t *testing.T) {
+	long := strings.Repeat("c", 200)
+	config := hsConfig()
+	config.Issuers[0].RequiredClaims = []string{long}
+	v, err := New(config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	_, err = v.Verify(context.Background(), mintHS256(t, goodClaims()))
+	var e *Error
+	if !errors.As(err, &e) || e.Code != CodeClaimMissing {
+		t.Fatalf("%v", err)
+	}
+	if e.Claim != long {
+		t.Fatalf("claim %d bytes, want %d", len(e.Claim), len(long))
+	}
+}

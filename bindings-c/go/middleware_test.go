@@ -255,3 +255,50 @@ func TestRequirementClose(t *testing.T) {
 		t.Fatalf("closed, middleware: %d %+v", resp.StatusCode, body)
 	}
 }
+
+// Bytes that are not UTF-8 (a raw Latin-1 query, a stray cookie) go to the engine as
+// U+FFFD, as the other bindings and the sidecar read them: the request keeps its token's
+// verdict (it was token_malformed, "query is not UTF-8", for the whole request).
+func TestNonUTF8BytesKeepTheRequestsVerdict(t *testing.T) {
+	config := hsConfig()
+	config.TokenSources = []TokenSource{
+		{Header: &HeaderSource{Name: "Authorization", Scheme: "Bearer"}},
+		{Cookie: &NamedSource{Name: "access_token"}},
+		{Query: &NamedSource{Name: "access_token"}},
+	}
+	v, err := New(config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	good := mintHS256(t, goodClaims())
+	serve := func(h http.Handler, target string, header map[string]string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest("GET", target, nil)
+		for k, val := range header {
+			r.Header.Set(k, val)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w
+	}
+	const latin1 = "http://api.test/x?q=caf\xe9"
+	bearer := map[string]string{"Authorization": "Bearer " + good, "Cookie": "prefs=caf\xe9"}
+	if w := serve(Middleware(v)(whoami), latin1, bearer); w.Code != 200 || w.Body.String() != "alice" {
+		t.Fatalf("token beside a Latin-1 query and cookie: %d %s", w.Code, w.Body)
+	}
+	if w := serve(Middleware(v)(whoami), latin1+"&access_token="+good, nil); w.Code != 200 || w.Body.String() != "alice" {
+		t.Fatalf("query token beside a Latin-1 parameter: %d %s", w.Code, w.Body)
+	}
+	anonymous := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := FromContext(r.Context()); !ok {
+			io.WriteString(w, "anonymous")
+		}
+	})
+	if w := serve(Middleware(v, Optional())(anonymous), latin1, nil); w.Code != 200 || w.Body.String() != "anonymous" {
+		t.Fatalf("optional, no token, Latin-1 query: %d %s", w.Code, w.Body)
+	}
+	bad := map[string]string{"Authorization": "Bearer caf\xe9"}
+	if w := serve(Middleware(v)(whoami), "http://api.test/x", bad); w.Code != 401 || !strings.Contains(w.Body.String(), "token_malformed") {
+		t.Fatalf("a token that is not UTF-8: %d %s", w.Code, w.Body)
+	}
+}

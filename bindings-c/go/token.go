@@ -244,16 +244,12 @@ func requireScopes(scopes []string, matchAny bool, call scopeCall) error {
 	if len(scopes) == 0 {
 		return nil
 	}
-	for _, s := range scopes {
-		if strings.IndexByte(s, 0) >= 0 {
-			return &Error{Code: CodeScopeInsufficient, Message: "a required scope contains a NUL byte"}
-		}
-	}
 	arr := C.malloc(C.size_t(len(scopes)) * C.size_t(unsafe.Sizeof(uintptr(0))))
 	defer C.free(arr)
 	slots := unsafe.Slice((**C.char)(arr), len(scopes))
 	for i, s := range scopes {
-		slots[i] = C.CString(s)
+		// Whole, as the engine takes text (cSafe): it decides, as in every language.
+		slots[i] = C.CString(cSafe(s))
 	}
 	defer func() {
 		for _, p := range slots {
@@ -265,7 +261,7 @@ func requireScopes(scopes []string, matchAny bool, call scopeCall) error {
 		any = 1
 	}
 	var msg [errBufSize]C.char
-	var claim [128]C.char
+	var claim [errBufSize]C.char
 	if r := call(&slots[0], C.size_t(len(scopes)), any, &msg[0], &claim[0], C.size_t(len(claim))); r != C.VT_OK {
 		return callError(r, msg[:], claim[:], CodeInternal)
 	}

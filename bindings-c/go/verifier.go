@@ -220,11 +220,8 @@ func (v *Verifier) VerifyDPoP(ctx context.Context, token, proof, method, url str
 func (v *Verifier) VerifyDPoPAt(ctx context.Context, token, proof, method, url string, now int64) (*Token, error) {
 	args := make([][]byte, 4)
 	for i, s := range []string{token, proof, method, url} {
-		text, ok := cText(s)
-		if !ok {
-			return nil, errNUL("token or proof")
-		}
-		args[i] = text
+		// Always whole: what cannot cross goes as U+FFFD, and the engine judges it.
+		args[i], _ = cText(cSafe(s))
 	}
 	return v.verify(ctx, now, route{}, nil, func(p *C.vt_verifier, now C.int64_t, wait C.int32_t, out **C.vt_token, m, c *C.char, cn C.size_t) C.vt_result {
 		return C.vt_verify_dpop_at(p, cPtr(args[0]), cPtr(args[1]), cPtr(args[2]), cPtr(args[3]), now, wait, out, m, errBufSize, c, cn)
@@ -276,8 +273,15 @@ func RequestURL(r *http.Request) string {
 	return scheme + "://" + r.Host + r.URL.RequestURI()
 }
 
-func errNUL(what string) error {
-	return &Error{Code: CodeTokenMalformed, Message: "the " + what + " contains a NUL byte"}
+// cSafe is s as the C API takes text: NUL bytes and bytes that are not UTF-8 become
+// U+FFFD, which no token, scheme, proof or URL accepts. The engine then judges the value
+// as the other bindings and the sidecar have it read (a query with a raw Latin-1 byte next
+// to a valid Authorization header is accepted), instead of the whole call failing.
+func cSafe(s string) string {
+	if strings.IndexByte(s, 0) >= 0 {
+		s = strings.ReplaceAll(s, "\x00", "\uFFFD")
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
 }
 
 // cText is s as a NUL-terminated C string in Go memory (no C allocation), or false when s
@@ -400,7 +404,7 @@ func (v *Verifier) call(invoke verifyCall, now int64, wait bool) (res verificati
 // only on failure, which is also the only time they are read.
 type errBufs struct {
 	msg   [errBufSize]C.char
-	claim [128]C.char
+	claim [errBufSize]C.char
 }
 
 var errBufPool = sync.Pool{New: func() any { return new(errBufs) }}
@@ -518,18 +522,17 @@ type cRequest struct {
 
 // newCRequest copies the headers named in names (all when nil), the raw query and, for
 // DPoP, the method and URL into C memory: the C side may hold no Go pointers. A C string
-// cannot hold a NUL byte, so a value's NUL bytes go across as U+FFFD, which no token,
-// scheme or URL accepts either: the value keeps its verdict, and a second Authorization
-// is still a second one. (A header name with a NUL names no token source: left out.)
+// is UTF-8 without NUL bytes, so other bytes go across as U+FFFD ([cSafe]): the value keeps
+// its verdict, and a second Authorization is still a second one. (A header name with a
+// NUL names no token source: left out.)
 func newCRequest(header map[string][]string, names []string, rawQuery, method, url string) *cRequest {
 	req := &cRequest{}
 	// text copies s, "" included: an empty header is present (token_missing, as in
 	// every other binding), not NULL (a bad argument to the C API).
 	text := func(s string) *C.char {
-		b, ok := cText(strings.ReplaceAll(s, "\x00", "\uFFFD"))
-		if !ok {
-			return nil
-		}
+		safe := cSafe(s)
+		req.longest = max(req.longest, len(safe))
+		b, _ := cText(safe)
 		p := C.CBytes(b)
 		req.owned = append(req.owned, p)
 		return (*C.char)(p)
@@ -549,7 +552,6 @@ func newCRequest(header map[string][]string, names []string, rawQuery, method, u
 		for _, val := range vals {
 			cnames = append(cnames, text(name))
 			values = append(values, text(val))
-			req.longest = max(req.longest, len(val)+2*strings.Count(val, "\x00"))
 		}
 	}
 	if len(cnames) > 0 {
@@ -563,9 +565,6 @@ func newCRequest(header map[string][]string, names []string, rawQuery, method, u
 		req.c.header_count = C.size_t(len(cnames))
 	}
 	req.c.query = cstr(rawQuery)
-	if req.c.query != nil {
-		req.longest = max(req.longest, len(rawQuery)+2*strings.Count(rawQuery, "\x00"))
-	}
 	req.c.method = cstr(method)
 	req.c.url = cstr(url)
 	return req

@@ -1,7 +1,7 @@
 // Command chi protects a chi router with veritoken: every route needs a valid token, and
 // POST /orders also needs the "orders:write" scope.
 //
-//	go run ./chi -config ../../../examples/config.toml
+//	go run ./chi -config veritoken.toml
 package main
 
 import (
@@ -14,17 +14,20 @@ import (
 	veritoken "github.com/veritoken/veritoken/bindings-c/go"
 )
 
+// newRouter gives each route one Middleware with that route's options: a request is
+// verified once (a second Middleware around the first would verify it again, and refuse
+// a DPoP proof, which is single use, as a replay).
 func newRouter(v *veritoken.Verifier) http.Handler {
 	r := chi.NewRouter()
-	r.Use(veritoken.Middleware(v, veritoken.Realm("orders")))
-	r.Get("/orders", func(w http.ResponseWriter, r *http.Request) {
+	read := veritoken.Middleware(v, veritoken.Realm("orders"))
+	write := veritoken.Middleware(v, veritoken.Realm("orders"), veritoken.RequireScopes("orders:write"))
+	r.With(read).Get("/orders", func(w http.ResponseWriter, r *http.Request) {
 		tok, _ := veritoken.FromContext(r.Context())
 		fmt.Fprintf(w, "orders of %s\n", tok.Subject())
 	})
-	r.With(veritoken.Middleware(v, veritoken.RequireScopes("orders:write"))).
-		Post("/orders", func(w http.ResponseWriter, r *http.Request) {
-			w.WriteHeader(http.StatusCreated)
-		})
+	r.With(write).Post("/orders", func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusCreated)
+	})
 	return r
 }
 

@@ -1,7 +1,7 @@
 // Command gin protects a gin engine with veritoken through a small gin middleware over
 // the engine's verifier: the token goes on the gin context under "veritoken".
 //
-//	go run ./gin -config ../../../examples/config.toml
+//	go run ./gin -config veritoken.toml
 package main
 
 import (
@@ -34,6 +34,26 @@ func authorize(v *veritoken.Verifier, opts ...veritoken.Option) gin.HandlerFunc 
 	}
 }
 
+// requireScopes checks the token authorize already verified: verifying it again would
+// refuse a DPoP proof (single use) as a replay.
+func requireScopes(v *veritoken.Verifier, scopes ...string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		tok, err := token(c)
+		if err == nil {
+			err = tok.RequireScopes(scopes...)
+		}
+		var refusal *veritoken.Error
+		if !errors.As(err, &refusal) {
+			if err != nil {
+				c.AbortWithStatus(http.StatusInternalServerError)
+			}
+			return
+		}
+		v.WriteError(c.Writer, refusal, "orders")
+		c.Abort()
+	}
+}
+
 func token(c *gin.Context) (*veritoken.Token, error) {
 	if t, ok := c.Get("veritoken"); ok {
 		return t.(*veritoken.Token), nil
@@ -44,7 +64,7 @@ func token(c *gin.Context) (*veritoken.Token, error) {
 func newEngine(v *veritoken.Verifier) *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
-	api := r.Group("/", authorize(v))
+	api := r.Group("/", authorize(v, veritoken.Realm("orders")))
 	api.GET("/orders", func(c *gin.Context) {
 		tok, err := token(c)
 		if err != nil {
@@ -53,7 +73,7 @@ func newEngine(v *veritoken.Verifier) *gin.Engine {
 		}
 		c.String(http.StatusOK, "orders of %s\n", tok.Subject())
 	})
-	api.POST("/orders", authorize(v, veritoken.RequireScopes("orders:write")), func(c *gin.Context) {
+	api.POST("/orders", requireScopes(v, "orders:write"), func(c *gin.Context) {
 		c.Status(http.StatusCreated)
 	})
 	return r

@@ -71,4 +71,9 @@ func Run(t *testing.T, build func(*veritoken.Verifier) http.Handler) {
 	if code, body, _ := do("GET", mint(t, "x")[:20]); code != 401 || !strings.Contains(body, `"token_malformed"`) {
 		t.Errorf("malformed: %d %s", code, body)
 	}
+	// One verification per request with a valid token (three): a route that verified
+	// twice would refuse a DPoP proof, single use, as a replay.
+	if m, err := v.Metrics(); err != nil || m.Verified != 3 {
+		t.Errorf("verified %d times for 3 requests with a valid token (%v)", m.Verified, err)
+	}
 }
