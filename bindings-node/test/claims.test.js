@@ -53,7 +53,9 @@ test('claims are what JSON.parse makes of the claims text, for every kind of mem
   for (const [label, payload] of Object.entries(PAYLOADS)) {
     const parsed = JSON.parse(payload)
     const sync = verifier.verifySync(mintText(payload))
-    assert.equal(sync.claimsJson, payload, `${label}: claimsJson is the token's text`)
+    // The token's text, with JSON whitespace CR and LF as spaces (the engine's text never
+    // holds a raw line break: it may be copied into a header).
+    assert.equal(sync.claimsJson, payload.replace(/[\r\n]/g, ' '), `${label}: claimsJson is the token's text`)
     assertSameObject(sync.claims, parsed, `${label} (verifySync)`)
     assertSameObject((await verifier.verify(mintText(payload))).claims, parsed, `${label} (verify)`)
   }
@@ -133,7 +135,7 @@ test('the addon gives a shape and layout for plain ASCII claims, and none otherw
   for (const [label, payload] of Object.entries(PAYLOADS)) {
     const answer = verifySync(mintText(payload))
     const parts = answer.split('\u0001')
-    assert.equal(parts[1], payload, label)
+    assert.equal(parts[1], payload.replace(/[\r\n]/g, ' '), label)
     assert.equal(parts.length, shaped.includes(label) ? 3 : 2, `${label}: shape or not`)
   }
   const payload = `{${base},"s":"x y","i":-7,"t":true,"n":null,"j":[1]}`
