@@ -680,6 +680,10 @@ fn check_mode_validates_configs() {
             "no segment may start with :",
         ),
         (
+            r#"{"clients": [{"name": "a", "paths": ["/x"], "required_scopes": ["read write"], "verifier": {"issuers": []}}]}"#,
+            "is not one scope",
+        ),
+        (
             r#"{"clients": [], "original_request": "x-real"}"#,
             "unknown variant `x-real`",
         ),

@@ -36,7 +36,7 @@ pub use keys::key_set::{parse_jwks, KeySet, Origin};
 /// One rule per claim accessor, shared by every language.
 pub use rules::claim_accessors;
 pub use rules::dpop::{thumbprint, DpopProof, OwnedDpopProof};
-pub use rules::requirement::Requirement;
+pub use rules::requirement::{scope_tokens, Requirement};
 pub use rules::roles::{granted_roles, RolePolicy, RoleRequirement};
 pub use rules::token::{
     claim_accessors_json, claims_object, granted_scopes, require_scopes, ClaimAccessors,

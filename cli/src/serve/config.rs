@@ -89,8 +89,8 @@ pub struct ClientConfig {
     /// algorithms, claim rules, and `token_sources` (header with scheme or prefix, cookie,
     /// query parameter).
     pub verifier: Config,
-    /// Scopes the token must grant (403 `scope_insufficient` otherwise).
-    #[serde(default)]
+    /// Scopes the token must grant (403 `scope_insufficient` otherwise), each one scope.
+    #[serde(default, deserialize_with = "veritoken::scope_tokens")]
     pub required_scopes: Vec<String>,
     /// `all` (default) or `any` of `required_scopes`.
     #[serde(default)]

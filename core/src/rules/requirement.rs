@@ -6,7 +6,7 @@ use crate::config::claim_rule::{check_rules, ClaimPath, ClaimRule};
 use crate::rules::roles::{granted_roles, RoleRequirement};
 use crate::rules::token::{require_scopes, ScopeMatch, VerifiedToken};
 use crate::support::error::{Error, ErrorCode};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
 /// A route's requirement, in the config schema's shape (JSON, TOML, YAML or a binding's
@@ -19,7 +19,9 @@ use serde_json::{Map, Value};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Requirement {
-    /// Scopes the token must grant (`scope`, `scp`, `permissions`).
+    /// Scopes the token must grant (`scope`, `scp`, `permissions`), each one scope
+    /// ([`scope_tokens`]).
+    #[serde(deserialize_with = "scope_tokens")]
     pub scopes: Vec<String>,
     /// `all` (default) or `any` of `scopes`.
     pub scope_match: ScopeMatch,
@@ -31,6 +33,29 @@ pub struct Requirement {
     pub role_claim: ClaimPath,
     /// Claim rules, all of which must hold.
     pub rules: Vec<ClaimRule>,
+}
+
+/// Whether `text` is one RFC 6749 §3.3 scope-token: non-empty printable ASCII without a
+/// space, `"` or a backslash.
+fn is_scope_token(text: &str) -> bool {
+    !text.is_empty()
+        && text
+            .bytes()
+            .all(|b| matches!(b, 0x21 | 0x23..=0x5b | 0x5d..=0x7e))
+}
+
+/// Reads a list of required scopes, each one scope-token: `"read write"` (two scopes in
+/// one string) or `""` is a configuration error, not a requirement no `scope` string can
+/// ever meet.
+pub fn scope_tokens<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    let list = Vec::<String>::deserialize(d)?;
+    if let Some(bad) = list.iter().find(|s| !is_scope_token(s)) {
+        return Err(serde::de::Error::custom(format!(
+            "{bad:?} is not one scope (a non-empty word of printable ASCII; list several \
+             scopes as several strings)"
+        )));
+    }
+    Ok(list)
 }
 
 impl Default for Requirement {

@@ -348,6 +348,20 @@ pub(crate) fn rule_cases(k: &Keys) -> Vec<Case> {
             rejected("config_invalid"),
         ),
         (
+            "two_scopes_in_one_string",
+            "a required scope with a space is two scopes: a configuration error",
+            json!({"scopes": ["read write"]}),
+            rich.clone(),
+            rejected("config_invalid"),
+        ),
+        (
+            "empty_scope",
+            "an empty required scope",
+            json!({"scopes": [""]}),
+            rich.clone(),
+            rejected("config_invalid"),
+        ),
+        (
             "unknown_field",
             "a requirement field that does not exist",
             json!({"scope": ["read"]}),
