@@ -652,3 +652,129 @@ fn fully_specified_algorithms_through_a_jwks_url() {
         );
     }
 }
+
+/// An issuer that removes its last key for the allowed algorithms still answers with a key
+/// set: the removal takes effect at the next refresh (it was kept as a "failed fetch",
+/// and the removed key verified until max_stale).
+#[test]
+fn a_key_set_left_without_a_usable_key_ends_the_old_keys() {
+    let idp = TestIdp::start();
+    let mut config = config(
+        &idp.url(),
+        json!({"jwks_uri": idp.jwks_uri()}),
+        json!({"ttl": 1, "min_ttl": 1, "refresh_ahead": 0}),
+    );
+    config.issuers[0].algorithms = vec![veritoken::Algorithm::RS256];
+    let v = Verifier::new(config).unwrap();
+    let old = token(&idp, "RS256");
+    v.verify(&old).unwrap();
+    for kid in idp.kids().into_iter().filter(|k| k.starts_with("rs256")) {
+        idp.retire(&kid);
+    }
+    assert!(
+        wait_until(Duration::from_secs(6), || v
+            .verify(&old)
+            .err()
+            .map(|e| e.code())
+            == Some(ErrorCode::KeyNotFound)),
+        "the removed key still verifies: {:?}",
+        v.verify(&old).err()
+    );
+    assert_eq!(
+        v.metrics().jwks_fetch_failures,
+        0,
+        "an answer, not a failure"
+    );
+}
+
+/// During a slow refresh for one unknown kid, another unknown kid fails fast instead of
+/// waiting for it (DESIGN §4); callers with the same kid share the refresh.
+#[test]
+fn other_unknown_kids_do_not_wait_for_a_refresh_in_flight() {
+    let idp = TestIdp::start();
+    let v = verifier(&idp, json!({"timeout_ms": 3000, "cooldown": 30}));
+    let valid = token(&idp, "ES256");
+    v.verify(&valid).unwrap();
+    idp.set_fault(Fault {
+        mode: FaultMode::Delay,
+        delay_ms: 1500,
+    });
+    let first = forged_with_kid(&valid, "unknown-a");
+    std::thread::scope(|s| {
+        let starter = s.spawn(|| {
+            let start = Instant::now();
+            let code = v.verify(&first).unwrap_err().code();
+            (code, start.elapsed())
+        });
+        std::thread::sleep(Duration::from_millis(200));
+        let start = Instant::now();
+        let other = v.verify(&forged_with_kid(&valid, "unknown-b")).unwrap_err();
+        let other_took = start.elapsed();
+        let start = Instant::now();
+        let same = v.verify(&first).unwrap_err();
+        let same_took = start.elapsed();
+        let (code, starter_took) = starter.join().unwrap();
+        assert_eq!(other.code(), ErrorCode::KeyNotFound);
+        assert!(
+            other_took < Duration::from_millis(500),
+            "another kid waited {other_took:?}"
+        );
+        assert_eq!(
+            (code, same.code()),
+            (ErrorCode::KeyNotFound, ErrorCode::KeyNotFound)
+        );
+        assert!(
+            starter_took >= Duration::from_millis(1200),
+            "{starter_took:?}"
+        );
+        assert!(
+            same_took >= Duration::from_millis(800),
+            "the same kid shares the refresh: {same_took:?}"
+        );
+    });
+}
+
+/// Cache-policy durations past ten years are refused when the verifier is built: added to
+/// the clock they overflowed, a panic on the fetch task that left its flight open for good.
+#[test]
+fn absurd_cache_durations_are_config_errors() {
+    for field in ["max_stale", "cooldown", "missing_kid_ttl", "max_ttl", "ttl"] {
+        let mut cache = json!({"max_ttl": 315_360_000u64});
+        cache[field] = json!(u64::MAX);
+        let config = Config::from_value(json!({"issuers": [{
+            "issuer": "https://idp.example", "audiences": ["a"], "algorithms": ["RS256"],
+            "jwks_uri": "https://idp.example/jwks", "jwks_cache": cache}]}));
+        let err = config.and_then(Verifier::new).expect_err(field);
+        assert_eq!(err.code(), ErrorCode::ConfigInvalid, "{field}: {err}");
+    }
+}
+
+/// Discovery then the key set are two requests, each within `timeout_ms`: the first
+/// verification waits for both (it gave up after one timeout, with the IdP answering).
+#[test]
+fn a_cold_discovery_waits_for_both_requests() {
+    let idp = TestIdp::start();
+    idp.set_fault(Fault {
+        mode: FaultMode::Delay,
+        delay_ms: 700,
+    });
+    let v = Verifier::new(config(
+        &idp.url(),
+        json!({"discovery": true}),
+        json!({"timeout_ms": 1000}),
+    ))
+    .unwrap();
+    let start = Instant::now();
+    let result = v.verify(&token(&idp, "RS256"));
+    assert!(
+        result.is_ok(),
+        "{:?} after {:?}",
+        result.err(),
+        start.elapsed()
+    );
+    assert!(
+        start.elapsed() >= Duration::from_millis(1000),
+        "{:?}",
+        start.elapsed()
+    );
+}

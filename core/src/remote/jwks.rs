@@ -135,6 +135,9 @@ struct State {
     etag: Option<String>,
     jwks_url: Option<Url>,
     cooldown_until: Option<Instant>,
+    /// The kid whose refresh started the cooldown: callers with that kid share its
+    /// flight; other unknown kids fail fast meanwhile.
+    refresh_kid: Option<String>,
     missing: HashMap<String, Instant>,
     /// Failed fetches in a row.
     failures: u32,
@@ -274,9 +277,18 @@ impl RemoteKeys {
         self.state.get_or_init(|| Mutex::new(State::default()))
     }
 
-    /// How long a verification waits for a fetch.
+    /// How long a verification waits for a fetch: one request's timeout, or two while the
+    /// discovery document is still to be read (discovery, then the key set, each with its
+    /// own timeout: a caller gave up before a slow but working IdP had answered both).
     pub fn wait_limit(&self) -> Duration {
-        Duration::from_millis(self.policy.timeout_ms)
+        let one = Duration::from_millis(self.policy.timeout_ms);
+        let discovering =
+            matches!(self.target, Target::Discovery(_)) && lock(&self.state()).jwks_url.is_none();
+        if discovering {
+            one * 2
+        } else {
+            one
+        }
     }
 
     /// Whether a cached verification made with `keys` may answer: they must still be this
@@ -470,10 +482,15 @@ impl RemoteKeys {
                 format!("no key with kid {:?} (checked recently)", clip(kid, 64)),
             ));
         }
-        if let Some(flight) = st.live_flight() {
-            return Ok(flight);
-        }
+        // Cooling down, another unknown kid fails fast, never waiting on the refresh in
+        // flight either (DESIGN §4: never queue, never block). Callers with the kid that
+        // started it share it (a new key, all callers at once).
         let cooling = st.cooldown_until.is_some_and(|until| now < until);
+        if !cooling || st.refresh_kid.as_deref() == Some(kid) {
+            if let Some(flight) = st.live_flight() {
+                return Ok(flight);
+            }
+        }
         if st.failures > 0 && (cooling || st.backing_off(now)) {
             self.metrics.add(Counter::JwksFetchesSkipped);
             return Err(self.source_failing(&st, kid));
@@ -489,6 +506,7 @@ impl RemoteKeys {
             ));
         }
         st.cooldown_until = Some(now + Duration::from_secs(self.policy.cooldown));
+        st.refresh_kid = Some(kid.to_owned());
         self.start_fetch(&mut st)
     }
 
@@ -499,8 +517,14 @@ impl RemoteKeys {
         let me = self.clone();
         let task_flight = flight.clone();
         handle.spawn(async move {
-            let outcome = me.fetch_once().await;
-            me.finish(&task_flight, outcome);
+            // Completes the flight even if the fetch panics or the runtime drops the task:
+            // a flight left open would hold every later caller until its timeout, for good.
+            let mut landing = Landing {
+                keys: &me,
+                flight: &task_flight,
+                outcome: Err("the key fetch ended without an answer".into()),
+            };
+            landing.outcome = me.fetch_once().await;
         });
         Ok(flight)
     }
@@ -650,7 +674,10 @@ impl RemoteKeys {
             tracing::info!(issuer = %self.issuer, reason = %why, "remote key ignored");
         }
         if !parsed.keys.iter().any(|k| k.algorithms().next().is_some()) {
-            return Err("the key set has no key for the allowed algorithms".into());
+            // Still the issuer's answer, not a failed fetch: its keys were removed (or
+            // never matched the allow-list), and the ones it had must stop verifying now,
+            // not after max_stale. Tokens get key_not_found until it publishes one.
+            tracing::warn!(issuer = %self.issuer, "the key set has no key for the allowed algorithms: every token is refused until it has one");
         }
         lock(&self.state()).missing.clear();
         tracing::info!(issuer = %self.issuer, keys = parsed.keys.len(), "keys fetched");
@@ -692,6 +719,20 @@ impl RemoteKeys {
             // The first fetch is still running: look again soon.
             None => now + Duration::from_secs(1),
         }
+    }
+}
+
+/// Finishes a flight with its outcome when dropped: after the fetch, or on a panic.
+struct Landing<'a> {
+    keys: &'a RemoteKeys,
+    flight: &'a Arc<Flight>,
+    outcome: Result<(), String>,
+}
+
+impl Drop for Landing<'_> {
+    fn drop(&mut self) {
+        let outcome = std::mem::replace(&mut self.outcome, Ok(()));
+        self.keys.finish(self.flight, outcome);
     }
 }
 
@@ -751,5 +792,23 @@ fn validate_policy(p: &JwksCacheConfig) -> Result<(), Error> {
     if p.max_response_size < 1024 {
         return bad("max_response_size must be at least 1024 bytes");
     }
+    // Added to Instant::now(): past ten years a sum could overflow (a panic).
+    let longest = [
+        p.ttl,
+        p.min_ttl,
+        p.max_ttl,
+        p.refresh_ahead,
+        p.cooldown,
+        p.missing_kid_ttl,
+        p.max_stale,
+        p.connect_timeout_ms / 1000,
+        p.timeout_ms / 1000,
+    ];
+    if longest.iter().any(|&s| s > MAX_POLICY_SECONDS) {
+        return bad("durations must be at most ten years (315360000 s)");
+    }
     Ok(())
 }
+
+/// The longest duration a cache policy field may name.
+const MAX_POLICY_SECONDS: u64 = 10 * 365 * 24 * 3600;
