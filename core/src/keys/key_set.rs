@@ -525,18 +525,31 @@ pub fn parse_jwks(
             }
         }
     }
-    // A kid shared with a skipped key stays ambiguous: a static set refuses it, as it
-    // refuses duplicate kids (Wycheproof rejectsDuplicateKid).
-    if origin == Origin::Static {
-        if let Some(kid) = parsed
-            .keys
-            .iter()
-            .filter_map(Key::kid)
-            .find(|kid| skipped_kids.iter().any(|s| s == kid))
-        {
+    // A kid shared with a skipped key stays ambiguous, as duplicate kids are (Wycheproof
+    // rejectsDuplicateKid): a static set is refused; from a remote one, whose other keys
+    // must keep working, the usable key of that kid is left out too, so neither verifies
+    // (it verified from a JWKS URL while the same file as static keys was refused).
+    let shared = |key: &Key| {
+        key.kid()
+            .is_some_and(|kid| skipped_kids.iter().any(|s| s == kid))
+    };
+    if let Some(key) = parsed.keys.iter().find(|k| shared(k)) {
+        let kid = clip(key.kid().unwrap_or_default(), 64);
+        if origin == Origin::Static {
             return Err(format!(
-                "kid {:?} is used by more than one key; refusing the key set",
-                clip(kid, 64)
+                "kid {kid:?} is used by more than one key; refusing the key set"
+            ));
+        }
+    }
+    if origin == Origin::Remote {
+        let (ambiguous, usable): (Vec<Key>, Vec<Key>) = std::mem::take(&mut parsed.keys)
+            .into_iter()
+            .partition(shared);
+        parsed.keys = usable;
+        for key in ambiguous {
+            parsed.skipped.push(format!(
+                "kid {:?}: shared with a key that cannot be used, so neither is used",
+                clip(key.kid().unwrap_or_default(), 64)
             ));
         }
     }
@@ -906,6 +919,35 @@ mod tests {
                 .code(),
             ErrorCode::KeyNotFound
         );
+    }
+
+    /// A kid shared by a usable key and a skipped one (`use: enc`) is ambiguous from
+    /// every source: a static set is refused, and a remote one uses neither key (the
+    /// usable one verified from a JWKS URL).
+    #[test]
+    fn a_kid_shared_with_a_skipped_key_is_used_by_neither() {
+        use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
+        let okp = |kid: &str| {
+            let pair = Ed25519KeyPair::generate().unwrap();
+            let x = b64::encode(pair.public_key().as_ref());
+            serde_json::json!({"kty": "OKP", "crv": "Ed25519", "x": x, "kid": kid})
+        };
+        let mut encryption = okp("a");
+        encryption["use"] = "enc".into();
+        let doc = serde_json::json!({"keys": [okp("a"), encryption, okp("b")]});
+        let remote = parse_jwks(&doc, Origin::Remote, all()).unwrap();
+        let kids: Vec<_> = remote.keys.iter().filter_map(Key::kid).collect();
+        assert_eq!(kids, ["b"]);
+        assert!(
+            remote
+                .skipped
+                .iter()
+                .any(|s| s.contains("so neither is used")),
+            "{:?}",
+            remote.skipped
+        );
+        let refused = parse_jwks(&doc, Origin::Static, all()).unwrap_err();
+        assert!(refused.contains("more than one key"), "{refused}");
     }
 
     #[test]
