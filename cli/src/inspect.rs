@@ -2,6 +2,7 @@
 
 use crate::{read_token, EXIT_USAGE};
 use serde_json::{json, Map, Value};
+use std::fmt::Write as _;
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -27,7 +28,8 @@ fn describe_time(value: &Value, now: i64) -> Option<String> {
     }
     let at = UNIX_EPOCH + Duration::from_secs(secs as u64);
     let stamp = humantime::format_rfc3339_seconds(at);
-    let delta = secs as i64 - now;
+    // Saturating: --now takes any i64 (i64::MIN overflowed the subtraction, a panic).
+    let delta = (secs as i64).saturating_sub(now);
     let span = humantime::format_duration(Duration::from_secs(delta.unsigned_abs()));
     Some(match delta {
         0 => format!("{stamp} (now)"),
@@ -48,11 +50,36 @@ fn times(claims: &Map<String, Value>, now: i64) -> Map<String, Value> {
         .collect()
 }
 
+/// Whether `c` is a control character that serde_json leaves raw: DEL and the C1 controls
+/// (U+009B is an 8-bit CSI, which terminals can obey as an escape sequence).
+fn raw_control(c: char) -> bool {
+    ('\u{7f}'..='\u{9f}').contains(&c)
+}
+
+/// Pretty JSON of untrusted token text, safe to print on a terminal: serde_json escapes the
+/// C0 controls, and this DEL and C1 too. In JSON text these can only be inside a string,
+/// where `\u009b` is the same character, so the JSON means the same.
+fn terminal_json<T: serde::Serialize + ?Sized>(value: &T) -> String {
+    let text = serde_json::to_string_pretty(value).unwrap_or_default();
+    if !text.contains(raw_control) {
+        return text;
+    }
+    let mut out = String::with_capacity(text.len() + 32);
+    for c in text.chars() {
+        if raw_control(c) {
+            let _ = write!(out, "\\u{:04x}", u32::from(c));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 pub fn run(args: Args) -> ExitCode {
     let token = match read_token(&args.token) {
         Ok(t) => t,
         Err(e) => {
-            eprintln!("veritoken: {e}");
+            report!("veritoken: {e}");
             return ExitCode::from(EXIT_USAGE);
         }
     };
@@ -63,10 +90,7 @@ pub fn run(args: Args) -> ExitCode {
     });
     let decoded = match veritoken::decode_unverified(&token) {
         Ok(d) => d,
-        Err(e) => {
-            println!("{}", veritoken::http::error_body(&e));
-            return ExitCode::from(1);
-        }
+        Err(e) => return crate::emit(&veritoken::http::error_body(&e), ExitCode::from(1)),
     };
     let claims = decoded.claims.clone().unwrap_or_default();
     if args.json {
@@ -77,31 +101,31 @@ pub fn run(args: Args) -> ExitCode {
             "times": times(&claims, now),
             "signature_bytes": decoded.signature_len,
         });
-        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
-        return ExitCode::SUCCESS;
+        return crate::emit(&terminal_json(&out), ExitCode::SUCCESS);
     }
-    println!("UNVERIFIED: the signature, algorithm and claims were NOT checked.");
-    println!(
-        "\nHeader:\n{}",
-        serde_json::to_string_pretty(&decoded.header).unwrap_or_default()
-    );
-    match &decoded.claims {
-        Some(c) => println!(
-            "\nClaims:\n{}",
-            serde_json::to_string_pretty(c).unwrap_or_default()
-        ),
-        None => println!(
+    // Written to a String (which cannot fail), then to standard output at once by `emit`.
+    let mut out =
+        String::from("UNVERIFIED: the signature, algorithm and claims were NOT checked.\n");
+    let _ = writeln!(out, "\nHeader:\n{}", terminal_json(&decoded.header));
+    let _ = match &decoded.claims {
+        Some(c) => writeln!(out, "\nClaims:\n{}", terminal_json(c)),
+        None => writeln!(
+            out,
             "\nPayload: {} bytes, not a JSON object",
             decoded.payload_len
         ),
-    }
+    };
     let t = times(&claims, now);
     if !t.is_empty() {
-        println!("\nTimes:");
+        let _ = writeln!(out, "\nTimes:");
         for (name, text) in &t {
-            println!("  {name:<9} {}", text.as_str().unwrap_or_default());
+            let _ = writeln!(out, "  {name:<9} {}", text.as_str().unwrap_or_default());
         }
     }
-    println!("\nSignature: {} bytes (not checked)", decoded.signature_len);
-    ExitCode::SUCCESS
+    let _ = write!(
+        out,
+        "\nSignature: {} bytes (not checked)",
+        decoded.signature_len
+    );
+    crate::emit(&out, ExitCode::SUCCESS)
 }

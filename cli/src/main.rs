@@ -3,12 +3,21 @@
 //!
 //! Exit status: 0 valid (or inspected), 1 rejected, 2 bad usage or configuration.
 
+/// `eprintln!` that cannot panic: a diagnostic that standard error does not take (closed,
+/// or a pipe whose reader has gone) is dropped, not turned into exit status 101.
+macro_rules! report {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 mod inspect;
 mod serve;
 mod verify;
 
 use clap::{Parser, Subcommand};
-use std::io::Read;
+use std::io::{ErrorKind, Read, Write};
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -41,7 +50,7 @@ pub const EXIT_USAGE: u8 = 2;
 pub fn build_failed(e: &veritoken::Error) -> ExitCode {
     match e.code() {
         veritoken::ErrorCode::ConfigInvalid => {
-            eprintln!("veritoken: invalid configuration: {}", e.message());
+            report!("veritoken: invalid configuration: {}", e.message());
             ExitCode::from(EXIT_USAGE)
         }
         code => {
@@ -49,12 +58,30 @@ pub fn build_failed(e: &veritoken::Error) -> ExitCode {
                 veritoken::ErrorCode::JwksUnavailable => "key fetch failed",
                 _ => "cannot start",
             };
-            eprintln!(
+            report!(
                 "veritoken: {what} ({code}): {}",
                 e.message(),
                 code = code.as_str()
             );
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// Writes `text` and a newline to standard output and exits with `status`, the verdict.
+/// A reader that has gone (`veritoken verify … | head -1`) is a quiet exit with that same
+/// status, as a command killed by SIGPIPE would be quiet: the verdict does not change
+/// because nobody reads it (`println!` panicked there, exit 101). Any other write failure
+/// (a full disk) is reported and exits 2, as a token that cannot be read does: output that
+/// was not written never passes for a success.
+pub fn emit(text: &str, status: ExitCode) -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{text}").and_then(|()| out.flush()) {
+        Ok(()) => status,
+        Err(e) if e.kind() == ErrorKind::BrokenPipe => status,
+        Err(e) => {
+            report!("veritoken: cannot write to standard output: {e}");
+            ExitCode::from(EXIT_USAGE)
         }
     }
 }

@@ -149,13 +149,16 @@ fn verdict(verifier: &Verifier, token: &str, args: &Args) -> Result<serde_json::
 }
 
 pub fn run(args: Args) -> ExitCode {
-    // Warnings only (keys skipped from a key set, with the reason), on standard error.
+    // Warnings only (keys skipped from a key set, with the reason), on standard error; one
+    // that standard error does not take is dropped (reporting that failure was an
+    // `eprintln!`, which panics).
     tracing_subscriber::fmt()
         .with_max_level(tracing::Level::WARN)
         .with_target(false)
         .without_time()
         .with_ansi(false)
         .with_writer(std::io::stderr)
+        .log_internal_errors(false)
         .init();
     let verifier = match build(&args) {
         Ok(v) => v,
@@ -164,21 +167,15 @@ pub fn run(args: Args) -> ExitCode {
     let token = match read_token(&args.token) {
         Ok(t) => t,
         Err(e) => {
-            eprintln!("veritoken: {e}");
+            report!("veritoken: {e}");
             return ExitCode::from(EXIT_USAGE);
         }
     };
     match verdict(&verifier, &token, &args) {
-        Ok(claims) => {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&claims).unwrap_or_default()
-            );
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            println!("{}", veritoken::http::error_body(&e));
-            ExitCode::from(1)
-        }
+        Ok(claims) => crate::emit(
+            &serde_json::to_string_pretty(&claims).unwrap_or_default(),
+            ExitCode::SUCCESS,
+        ),
+        Err(e) => crate::emit(&veritoken::http::error_body(&e), ExitCode::from(1)),
     }
 }

@@ -432,3 +432,132 @@ fn bad_toml_is_reported_with_line_and_column() {
         "{stderr}"
     );
 }
+
+/// Runs `veritoken` with its standard output closed before it writes (the reader of
+/// `veritoken … | head -1` gone): the token comes on standard input, sent only after the
+/// read end of the output pipe is dropped, so each write meets a broken pipe.
+/// With `stderr_too`, standard error is closed the same way.
+fn veritoken_unread(args: &[&str], stdin: &str, stderr_too: bool) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_veritoken"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    if stderr_too {
+        drop(child.stderr.take());
+    }
+    let mut input = child.stdin.take().unwrap();
+    // A command that fails before reading (a bad configuration) may be gone already.
+    let _ = input.write_all(stdin.as_bytes());
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+/// A closed output pipe is a quiet exit with the verdict's status, not a panic (101).
+#[test]
+fn a_reader_that_goes_away_is_a_quiet_exit_with_the_verdicts_status() {
+    let s = rs256();
+    let later = "1893456000";
+    let mut rejected = flags(&s, "-");
+    let pos = rejected.iter().position(|a| *a == s.now.as_str()).unwrap();
+    rejected[pos] = later;
+    let runs: [(Vec<&str>, i32); 5] = [
+        (flags(&s, "-"), 0),
+        (rejected, 1),
+        (vec!["inspect", "--now", &s.now, "-"], 0),
+        (vec!["inspect", "--json", "--now", &s.now, "-"], 0),
+        (vec!["inspect", "-"], 1),
+    ];
+    for (args, status) in runs {
+        let token = if status == 1 && args[0] == "inspect" {
+            "not-a-token"
+        } else {
+            &s.token
+        };
+        let out = veritoken_unread(&args, token, false);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(status), "{args:?}: {stderr}");
+        assert!(stderr.is_empty(), "{args:?}: {stderr}");
+    }
+}
+
+/// Diagnostics that standard error does not take are dropped, not a panic: the warnings of
+/// a key set with skipped keys, and the message of a bad configuration (still exit 2).
+#[test]
+fn a_closed_standard_error_is_no_panic() {
+    let c = case("keys.json", "keys_static_jwks_skips_unusable_key");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("veritoken.json");
+    std::fs::write(&path, c["config"].to_string()).unwrap();
+    let now = c["now"].to_string();
+    let args = [
+        "verify",
+        "--config",
+        path.to_str().unwrap(),
+        "--now",
+        &now,
+        "-",
+    ];
+    let out = veritoken_unread(&args, c["token"].as_str().unwrap(), true);
+    assert_eq!(out.status.code(), Some(0));
+
+    let s = rs256();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "issuers = []\nsurprise = true\n").unwrap();
+    let out = veritoken_unread(
+        &["verify", "--config", bad.to_str().unwrap(), "-"],
+        &s.token,
+        true,
+    );
+    assert_eq!(out.status.code(), Some(2));
+}
+
+/// `--now` at the ends of its range shows the times (saturated), not a subtraction
+/// overflow panic.
+#[test]
+fn inspect_takes_any_now() {
+    let s = rs256();
+    for now in [i64::MIN, i64::MAX, -1] {
+        for json in [false, true] {
+            let now = format!("--now={now}");
+            let mut args = vec!["inspect", &now, &s.token];
+            if json {
+                args.insert(1, "--json");
+            }
+            let out = veritoken(&args, None);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(text.contains("2026-01-01T01:00:00Z ("), "{args:?}: {text}");
+        }
+    }
+}
+
+/// C1 controls (U+0080..U+009F: U+009B is an 8-bit CSI that terminals obey) and DEL in a
+/// token's header and claims are printed as JSON escapes, the same JSON, in both outputs.
+#[test]
+fn inspect_escapes_c1_controls() {
+    use base64::Engine as _;
+    let b64 = |v: Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+    let header = serde_json::json!({"alg": "HS256", "kid": "k\u{9b}1"});
+    let claims = serde_json::json!({"sub": "\u{9b}31mred\u{9b}0m", "name": "del\u{7f}\u{80}", "ok": "caf\u{e9} \u{a0}"});
+    let token = format!("{}.{}.c2ln", b64(header.clone()), b64(claims.clone()));
+    let text = veritoken(&["inspect", &token], None);
+    let json = veritoken(&["inspect", "--json", &token], None);
+    for out in [&text, &json] {
+        assert_eq!(out.status.code(), Some(0));
+        let stdout = String::from_utf8(out.stdout.clone()).unwrap();
+        assert!(
+            !stdout.contains(|c: char| c.is_control() && c != '\n'),
+            "{stdout:?}"
+        );
+        assert!(stdout.contains(r"\u009b31mred\u009b0m"), "{stdout}");
+        assert!(stdout.contains(r"del\u007f\u0080"), "{stdout}");
+        assert!(stdout.contains("caf\u{e9} \u{a0}"), "{stdout}");
+    }
+    let v = stdout_json(&json);
+    assert_eq!((&v["header"], &v["claims"]), (&header, &claims));
+}

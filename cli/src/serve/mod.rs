@@ -27,7 +27,7 @@ pub struct Args {
 }
 
 fn fail(message: impl std::fmt::Display) -> ExitCode {
-    eprintln!("veritoken serve: {message}");
+    report!("veritoken serve: {message}");
     ExitCode::from(EXIT_USAGE)
 }
 
@@ -69,8 +69,10 @@ pub fn run(args: Args) -> ExitCode {
         );
         // The router too, so that a path it cannot take fails here as it would at start.
         drop(app::router(Arc::new(app), routes));
-        println!("configuration OK: {clients} client(s), {paths} path(s)");
-        return ExitCode::SUCCESS;
+        return crate::emit(
+            &format!("configuration OK: {clients} client(s), {paths} path(s)"),
+            ExitCode::SUCCESS,
+        );
     }
     raise_open_file_limit();
     let app = Arc::new(app);
@@ -79,7 +81,11 @@ pub fn run(args: Args) -> ExitCode {
             .await
             .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
-        println!("veritoken serve: listening on http://{addr}");
+        // Nobody reading the address (stdout closed) is no reason to stop serving.
+        let _ = writeln!(
+            std::io::stdout(),
+            "veritoken serve: listening on http://{addr}"
+        );
         let _ = std::io::stdout().flush();
         let router = app::router(app.clone(), routes);
         serve(listener, router, app, limits).await;
@@ -88,7 +94,7 @@ pub fn run(args: Args) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("veritoken serve: {e}");
+            report!("veritoken serve: {e}");
             ExitCode::FAILURE
         }
     }

@@ -3,6 +3,7 @@
 //! rule, a response size cap enforced while reading, and the cache headers we honour.
 
 use crate::config::JwksCacheConfig;
+use crate::support::untrusted_text::clip;
 use reqwest::{header, redirect, Client, StatusCode, Url};
 use std::net::IpAddr;
 use std::time::Duration;
@@ -16,7 +17,7 @@ pub(crate) fn allowed_url(url: &Url, allow_http: bool) -> Result<(), String> {
             "{} is plain http; use https (or allow_http for a trusted network)",
             redact(url)
         )),
-        other => Err(format!("unsupported URL scheme {other:?}")),
+        other => Err(format!("unsupported URL scheme {:?}", clip(other, 20))),
     }
 }
 
@@ -29,18 +30,43 @@ fn is_loopback(url: &Url) -> bool {
     }
 }
 
-/// The URL without credentials or query, for messages and logs.
+/// At most this many characters of a URL go into a message or a log line: enough for the
+/// scheme, the host and the start of the path. (A discovery document or a redirect chooses
+/// the URL; one of 500 KB once went whole into each WARN line and `jwks_unavailable`.)
+const SHOWN_URL_CHARS: usize = 100;
+
+/// The URL without credentials, query or fragment, clipped, for messages and logs.
 pub(crate) fn redact(url: &Url) -> String {
     let mut shown = url.clone();
     let _ = shown.set_username("");
     let _ = shown.set_password(None);
     shown.set_query(None);
-    shown.to_string()
+    shown.set_fragment(None);
+    clip(shown.as_str(), SHOWN_URL_CHARS)
+}
+
+/// [`redact`] for text that is not a URL: the user and password (what precedes an `@` in
+/// the authority), the query and the fragment are dropped as far as the text shows them,
+/// and the rest is clipped, control characters escaped.
+fn redact_text(text: &str) -> String {
+    let end = text.find(['?', '#']).unwrap_or(text.len());
+    let text = &text[..end];
+    let (scheme, rest) = match text.find("://") {
+        Some(at) => text.split_at(at + 3),
+        None => ("", text),
+    };
+    let authority_end = rest.find(['/', '\\']).unwrap_or(rest.len());
+    let rest = match rest[..authority_end].rfind('@') {
+        Some(at) => &rest[at + 1..],
+        None => rest,
+    };
+    clip(&format!("{scheme}{rest}"), SHOWN_URL_CHARS)
 }
 
 /// Parses and checks a configured URL.
 pub(crate) fn parse_url(text: &str, allow_http: bool) -> Result<Url, String> {
-    let url = Url::parse(text).map_err(|e| format!("{text:?} is not a valid URL: {e}"))?;
+    let url =
+        Url::parse(text).map_err(|e| format!("{:?} is not a valid URL: {e}", redact_text(text)))?;
     allowed_url(&url, allow_http)?;
     Ok(url)
 }
@@ -203,7 +229,7 @@ pub(crate) async fn discover(
         Some(iss) => {
             return Err(format!(
                 "the discovery document names issuer {:?}, not the configured one",
-                crate::support::untrusted_text::clip(iss, 100)
+                clip(iss, 100)
             ))
         }
         None => return Err("the discovery document has no \"issuer\"".into()),
@@ -250,6 +276,109 @@ mod tests {
     fn redaction_drops_credentials_and_query() {
         let url = Url::parse("https://user:pw@idp.example.com/jwks?secret=1").unwrap();
         assert_eq!(redact(&url), "https://idp.example.com/jwks");
+    }
+
+    /// Longest message `parse_url` may give for any input: a 500 KB `jwks_uri` once went whole
+    /// into the WARN log and every `jwks_unavailable` message.
+    const MESSAGE_BOUND: usize = 400;
+
+    #[test]
+    fn url_messages_are_clipped_and_redacted() {
+        let long = "A".repeat(500_000);
+        let bounded = |text: &str, allow_http: bool| {
+            let e = parse_url(text, allow_http).unwrap_err();
+            assert!(e.len() < MESSAGE_BOUND, "{} bytes: {}…", e.len(), &e[..200]);
+            e
+        };
+        // Not a URL at all.
+        let e = bounded(&format!("not a url {long}"), false);
+        assert!(
+            e.starts_with("\"not a url AAA") && e.contains("not a valid URL"),
+            "{e}"
+        );
+        // A valid plain-http URL with a long path: scheme and host stay visible.
+        let e = bounded(&format!("http://idp.example.com/{long}"), false);
+        assert!(
+            e.starts_with("http://idp.example.com/AAA") && e.contains("plain http"),
+            "{e}"
+        );
+        // A long scheme.
+        let e = bounded(&format!("{}:x", "a".repeat(500_000)), true);
+        assert!(e.starts_with("unsupported URL scheme \"aaa"), "{e}");
+        // Control characters are escaped, not copied.
+        let e = bounded("not a url\r\nFAKE LOG LINE", false);
+        assert!(
+            !e.contains(['\r', '\n']) && e.contains("FAKE LOG LINE"),
+            "{e}"
+        );
+        // Text that does not parse keeps its user, password and query out of the message.
+        for text in [
+            "https://user:secret@idp.example.com:99999/jwks?token=abc#frag",
+            "https://user:secret@idp.example.com:99999?token=abc",
+            "https://:secret@[::1/jwks",
+        ] {
+            let e = bounded(text, false);
+            assert!(!e.contains("secret") && !e.contains("user"), "{e}");
+            assert!(!e.contains("token=abc") && !e.contains("frag"), "{e}");
+            assert!(e.starts_with("\"https://"), "{e}");
+        }
+        let e = bounded(
+            "https://user:secret@idp.example.com:99999/jwks?token=abc",
+            false,
+        );
+        assert!(e.contains("idp.example.com:99999/jwks"), "{e}");
+
+        let url = Url::parse(&format!("https://u:p@idp.example.com/{long}?q=1")).unwrap();
+        let shown = redact(&url);
+        assert!(shown.len() < 200, "{} bytes", shown.len());
+        assert!(shown.starts_with("https://idp.example.com/AAA") && shown.ends_with('…'));
+    }
+
+    /// The reported case end to end: a discovery document whose `jwks_uri` is 500 KB of
+    /// text gives a short error.
+    #[test]
+    fn a_huge_jwks_uri_in_discovery_gives_a_short_error() {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let issuer = format!("http://{addr}");
+        let doc = serde_json::json!({
+            "issuer": issuer,
+            "jwks_uri": format!("not a url {}", "A".repeat(500_000)),
+        })
+        .to_string();
+        let server = std::thread::spawn(move || {
+            let (mut conn, _) = listener.accept().unwrap();
+            let mut request = Vec::new();
+            let mut buf = [0u8; 4096];
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                let n = conn.read(&mut buf).unwrap();
+                assert!(n > 0);
+                request.extend_from_slice(&buf[..n]);
+            }
+            let head = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                doc.len()
+            );
+            conn.write_all(head.as_bytes()).unwrap();
+            conn.write_all(doc.as_bytes()).unwrap();
+        });
+        let policy = JwksCacheConfig::default();
+        let client = client(&policy).unwrap();
+        let url = discovery_url(&issuer, false).unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let e = runtime
+            .block_on(discover(&client, &url, &issuer, "jwks_uri", 1 << 20, false))
+            .unwrap_err();
+        server.join().unwrap();
+        assert!(e.len() < MESSAGE_BOUND, "{} bytes", e.len());
+        assert!(
+            e.starts_with("\"not a url AAA") && e.contains("not a valid URL"),
+            "{e}"
+        );
     }
 
     #[test]
