@@ -11,8 +11,19 @@ const LAYOUT_MEMBERS = 64
 function platformName() {
   let name = `${process.platform}-${process.arch}`
   if (process.platform === 'linux') {
-    // glibcVersionRuntime is reported by a glibc build of Node only.
-    const header = typeof process.report?.getReport === 'function' ? process.report.getReport().header : {}
+    // glibcVersionRuntime is reported by a glibc build of Node only. The report's network
+    // section does a reverse DNS lookup per interface (seconds to minutes without DNS):
+    // left out (nodejs/node#46060).
+    let header = {}
+    if (typeof process.report?.getReport === 'function') {
+      const excluded = process.report.excludeNetwork
+      process.report.excludeNetwork = true
+      try {
+        header = process.report.getReport().header
+      } finally {
+        process.report.excludeNetwork = excluded
+      }
+    }
     name += header.glibcVersionRuntime ? '-gnu' : '-musl'
   }
   return name

@@ -91,7 +91,7 @@ def main() -> None:
     if drift:
         print(
             "\n".join(drift)
-            + "\nrun `make version VERSION=<version>` to set every package's version"
+            + "\nrun `make version NEW=<version>` to set every package's version"
         )
         sys.exit(1)
     print(f"version {want}: every package manifest agrees with Cargo.toml")
