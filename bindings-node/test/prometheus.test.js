@@ -17,7 +17,7 @@ test('a scrape has the sidecar engine families, types and client labels', async 
   registerMetrics({ orders, billing: new Verifier(hsConfig()) }, { registry })
   const text = await registry.metrics()
   const engine = metricFamilies().filter((f) => f.source === 'engine')
-  assert.equal(engine.length, 13)
+  assert.equal(engine.length, 18)
   const typed = [...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((m) => [m[1], m[2]])
   assert.deepEqual(
     typed.sort(),

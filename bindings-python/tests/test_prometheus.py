@@ -29,7 +29,7 @@ def test_scrape_has_the_sidecars_names_types_and_labels() -> None:
     # The sidecar's engine families, from core's table (not a copy).
     sidecar = {name: kind for name, _, kind, _, source in _metric_families() if source == "engine"}
     assert set(scraped) == set(sidecar) == set(engine_family_names())
-    assert len(sidecar) == 13
+    assert len(sidecar) == 18
     for name, family in scraped.items():
         assert family.type == sidecar[name]
         assert {s.labels["client"] for s in family.samples if s.name.endswith("_total")} == {

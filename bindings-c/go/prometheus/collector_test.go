@@ -30,7 +30,7 @@ func TestScrapeHasTheSidecarFamilies(t *testing.T) {
 		t.Fatal(err)
 	}
 	families := veritoken.MetricFamilies()
-	if len(families) != 13 || len(got) != len(families) {
+	if len(families) != 18 || len(got) != len(families) {
 		t.Fatalf("%d families in the table, %d scraped", len(families), len(got))
 	}
 	want := map[string]bool{}

@@ -433,7 +433,7 @@ impl Default for JwksCacheConfig {
 }
 
 /// A static key source.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum KeySource {
     /// A JWKS document inline (an object, or a string holding its JSON).
@@ -444,6 +444,23 @@ pub enum KeySource {
     Pem(PemKey),
     /// An HMAC secret.
     Secret(SecretKey),
+}
+
+/// An inline JWKS is shown by its size only: it may hold HMAC secrets (`"k"`).
+impl fmt::Debug for KeySource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KeySource::Jwks(doc) => {
+                let keys = doc.get("keys").and_then(Value::as_array).map(Vec::len);
+                f.debug_tuple("Jwks")
+                    .field(&format_args!("<{} key(s), redacted>", keys.unwrap_or(0)))
+                    .finish()
+            }
+            KeySource::JwksFile(path) => f.debug_tuple("JwksFile").field(path).finish(),
+            KeySource::Pem(pem) => f.debug_tuple("Pem").field(pem).finish(),
+            KeySource::Secret(secret) => f.debug_tuple("Secret").field(secret).finish(),
+        }
+    }
 }
 
 /// A PEM public key, inline (`key`) or in a file (`path`): exactly one of them.
@@ -559,7 +576,7 @@ pub(crate) fn read_small_file(path: &Path) -> Result<Vec<u8>, Error> {
 pub fn from_value<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, Error> {
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
-        let inner = without_strings(&e.into_inner().to_string());
+        let inner = without_values(&e.into_inner().to_string());
         if path == "." {
             Error::config(inner)
         } else {
@@ -568,9 +585,26 @@ pub fn from_value<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, Err
     })
 }
 
-/// `message` with every string value serde quotes in it (`string "…"`, as in `invalid
-/// type: string "…", expected struct SecretKey`) left out: the value may be a secret
-/// given where the schema wants an object (`secret = "…"` for `[secret] value = "…"`).
+/// `message` with every value serde quotes in it left out: strings (`string "…"`, as in
+/// `invalid type: string "…", expected struct SecretKey`) and numbers (``integer `…` ``,
+/// ``floating point `…` ``): the value may be a secret given where the schema wants
+/// something else (`secret = "…"` for `[secret] value = "…"`, an unquoted numeric secret).
+fn without_values(message: &str) -> String {
+    let mut out = without_strings(message);
+    for (quoted, said) in [
+        ("integer `", "an integer"),
+        ("floating point `", "a number"),
+        ("character `", "a character"),
+    ] {
+        while let Some(at) = out.find(quoted) {
+            let value = at + quoted.len();
+            let end = out[value..].find('`').map_or(out.len(), |i| value + i + 1);
+            out.replace_range(at..end, said);
+        }
+    }
+    out
+}
+
 fn without_strings(message: &str) -> String {
     const QUOTED: &str = "string \"";
     let mut out = String::with_capacity(message.len());
@@ -608,34 +642,121 @@ pub fn parse_document<T: serde::de::DeserializeOwned>(
     let value: Value = match format {
         Format::Json => crate::format::strict_json::parse(text.as_bytes())
             .map_err(|e| Error::config(format!("invalid JSON: {e}")))?,
-        Format::Toml => toml::from_str(text).map_err(|e| {
-            // Where, as line and column (not the toml crate's excerpt: it would echo the
-            // text, which may hold a secret).
-            let at = e.span().map(|span| {
-                let before = &text.as_bytes()[..span.start.min(text.len())];
-                let line = before.iter().filter(|b| **b == b'\n').count() + 1;
-                let start = before
-                    .iter()
-                    .rposition(|b| *b == b'\n')
-                    .map_or(0, |i| i + 1);
-                let column = String::from_utf8_lossy(&before[start..]).chars().count() + 1;
-                format!(" at line {line}, column {column}")
-            });
-            Error::config(format!(
-                "invalid TOML{}: {}",
-                at.unwrap_or_default(),
-                e.message().trim_end()
-            ))
-        })?,
-        // Through YAML's own value type: it refuses duplicate keys, which a direct
-        // conversion into a JSON map would silently resolve as "last wins".
-        Format::Yaml => serde_norway::from_str::<serde_norway::Value>(text)
-            .map_err(|e| Error::config(format!("invalid YAML: {e}")))
+        Format::Toml => toml::from_str::<toml::Value>(text)
+            .map_err(|e| {
+                // Where, as line and column (not the toml crate's excerpt: it would echo the
+                // text, which may hold a secret).
+                let at = e.span().map(|span| {
+                    let before = &text.as_bytes()[..span.start.min(text.len())];
+                    let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+                    let start = before
+                        .iter()
+                        .rposition(|b| *b == b'\n')
+                        .map_or(0, |i| i + 1);
+                    let column = String::from_utf8_lossy(&before[start..]).chars().count() + 1;
+                    format!(" at line {line}, column {column}")
+                });
+                Error::config(format!(
+                    "invalid TOML{}: {}",
+                    at.unwrap_or_default(),
+                    without_values(e.message().trim_end())
+                ))
+            })
             .and_then(|v| {
+                // JSON has no NaN or infinity: converted, one would become null, which an
+                // optional setting reads as "not set" (`max_age = nan` turned the check off).
+                finite(
+                    &v,
+                    &|v| match v {
+                        toml::Value::Float(f) => Some(f.is_finite()),
+                        _ => None,
+                    },
+                    &|v| match v {
+                        toml::Value::Array(items) => items.iter().collect(),
+                        toml::Value::Table(t) => t.values().collect(),
+                        _ => Vec::new(),
+                    },
+                )
+                .map_err(|()| Error::config("invalid TOML: nan and inf are not numbers here"))?;
+                serde_json::to_value(v).map_err(|e| Error::config(format!("invalid TOML: {e}")))
+            })?,
+        // Through YAML's own value type: it refuses duplicate keys, which a direct
+        // conversion into a JSON map would silently resolve as "last wins". Flow nesting
+        // is bounded first: the parser takes time quadratic in its depth.
+        Format::Yaml => yaml_depth_ok(text)
+            .and_then(|()| {
+                serde_norway::from_str::<serde_norway::Value>(text).map_err(|e| {
+                    Error::config(format!("invalid YAML: {}", without_values(&e.to_string())))
+                })
+            })
+            .and_then(|v| {
+                finite(
+                    &v,
+                    &|v| match v {
+                        serde_norway::Value::Number(n) => {
+                            Some(n.as_f64().is_none_or(f64::is_finite))
+                        }
+                        _ => None,
+                    },
+                    &|v| match v {
+                        serde_norway::Value::Sequence(items) => items.iter().collect(),
+                        serde_norway::Value::Mapping(m) => m.values().collect(),
+                        serde_norway::Value::Tagged(t) => vec![&t.value],
+                        _ => Vec::new(),
+                    },
+                )
+                .map_err(|()| Error::config("invalid YAML: .nan and .inf are not numbers here"))?;
                 serde_json::to_value(v).map_err(|e| Error::config(format!("invalid YAML: {e}")))
             })?,
     };
     from_value(value)
+}
+
+/// `Err` when a number in `value` is not finite: `is_finite` says so for a number (`None`
+/// for anything else), `children` lists an array's or a table's values.
+fn finite<V>(
+    value: &V,
+    is_finite: &dyn Fn(&V) -> Option<bool>,
+    children: &dyn Fn(&V) -> Vec<&V>,
+) -> Result<(), ()> {
+    if is_finite(value) == Some(false) {
+        return Err(());
+    }
+    children(value)
+        .into_iter()
+        .try_for_each(|child| finite(child, is_finite, children))
+}
+
+/// The deepest `[`/`{` nesting a YAML document may have (JSON's parser stops at 128 too).
+const MAX_YAML_NESTING: usize = 128;
+
+/// Refuses YAML whose flow collections nest deeper than [`MAX_YAML_NESTING`], before the
+/// parser, whose time grows with the square of the depth (a 600 KB `[[[…]]]` ran minutes).
+/// Brackets inside quoted scalars and comments are not counted.
+fn yaml_depth_ok(text: &str) -> Result<(), Error> {
+    let (mut depth, mut quote, mut comment, mut previous) = (0usize, None, false, b'\n');
+    for &b in text.as_bytes() {
+        match (quote, b) {
+            (_, b'\n') => comment = false,
+            _ if comment => {}
+            (Some(q), _) if b == q => quote = None,
+            (Some(_), _) => {}
+            (None, b'"' | b'\'') => quote = Some(b),
+            (None, b'#') if previous.is_ascii_whitespace() => comment = true,
+            (None, b'[' | b'{') => {
+                depth += 1;
+                if depth > MAX_YAML_NESTING {
+                    return Err(Error::config(format!(
+                        "invalid YAML: nested deeper than {MAX_YAML_NESTING} levels"
+                    )));
+                }
+            }
+            (None, b']' | b'}') => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        previous = b;
+    }
+    Ok(())
 }
 
 /// Reads a `.json`, `.toml`, `.yaml` or `.yml` file into `T`.
@@ -798,5 +919,93 @@ mod tests {
         let text = format!("{c:?}");
         assert!(!text.contains("0123456789abcdef"), "{text}");
         assert!(text.contains("<redacted>"));
+        // An inline JWKS may hold an HMAC secret ("k").
+        let mut v = minimal();
+        v["issuers"][0]["keys"] =
+            json!([{"jwks": {"keys": [{"kty": "oct", "k": "TOPSECRETK", "alg": "HS256"}]}}]);
+        let text = format!("{:?}", Config::from_value(v).unwrap());
+        assert!(!text.contains("TOPSECRETK"), "{text}");
+        assert!(text.contains("<1 key(s), redacted>"), "{text}");
+    }
+
+    /// JSON has no NaN or infinity: converted from TOML or YAML one became null, which an
+    /// optional setting reads as "not set" (`max_age = nan` turned the check off).
+    #[test]
+    fn nan_and_infinity_are_refused_not_dropped() {
+        let toml = |value: &str| {
+            format!("[[issuers]]\nissuer = \"https://i\"\naudiences = [\"a\"]\nalgorithms = [\"RS256\"]\nkeys = [{{jwks_file = \"k.json\"}}]\nmax_age = {value}\n")
+        };
+        let yaml = |value: &str| {
+            format!("issuers:\n  - issuer: https://i\n    audiences: [a]\n    algorithms: [RS256]\n    keys: [{{jwks_file: k.json}}]\n    max_age: {value}\n")
+        };
+        for (text, format) in [
+            (toml("nan"), Format::Toml),
+            (toml("inf"), Format::Toml),
+            (toml("-inf"), Format::Toml),
+            (yaml(".nan"), Format::Yaml),
+            (yaml(".inf"), Format::Yaml),
+            (yaml("-.inf"), Format::Yaml),
+        ] {
+            let err = Config::parse(&text, format).unwrap_err();
+            assert_eq!(err.code(), ErrorCode::ConfigInvalid, "{text}");
+            assert!(err.message().contains("not numbers"), "{err}");
+        }
+        assert_eq!(
+            Config::parse(&toml("100"), Format::Toml).unwrap().issuers[0].max_age,
+            Some(100)
+        );
+        assert_eq!(
+            Config::parse(&yaml("100"), Format::Yaml).unwrap().issuers[0].max_age,
+            Some(100)
+        );
+    }
+
+    /// A numeric value in the wrong place (an unquoted secret) is not echoed either.
+    #[test]
+    fn a_number_where_a_string_belongs_is_not_echoed() {
+        let secret = "1234567890123456789";
+        let yaml = format!("issuers:\n  - issuer: https://i\n    audiences: [a]\n    algorithms: [HS256]\n    keys:\n      - secret: {{value: {secret}, alg: HS256}}\n");
+        let toml = format!("[[issuers]]\nissuer = \"https://i\"\naudiences = [\"a\"]\nalgorithms = [\"HS256\"]\nkeys = [{{secret = {{value = {secret}, alg = \"HS256\"}}}}]\n");
+        let huge = "98765432109876543210987654321098";
+        let yaml_huge = yaml.replace(secret, huge);
+        for (text, format) in [
+            (yaml.as_str(), Format::Yaml),
+            (toml.as_str(), Format::Toml),
+            (yaml_huge.as_str(), Format::Yaml),
+        ] {
+            let err = Config::parse(text, format).unwrap_err();
+            assert_eq!(err.code(), ErrorCode::ConfigInvalid);
+            assert!(
+                !err.message().contains("1234567890") && !err.message().contains("98765432"),
+                "{err}"
+            );
+        }
+        let mut v = minimal();
+        v["issuers"][0]["keys"][0]["secret"]["value"] = json!(1.5e300);
+        let err = Config::from_value(v).unwrap_err();
+        assert!(!err.message().contains("300"), "{err}");
+        assert_eq!(
+            without_values("invalid type: integer `42`, expected x; floating point `1.5`"),
+            "invalid type: an integer, expected x; a number"
+        );
+    }
+
+    /// Flow collections nested past 128 levels are refused before the YAML parser, whose
+    /// time grows with the square of the depth.
+    #[test]
+    fn deeply_nested_yaml_is_refused_at_once() {
+        let deep = format!("a: {}{}\n", "[".repeat(40_000), "]".repeat(40_000));
+        let start = std::time::Instant::now();
+        let err = Config::parse(&deep, Format::Yaml).unwrap_err();
+        assert!(err.message().contains("nested deeper than 128"), "{err}");
+        assert!(start.elapsed() < std::time::Duration::from_secs(1));
+        // Brackets in quotes and comments are text.
+        let text = format!(
+            "# {}\nleeway: 1\nissuers: []\nx: \"{}\"\n",
+            "[".repeat(200),
+            "{".repeat(200)
+        );
+        let err = Config::parse(&text, Format::Yaml).unwrap_err();
+        assert!(!err.message().contains("nested"), "{err}");
     }
 }

@@ -198,10 +198,19 @@ pub(crate) fn looks_like_jwt(token: &str) -> bool {
 
 fn secret(c: &IntrospectionConfig) -> Result<String, Error> {
     match (&c.client_secret, &c.client_secret_env) {
+        (Some(value), None) if value.is_empty() => Err(Error::config(
+            "introspection.client_secret: empty (the endpoint would get no password)",
+        )),
         (Some(value), None) => Ok(value.clone()),
-        (None, Some(var)) => std::env::var(var).map_err(|_| {
-            Error::config(format!("introspection.client_secret_env: {var} is not set"))
-        }),
+        (None, Some(var)) => match std::env::var(var) {
+            Ok(value) if !value.is_empty() => Ok(value),
+            Ok(_) => Err(Error::config(format!(
+                "introspection.client_secret_env: {var} is empty"
+            ))),
+            Err(_) => Err(Error::config(format!(
+                "introspection.client_secret_env: {var} is not set (or not UTF-8)"
+            ))),
+        },
         (None, None) => Err(Error::config(
             "introspection: client_secret or client_secret_env is required",
         )),
@@ -267,6 +276,16 @@ impl Introspector {
                      its url (the server, key_prefix and timeout_ms it names are shared)",
                 )),
             };
+        // Added to the clock: past ten years a sum could overflow (a panic on the I/O thread).
+        const MAX_SECONDS: u64 = 10 * 365 * 24 * 3600;
+        if [c.cache_ttl, c.negative_ttl, c.timeout_ms / 1000]
+            .iter()
+            .any(|&s| s > MAX_SECONDS)
+        {
+            return Err(Error::config(
+                "introspection: cache_ttl, negative_ttl and timeout_ms must be at most ten years",
+            ));
+        }
         let timeout = Duration::from_millis(c.timeout_ms);
         let introspector = Introspector {
             issuer: ic.issuer.clone(),
@@ -370,7 +389,9 @@ impl Introspector {
                 return; // full of live answers: serve this one uncached
             }
         }
-        let until = now + ttl;
+        let Some(until) = now.checked_add(ttl) else {
+            return;
+        };
         cache.insert(
             key,
             Cached {
@@ -621,6 +642,40 @@ mod tests {
             assert!(waited.is_err(), "the endpoint never answers");
         }
         assert!(lock(&intro.inflight()).is_empty());
+    }
+
+    /// An empty secret (inline, or an environment variable set to "") and cache times
+    /// past ten years are configuration errors: the endpoint would get no password; a
+    /// time added to the clock would overflow on the I/O thread.
+    #[test]
+    fn empty_secrets_and_absurd_times_are_refused() {
+        std::env::set_var("VT_TEST_EMPTY_SECRET", "");
+        let build = |extra: Value| {
+            let mut introspection = serde_json::json!({"endpoint": "http://127.0.0.1:9/i",
+                "allow_http": true, "client_id": "c", "client_secret": "s"});
+            for (k, v) in extra.as_object().unwrap() {
+                if v.is_null() {
+                    introspection.as_object_mut().unwrap().remove(k);
+                } else {
+                    introspection[k] = v.clone();
+                }
+            }
+            let config = crate::Config::from_value(serde_json::json!({"issuers": [{
+                "issuer": "https://idp", "audiences": ["a"], "algorithms": ["RS256"],
+                "jwks_uri": "https://idp/jwks", "introspection": introspection}]}))
+            .unwrap();
+            Introspector::from_config(&config.issuers[0], None, &Arc::new(Metrics::new()))
+        };
+        for extra in [
+            serde_json::json!({"client_secret": ""}),
+            serde_json::json!({"client_secret": null, "client_secret_env": "VT_TEST_EMPTY_SECRET"}),
+            serde_json::json!({"cache_ttl": u64::MAX}),
+            serde_json::json!({"negative_ttl": u64::MAX}),
+        ] {
+            let err = build(extra.clone()).err().expect("refused");
+            assert_eq!(err.code(), ErrorCode::ConfigInvalid, "{extra}: {err}");
+        }
+        assert!(build(serde_json::json!({})).unwrap().is_some());
     }
 
     /// An endpoint's `exp` far in the past neither overflows nor gives a cache time.

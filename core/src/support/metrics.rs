@@ -216,7 +216,7 @@ const fn counter(
 pub const CLIENT_LABEL: &str = "client";
 
 /// The engine's counters, read from a verifier's [`MetricsSnapshot`] at scrape time.
-pub const ENGINE_FAMILIES: [MetricFamily; 13] = [
+pub const ENGINE_FAMILIES: [MetricFamily; 18] = [
     counter(
         "veritoken_jwks_fetches",
         "Key set and discovery fetches started",
@@ -263,18 +263,43 @@ pub const ENGINE_FAMILIES: [MetricFamily; 13] = [
         |m| m.token_cache_evictions,
     ),
     counter(
+        "veritoken_key_cache_hits",
+        "Key lookups answered by the cached set",
+        |m| m.key_cache_hits,
+    ),
+    counter(
         "veritoken_key_cache_misses",
         "Key lookups that missed the cached set",
         |m| m.key_cache_misses,
     ),
     counter(
+        "veritoken_introspection_requests",
+        "Requests sent to the introspection endpoint",
+        |m| m.introspection_requests,
+    ),
+    counter(
+        "veritoken_introspection_failures",
+        "Introspection requests that failed (introspection_unavailable)",
+        |m| m.introspection_failures,
+    ),
+    counter(
+        "veritoken_introspection_cache_hits",
+        "Introspection answers reused from this process's cache",
+        |m| m.introspection_cache_hits,
+    ),
+    counter(
+        "veritoken_introspection_store_hits",
+        "Introspection answers read from the shared Redis store",
+        |m| m.introspection_store_hits,
+    ),
+    counter(
         "veritoken_store_requests",
-        "Commands sent to the shared Redis store (DPoP replay records)",
+        "Commands sent to the shared Redis store (DPoP replay records, introspection answers)",
         |m| m.store_requests,
     ),
     counter(
         "veritoken_store_errors",
-        "Redis store commands that failed or timed out (each refused its proof)",
+        "Redis store commands that failed or timed out (a DPoP proof is then refused; an introspection falls back to the endpoint)",
         |m| m.store_errors,
     ),
     counter(
