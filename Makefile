@@ -81,6 +81,7 @@ go: c
 	mkdir -p $(GO_DIR)/include $(GO_DIR)/lib/$(GO_PLATFORM)
 	cp bindings-c/include/veritoken.h $(GO_DIR)/include/
 	cp build/lib/libveritoken.a $(GO_DIR)/lib/$(GO_PLATFORM)/
+	scripts/dist/go-placeholders.sh $(GO_DIR)
 
 ## The Go package under the race detector: shared vectors, middleware, the test IdP,
 ## finalizers; then the chi and gin examples; the bench module is only compiled.

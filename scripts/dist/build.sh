@@ -123,6 +123,7 @@ mkdir -p "$gomod"
 tar -C bindings-c/go --exclude=./examples --exclude=./bench --exclude=./include --exclude=./lib --exclude='*.test' -cf - . | tar -C "$gomod" -xf -
 mkdir -p "$gomod/include" && cp bindings-c/include/veritoken.h "$gomod/include/"
 cp -r "$STAGE/go-lib" "$gomod/lib"
+scripts/dist/go-placeholders.sh "$gomod"
 cp LICENSE "$gomod/"
 if [ ! -f "$gomod/lib/linux_arm64/libveritoken.a" ]; then
   # Not a release: the module says so at compile time on arm64 instead of failing to link.

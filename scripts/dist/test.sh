@@ -84,6 +84,11 @@ t0=$SECONDS
 (cd "$T/gouser" && clean env "${goenv[@]}" go build -o veritoken-user . && clean env "${goenv[@]}" go vet ./...)
 echo "go build + vet in $((SECONDS - t0)) s"
 (cd "$T/gouser" && clean ./veritoken-user "$T/vectors")
+# Vendored, as many builds are: go mod vendor keeps only folders with a Go package, so the
+# header's and the library's folders carry one each.
+(cd "$T/gouser" && clean env "${goenv[@]}" go mod vendor &&
+  clean env "${goenv[@]}" GOFLAGS=-mod=vendor go build -o veritoken-user-vendored . &&
+  clean ./veritoken-user-vendored "$T/vectors" >/dev/null && echo "go mod vendor + go build -mod=vendor: ok")
 output_lacks 'NEEDED.*veritoken' readelf -d "$T/gouser/veritoken-user" || die "the Go binary needs libveritoken at run time"
 
 step "Go: go get $GO_MODULE/prometheus@v$VERSION (client_golang from the public proxy)"
