@@ -52,6 +52,13 @@ fn token_with_kid(idp: &TestIdp, kid: &str) -> String {
     })
 }
 
+/// Whether `v` refuses `token` with `code` within 6 s (keys change at the next refresh).
+fn refused_within_6s(v: &Verifier, token: &str, code: ErrorCode) -> bool {
+    wait_until(Duration::from_secs(6), || {
+        v.verify(token).err().map(|e| e.code()) == Some(code)
+    })
+}
+
 /// A token naming `kid` whose signature is never reached (the kid is unknown).
 fn forged_with_kid(valid: &str, kid: &str) -> String {
     use base64::Engine;
@@ -125,11 +132,7 @@ fn rotation_needs_no_restart_and_retired_keys_go_away() {
     assert!(v.verify(&old).is_ok(), "still published");
     idp.retire(&old_kid);
     assert!(
-        wait_until(Duration::from_secs(6), || v
-            .verify(&old)
-            .err()
-            .map(|e| e.code())
-            == Some(ErrorCode::KeyNotFound)),
+        refused_within_6s(&v, &old, ErrorCode::KeyNotFound),
         "the retired key is dropped at the next refresh"
     );
     assert!(v.verify(&rotated).is_ok());
@@ -258,11 +261,7 @@ fn serves_stale_keys_until_max_stale_then_fails_closed_and_recovers() {
     assert!(v.metrics().stale_serves > 0);
     assert!(v.metrics().jwks_fetch_failures > 0);
     assert!(
-        wait_until(Duration::from_secs(6), || v
-            .verify(&t)
-            .err()
-            .map(|e| e.code())
-            == Some(ErrorCode::JwksUnavailable)),
+        refused_within_6s(&v, &t, ErrorCode::JwksUnavailable),
         "after max_stale the keys are refused"
     );
     assert!(
@@ -672,11 +671,7 @@ fn a_key_set_left_without_a_usable_key_ends_the_old_keys() {
         idp.retire(&kid);
     }
     assert!(
-        wait_until(Duration::from_secs(6), || v
-            .verify(&old)
-            .err()
-            .map(|e| e.code())
-            == Some(ErrorCode::KeyNotFound)),
+        refused_within_6s(&v, &old, ErrorCode::KeyNotFound),
         "the removed key still verifies: {:?}",
         v.verify(&old).err()
     );

@@ -432,6 +432,10 @@ impl Default for JwksCacheConfig {
     }
 }
 
+/// The longest duration a cache or timeout setting may name (ten years): added to the
+/// clock, a longer one could overflow (a panic on the I/O thread).
+pub(crate) const MAX_DURATION_SECONDS: u64 = 10 * 365 * 24 * 3600;
+
 /// A static key source.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -8,6 +8,7 @@
 
 use crate::config::{
     ClientAuth, IntrospectedTokens, IntrospectionCache, IntrospectionConfig, IssuerConfig,
+    MAX_DURATION_SECONDS,
 };
 use crate::remote::fetch;
 use crate::remote::redis_store::RedisStore;
@@ -276,11 +277,9 @@ impl Introspector {
                      its url (the server, key_prefix and timeout_ms it names are shared)",
                 )),
             };
-        // Added to the clock: past ten years a sum could overflow (a panic on the I/O thread).
-        const MAX_SECONDS: u64 = 10 * 365 * 24 * 3600;
         if [c.cache_ttl, c.negative_ttl, c.timeout_ms / 1000]
             .iter()
-            .any(|&s| s > MAX_SECONDS)
+            .any(|&s| s > MAX_DURATION_SECONDS)
         {
             return Err(Error::config(
                 "introspection: cache_ttl, negative_ttl and timeout_ms must be at most ten years",

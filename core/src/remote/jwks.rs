@@ -13,7 +13,7 @@
 //! After a failed fetch the next waits a doubling backoff with jitter, shared by every
 //! caller, so an IdP that is down sees O(log t) fetches, not one per verification.
 
-use crate::config::{IssuerConfig, JwksCacheConfig};
+use crate::config::{IssuerConfig, JwksCacheConfig, MAX_DURATION_SECONDS};
 use crate::format::algorithm::AlgorithmSet;
 use crate::keys::jws::{self, HeaderFields};
 use crate::keys::key_set::{parse_jwks, KeySet, Origin};
@@ -792,7 +792,7 @@ fn validate_policy(p: &JwksCacheConfig) -> Result<(), Error> {
     if p.max_response_size < 1024 {
         return bad("max_response_size must be at least 1024 bytes");
     }
-    // Added to Instant::now(): past ten years a sum could overflow (a panic).
+    // Added to Instant::now() (see MAX_DURATION_SECONDS).
     let longest = [
         p.ttl,
         p.min_ttl,
@@ -804,11 +804,8 @@ fn validate_policy(p: &JwksCacheConfig) -> Result<(), Error> {
         p.connect_timeout_ms / 1000,
         p.timeout_ms / 1000,
     ];
-    if longest.iter().any(|&s| s > MAX_POLICY_SECONDS) {
+    if longest.iter().any(|&s| s > MAX_DURATION_SECONDS) {
         return bad("durations must be at most ten years (315360000 s)");
     }
     Ok(())
 }
-
-/// The longest duration a cache policy field may name.
-const MAX_POLICY_SECONDS: u64 = 10 * 365 * 24 * 3600;
