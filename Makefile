@@ -29,8 +29,8 @@ APT_INSTALL = DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install
 deps:
 	@command -v openssl >/dev/null && command -v curl >/dev/null && command -v nginx >/dev/null \
 	  && command -v pkg-config >/dev/null && [ -f /usr/include/cjson/cJSON.h ] \
-	  && command -v redis-server >/dev/null && command -v redis-cli >/dev/null \
-	  || (apt-get update -qq && $(APT_INSTALL) openssl curl nginx-light pkg-config libcjson-dev redis-server)
+	  && command -v redis-server >/dev/null && command -v redis-cli >/dev/null && command -v cmake >/dev/null \
+	  || (apt-get update -qq && $(APT_INSTALL) openssl curl nginx-light pkg-config libcjson-dev redis-server cmake)
 	@rustup component list --installed 2>/dev/null | grep -q clippy || rustup component add clippy rustfmt
 
 build:
@@ -54,6 +54,7 @@ c:
 	$(CARGO) build --locked $(PROFILE_FLAG) -p veritoken-c
 	mkdir -p build/lib build/include
 	cp $(TARGET_DIR)/$(PROFILE)/libveritoken.a $(TARGET_DIR)/$(PROFILE)/libveritoken.so build/lib/
+	ln -sf libveritoken.a build/lib/libveritoken_static.a
 	cp bindings-c/include/veritoken.h build/include/
 	sed -e 's|@PREFIX@|$(CURDIR)/build|' -e 's|@VERSION@|$(VERSION)|' bindings-c/veritoken.pc.in > build/veritoken.pc
 	cc $(C_FLAGS) bindings-c/examples/verify.c $$(PKG_CONFIG_PATH=$(CURDIR)/build pkg-config --cflags veritoken) \

@@ -4,8 +4,9 @@
 # `make install PREFIX=...`:
 #   include/veritoken.h
 #   lib/libveritoken.a                      static, debug info stripped (the default link)
+#   lib/libveritoken_static.a               a link to it: the name veritoken.pc gives -l
 #   lib/libveritoken.so.<abi> (+ .so link)  shared, SONAME libveritoken.so.<abi>
-#   lib/pkgconfig/veritoken.pc              static: Libs name libveritoken.a itself
+#   lib/pkgconfig/veritoken.pc              static: -lveritoken_static
 #   lib/pkgconfig/veritoken-shared.pc       shared, with an rpath to lib/
 #   share/doc/veritoken/{LICENSE,examples/verify.c}
 # The .pc files are relocatable (${pcfiledir}): the tree can be moved or untarred anywhere.
@@ -23,6 +24,7 @@ mkdir -p "$prefix"/{include,lib/pkgconfig,share/doc/veritoken/examples}
 install -m 644 bindings-c/include/veritoken.h "$prefix/include/"
 install -m 644 "$from/libveritoken.a" "$prefix/lib/"
 strip --strip-debug "$prefix/lib/libveritoken.a"
+ln -sf libveritoken.a "$prefix/lib/libveritoken_static.a"
 install -m 755 "$from/libveritoken.so" "$prefix/lib/libveritoken.so.$VERSION"
 patchelf --set-soname "$soname" "$prefix/lib/libveritoken.so.$VERSION"
 ln -sf "libveritoken.so.$VERSION" "$prefix/lib/$soname"

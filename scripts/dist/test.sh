@@ -113,11 +113,16 @@ cp "$sdk/share/doc/veritoken/examples/verify.c" bindings-c/tests/c/vectors.c "$T
 output_lacks 'NEEDED.*veritoken' readelf -d "$T/verify-static" || die "verify-static needs libveritoken.so"
 output_has SONAME readelf -d "$sdk/lib/libveritoken.so.$VERSION" || die "libveritoken.so has no SONAME"
 printf '{"issuers": [{"issuer": "https://idp.example.com/", "audiences": ["api://default"], "algorithms": ["HS256"], "keys": [{"jwks": {"keys": [{"kty": "oct", "kid": "k", "k": "ZGlzdC10ZXN0LXNlY3JldC1vZi1hdC1sZWFzdC0zMi1ieXRlcyE"}]}}]}]}\n' > "$T/c.json"
-for exe in verify-static verify-shared; do
+# The same two programs through CMake (pkg_check_modules ... IMPORTED_TARGET).
+mkdir -p "$T/cmake" && cp scripts/dist/test/cmake/CMakeLists.txt "$T/verify.c" "$T/cmake/"
+clean env PKG_CONFIG_PATH="$sdk/lib/pkgconfig" cmake -S "$T/cmake" -B "$T/cmake/build" >/dev/null
+clean cmake --build "$T/cmake/build" >/dev/null
+for exe in verify-static verify-shared cmake/build/verify-static cmake/build/verify-shared; do
   out=$(cd "$T" && clean ./$exe c.json not.a.token || true)
   grep -q token_malformed <<<"$out" || die "$exe: $out"
   echo "$exe runs (no LD_LIBRARY_PATH): ${out:0:80}"
 done
+output_lacks 'NEEDED.*veritoken' readelf -d "$T/cmake/build/verify-static" || die "CMake's verify-static needs libveritoken.so"
 (cd "$T" && clean ./c-vectors "$T"/vectors/*.json | tail -n 2)
 
 step "CLI: the static veritoken on a fresh copy of tests/vectors"
