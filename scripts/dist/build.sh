@@ -28,6 +28,15 @@ python3 scripts/dist/version.py --check
 rm -rf "$DIST" "$STAGE"
 mkdir -p "$DIST"/{python,npm,c,cli} "$STAGE"
 
+step "THIRD_PARTY_LICENSES (cargo-about $CARGO_ABOUT_VERSION)"
+t0=$SECONDS
+third_party_licenses cli cli/Cargo.toml "The veritoken CLI $VERSION"
+third_party_licenses c bindings-c/Cargo.toml "libveritoken $VERSION (C library and Go module)"
+third_party_licenses python bindings-python/Cargo.toml "veritoken $VERSION for Python"
+third_party_licenses node bindings-node/Cargo.toml "The @veritoken/node $VERSION native addon"
+cp "$LICENSES/python" bindings-python/THIRD_PARTY_LICENSES
+echo "written in $((SECONDS - t0)) s:$(cd "$LICENSES" && wc -c cli c python node | awk '$2 != "total" {printf " %s %d KB", $2, $1 / 1024}')"
+
 built=()
 for arch in $ARCHES; do
   gnu=$arch-unknown-linux-gnu musl=$arch-unknown-linux-musl
@@ -73,7 +82,7 @@ for arch in $ARCHES; do
   step "$arch: packaging"
   # C SDK: the install layout (scripts/dist/install-c.sh, also `make install`), tarred.
   name=libveritoken-$VERSION-linux-$arch
-  scripts/dist/install-c.sh "$out" "$STAGE/c/$name"
+  scripts/dist/install-c.sh "$out" "$STAGE/c/$name" "$LICENSES/c"
   tar -C "$STAGE/c" -czf "$DIST/c/$name.tar.gz" --owner=0 --group=0 "$name"
   # Go: the stripped static library for the module's lib/<goos>_<goarch>/.
   mkdir -p "$STAGE/go-lib/linux_$goarch"
@@ -84,6 +93,7 @@ for arch in $ARCHES; do
   # CLI.
   mkdir -p "$STAGE/cli/veritoken-$VERSION-linux-$arch"
   cp "$mout/veritoken" LICENSE "$STAGE/cli/veritoken-$VERSION-linux-$arch/"
+  cp "$LICENSES/cli" "$STAGE/cli/veritoken-$VERSION-linux-$arch/THIRD_PARTY_LICENSES"
   # The README's `veritoken serve --config examples/sidecar/veritoken-serve.toml` and its nginx
   # config, so that the download alone runs the sidecar example.
   mkdir -p "$STAGE/cli/veritoken-$VERSION-linux-$arch/examples/sidecar"
@@ -108,7 +118,8 @@ for whl in "$DIST"/python/*.whl; do
     auditwheel show "$whl" | tr '\n' ' ' | sed 's/  */ /g; s/ The wheel references.*//'
     echo
   fi
-  output_has 'dist-info/.*LICENSE' unzip -Z1 "$whl" || die "$whl has no LICENSE"
+  output_has 'dist-info/(.*/)?LICENSE$' unzip -Z1 "$whl" || die "$whl has no LICENSE"
+  output_has 'dist-info/(.*/)?THIRD_PARTY_LICENSES$' unzip -Z1 "$whl" || die "$whl has no THIRD_PARTY_LICENSES"
 done
 
 step "Node: @veritoken/node"
@@ -125,6 +136,7 @@ mkdir -p "$gomod/include" && cp bindings-c/include/veritoken.h "$gomod/include/"
 cp -r "$STAGE/go-lib" "$gomod/lib"
 scripts/dist/go-placeholders.sh "$gomod"
 cp LICENSE "$gomod/"
+cp "$LICENSES/c" "$gomod/THIRD_PARTY_LICENSES"
 if [ ! -f "$gomod/lib/linux_arm64/libveritoken.a" ]; then
   # Not a release: the module says so at compile time on arm64 instead of failing to link.
   echo "note: no linux/arm64 library in this dist: the module's arm64 build stops at lib_unsupported.go"

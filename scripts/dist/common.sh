@@ -26,12 +26,32 @@ dist_tools() {
   export PATH=$DIST_VENV/bin:$PATH
 }
 
-# One per-platform npm package: bindings-node/npm/<platform>/ with its addon and LICENSE.
+# THIRD_PARTY_LICENSES, one per Rust package an artifact is built from: cargo-about (pinned,
+# installed once into build/tools) lists the crates compiled in, under the policy of
+# scripts/dist/about.toml; scripts/dist/licenses.py writes the file.
+CARGO_ABOUT_VERSION=0.9.3
+CARGO_ABOUT=$PWD/build/tools/bin/cargo-about
+LICENSES=$PWD/build/dist-licenses
+third_party_licenses() {  # name (cli, c, python, node) manifest artifact
+  if ! output_has "^cargo-about $CARGO_ABOUT_VERSION\$" "$CARGO_ABOUT" --version 2>/dev/null; then
+    cargo install --locked --quiet "cargo-about@=$CARGO_ABOUT_VERSION" --features cli --root "$PWD/build/tools"
+  fi
+  mkdir -p "$LICENSES"
+  # Every platform's crates on disk, so that cargo-about reads only local files (--offline).
+  cargo fetch --locked --quiet
+  "$CARGO_ABOUT" generate --offline --locked --fail -c scripts/dist/about.toml -m "$2" \
+    --format json -o "$LICENSES/$1.json" 2>"$LICENSES/$1.log" || { cat "$LICENSES/$1.log" >&2; return 1; }
+  python3 scripts/dist/licenses.py "$LICENSES/$1.json" "$3" "$LICENSES/$1"
+}
+
+# One per-platform npm package: bindings-node/npm/<platform>/ with its addon, LICENSE and
+# THIRD_PARTY_LICENSES.
 NPM_PLATFORMS=() NPM_PLATFORM_DIRS=()
 npm_platform() {
   local platform=$1 addon=$2 dir=$STAGE/npm/$1
   mkdir -p "$dir"
   cp "bindings-node/npm/$platform/package.json" LICENSE "$dir/"
+  cp "$LICENSES/node" "$dir/THIRD_PARTY_LICENSES"
   cp "$addon" "$dir/veritoken.$platform.node"
   NPM_PLATFORMS+=("$platform") NPM_PLATFORM_DIRS+=("$dir")
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# install-c.sh LIBDIR PREFIX: installs libveritoken from a cargo output directory (holding
+# install-c.sh LIBDIR PREFIX [THIRD_PARTY_LICENSES]: installs libveritoken from a cargo output directory (holding
 # libveritoken.a and libveritoken.so) into PREFIX: the layout of the C SDK tarball and of
 # `make install PREFIX=...`:
 #   include/veritoken.h
@@ -9,10 +9,11 @@
 #   lib/pkgconfig/veritoken.pc              static: -lveritoken_static
 #   lib/pkgconfig/veritoken-shared.pc       shared, with an rpath to lib/
 #   share/doc/veritoken/{LICENSE,examples/verify.c}
+#   share/doc/veritoken/THIRD_PARTY_LICENSES (given by make dist: the crates compiled in)
 # The .pc files are relocatable (${pcfiledir}): the tree can be moved or untarred anywhere.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-from=$1 prefix=$2
+from=$1 prefix=$2 third_party=${3:-}
 VERSION=$(sed -n '/^version = /{s/^version = "\(.*\)"/\1/p;q;}' Cargo.toml)
 major=${VERSION%%.*} rest=${VERSION#*.} minor=${VERSION#*.}; minor=${minor%%.*}
 # 0.x releases may break at the minor version, so the ABI version is 0.<minor> there.
@@ -32,5 +33,6 @@ ln -sf "$soname" "$prefix/lib/libveritoken.so"
 sed -e 's|@PREFIX@|${pcfiledir}/../..|' -e "s|@VERSION@|$VERSION|" bindings-c/veritoken.pc.in > "$prefix/lib/pkgconfig/veritoken.pc"
 sed -e 's|@PREFIX@|${pcfiledir}/../..|' -e "s|@VERSION@|$VERSION|" bindings-c/veritoken-shared.pc.in > "$prefix/lib/pkgconfig/veritoken-shared.pc"
 install -m 644 LICENSE "$prefix/share/doc/veritoken/"
+[ -z "$third_party" ] || install -m 644 "$third_party" "$prefix/share/doc/veritoken/THIRD_PARTY_LICENSES"
 install -m 644 bindings-c/examples/verify.c "$prefix/share/doc/veritoken/examples/"
 echo "installed libveritoken $VERSION into $prefix"

@@ -34,6 +34,18 @@ if clean sh -c 'command -v cargo || command -v rustc || command -v rustup'; then
   die "a Rust toolchain is reachable on the clean PATH ($CLEAN_PATH)"
 fi
 START=$SECONDS
+# notices FILE CRATE...: FILE is a THIRD_PARTY_LICENSES listing each CRATE (the artifact's own
+# binding crate among them) with aws-lc's OpenSSL and SSLeay notices, which its binary needs.
+notices() {
+  local file=$1 crate; shift
+  [ -s "$file" ] || die "no THIRD_PARTY_LICENSES at $file"
+  for crate in aws-lc-sys "$@"; do
+    grep -Eq "^$crate [0-9]" "$file" || die "$file does not list $crate"
+  done
+  grep -q 'The OpenSSL Project' "$file" && grep -q 'Eric Young' "$file" ||
+    die "$file lacks aws-lc's OpenSSL and SSLeay notices"
+  echo "THIRD_PARTY_LICENSES: $(awk '/^====/ {exit} /^[a-z0-9_-]+ [0-9]/ {n++} END {print n}' "$file") crates, $(wc -c < "$file") bytes: $file"
+}
 
 step "Python: pip install --no-index --find-links dist/python veritoken"
 clean "$PY" -m venv "$T/venv"
@@ -42,6 +54,7 @@ clean "$T/venv/bin/pip" install -q --disable-pip-version-check --no-index --find
 echo "wheel installed in $((SECONDS - t0)) s: $(ls "$T"/venv/lib/python3*/site-packages/veritoken-*.dist-info/WHEEL) says $(grep ^Tag: "$T"/venv/lib/python3*/site-packages/veritoken-*.dist-info/WHEEL | tr '\n' ' ')"
 clean "$T/venv/bin/python" -c 'import importlib.metadata as m, veritoken; assert veritoken.__version__ == m.version("veritoken") == "'"$VERSION"'"'
 clean "$T/venv/bin/python" -c 'import importlib.metadata as m; assert any("LICENSE" in str(f) for f in m.files("veritoken"))'
+notices "$(clean "$T/venv/bin/python" -c 'import importlib.metadata as m; print(next(f.locate() for f in m.files("veritoken") if f.name == "THIRD_PARTY_LICENSES"))')" pyo3
 (cd "$T" && clean "$T/venv/bin/python" "$ROOT/scripts/dist/test/vectors.py" "$T/vectors")
 step "Python: the FastAPI example (FastAPI and httpx from PyPI, pinned by requirements-dev.txt)"
 sed 's/\[.*\]//' bindings-python/requirements-dev.txt > "$T/constraints.txt"
@@ -59,6 +72,7 @@ t0=$SECONDS
 echo "npm packages installed in $((SECONDS - t0)) s"
 [ ! -L "$T/node/node_modules/@veritoken/node" ] || die "node_modules/@veritoken/node is a symlink"
 [ -f "$T/node/node_modules/@veritoken/node/LICENSE" ] || die "@veritoken/node has no LICENSE"
+notices "$T/node/node_modules/@veritoken/node-linux-$napi-gnu/THIRD_PARTY_LICENSES" napi
 cp scripts/dist/test/vectors.cjs scripts/dist/test/vectors.mjs scripts/dist/test/check.ts scripts/dist/test/tsconfig.json "$T/node/"
 (cd "$T/node" && clean node vectors.cjs "$T/vectors" && clean node vectors.mjs "$T/vectors")
 # The loader names the platform and the supported ones when no platform package fits.
@@ -90,6 +104,7 @@ echo "go build + vet in $((SECONDS - t0)) s"
   clean env "${goenv[@]}" GOFLAGS=-mod=vendor go build -o veritoken-user-vendored . &&
   clean ./veritoken-user-vendored "$T/vectors" >/dev/null && echo "go mod vendor + go build -mod=vendor: ok")
 output_lacks 'NEEDED.*veritoken' readelf -d "$T/gouser/veritoken-user" || die "the Go binary needs libveritoken at run time"
+notices "$T/gopath/pkg/mod/$GO_MODULE@v$VERSION/THIRD_PARTY_LICENSES"
 
 step "Go: go get $GO_MODULE/prometheus@v$VERSION (client_golang from the public proxy)"
 mkdir -p "$T/goprom"
@@ -112,6 +127,7 @@ cp "$sdk/share/doc/veritoken/examples/verify.c" bindings-c/tests/c/vectors.c "$T
   cc vectors.c $(pkg-config --cflags --libs veritoken) -lcjson -o c-vectors')
 output_lacks 'NEEDED.*veritoken' readelf -d "$T/verify-static" || die "verify-static needs libveritoken.so"
 output_has SONAME readelf -d "$sdk/lib/libveritoken.so.$VERSION" || die "libveritoken.so has no SONAME"
+notices "$sdk/share/doc/veritoken/THIRD_PARTY_LICENSES"
 printf '{"issuers": [{"issuer": "https://idp.example.com/", "audiences": ["api://default"], "algorithms": ["HS256"], "keys": [{"jwks": {"keys": [{"kty": "oct", "kid": "k", "k": "ZGlzdC10ZXN0LXNlY3JldC1vZi1hdC1sZWFzdC0zMi1ieXRlcyE"}]}}]}]}\n' > "$T/c.json"
 # The same two programs through CMake (pkg_check_modules ... IMPORTED_TARGET).
 mkdir -p "$T/cmake" && cp scripts/dist/test/cmake/CMakeLists.txt "$T/verify.c" "$T/cmake/"
@@ -129,6 +145,7 @@ step "CLI: the static veritoken on a fresh copy of tests/vectors"
 tar -C "$T" -xzf "$DIST/cli/veritoken-$VERSION-linux-$ARCH.tar.gz"
 cli=$T/veritoken-$VERSION-linux-$ARCH/veritoken
 output_lacks NEEDED readelf -d "$cli" || die "$cli is not static"
+notices "$(dirname "$cli")/THIRD_PARTY_LICENSES" axum tokio
 (cd "$(dirname "$cli")" && clean ./veritoken serve --check --config examples/sidecar/veritoken-serve.toml) ||
   die "the tarball's sidecar example does not pass serve --check"
 [ "$(clean "$cli" --version)" = "veritoken $VERSION" ] || die "veritoken --version: $(clean "$cli" --version)"
