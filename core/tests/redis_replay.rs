@@ -3,10 +3,16 @@
 //! store, sync and async; keys carry the prefix and only a hash; the key lives as long as the
 //! proof could be accepted, not a second less; Redis stopped or frozen mid-run refuses
 //! proofs with `replay_store_unavailable` within the timeout, then recovery; a forked child
-//! uses its own connection. Skipped (with a message) only when `redis-server` is missing and
+//! uses its own connection; a record whose reply was lost and that was sent again is not a
+//! replay of itself. Skipped (with a message) only when `redis-server` is missing and
 //! `VERITOKEN_REQUIRE_REDIS` is unset.
 
 use serde_json::{json, Value};
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread;
 use std::time::{Duration, Instant};
 use veritoken::{unix_now, Config, DpopProof, ErrorCode, OwnedDpopProof, Verifier};
 use veritoken_testidp::redis::RedisServer;
@@ -16,9 +22,13 @@ const API: &str = "https://api.example.com/orders";
 const TIMEOUT_MS: u64 = 200;
 
 fn verifier(idp: &TestIdp, redis: &RedisServer, dpop: Value) -> Verifier {
+    verifier_at(idp, &redis.url(), dpop)
+}
+
+fn verifier_at(idp: &TestIdp, redis_url: &str, dpop: Value) -> Verifier {
     let mut dpop_config = json!({
         "mode": "allowed",
-        "replay": {"store": "redis", "url": redis.url(), "key_prefix": "test30", "timeout_ms": TIMEOUT_MS},
+        "replay": {"store": "redis", "url": redis_url, "key_prefix": "test30", "timeout_ms": TIMEOUT_MS},
     });
     for (k, v) in dpop.as_object().unwrap() {
         dpop_config[k] = v.clone();
@@ -144,11 +154,11 @@ fn keys_carry_the_prefix_a_hash_and_the_proof_lifetime() {
     assert_eq!(hash.len(), 32, "{key}");
     assert!(hash.bytes().all(|b| b.is_ascii_hexdigit()), "{key}");
     assert!(!key.contains(jti) && !key.contains(&token[..20]) && !key.contains(&p[..20]));
-    assert_eq!(
-        redis.cli(&["GET", key]),
-        "1",
-        "the value holds nothing either"
-    );
+    // The value is the id of the write (random, 128 bits): nothing of the proof either.
+    let value = redis.cli(&["GET", key]);
+    assert_eq!(value.len(), 32, "{value}");
+    assert!(value.bytes().all(|b| b.is_ascii_hexdigit()), "{value}");
+    assert!(!p.contains(&value) && !token.contains(&value) && value != hash);
     // iat is now: kept max_age + leeway + 1 s = 61 s.
     let pttl: u64 = redis.cli(&["PTTL", key]).parse().unwrap();
     assert!((59_000..=61_000).contains(&pttl), "PTTL {pttl}");
@@ -284,4 +294,92 @@ fn a_forked_child_uses_its_own_connection() {
     );
     let err = v.verify_dpop(&token, &presented(&fresh)).unwrap_err();
     assert_eq!(err.claim(), Some("jti"), "the child's record is shared");
+}
+
+/// A relay to Redis on loopback that, on its first connection only, passes the first write
+/// of a proof id (`EVAL`, or a plain `SET`) on to Redis and then closes both sides instead of
+/// relaying Redis's reply: a reply lost after Redis ran the command. Counts the replies lost.
+fn reply_dropper(redis_port: u16) -> (u16, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let count = dropped.clone();
+    thread::spawn(move || {
+        for (n, client) in listener.incoming().enumerate() {
+            let (Ok(client), Ok(server)) = (client, TcpStream::connect(("127.0.0.1", redis_port)))
+            else {
+                return;
+            };
+            let wrote = Arc::new(AtomicBool::new(false));
+            let (mut from_client, mut to_server) =
+                (client.try_clone().unwrap(), server.try_clone().unwrap());
+            let seen = wrote.clone();
+            thread::spawn(move || {
+                let mut buf = [0u8; 8192];
+                while let Ok(len @ 1..) = from_client.read(&mut buf) {
+                    let chunk = &buf[..len];
+                    let write = |cmd: &[u8]| chunk.windows(cmd.len()).any(|w| w == cmd);
+                    if write(b"$4\r\nEVAL\r\n") || write(b"$3\r\nSET\r\n") {
+                        seen.store(true, Ordering::SeqCst);
+                    }
+                    if to_server.write_all(chunk).is_err() {
+                        break;
+                    }
+                }
+                let _ = to_server.shutdown(Shutdown::Write);
+            });
+            let (mut from_server, mut to_client) = (server, client);
+            let count = count.clone();
+            thread::spawn(move || {
+                let mut buf = [0u8; 8192];
+                while let Ok(len @ 1..) = from_server.read(&mut buf) {
+                    if n == 0 && wrote.load(Ordering::SeqCst) {
+                        count.fetch_add(1, Ordering::SeqCst);
+                        let _ = to_client.shutdown(Shutdown::Both);
+                        let _ = from_server.shutdown(Shutdown::Both);
+                        return;
+                    }
+                    if to_client.write_all(&buf[..len]).is_err() {
+                        break;
+                    }
+                }
+                let _ = to_client.shutdown(Shutdown::Write);
+            });
+        }
+    });
+    (port, dropped)
+}
+
+/// Redis recorded the proof but its reply was lost; the store resends the command on a new
+/// connection, and that second answer must not call the proof its own replay.
+#[test]
+fn a_record_resent_after_its_reply_was_lost_is_not_a_replay() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let idp = TestIdp::start();
+    let (port, dropped) = reply_dropper(redis.port());
+    let v = verifier_at(&idp, &format!("redis://127.0.0.1:{port}/"), json!({}));
+    let token = bound_token(&idp);
+    let p = proof(&idp, &token, None);
+    let first = v.verify_dpop(&token, &presented(&p));
+    assert_eq!(
+        dropped.load(Ordering::SeqCst),
+        1,
+        "the relay lost one reply"
+    );
+    first.expect("the resent record is the same first use, not a replay");
+    assert_eq!(redis.keys().len(), 1, "{:?}", redis.keys());
+    // A real second use of the proof is still a replay.
+    let err = v.verify_dpop(&token, &presented(&p)).unwrap_err();
+    assert_eq!(
+        (err.code(), err.claim()),
+        (ErrorCode::DpopInvalid, Some("jti")),
+        "{err}"
+    );
+    let m = v.metrics();
+    assert_eq!(
+        m.store_errors, 0,
+        "the resend succeeded within the timeout: {m:?}"
+    );
 }

@@ -116,7 +116,8 @@ pub enum ReplayStore {
     #[default]
     Memory,
     /// In a Redis (or Valkey) server shared by every process and host that uses it: one
-    /// `SET <key_prefix>:jti:<hash> 1 NX PX <ms>` per proof. When the server cannot be
+    /// `SET <key_prefix>:jti:<hash> <write id> NX PX <ms>` per proof (and a `GET` when the
+    /// key is taken, which knows a resent write as its own). When the server cannot be
     /// reached within `timeout_ms`, proofs are refused with `replay_store_unavailable`.
     Redis,
 }

@@ -34,6 +34,18 @@ pub(crate) struct RedisStore {
     metrics: Arc<Metrics>,
 }
 
+/// A write's own id for [`RedisStore::record_once`]: 128 random bits, hex.
+fn write_id() -> Result<String, Error> {
+    let mut id = [0u8; 16];
+    aws_lc_rs::rand::fill(&mut id).map_err(|_| {
+        Error::new(
+            ErrorCode::Internal,
+            "no random bytes for a replay-store write",
+        )
+    })?;
+    Ok(hex(&id))
+}
+
 fn unavailable(message: impl Into<String>) -> Error {
     Error::new(ErrorCode::ReplayStoreUnavailable, message)
 }
@@ -238,12 +250,42 @@ impl RedisStore {
             })
     }
 
-    /// Records a DPoP proof id until `ttl_ms` from now, atomically: `Ok(true)` when it was
-    /// new, `Ok(false)` when it was already there (a replay).
-    pub fn set_nx_cmd(&self, hash: &[u8], ttl_ms: u64) -> redis::Cmd {
+    /// Records a DPoP proof id until `ttl_ms` from now: true when it was new, false when
+    /// another write had recorded it (a replay).
+    ///
+    /// `SET NX` writes a random id of this write. When it finds the key taken, a `GET`
+    /// tells whether the id there is this write's own: the command resent after its reply
+    /// was lost (the connection dropped after Redis ran it; [`RedisStore::query`] tries once
+    /// more), which is the same first use, not a replay of itself. Only a replay pays
+    /// that second round trip.
+    pub async fn record_once(self: &Arc<Self>, hash: &[u8], ttl_ms: u64) -> Result<bool, Error> {
+        let id = write_id()?;
+        let set: Option<String> = self.query(self.set_nx_cmd(hash, ttl_ms, &id)).await?;
+        if set.is_some() {
+            return Ok(true);
+        }
+        let held: Option<String> = self.query(self.get_cmd("jti", hash)).await?;
+        Ok(held.as_deref() == Some(id.as_str()))
+    }
+
+    /// [`RedisStore::record_once`], the calling thread waiting (each command at most the
+    /// timeout).
+    pub fn record_once_blocking(self: &Arc<Self>, hash: &[u8], ttl_ms: u64) -> Result<bool, Error> {
+        let id = write_id()?;
+        let set: Option<String> = self.query_blocking(self.set_nx_cmd(hash, ttl_ms, &id))?;
+        if set.is_some() {
+            return Ok(true);
+        }
+        let held: Option<String> = self.query_blocking(self.get_cmd("jti", hash))?;
+        Ok(held.as_deref() == Some(id.as_str()))
+    }
+
+    /// `SET <prefix>:jti:<hash> <id> NX PX <ttl_ms>`: `OK` when the key was new, nil when
+    /// it was there.
+    fn set_nx_cmd(&self, hash: &[u8], ttl_ms: u64, id: &str) -> redis::Cmd {
         let mut cmd = redis::cmd("SET");
         cmd.arg(self.key("jti", hash))
-            .arg(1)
+            .arg(id)
             .arg("NX")
             .arg("PX")
             .arg(ttl_ms.max(1));

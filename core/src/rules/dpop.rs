@@ -171,8 +171,7 @@ impl Dpop {
         match &self.replay {
             Replays::Memory(cache) => cache.record(replay.key, replay.expires, now),
             Replays::Redis(store) => {
-                let cmd = store.set_nx_cmd(&replay.key, ttl_ms(&replay, now));
-                first_use(store.query_blocking::<Option<String>>(cmd)?)
+                first_use(store.record_once_blocking(&replay.key, ttl_ms(&replay, now))?)
             }
         }
     }
@@ -182,8 +181,7 @@ impl Dpop {
         match &self.replay {
             Replays::Memory(cache) => cache.record(replay.key, replay.expires, now),
             Replays::Redis(store) => {
-                let cmd = store.set_nx_cmd(&replay.key, ttl_ms(&replay, now));
-                first_use(store.query::<Option<String>>(cmd).await?)
+                first_use(store.record_once(&replay.key, ttl_ms(&replay, now)).await?)
             }
         }
     }
@@ -384,11 +382,12 @@ fn ttl_ms(replay: &Replay, now: i64) -> u64 {
     (replay.expires.saturating_sub(now).max(1) as u64).saturating_mul(1000)
 }
 
-/// `SET NX` answers `OK` when the key was new and nil when it was there: a replay.
-fn first_use(answer: Option<String>) -> Result<(), Error> {
-    match answer {
-        Some(_) => Ok(()),
-        None => Err(replayed()),
+/// The store answers true when the proof id was new (or held this very write), false when
+/// another write had recorded it: a replay.
+fn first_use(new: bool) -> Result<(), Error> {
+    match new {
+        true => Ok(()),
+        false => Err(replayed()),
     }
 }
 
