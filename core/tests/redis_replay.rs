@@ -296,9 +296,9 @@ fn a_forked_child_uses_its_own_connection() {
     assert_eq!(err.claim(), Some("jti"), "the child's record is shared");
 }
 
-/// A relay to Redis on loopback that, on its first connection only, passes the first write
-/// of a proof id (`EVAL`, or a plain `SET`) on to Redis and then closes both sides instead of
-/// relaying Redis's reply: a reply lost after Redis ran the command. Counts the replies lost.
+/// A relay to Redis on loopback that, on its first connection only, passes the first `SET`
+/// (the write of a proof id) on to Redis and then closes both sides instead of relaying
+/// Redis's reply: a reply lost after Redis ran the command. Counts the replies lost.
 fn reply_dropper(redis_port: u16) -> (u16, Arc<AtomicUsize>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -319,7 +319,7 @@ fn reply_dropper(redis_port: u16) -> (u16, Arc<AtomicUsize>) {
                 while let Ok(len @ 1..) = from_client.read(&mut buf) {
                     let chunk = &buf[..len];
                     let write = |cmd: &[u8]| chunk.windows(cmd.len()).any(|w| w == cmd);
-                    if write(b"$4\r\nEVAL\r\n") || write(b"$3\r\nSET\r\n") {
+                    if write(b"$3\r\nSET\r\n") {
                         seen.store(true, Ordering::SeqCst);
                     }
                     if to_server.write_all(chunk).is_err() {
@@ -351,35 +351,44 @@ fn reply_dropper(redis_port: u16) -> (u16, Arc<AtomicUsize>) {
 }
 
 /// Redis recorded the proof but its reply was lost; the store resends the command on a new
-/// connection, and that second answer must not call the proof its own replay.
+/// connection, and that second answer must not call the proof its own replay. Sync and
+/// async (each through its own relay, verifier and proof).
 #[test]
 fn a_record_resent_after_its_reply_was_lost_is_not_a_replay() {
     let Some(redis) = RedisServer::start() else {
         return;
     };
     let idp = TestIdp::start();
-    let (port, dropped) = reply_dropper(redis.port());
-    let v = verifier_at(&idp, &format!("redis://127.0.0.1:{port}/"), json!({}));
     let token = bound_token(&idp);
-    let p = proof(&idp, &token, None);
-    let first = v.verify_dpop(&token, &presented(&p));
-    assert_eq!(
-        dropped.load(Ordering::SeqCst),
-        1,
-        "the relay lost one reply"
-    );
-    first.expect("the resent record is the same first use, not a replay");
-    assert_eq!(redis.keys().len(), 1, "{:?}", redis.keys());
-    // A real second use of the proof is still a replay.
-    let err = v.verify_dpop(&token, &presented(&p)).unwrap_err();
-    assert_eq!(
-        (err.code(), err.claim()),
-        (ErrorCode::DpopInvalid, Some("jti")),
-        "{err}"
-    );
-    let m = v.metrics();
-    assert_eq!(
-        m.store_errors, 0,
-        "the resend succeeded within the timeout: {m:?}"
-    );
+    for (round, sync) in [true, false].into_iter().enumerate() {
+        let (port, dropped) = reply_dropper(redis.port());
+        let v = verifier_at(&idp, &format!("redis://127.0.0.1:{port}/"), json!({}));
+        let p = proof(&idp, &token, None);
+        let verify = || match sync {
+            true => v.verify_dpop(&token, &presented(&p)),
+            false => rt().block_on(v.verify_at_async(&token, Some(&presented(&p)), unix_now())),
+        };
+        let first = verify();
+        assert_eq!(
+            dropped.load(Ordering::SeqCst),
+            1,
+            "the relay lost one reply (sync: {sync})"
+        );
+        first.unwrap_or_else(|e| {
+            panic!("sync {sync}: the resent record is a replay of itself: {e}")
+        });
+        assert_eq!(redis.keys().len(), round + 1, "{:?}", redis.keys());
+        // A real second use of the proof is still a replay.
+        let err = verify().unwrap_err();
+        assert_eq!(
+            (err.code(), err.claim()),
+            (ErrorCode::DpopInvalid, Some("jti")),
+            "{err}"
+        );
+        let m = v.metrics();
+        assert_eq!(
+            m.store_errors, 0,
+            "the resend succeeded within the timeout: {m:?}"
+        );
+    }
 }
