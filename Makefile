@@ -104,6 +104,10 @@ $(VENV)/.installed: bindings-python/requirements-dev.txt
 ## so the workspace is not compiled a second time.
 python: $(VENV)/.installed build
 	cp LICENSE bindings-python/LICENSE
+	@# pyproject.toml lists THIRD_PARTY_LICENSES: a dev build says where the real one comes from
+	@# (make dist writes it; a copy left by an earlier make dist could be stale).
+	echo "A development build: make dist writes the third-party licenses (scripts/dist/licenses.py)." \
+	  > bindings-python/THIRD_PARTY_LICENSES
 	CARGO_TARGET_DIR=$(abspath $(TARGET_DIR)) MATURIN_PEP517_ARGS="--profile dev" \
 	  $(VENV_BIN)/pip install -q --disable-pip-version-check --force-reinstall --no-deps ./bindings-python
 
@@ -241,7 +245,8 @@ dist-sdist:
 PREFIX ?= /usr/local
 ## libveritoken (dist profile, this machine) into PREFIX: include/, lib/ (libveritoken.a,
 ## libveritoken.so with its SONAME, pkgconfig/veritoken.pc static and veritoken-shared.pc),
-## share/doc/veritoken/ (LICENSE, examples/verify.c): the layout of the C SDK tarball.
+## share/doc/veritoken/ (LICENSE, examples/verify.c): the layout of the C SDK tarball, less
+## its THIRD_PARTY_LICENSES, which only make dist writes.
 install:
 	$(CARGO) build --locked --profile dist --target-dir $(TARGET_DIR)/dist -p veritoken-c
 	. scripts/dist/common.sh && dist_tools && scripts/dist/install-c.sh $(TARGET_DIR)/dist/dist $(PREFIX)

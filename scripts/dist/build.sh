@@ -7,6 +7,7 @@
 #   dist/c/        libveritoken-<version>-linux-<arch>.tar.gz (headers, .a, .so, .pc, example)
 #   dist/cli/      veritoken-<version>-linux-<arch>.tar.gz (static musl CLI and sidecar)
 #   dist/SHA256SUMS, dist/SIZES
+# Each artifact carries LICENSE and its THIRD_PARTY_LICENSES (cargo-about; written first).
 # Linux x86_64 always; aarch64 too when rustup can add its targets and zig can link for it
 # (otherwise a SKIPPED line). DIST_ARCHES="x86_64" limits the set (what `make test` uses).
 # Tools (maturin, zig, cargo-zigbuild, auditwheel) come from scripts/dist/requirements.txt,
