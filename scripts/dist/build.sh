@@ -31,6 +31,7 @@ mkdir -p "$DIST"/{python,npm,c,cli} "$STAGE"
 
 step "THIRD_PARTY_LICENSES (cargo-about $CARGO_ABOUT_VERSION)"
 t0=$SECONDS
+about_tool
 third_party_licenses cli cli/Cargo.toml "The veritoken CLI $VERSION"
 third_party_licenses c bindings-c/Cargo.toml "libveritoken $VERSION (C library and Go module)"
 third_party_licenses python bindings-python/Cargo.toml "veritoken $VERSION for Python"

@@ -32,13 +32,16 @@ dist_tools() {
 CARGO_ABOUT_VERSION=0.9.3
 CARGO_ABOUT=$PWD/build/tools/bin/cargo-about
 LICENSES=$PWD/build/dist-licenses
-third_party_licenses() {  # name (cli, c, python, node) manifest artifact
+# Once, before third_party_licenses: the pinned cargo-about, and every platform's crates on
+# disk, so that cargo-about reads only local files (--offline).
+about_tool() {
   if ! output_has "^cargo-about $CARGO_ABOUT_VERSION\$" "$CARGO_ABOUT" --version 2>/dev/null; then
     cargo install --locked --quiet "cargo-about@=$CARGO_ABOUT_VERSION" --features cli --root "$PWD/build/tools"
   fi
-  mkdir -p "$LICENSES"
-  # Every platform's crates on disk, so that cargo-about reads only local files (--offline).
   cargo fetch --locked --quiet
+  mkdir -p "$LICENSES"
+}
+third_party_licenses() {  # name (cli, c, python, node) manifest artifact
   "$CARGO_ABOUT" generate --offline --locked --fail -c scripts/dist/about.toml -m "$2" \
     --format json -o "$LICENSES/$1.json" 2>"$LICENSES/$1.log" || { cat "$LICENSES/$1.log" >&2; return 1; }
   python3 scripts/dist/licenses.py "$LICENSES/$1.json" "$3" "$LICENSES/$1"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# install-c.sh LIBDIR PREFIX [THIRD_PARTY_LICENSES]: installs libveritoken from a cargo output directory (holding
-# libveritoken.a and libveritoken.so) into PREFIX: the layout of the C SDK tarball and of
-# `make install PREFIX=...`:
+# install-c.sh LIBDIR PREFIX [THIRD_PARTY_LICENSES]: installs libveritoken from a cargo
+# output directory (holding libveritoken.a and libveritoken.so) into PREFIX: the layout of
+# the C SDK tarball and of `make install PREFIX=...`:
 #   include/veritoken.h
 #   lib/libveritoken.a                      static, debug info stripped (the default link)
 #   lib/libveritoken_static.a               a link to it: the name veritoken.pc gives -l
