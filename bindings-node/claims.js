@@ -63,12 +63,25 @@ function compile(shape) {
 }
 
 /**
+ * Builders by the shape's number, the layout's last slot: the addon gives a shape one
+ * number for the life of its thread (0: none), so a known number spares slicing the shape
+ * out and comparing it. A number is trusted only once this module has compiled its
+ * shape's text, so another copy of this module on the same thread stays correct.
+ */
+const byNumber = []
+
+/**
  * The claims of `answer` (header JSON, U+0001, claims JSON, U+0001, shape) whose layout the
  * addon just wrote to `layout`, or undefined when the answer has no shape or no builder.
  * `shapeAt` is the index of the second U+0001.
  */
 function buildClaims(answer, shapeAt, layout) {
-  const builder = builderFor(answer.slice(shapeAt + 1))
+  const number = layout[layout.length - 1]
+  let builder = number > 0 ? byNumber[number] : undefined
+  if (builder === undefined) {
+    builder = builderFor(answer.slice(shapeAt + 1))
+    if (number > 0 && builder !== null) byNumber[number] = builder
+  }
   return builder === null ? undefined : builder(answer, layout, JSON.parse)
 }
 

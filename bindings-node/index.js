@@ -334,8 +334,8 @@ class Requirement {
 
 class Verifier {
   #native
-  /** Where the bound calls write the claims layout of their answer (see src/layout.rs). */
-  #layout = new Float64Array(2 * LAYOUT_MEMBERS)
+  /** Where the bound calls write the claims layout of their answer, and the shape's number last (see src/layout.rs). */
+  #layout = new Float64Array(2 * LAYOUT_MEMBERS + 1)
   /** `verifySync`, `tryVerify` and `extractCredential` bound to this verifier (see src/bound_calls.rs). */
   #verifySyncNative
   #tryVerifyNative

@@ -111,6 +111,67 @@ test('verifiers on one thread keep their layouts apart', () => {
   }
 })
 
+test('the addon numbers each shape once per thread, up to its limit', () => {
+  const script = `
+    const assert = require('node:assert/strict')
+    const crypto = require('node:crypto')
+    const { SECRET, hsConfig } = require(${JSON.stringify(path.join(__dirname, 'helpers.js'))})
+    const native = require(${JSON.stringify(path.join(__dirname, '..', 'veritoken.node'))})
+    const b64 = (x) => Buffer.from(x).toString('base64url')
+    const mint = (payload) => {
+      const input = b64(JSON.stringify({ alg: 'HS256' })) + '.' + b64(payload)
+      return input + '.' + crypto.createHmac('sha256', SECRET).update(input).digest('base64url')
+    }
+    const base = ${JSON.stringify(base)}
+    const layout = new Float64Array(129)
+    const { verifySync } = new native.NativeVerifier(JSON.stringify(hsConfig())).verifyCalls(layout)
+    const numberOf = (payload) => {
+      assert.equal(verifySync(mint(payload)).split('\\u0001').length, 3, payload)
+      return layout[128]
+    }
+    assert.equal(numberOf('{' + base + ',"s":"x","i":1}'), 1)
+    assert.equal(numberOf('{' + base + ',"s":"other","i":-2}'), 1, 'same shape, same number')
+    assert.equal(numberOf('{' + base + ',"t":true}'), 2)
+    assert.equal(numberOf('{' + base + ',"s":"y","i":3}'), 1, 'kept, not only the last')
+    // A second verifier on this thread shares the numbering.
+    const other = new Float64Array(129)
+    const calls = new native.NativeVerifier(JSON.stringify(hsConfig())).verifyCalls(other)
+    calls.verifySync(mint('{' + base + ',"t":true}'))
+    assert.equal(other[128], 2)
+    for (let i = 3; i <= 256; i++) assert.equal(numberOf('{' + base + ',"k' + i + '":1}'), i)
+    assert.equal(numberOf('{' + base + ',"past":1}'), 0, 'past the limit: none')
+    assert.equal(numberOf('{' + base + ',"t":true}'), 2, 'numbered shapes keep theirs')
+    // A long shape gets none.
+    const long = '{' + base + ',' + Array.from({ length: 60 }, (_, i) => '"' + 'n'.repeat(20) + i + '":1').join(',') + '}'
+    assert.equal(numberOf(long), 0)
+    // The last slot is never a member's: a layout of 7 slots holds three members.
+    const small = new Float64Array(7)
+    const few = new native.NativeVerifier(JSON.stringify(hsConfig())).verifyCalls(small)
+    assert.equal(few.verifySync(mint('{' + base + ',"x":1}')).split('\\u0001').length, 2, 'four members, room for three')
+    assert.equal(few.verifySync(mint('{' + base + '}')).split('\\u0001').length, 3, 'three fit')
+    process.stdout.write('numbered')`
+  assert.equal(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' }), 'numbered')
+})
+
+test('two copies of the module on one thread keep their builders apart', () => {
+  // As a test runner with its own module registry loads it: the addon (and its per-thread
+  // shape numbers) is shared, the JS builders are not.
+  const fresh = () => {
+    for (const name of ['..', '../claims.js']) delete require.cache[require.resolve(name)]
+    return require('..').Verifier
+  }
+  const [A, B] = [fresh(), fresh()]
+  const payloads = [`{${base},"who":"a","n":1}`, `{${base},"who":"b","flag":true}`, `{${base},"x":[1]}`]
+  // Each copy first meets the shapes in another order, so a number one copy knows is new to the other.
+  const order = [
+    [A, 0], [B, 1], [A, 1], [B, 2], [A, 2], [B, 0], [A, 0], [B, 1], [A, 1], [B, 0],
+  ]
+  const verifiers = new Map([[A, new A(hsConfig())], [B, new B(hsConfig())]])
+  for (const [copy, i] of order) {
+    assertSameObject(verifiers.get(copy).verifySync(mintText(payloads[i])).claims, JSON.parse(payloads[i]), `copy ${copy === A ? 'A' : 'B'}, payload ${i}`)
+  }
+})
+
 test('where code generation is refused, claims are parsed whole', () => {
   const script = `
     const crypto = require('node:crypto')
@@ -129,7 +190,7 @@ test('where code generation is refused, claims are parsed whole', () => {
 
 test('the addon gives a shape and layout for plain ASCII claims, and none otherwise', () => {
   const native = require('../veritoken.node')
-  const layout = new Float64Array(128)
+  const layout = new Float64Array(129)
   const { verifySync } = new native.NativeVerifier(JSON.stringify(hsConfig())).verifyCalls(layout)
   const shaped = ['typical', 'whitespace', 'literals', 'numbers', 'nested', 'strings', 'names', 'integerNames', 'fitsExactly']
   for (const [label, payload] of Object.entries(PAYLOADS)) {
@@ -148,6 +209,9 @@ test('the addon gives a shape and layout for plain ASCII claims, and none otherw
   assert.equal(layout[5], exp)
   assert.equal(layout[9], -7)
   assert.equal(text(7), '[1]')
+  // The last slot is the shape's number (this thread's shapes are numbered in its own
+  // process below: the other tests here use up numbers).
+  assert.ok(Number.isInteger(layout[128]), `shape number ${layout[128]}`)
   // The array must be a Float64Array.
   const verifier = new native.NativeVerifier(JSON.stringify(hsConfig()))
   for (const bad of [undefined, null, {}, new Int32Array(8), [1, 2]]) {

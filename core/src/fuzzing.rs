@@ -6,6 +6,7 @@
 use crate::format::json_scanner::{
     members, scan_object, ClaimMember, ClaimValue, Lite, Names, Presence,
 };
+use crate::format::members_memo::Memo;
 use crate::format::strict_json;
 use crate::keys::key_set::{material_from_pem, Key};
 use crate::rules::token::ClaimAccessors;
@@ -26,6 +27,7 @@ pub fn check_scanner(bytes: &[u8]) -> bool {
     let presence = Presence::new(vec!["sub".to_owned()]);
     let scanned = scan_object(bytes, &Names::new(CAPTURED), &presence);
     let shown = || String::from_utf8_lossy(bytes).into_owned();
+    check_members_memo(bytes);
     assert_eq!(
         full.is_ok(),
         scanned.is_ok(),
@@ -58,6 +60,25 @@ pub fn check_scanner(bytes: &[u8]) -> bool {
         assert_eq!(scanned, ClaimAccessors::of(&map), "{doc}");
     }
     true
+}
+
+/// The members memo (what a cache hit's `claim_members` reads) on `bytes` between other
+/// texts, `bytes` with its last byte changed among them: every answer is the scan's.
+fn check_members_memo(bytes: &[u8]) {
+    let mut changed = bytes.to_vec();
+    if let Some(last) = changed.last_mut() {
+        *last ^= 1;
+    }
+    let sequence: [&[u8]; 6] = [bytes, bytes, &changed, bytes, br#"{"a":1}"#, bytes];
+    let mut memo = Memo::default();
+    let (mut scanned, mut memoized) = (Vec::new(), Vec::new());
+    for doc in sequence {
+        let found = members(doc, &mut scanned);
+        assert_eq!(memo.members(doc, &mut memoized), found);
+        if found {
+            assert_eq!(memoized, scanned, "{}", String::from_utf8_lossy(doc));
+        }
+    }
 }
 
 /// [`members`] on a document the parser accepted as `map`: every member it locates is the

@@ -69,6 +69,38 @@ fn a_repeated_token_is_a_hit_and_answers_the_same() {
 }
 
 #[test]
+fn a_hits_members_are_its_own_claims_whatever_hit_came_before() {
+    // Hits answer members from this thread's memo of the last claims text: tokens in turn,
+    // the same token twice, tokens one byte apart, each must locate its own claims.
+    let v = static_verifier(json!({}));
+    let tokens = [
+        mint(json!({"sub": "alice", "n": 1})),
+        mint(json!({"sub": "alicf", "n": 1})),
+        mint(json!({"sub": "bob", "scope": "read write", "n": 22})),
+        mint(json!({"sub": "b\u{f6}b", "n": 1.5})),
+    ];
+    let fresh: Vec<_> = tokens
+        .iter()
+        .map(|t| v.verify_at(t, NOW).unwrap())
+        .collect();
+    let located = |token: &veritoken::VerifiedToken| {
+        let mut out = Vec::new();
+        let found = token.claim_members(&mut out);
+        let text = token.claims_json();
+        let names: Vec<&str> = out.iter().map(|m| &text[m.name.clone()]).collect();
+        (found, format!("{names:?} {:?}", out))
+    };
+    for i in [0, 0, 1, 0, 2, 2, 3, 1, 3, 3] {
+        let hit = v.verify_at(&tokens[i], NOW).unwrap();
+        assert_eq!(hit.claims_json(), fresh[i].claims_json());
+        assert_eq!(located(&hit), located(&fresh[i]), "token {i}");
+    }
+    assert_eq!(hits(&v), (10, 4));
+    let (found, members) = located(&fresh[2]);
+    assert!(found && members.contains(r#""scope""#), "{members}");
+}
+
+#[test]
 fn the_time_rules_are_judged_again_at_every_hit() {
     let v = static_verifier(json!({"leeway": 2}));
     let t = mint(json!({"exp": NOW + 100, "nbf": NOW - 5, "iat": NOW - 10}));

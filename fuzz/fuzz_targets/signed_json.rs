@@ -2,7 +2,9 @@
 //! judged against the strict serde parser with duplicate detection at every depth (the
 //! oracle): the same verdict, and when accepted the same header or claims. The first byte
 //! says which part the rest replaces (even: the payload, odd: the header); the other part
-//! is the shared vector `hs256_valid`'s.
+//! is the shared vector `hs256_valid`'s. An accepted token is verified twice more with the
+//! verified-token cache on: the hit answers the same claims, and its members (from the
+//! per-thread memo) are the scan's.
 #![no_main]
 
 use aws_lc_rs::hmac;
@@ -11,13 +13,14 @@ use base64::Engine;
 use libfuzzer_sys::fuzz_target;
 use std::sync::LazyLock;
 use veritoken::fuzzing::{check_scanner, strict_object};
-use veritoken::{ErrorCode, Verifier};
+use veritoken::{ErrorCode, VerifiedToken, Verifier};
 
 #[path = "common.rs"]
 mod common;
 
 struct Setup {
     verifier: Verifier,
+    cached: Verifier,
     now: i64,
     key: hmac::Key,
     header: Vec<u8>,
@@ -34,8 +37,11 @@ static SETUP: LazyLock<Setup> = LazyLock::new(|| {
     let mut parts = token.split('.');
     let mut part = || URL_SAFE_NO_PAD.decode(parts.next().unwrap()).unwrap();
     let (header, payload) = (part(), part());
+    let mut with_cache = config.clone();
+    with_cache["cache"] = serde_json::json!({ "max_entries": 16 });
     Setup {
         verifier: common::verifier(config),
+        cached: common::verifier(with_cache),
         now,
         key: hmac::Key::new(hmac::HMAC_SHA256, &secret),
         header,
@@ -72,8 +78,26 @@ fuzz_target!(|data: &[u8]| {
                 verified.header()
             };
             assert_eq!(got, map);
+            check_cache_hit(&s.cached, &token, s.now, verified);
         }
         // Well-formed JSON the rules refuse (a wrong `alg`, an expired token, ...).
         (Ok(_), Err(_)) => {}
     }
 });
+
+/// `token`, accepted as `fresh`, verified twice by `cached`: the second answer is a hit with
+/// the same claims and the same members.
+fn check_cache_hit(cached: &Verifier, token: &str, now: i64, fresh: &VerifiedToken) {
+    let (mut scanned, mut memoized) = (Vec::new(), Vec::new());
+    let found = fresh.claim_members(&mut scanned);
+    for _ in 0..2 {
+        let hit = cached
+            .verify_at(token, now)
+            .expect("accepted fresh, so cached too");
+        assert_eq!(hit.claims_json(), fresh.claims_json());
+        assert_eq!(hit.claim_members(&mut memoized), found);
+        if found {
+            assert_eq!(memoized, scanned);
+        }
+    }
+}

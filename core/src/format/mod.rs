@@ -5,5 +5,6 @@ pub mod b64;
 pub mod header_memo;
 pub mod jose_header;
 pub mod json_scanner;
+pub(crate) mod members_memo;
 pub(crate) mod percent;
 pub mod strict_json;

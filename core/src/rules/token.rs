@@ -4,6 +4,7 @@
 use crate::format::algorithm::Algorithm;
 use crate::format::json_scanner;
 pub use crate::format::json_scanner::{ClaimMember, ClaimValue};
+use crate::format::members_memo;
 use crate::keys::jws::Header;
 use crate::rules::claim_accessors::{self, Member};
 use crate::support::error::{Error, ErrorCode};
@@ -41,6 +42,9 @@ impl ScopeMatch {
 pub struct VerifiedToken {
     /// Whether the claims hold a `cnf` member (a possible DPoP binding to look at).
     has_cnf: bool,
+    /// Whether this is a verified-token cache hit's copy (its claims text then likely the
+    /// same as this thread's last: see [`VerifiedToken::claim_members`]).
+    cached: bool,
     /// The memoized protected header, shared (moved here, not copied); `None` for an
     /// opaque token accepted by introspection.
     protected: Option<Arc<Header>>,
@@ -57,6 +61,7 @@ impl VerifiedToken {
     pub(crate) fn new(protected: Arc<Header>, claims_json: Vec<u8>, has_cnf: bool) -> Self {
         VerifiedToken {
             has_cnf,
+            cached: false,
             protected: Some(protected),
             claims_json: checked_utf8(claims_json),
             header: OnceLock::new(),
@@ -64,11 +69,12 @@ impl VerifiedToken {
         }
     }
 
-    /// A copy holding `protected` (the same header, from another owner): for the token
-    /// cache, so that threads answering one token do not share one reference count.
-    pub(crate) fn with_header(&self, protected: Arc<Header>) -> Self {
+    /// A cache hit's copy holding `protected` (the same header, from another owner), so
+    /// that threads answering one token do not share one reference count.
+    pub(crate) fn cache_hit(&self, protected: Arc<Header>) -> Self {
         VerifiedToken {
             has_cnf: self.has_cnf,
+            cached: true,
             protected: Some(protected),
             claims_json: self.claims_json.clone(),
             header: OnceLock::new(),
@@ -101,6 +107,7 @@ impl VerifiedToken {
     pub(crate) fn introspected(claims_json: Vec<u8>, has_cnf: bool) -> Self {
         VerifiedToken {
             has_cnf,
+            cached: false,
             protected: None,
             claims_json: checked_utf8(claims_json),
             header: OnceLock::new(),
@@ -136,9 +143,14 @@ impl VerifiedToken {
     /// text), into `out` (cleared first), in the order the token has them: for a binding
     /// that builds its own language's object without a second JSON parse of the whole
     /// text. False when a claim name is not plain printable ASCII (escapes or other
-    /// bytes): parse [`VerifiedToken::claims_json`] then.
+    /// bytes): parse [`VerifiedToken::claims_json`] then. A cache hit's members come
+    /// from this thread's memo of the last claims text when it is the same text.
     pub fn claim_members(&self, out: &mut Vec<ClaimMember>) -> bool {
-        json_scanner::members(self.claims_json.as_bytes(), out)
+        let text = self.claims_json.as_bytes();
+        match self.cached {
+            true => members_memo::members(text, out),
+            false => json_scanner::members(text, out),
+        }
     }
 
     pub fn into_claims(self) -> Map<String, Value> {

@@ -36,6 +36,8 @@ pub(crate) const MAX_SLOTS: usize = 1 << 20;
 /// One verified token and what a hit must check again.
 pub(crate) struct Entry {
     token: Box<str>,
+    /// The length of the token's header segment (found once, not on every hit).
+    header_len: usize,
     pub verified: VerifiedToken,
     /// The issuer (its index in the verifier) whose keys and rules accepted it.
     pub issuer: usize,
@@ -46,8 +48,9 @@ pub(crate) struct Entry {
 }
 
 impl Entry {
-    pub fn token(&self) -> &str {
-        &self.token
+    /// The token's header segment (all of it when it has no `.`).
+    pub fn header_segment(&self) -> &str {
+        self.token.get(..self.header_len).unwrap_or_default()
     }
 
     pub fn new(
@@ -59,6 +62,7 @@ impl Entry {
     ) -> Entry {
         Entry {
             token: token.into(),
+            header_len: token.find('.').unwrap_or(token.len()),
             verified,
             issuer,
             times,

@@ -549,7 +549,7 @@ impl Verifier {
         // This thread's own copy of the header, kept in its memo on the first hit: threads
         // answering the same token then share no reference count (cloning the entry's
         // header on every hit made two threads slower than one).
-        let segment = entry.token().split('.').next().unwrap_or("");
+        let segment = entry.header_segment();
         Some(verdict.map(|()| {
             let header = crate::format::header_memo::get(segment).or_else(|| {
                 let shared = entry.verified.protected()?;
@@ -559,7 +559,7 @@ impl Verifier {
                 ))
             });
             match header {
-                Some(header) => entry.verified.with_header(header),
+                Some(header) => entry.verified.cache_hit(header),
                 None => entry.verified.clone(),
             }
         }))
