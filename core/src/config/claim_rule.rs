@@ -9,7 +9,8 @@ use crate::support::error::{Error, ErrorCode};
 use crate::support::untrusted_text::clip;
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
-use serde_json::{Map, Value};
+use serde_json::{Map, Number, Value};
+use std::cmp::Ordering;
 use std::fmt;
 
 /// Where a claim is: a top-level name, or a JSON Pointer (`/realm_access/roles`).
@@ -108,7 +109,8 @@ fn array_index(token: &str) -> Option<usize> {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Scalar {
     String(String),
-    Number(f64),
+    /// As written: an integer stays exact (64-bit IDs are past what an f64 holds).
+    Number(Number),
     Bool(bool),
 }
 
@@ -117,18 +119,57 @@ impl Scalar {
     fn matches(&self, value: &Value) -> bool {
         match (self, value) {
             (Scalar::String(a), Value::String(b)) => a == b,
-            (Scalar::Number(a), Value::Number(b)) => b.as_f64() == Some(*a),
+            (Scalar::Number(a), Value::Number(b)) => compare(b, a) == Some(Ordering::Equal),
             (Scalar::Bool(a), Value::Bool(b)) => a == b,
             _ => false,
         }
     }
 }
 
+/// Two JSON numbers compared as the values they write. Not both as f64: an f64 holds
+/// every integer only up to 2^53, so 2^53 + 1 would equal 2^53 and a rule on a 64-bit ID
+/// (a snowflake tenant or account number) would accept its neighbours.
+fn compare(a: &Number, b: &Number) -> Option<Ordering> {
+    match (integer(a), integer(b)) {
+        (Some(x), Some(y)) => Some(x.cmp(&y)),
+        (Some(x), None) => integer_to_float(x, b.as_f64()?),
+        (None, Some(y)) => integer_to_float(y, a.as_f64()?).map(Ordering::reverse),
+        (None, None) => a.as_f64()?.partial_cmp(&b.as_f64()?),
+    }
+}
+
+/// A number written as an integer (within 64 bits: a longer one is an f64).
+fn integer(n: &Number) -> Option<i128> {
+    n.as_i64()
+        .map(i128::from)
+        .or_else(|| n.as_u64().map(i128::from))
+}
+
+/// `i` against `f`, exactly: `f`'s whole part is compared as an integer, then its fraction.
+fn integer_to_float(i: i128, f: f64) -> Option<Ordering> {
+    // Past ±1e30 no 64-bit integer is near; below, the whole part converts exactly.
+    const FAR: f64 = 1e30;
+    if f.is_nan() {
+        return None;
+    }
+    if f.abs() >= FAR {
+        return Some(if f > 0.0 {
+            Ordering::Less
+        } else {
+            Ordering::Greater
+        });
+    }
+    let whole = f.trunc();
+    // Exact: `whole` is an integer of magnitude below 2^100.
+    let order = i.cmp(&(whole as i128));
+    Some(order.then(whole.partial_cmp(&f)?))
+}
+
 impl Serialize for Scalar {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
             Scalar::String(v) => s.serialize_str(v),
-            Scalar::Number(v) => s.serialize_f64(*v),
+            Scalar::Number(v) => v.serialize(s),
             Scalar::Bool(v) => s.serialize_bool(*v),
         }
     }
@@ -149,13 +190,15 @@ impl<'de> Deserialize<'de> for Scalar {
                 Ok(Scalar::Bool(v))
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<Scalar, E> {
-                Ok(Scalar::Number(v as f64))
+                Ok(Scalar::Number(v.into()))
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar, E> {
-                Ok(Scalar::Number(v as f64))
+                Ok(Scalar::Number(v.into()))
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Scalar, E> {
-                Ok(Scalar::Number(v))
+                Number::from_f64(v)
+                    .map(Scalar::Number)
+                    .ok_or_else(|| E::custom("a number must be finite"))
             }
         }
         d.deserialize_any(ScalarVisitor)
@@ -188,10 +231,10 @@ pub struct RuleSpec {
     pub exists: Option<bool>,
     /// The claim is a number at least this.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub at_least: Option<f64>,
+    pub at_least: Option<Number>,
     /// The claim is a number at most this.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub at_most: Option<f64>,
+    pub at_most: Option<Number>,
 }
 
 /// A checked claim rule (see the module docs). Parsed from [`RuleSpec`]: at least one
@@ -222,11 +265,6 @@ impl TryFrom<RuleSpec> for ClaimRule {
         for (name, list) in lists {
             if list.as_ref().is_some_and(Vec::is_empty) {
                 return Err(format!("{name}: needs at least one value"));
-            }
-        }
-        for (name, bound) in [("at_least", spec.at_least), ("at_most", spec.at_most)] {
-            if bound.is_some_and(|b| !b.is_finite()) {
-                return Err(format!("{name}: must be a finite number"));
             }
         }
         let rule = ClaimRule { spec, path };
@@ -291,16 +329,16 @@ impl ClaimRule {
                 Box::new(move |v| want == v.is_some_and(|v| !v.is_null())),
             ));
         }
-        if let Some(min) = s.at_least {
+        if let Some(min) = &s.at_least {
             ops.push((
                 "at_least",
-                Box::new(move |v| number(v).is_some_and(|n| n >= min)),
+                Box::new(move |v| ordered(v, min, Ordering::is_ge)),
             ));
         }
-        if let Some(max) = s.at_most {
+        if let Some(max) = &s.at_most {
             ops.push((
                 "at_most",
-                Box::new(move |v| number(v).is_some_and(|n| n <= max)),
+                Box::new(move |v| ordered(v, max, Ordering::is_le)),
             ));
         }
         ops.into_iter()
@@ -332,8 +370,12 @@ fn holds(value: Option<&Value>, f: impl Fn(&Value) -> bool) -> bool {
     matches!(value, Some(Value::Array(list)) if list.iter().any(f))
 }
 
-fn number(value: Option<&Value>) -> Option<f64> {
-    value.and_then(Value::as_f64)
+/// Whether `value` is a number whose order against `bound` passes `test`.
+fn ordered(value: Option<&Value>, bound: &Number, test: fn(Ordering) -> bool) -> bool {
+    match value {
+        Some(Value::Number(n)) => compare(n, bound).is_some_and(test),
+        _ => false,
+    }
 }
 
 /// Every rule in order; the first that fails gives `code`, naming its claim.
@@ -424,6 +466,57 @@ mod tests {
             verdict(json!({"claim": "nope", "equals": "x"})),
             Some("equals")
         );
+    }
+
+    #[test]
+    fn numbers_compare_as_written_not_rounded_to_f64() {
+        let claims = json!({"id": 9_007_199_254_740_993u64, "max": u64::MAX, "min": i64::MIN,
+                            "half": 2.5, "neg": -2.5, "huge": 1e300, "three": 3})
+        .as_object()
+        .unwrap()
+        .clone();
+        let fails = |r: Value| rule(r).unwrap().failing_operator(&claims);
+        // 2^53 + 1 is not 2^53, though both are the same f64.
+        for (claim, op, bound, holds) in [
+            ("id", "equals", json!(9_007_199_254_740_993u64), true),
+            ("id", "equals", json!(9_007_199_254_740_992u64), false),
+            ("id", "equals", json!(9_007_199_254_740_992.0), false),
+            ("id", "at_most", json!(9_007_199_254_740_992u64), false),
+            ("id", "at_least", json!(9_007_199_254_740_994u64), false),
+            ("id", "at_least", json!(9_007_199_254_740_993u64), true),
+            ("max", "equals", json!(u64::MAX), true),
+            ("max", "equals", json!(u64::MAX - 1), false),
+            ("max", "at_most", json!(1.8446744073709552e19), true),
+            ("min", "equals", json!(i64::MIN), true),
+            ("min", "at_least", json!(i64::MIN + 1), false),
+            ("three", "equals", json!(3.0), true),
+            ("three", "at_least", json!(2.999_999_999), true),
+            ("three", "at_most", json!(2.999_999_999), false),
+            ("half", "at_least", json!(2), true),
+            ("half", "at_most", json!(2), false),
+            ("half", "at_most", json!(3), true),
+            ("neg", "at_least", json!(-3), true),
+            ("neg", "at_most", json!(-3), false),
+            ("neg", "at_most", json!(-2), true),
+            ("huge", "at_least", json!(u64::MAX), true),
+            ("huge", "at_most", json!(i64::MAX), false),
+        ] {
+            let verdict = fails(json!({"claim": claim, op: bound}));
+            assert_eq!(verdict.is_none(), holds, "{claim} {op} {bound}");
+        }
+        // one_of and contains compare the same way.
+        assert_eq!(
+            fails(json!({"claim": "id", "one_of": [9_007_199_254_740_992u64, 1]})),
+            Some("one_of")
+        );
+        let listed = json!({"ids": [9_007_199_254_740_993u64]});
+        let rule_on = |bound: u64| rule(json!({"claim": "ids", "contains": bound})).unwrap();
+        assert!(rule_on(9_007_199_254_740_992)
+            .failing_operator(listed.as_object().unwrap())
+            .is_some());
+        assert!(rule_on(9_007_199_254_740_993)
+            .failing_operator(listed.as_object().unwrap())
+            .is_none());
     }
 
     #[test]
