@@ -228,6 +228,46 @@ func TestWriteErrorCarriesLongMessages(t *testing.T) {
 
 // A Requirement's Close frees it at once, may be repeated, and leaves later checks failing
 // with ErrClosed (in a middleware too: an internal error, never a pass).
+// A rule's numbers reach the engine as written: integer bounds past 2^53 stay exact.
+func TestRuleIntegersStayExact(t *testing.T) {
+	v := newHS(t)
+	claims := goodClaims()
+	claims["account"] = uint64(9007199254740993)
+	tok, err := v.Verify(context.Background(), mintHS256(t, claims))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const ok, refused, invalid = "ok", "scope_insufficient", "config_invalid"
+	for i, c := range []struct {
+		rule Rule
+		want string
+	}{
+		{Rule{Claim: "account", Equals: uint64(9007199254740993)}, ok},
+		{Rule{Claim: "account", Equals: uint64(9007199254740992)}, refused},
+		{Rule{Claim: "account", AtMost: uint64(9007199254740992)}, refused},
+		{Rule{Claim: "account", AtMost: json.Number("9007199254740993")}, ok},
+		{Rule{Claim: "account", AtLeast: int64(9007199254740994)}, refused},
+		{Rule{Claim: "account", AtLeast: 1.5}, ok},
+		{Rule{Claim: "account", AtLeast: "1"}, invalid},
+	} {
+		got := ok
+		need, err := NewRequirement(RequirementSpec{Rules: []Rule{c.rule}})
+		if err == nil {
+			err = tok.Check(need)
+			need.Close()
+		}
+		var e *Error
+		if errors.As(err, &e) {
+			got = e.Code.String()
+		} else if err != nil {
+			got = err.Error()
+		}
+		if got != c.want {
+			t.Fatalf("case %d (%+v): %s, want %s", i, c.rule, got, c.want)
+		}
+	}
+}
+
 func TestRequirementClose(t *testing.T) {
 	v := newHS(t)
 	need, err := NewRequirement(RequirementSpec{Scopes: []string{"read"}})

@@ -16,17 +16,19 @@ import (
 
 // Rule is one claim rule: Claim is a top-level claim name or an RFC 6901 JSON Pointer
 // ("/realm_access/roles"); every operator set must hold. Values are strings, numbers or
-// booleans.
+// booleans; bounds (AtLeast, AtMost) are numbers, nil for none. Give a 64-bit ID as an
+// integer type (int64, uint64) or json.Number: the engine compares integers exactly, and
+// a float64 holds integers only up to 2^53.
 type Rule struct {
-	Claim       string   `json:"claim"`
-	Equals      any      `json:"equals,omitempty"`
-	OneOf       []any    `json:"one_of,omitempty"`
-	Contains    any      `json:"contains,omitempty"`
-	ContainsAny []any    `json:"contains_any,omitempty"`
-	ContainsAll []any    `json:"contains_all,omitempty"`
-	Exists      *bool    `json:"exists,omitempty"`
-	AtLeast     *float64 `json:"at_least,omitempty"`
-	AtMost      *float64 `json:"at_most,omitempty"`
+	Claim       string `json:"claim"`
+	Equals      any    `json:"equals,omitempty"`
+	OneOf       []any  `json:"one_of,omitempty"`
+	Contains    any    `json:"contains,omitempty"`
+	ContainsAny []any  `json:"contains_any,omitempty"`
+	ContainsAll []any  `json:"contains_all,omitempty"`
+	Exists      *bool  `json:"exists,omitempty"`
+	AtLeast     any    `json:"at_least,omitempty"`
+	AtMost      any    `json:"at_most,omitempty"`
 }
 
 // RequirementSpec is what a route requires of a verified token, in the shared schema:

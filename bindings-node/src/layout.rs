@@ -83,7 +83,7 @@ unsafe fn is_float64_array(env: sys::napi_env, value: sys::napi_value) -> Result
 /// changes), which alone measured ~4 % of a Node cache hit.
 ///
 /// # Safety
-/// As [`is_float64_array`]; `value` must be a typed array (napi refuses anything else).
+/// As [`is_float64_array`]. (Anything but a typed array is refused by napi, an error.)
 unsafe fn typed_array_memory(
     env: sys::napi_env,
     value: sys::napi_value,
