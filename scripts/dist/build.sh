@@ -42,11 +42,18 @@ echo "written in $((SECONDS - t0)) s:$(cd "$LICENSES" && wc -c cli c python node
 built=()
 for arch in $ARCHES; do
   gnu=$arch-unknown-linux-gnu musl=$arch-unknown-linux-musl
-  if [ "$arch" != "$(uname -m)" ]; then
-    if ! rustup target add "$gnu" "$musl" >/dev/null 2>&1; then
-      echo "SKIPPED $arch: \`rustup target add $gnu $musl\` failed (no such toolchain support here)"
-      continue
+  # The musl artifacts need the musl target even on this machine's own arch: a fresh
+  # rustup has only the host's gnu target (seen: "can't find crate for `core`").
+  if ! rustup target add "$gnu" "$musl" >/dev/null 2>&1; then
+    if [ "$arch" = "$(uname -m)" ]; then
+      echo "dist: \`rustup target add $gnu $musl\` failed; the musl wheel, npm package" \
+        "and CLI of this machine's arch need it" >&2
+      exit 1
     fi
+    echo "SKIPPED $arch: \`rustup target add $gnu $musl\` failed (no such toolchain support here)"
+    continue
+  fi
+  if [ "$arch" != "$(uname -m)" ]; then
     if ! printf 'int main(void){return 0;}\n' | python3 -m ziglang cc -target "${arch}-linux-gnu.2.17" -x c - -o "$STAGE/zig-probe" 2>/dev/null; then
       echo "SKIPPED $arch: zig cannot link for ${arch}-linux-gnu.2.17 (no cross linker)"
       continue
