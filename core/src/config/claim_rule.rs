@@ -129,20 +129,16 @@ impl Scalar {
 /// Two JSON numbers compared as the values they write. Not both as f64: an f64 holds
 /// every integer only up to 2^53, so 2^53 + 1 would equal 2^53 and a rule on a 64-bit ID
 /// (a snowflake tenant or account number) would accept its neighbours.
+///
+/// `as_i128` is `Some` for a number written as an integer (within 64 bits: a longer one
+/// is an f64).
 fn compare(a: &Number, b: &Number) -> Option<Ordering> {
-    match (integer(a), integer(b)) {
+    match (a.as_i128(), b.as_i128()) {
         (Some(x), Some(y)) => Some(x.cmp(&y)),
         (Some(x), None) => integer_to_float(x, b.as_f64()?),
         (None, Some(y)) => integer_to_float(y, a.as_f64()?).map(Ordering::reverse),
         (None, None) => a.as_f64()?.partial_cmp(&b.as_f64()?),
     }
-}
-
-/// A number written as an integer (within 64 bits: a longer one is an f64).
-fn integer(n: &Number) -> Option<i128> {
-    n.as_i64()
-        .map(i128::from)
-        .or_else(|| n.as_u64().map(i128::from))
 }
 
 /// `i` against `f`, exactly: `f`'s whole part is compared as an integer, then its fraction.
