@@ -17,8 +17,10 @@
 //! on the same token with the same configuration, and a verifier's configuration never
 //! changes: a new configuration is a new verifier with an empty cache. DPoP proofs are not
 //! cached: the verifier checks them (and records their `jti`) after this. Memory is bounded:
-//! a fixed table where a new token may replace an older one (counted as an eviction). A hit
-//! takes no lock: each slot is an atomically swapped pointer.
+//! a fixed table of two-slot sets, where a new token takes a free slot of its set or
+//! replaces the older of the two (counted as an eviction); two hot tokens whose hashes
+//! meet in one set both stay. A hit takes no lock: each slot is an atomically swapped
+//! pointer.
 
 use crate::keys::key_set::KeySet;
 use crate::rules::claims::Times;
@@ -27,6 +29,7 @@ use crate::support::metrics::{Counter, Metrics};
 use crate::support::process;
 use arc_swap::ArcSwapOption;
 use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// The largest table (entries hold the token and its claims: about 1.5 KB each for a
@@ -45,6 +48,11 @@ pub(crate) struct Entry {
     /// The remote key set that verified it (`None` for static keys, which never change).
     pub keys: Option<Arc<KeySet>>,
     generation: u64,
+    /// The token's hash: a different hash rules an entry out before the whole token is
+    /// compared (equal hashes still need equal tokens). Set by [`TokenCache::insert`].
+    hash: u64,
+    /// When it was inserted (the cache's own count): the older of a set's two is replaced.
+    stamp: u64,
 }
 
 impl Entry {
@@ -68,6 +76,8 @@ impl Entry {
             times,
             keys,
             generation: process::fork_generation(),
+            hash: 0,
+            stamp: 0,
         }
     }
 }
@@ -76,6 +86,8 @@ pub(crate) struct TokenCache {
     slots: Box<[ArcSwapOption<Entry>]>,
     mask: usize,
     hasher: foldhash::fast::RandomState,
+    /// Insertions so far: each entry's `stamp`. Touched only on misses, not by hits.
+    inserted: AtomicU64,
     metrics: Arc<Metrics>,
 }
 
@@ -88,13 +100,20 @@ impl TokenCache {
             slots: (0..size).map(|_| ArcSwapOption::empty()).collect(),
             mask: size - 1,
             hasher: foldhash::fast::RandomState::default(),
+            inserted: AtomicU64::new(0),
             metrics: metrics.clone(),
         }
     }
 
-    fn slot(&self, token: &str) -> &ArcSwapOption<Entry> {
-        let hash = self.hasher.hash_one(token.as_bytes()) as usize;
-        &self.slots[hash & self.mask]
+    fn hash(&self, token: &str) -> u64 {
+        self.hasher.hash_one(token.as_bytes())
+    }
+
+    /// A token's set: its first slot, then the other one (the same slot in a table of
+    /// one). Inserts fill the first slot before the second, so most hits read one slot.
+    fn set(&self, hash: u64) -> [&ArcSwapOption<Entry>; 2] {
+        let first = hash as usize & self.mask;
+        [&self.slots[first], &self.slots[(first ^ 1) & self.mask]]
     }
 
     /// `judge` on the entry of exactly this token, if there is one from this process;
@@ -102,11 +121,13 @@ impl TokenCache {
     /// the verifier counts the miss ([`TokenCache::count_miss`]) once the full path has
     /// answered, so that a verification that waits for keys in between is one miss.
     pub fn lookup<R>(&self, token: &str, judge: impl FnOnce(&Entry) -> Option<R>) -> Option<R> {
-        let guard = self.slot(token).load();
-        let found = guard
-            .as_ref()
-            .filter(|e| same_token(&e.token, token) && e.generation == process::fork_generation())
-            .and_then(|e| judge(e));
+        let hash = self.hash(token);
+        let guard = self
+            .set(hash)
+            .into_iter()
+            .map(|slot| slot.load())
+            .find(|guard| guard.as_ref().is_some_and(|e| is_entry_of(e, hash, token)))?;
+        let found = guard.as_ref().and_then(|e| judge(e));
         if found.is_some() {
             self.metrics.add(Counter::TokenCacheHits);
         }
@@ -118,18 +139,40 @@ impl TokenCache {
         self.metrics.add(Counter::TokenCacheMisses);
     }
 
-    /// Keeps `entry` in its token's slot, replacing what was there: an eviction when that
-    /// was another token (not the same token's unusable entry, or a copy another thread
-    /// just put there).
-    pub fn insert(&self, entry: Entry) {
-        let slot = self.slot(&entry.token);
-        let entry = Arc::new(entry);
-        let previous = slot.swap(Some(entry.clone()));
-        // In constant time too: the slot's previous token may be another client's.
-        if previous.is_some_and(|p| !same_token(&p.token, &entry.token)) {
+    /// Keeps `entry` in its token's set: in the slot of the same token's unusable entry
+    /// (or a copy another thread just put there), else in an empty slot or one a parent
+    /// process filled, else in place of the older of the two (an eviction).
+    pub fn insert(&self, mut entry: Entry) {
+        entry.hash = self.hash(&entry.token);
+        entry.stamp = self.inserted.fetch_add(1, Ordering::Relaxed);
+        let set = self.set(entry.hash);
+        let held = set.map(|slot| slot.load_full());
+        let own = |e: &Entry| is_entry_of(e, entry.hash, &entry.token);
+        let free = |e: &Option<Arc<Entry>>| {
+            e.as_ref()
+                .is_none_or(|e| e.generation != process::fork_generation())
+        };
+        let (slot, evicts) =
+            if let Some(i) = held.iter().position(|e| e.as_deref().is_some_and(own)) {
+                (set[i], false)
+            } else if let Some(i) = held.iter().position(free) {
+                (set[i], false)
+            } else {
+                let stamp = |i: usize| held[i].as_ref().map_or(0, |e| e.stamp);
+                (set[usize::from(stamp(1) < stamp(0))], true)
+            };
+        slot.store(Some(Arc::new(entry)));
+        if evicts {
             self.metrics.add(Counter::TokenCacheEvictions);
         }
     }
+}
+
+/// Whether `entry` is this process's entry of exactly `token`.
+fn is_entry_of(entry: &Entry, hash: u64, token: &str) -> bool {
+    entry.hash == hash
+        && same_token(&entry.token, token)
+        && entry.generation == process::fork_generation()
 }
 
 /// Whether `cached` is exactly `token`, compared in constant time: `token` is a caller's,
@@ -180,6 +223,34 @@ mod tests {
         assert_eq!(metrics.snapshot().token_cache_evictions, 0);
         cache.insert(entry("x.y.z"));
         assert_eq!(metrics.snapshot().token_cache_evictions, 1);
+    }
+
+    #[test]
+    fn two_tokens_in_one_set_both_stay() {
+        let metrics = Arc::new(Metrics::new());
+        // Two slots: one set, which every token shares.
+        let cache = TokenCache::new(2, &metrics);
+        let hits = |tokens: &[&str]| {
+            tokens
+                .iter()
+                .map(|t| cache.lookup(t, |_| Some(())).is_some())
+                .collect::<Vec<_>>()
+        };
+        cache.insert(entry("a.a.a"));
+        cache.insert(entry("b.b.b"));
+        for _ in 0..3 {
+            assert_eq!(hits(&["a.a.a", "b.b.b"]), [true, true]);
+        }
+        assert_eq!(metrics.snapshot().token_cache_evictions, 0);
+        // A third replaces the older of the two, whichever slot it is in.
+        cache.insert(entry("c.c.c"));
+        assert_eq!(hits(&["a.a.a", "b.b.b", "c.c.c"]), [false, true, true]);
+        cache.insert(entry("d.d.d"));
+        assert_eq!(hits(&["b.b.b", "c.c.c", "d.d.d"]), [false, true, true]);
+        // A token put again takes its own slot back: nothing else leaves.
+        cache.insert(entry("c.c.c"));
+        assert_eq!(hits(&["c.c.c", "d.d.d"]), [true, true]);
+        assert_eq!(metrics.snapshot().token_cache_evictions, 2);
     }
 
     #[test]
