@@ -155,6 +155,16 @@ func TestDPoPMiddleware(t *testing.T) {
 	if _, body := get(t, srv, map[string]string{"Authorization": "Bearer " + token}); body.Error.Claim != "cnf" {
 		t.Fatalf("bound token as bearer: %+v", body)
 	}
+	// Allowed mode: a refusal that is not about a proof is offered under both schemes,
+	// each with its error, so the client finds it under the scheme it used.
+	resp, body = get(t, srv, map[string]string{"Authorization": "Bearer not-a-jwt"})
+	challenge = resp.Header.Get("WWW-Authenticate")
+	if body.Error.Code != "token_malformed" ||
+		!strings.HasPrefix(challenge, `Bearer realm="orders", error="invalid_token", error_description=`) ||
+		!strings.Contains(challenge, `, DPoP realm="orders", error="invalid_token", error_description=`) ||
+		!strings.Contains(challenge, `algs="`) {
+		t.Fatalf("malformed token: %+v, challenge %q", body, challenge)
+	}
 	resp, _ = get(t, srv, nil)
 	if want := `Bearer realm="orders", DPoP realm="orders", algs="`; !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), want) {
 		t.Fatalf("missing token challenge %q", resp.Header.Get("WWW-Authenticate"))

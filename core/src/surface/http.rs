@@ -41,8 +41,8 @@ fn error_attribute(error: &Error) -> Option<&'static str> {
 }
 
 /// The challenge for `error` from a verifier whose DPoP mode is `mode`; `algs` lists the
-/// proof algorithms it accepts. DPoP required: every challenge is DPoP. DPoP allowed: a
-/// request without a token is offered both schemes.
+/// proof algorithms it accepts. DPoP required: every challenge is DPoP. DPoP allowed: every
+/// refusal but a proof's offers both schemes.
 pub(crate) fn challenge(
     error: &Error,
     realm: Option<&str>,
@@ -72,14 +72,14 @@ pub(crate) fn challenge(
     };
     let value = match (error.code(), mode) {
         (ErrorCode::DpopInvalid, _) | (_, DpopMode::Required) => one("DPoP", true, true),
-        (ErrorCode::TokenMissing, DpopMode::Allowed) => {
-            format!(
-                "{}, {}",
-                one("Bearer", false, false),
-                one("DPoP", false, true)
-            )
-        }
-        _ => one("Bearer", true, false),
+        // The token may have come under either scheme, and the client reads the challenge
+        // of its own (RFC 9449 §7.1 and §7.2): both carry the error (none without a token).
+        (_, DpopMode::Allowed) => format!(
+            "{}, {}",
+            one("Bearer", true, false),
+            one("DPoP", true, true)
+        ),
+        (_, DpopMode::Disabled) => one("Bearer", true, false),
     };
     Some(value)
 }
@@ -223,9 +223,16 @@ mod tests {
             challenge(&expired, None, DpopMode::Required, Some("ES256")).unwrap(),
             "DPoP error=\"invalid_token\", error_description=\"expired\", algs=\"ES256\""
         );
-        assert!(challenge(&expired, None, DpopMode::Allowed, Some("ES256"))
-            .unwrap()
-            .starts_with("Bearer error=\"invalid_token\""));
+        assert_eq!(
+            challenge(&expired, None, DpopMode::Allowed, Some("ES256")).unwrap(),
+            "Bearer error=\"invalid_token\", error_description=\"expired\", \
+             DPoP error=\"invalid_token\", error_description=\"expired\", algs=\"ES256\""
+        );
+        let scope = Error::new(ErrorCode::ScopeInsufficient, "needs orders:write");
+        assert_eq!(
+            challenge(&scope, None, DpopMode::Disabled, Some("ES256")).unwrap(),
+            "Bearer error=\"insufficient_scope\", error_description=\"needs orders:write\""
+        );
     }
 
     #[test]
