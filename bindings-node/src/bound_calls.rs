@@ -20,7 +20,7 @@ use crate::{
     extract_credential,
     layout::LayoutOut,
     panic_error,
-    string_io::{answer_string, Text},
+    string_io::{answer_string, Text, Token},
     try_verify, verify_sync, DpopArgs, Seconds,
 };
 use napi::bindgen_prelude::*;
@@ -144,7 +144,7 @@ unsafe extern "C" fn release(env: sys::napi_env, data: *mut c_void, _hint: *mut 
 /// What a bound function holds, and its three arguments: token, now, dpop.
 struct Args {
     bound: &'static Bound,
-    token: Text,
+    token: Token,
     now: Option<Seconds>,
     dpop: Option<DpopArgs>,
 }
@@ -185,7 +185,7 @@ unsafe fn args(env: sys::napi_env, info: sys::napi_callback_info) -> Result<Args
         let (bound, argc, argv) = call_info::<3>(env, info)?;
         Ok(Args {
             bound,
-            token: Text::from_napi_value(env, argv[0])?,
+            token: Token::from_napi_value(env, argv[0])?,
             // An argument left out (the usual call passes only the token) is `None` without
             // asking napi its type, which costs ~0.05 µs; `undefined` or `null` is `None` too.
             now: optional(env, argc > 1, argv[1])?,

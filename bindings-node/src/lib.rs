@@ -14,7 +14,7 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use std::collections::HashMap;
 use std::sync::Arc;
-use string_io::{Answer, Text};
+use string_io::{Answer, Text, Token};
 use veritoken::{unix_now, Config, DpopProof, Format, ScopeMatch, SimpleRequest};
 
 mod bound_calls;
@@ -286,7 +286,7 @@ impl NativeVerifier {
     pub fn verify_deferred<'env>(
         &self,
         env: &'env Env,
-        token: Text,
+        token: Token,
         now: Option<Seconds>,
         dpop: Option<DpopArgs>,
     ) -> Result<Object<'env>> {

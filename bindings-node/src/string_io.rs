@@ -26,40 +26,76 @@ impl ValidateNapiValue for Text {}
 
 impl FromNapiValue for Text {
     unsafe fn from_napi_value(env: sys::napi_env, value: sys::napi_value) -> Result<Self> {
-        let not_a_string = || Error::new(Status::StringExpected, "expected a string");
-        let mut units = 0usize;
-        // SAFETY: `env` and `value` come from napi for this call. With no buffer, the
-        // UTF-16 call only reports the length in code units, which V8 keeps.
-        let status =
-            unsafe { sys::napi_get_value_string_utf16(env, value, ptr::null_mut(), 0, &mut units) };
-        if status != sys::Status::napi_ok {
+        // SAFETY: as the caller's.
+        unsafe { read_utf8(env, value, usize::MAX) }.map(Text)
+    }
+}
+
+/// The token argument: as [`Text`], but read no further than
+/// [`veritoken::LARGEST_MAX_TOKEN_SIZE`] and a few bytes. No verifier accepts a longer
+/// token, so the engine still refuses a longer string as too large, but a 100 MB string
+/// is no longer copied (into a 300 MB buffer) before that.
+pub struct Token(pub String);
+
+impl TypeName for Token {
+    fn type_name() -> &'static str {
+        "String"
+    }
+
+    fn value_type() -> ValueType {
+        ValueType::String
+    }
+}
+
+impl ValidateNapiValue for Token {}
+
+impl FromNapiValue for Token {
+    unsafe fn from_napi_value(env: sys::napi_env, value: sys::napi_value) -> Result<Self> {
+        // V8 writes whole characters only, so a cut may fall up to three bytes short of
+        // its buffer: four bytes past the limit still leave a string over it.
+        let most = veritoken::LARGEST_MAX_TOKEN_SIZE + 4;
+        // SAFETY: as the caller's.
+        unsafe { read_utf8(env, value, most) }.map(Token)
+    }
+}
+
+/// `value` as UTF-8, at most `most` bytes of it (whole characters).
+///
+/// # Safety
+/// `env` and `value` must be napi's, for the running call.
+unsafe fn read_utf8(env: sys::napi_env, value: sys::napi_value, most: usize) -> Result<String> {
+    let not_a_string = || Error::new(Status::StringExpected, "expected a string");
+    let mut units = 0usize;
+    // SAFETY: `env` and `value` come from napi for this call. With no buffer, the UTF-16
+    // call only reports the length in code units, which V8 keeps.
+    let status =
+        unsafe { sys::napi_get_value_string_utf16(env, value, ptr::null_mut(), 0, &mut units) };
+    if status != sys::Status::napi_ok {
+        return Err(not_a_string());
+    }
+    // A code unit is at most three UTF-8 bytes (a surrogate pair, two units, is four), so
+    // this never truncates below `most`; one more byte for the terminating NUL napi writes.
+    let capacity = units.saturating_mul(3).min(most).saturating_add(1);
+    let mut bytes = Vec::<u8>::with_capacity(capacity);
+    let mut written = 0usize;
+    // SAFETY: napi writes at most `capacity` bytes into the spare capacity and reports how
+    // many, NUL excluded; only those are then taken as initialized.
+    unsafe {
+        if sys::napi_get_value_string_utf8(
+            env,
+            value,
+            bytes.as_mut_ptr().cast(),
+            capacity,
+            &mut written,
+        ) != sys::Status::napi_ok
+        {
             return Err(not_a_string());
         }
-        // A code unit is at most three UTF-8 bytes (a surrogate pair, two units, is four),
-        // so this never truncates; one more byte for the terminating NUL napi writes.
-        let capacity = units * 3 + 1;
-        let mut bytes = Vec::<u8>::with_capacity(capacity);
-        let mut written = 0usize;
-        // SAFETY: napi writes at most `capacity` bytes into the spare capacity and reports
-        // how many, NUL excluded; only those are then taken as initialized.
-        unsafe {
-            if sys::napi_get_value_string_utf8(
-                env,
-                value,
-                bytes.as_mut_ptr().cast(),
-                capacity,
-                &mut written,
-            ) != sys::Status::napi_ok
-            {
-                return Err(not_a_string());
-            }
-            bytes.set_len(written.min(capacity - 1));
-        }
-        // V8 replaces unpaired surrogates, so this holds; checked all the same.
-        veritoken::utf8_string(bytes)
-            .map(Text)
-            .map_err(|_| Error::new(Status::StringExpected, "the string is not valid UTF-8"))
+        bytes.set_len(written.min(capacity - 1));
     }
+    // V8 replaces unpaired surrogates, so this holds; checked all the same.
+    veritoken::utf8_string(bytes)
+        .map_err(|_| Error::new(Status::StringExpected, "the string is not valid UTF-8"))
 }
 
 thread_local! {

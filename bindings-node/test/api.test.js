@@ -84,6 +84,25 @@ test('strings cross the boundary intact: non-ASCII claims, non-ASCII tokens, lar
   assert.equal(v.verifySync(good).subject, 'alice')
 })
 
+test('a string longer than any verifier accepts is refused by the engine, read only in part', async () => {
+  const v = new Verifier(hsConfig({ maxTokenSize: 1_048_576 }))
+  // Under the largest limit, all of it is read: it verifies.
+  const big = mint(goodClaims({ pad: 'x'.repeat(700_000) }))
+  assert.ok(big.length > 900_000 && big.length < 1_048_576, big.length)
+  assert.equal(v.verifySync(big).claims.pad.length, 700_000)
+  assert.equal((await v.verify(big)).claims.pad.length, 700_000)
+  // Past it, the addon reads the first MiB and a few bytes, whole characters only, and the
+  // engine refuses that as too large: 64 MiB of ASCII, and two-byte characters where the
+  // cut falls inside one.
+  for (const long of [big + 'a'.repeat(64 * 1024 * 1024), 'a' + 'é'.repeat(600_000), '\u{1F680}'.repeat(300_000)]) {
+    // The message gives the length the engine saw: 1 MiB and up to four bytes, not 64 MiB.
+    const tooLarge = (e) => e instanceof VeritokenError && e.code === 'token_malformed' &&
+      /^token is 10485(7[7-9]|80) bytes, over the 1048576-byte limit/.test(e.message)
+    assert.throws(() => v.verifySync(long), tooLarge)
+    await assert.rejects(() => v.verify(long), tooLarge)
+  }
+})
+
 test('configuration: camelCase, errors, files', () => {
   assert.throws(() => new Verifier({ issuers: [] }), (e) => e.code === 'config_invalid' && /issuer/.test(e.message))
   assert.throws(() => new Verifier({ ...hsConfig(), bogusKey: 1 }), (e) => e.code === 'config_invalid' && /bogus_key/.test(e.message))

@@ -31,6 +31,7 @@ pub use config::{
 pub use format::algorithm::{Algorithm, AlgorithmSet, Curve};
 pub use keys::jws::{
     decode_unverified, verify_jws, Unverified, VerifiedJws, DEFAULT_MAX_TOKEN_SIZE,
+    LARGEST_MAX_TOKEN_SIZE,
 };
 pub use keys::key_set::{parse_jwks, KeySet, Origin};
 /// One rule per claim accessor, shared by every language.

@@ -15,6 +15,10 @@ use std::sync::Arc;
 /// The default cap on a token's length, checked before anything is decoded.
 pub const DEFAULT_MAX_TOKEN_SIZE: usize = 16 * 1024;
 
+/// The largest `max_token_size` a configuration may set. No verifier accepts a longer
+/// token, so a binding may stop reading one past this many bytes.
+pub const LARGEST_MAX_TOKEN_SIZE: usize = 1024 * 1024;
+
 /// Signatures up to this size (RSA-4096) are decoded into the caller's stack buffer.
 pub(crate) const STACK_SIGNATURE: usize = 512;
 

@@ -35,7 +35,7 @@ const MAX_LEEWAY: u64 = 86_400;
 /// The presence bit of `cnf` (first in every verifier's presence list): a token with one may
 /// be DPoP-bound.
 const CNF_BIT: u32 = 0;
-const TOKEN_SIZE_RANGE: std::ops::RangeInclusive<usize> = 256..=1024 * 1024;
+const TOKEN_SIZE_RANGE: std::ops::RangeInclusive<usize> = 256..=jws::LARGEST_MAX_TOKEN_SIZE;
 
 /// Where an issuer's keys live.
 enum IssuerKeys {
