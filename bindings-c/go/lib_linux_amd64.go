@@ -1,8 +1,9 @@
-//go:build linux && amd64 && !veritoken_pkgconfig
+//go:build linux && amd64 && !musl && !veritoken_pkgconfig
 
 package veritoken
 
-// The prebuilt static library for linux/amd64 (glibc >= 2.17; see cgo.go).
+// The prebuilt static library for linux/amd64 (glibc >= 2.17; see cgo.go). On musl
+// (Alpine), build with `-tags musl`: lib_linux_amd64_musl.go.
 
 // #cgo LDFLAGS: ${SRCDIR}/lib/linux_amd64/libveritoken.a -lpthread -ldl -lm
 import "C"

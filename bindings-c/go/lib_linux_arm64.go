@@ -1,4 +1,4 @@
-//go:build linux && arm64 && !veritoken_pkgconfig
+//go:build linux && arm64 && !musl && !veritoken_pkgconfig
 
 package veritoken
 

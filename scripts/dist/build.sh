@@ -4,7 +4,8 @@
 #   dist/python/   abi3 wheels (manylinux_2_17, musllinux_1_2) and the sdist
 #   dist/npm/      @veritoken/node and its per-platform addon packages (npm pack tarballs)
 #   dist/goproxy/  the Go module as it would be tagged, as a file-system module proxy
-#   dist/c/        libveritoken-<version>-linux-<arch>.tar.gz (headers, .a, .so, .pc, example)
+#   dist/c/        libveritoken-<version>-linux-<arch>[-musl].tar.gz (headers, .a, .so, .pc,
+#                  example; musl for x86_64)
 #   dist/cli/      veritoken-<version>-linux-<arch>.tar.gz (static musl CLI and sidecar)
 #   dist/SHA256SUMS, dist/SIZES
 # Each artifact carries LICENSE and its THIRD_PARTY_LICENSES (cargo-about; written first).
@@ -78,8 +79,8 @@ for arch in $ARCHES; do
   CARGO_TARGET_DIR=$TARGET_DIR maturin build --locked --profile dist --zig --compatibility musllinux_1_2 \
     --target "$musl" -m bindings-python/Cargo.toml -o "$DIST/python"
   if [ "$arch" = x86_64 ]; then
-    step "$arch: the Node addon, musl"
-    cargo zigbuild --locked --profile dist --target "$musl" --target-dir "$TARGET_DIR" -p veritoken-node
+    step "$arch: libveritoken (C, Go) and the Node addon, musl"
+    cargo zigbuild --locked --profile dist --target "$musl" --target-dir "$TARGET_DIR" -p veritoken-c -p veritoken-node
   fi
   step "$arch: the static veritoken CLI (musl)"
   cargo-zigbuild rustc --locked --profile dist --target "$musl" --target-dir "$TARGET_DIR" \
@@ -93,9 +94,15 @@ for arch in $ARCHES; do
   name=libveritoken-$VERSION-linux-$arch
   scripts/dist/install-c.sh "$out" "$STAGE/c/$name" "$LICENSES/c"
   tar -C "$STAGE/c" -czf "$DIST/c/$name.tar.gz" --owner=0 --group=0 "$name"
-  # Go: the stripped static library for the module's lib/<goos>_<goarch>/.
+  # Go: the stripped static library for the module's lib/<goos>_<goarch>[_musl]/.
   mkdir -p "$STAGE/go-lib/linux_$goarch"
   cp "$STAGE/c/$name/lib/libveritoken.a" "$STAGE/go-lib/linux_$goarch/"
+  if [ "$arch" = x86_64 ]; then
+    scripts/dist/install-c.sh "$TARGET_DIR/$musl/dist" "$STAGE/c/$name-musl" "$LICENSES/c" musl
+    tar -C "$STAGE/c" -czf "$DIST/c/$name-musl.tar.gz" --owner=0 --group=0 "$name-musl"
+    mkdir -p "$STAGE/go-lib/linux_${goarch}_musl"
+    cp "$STAGE/c/$name-musl/lib/libveritoken.a" "$STAGE/go-lib/linux_${goarch}_musl/"
+  fi
   # Node: the platform package(s).
   npm_platform "linux-$napi-gnu" "$out/libveritoken_node.so"
   [ "$arch" = x86_64 ] && npm_platform "linux-$napi-musl" "$TARGET_DIR/$musl/dist/libveritoken_node.so"

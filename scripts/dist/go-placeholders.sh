@@ -12,7 +12,7 @@ GO
 # Both platforms, a library or not: `go mod tidy` and `go mod vendor` resolve the imports
 # of every platform's file (a build for a platform without its library still stops at link
 # time, or at lib_unsupported.go in a module built without it).
-for platform in linux_amd64 linux_arm64; do
+for platform in linux_amd64 linux_amd64_musl linux_arm64; do
   dir=$mod/lib/$platform
   mkdir -p "$dir"
   cat > "$dir/lib.go" <<GO

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# install-c.sh LIBDIR PREFIX [THIRD_PARTY_LICENSES]: installs libveritoken from a cargo
+# install-c.sh LIBDIR PREFIX [THIRD_PARTY_LICENSES [musl]]: installs libveritoken from a cargo
 # output directory (holding libveritoken.a and libveritoken.so) into PREFIX: the layout of
 # the C SDK tarball and of `make install PREFIX=...`:
 #   include/veritoken.h
@@ -11,9 +11,11 @@
 #   share/doc/veritoken/{LICENSE,examples/verify.c}
 #   share/doc/veritoken/THIRD_PARTY_LICENSES (given by make dist: the crates compiled in)
 # The .pc files are relocatable (${pcfiledir}): the tree can be moved or untarred anywhere.
+# With `musl`, the static link also names libgcc_eh.a, which holds the unwinder Rust's
+# panics need there (on glibc it comes with the default link).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-from=$1 prefix=$2 third_party=${3:-}
+from=$1 prefix=$2 third_party=${3:-} libc=${4:-gnu}
 VERSION=$(sed -n '/^version = /{s/^version = "\(.*\)"/\1/p;q;}' Cargo.toml)
 major=${VERSION%%.*} rest=${VERSION#*.} minor=${VERSION#*.}; minor=${minor%%.*}
 # 0.x releases may break at the minor version, so the ABI version is 0.<minor> there.
@@ -31,6 +33,7 @@ patchelf --set-soname "$soname" "$prefix/lib/libveritoken.so.$VERSION"
 ln -sf "libveritoken.so.$VERSION" "$prefix/lib/$soname"
 ln -sf "$soname" "$prefix/lib/libveritoken.so"
 sed -e 's|@PREFIX@|${pcfiledir}/../..|' -e "s|@VERSION@|$VERSION|" bindings-c/veritoken.pc.in > "$prefix/lib/pkgconfig/veritoken.pc"
+[ "$libc" = gnu ] || sed -i 's|^Libs: \(.*\)|Libs: \1 -lgcc_eh|' "$prefix/lib/pkgconfig/veritoken.pc"
 sed -e 's|@PREFIX@|${pcfiledir}/../..|' -e "s|@VERSION@|$VERSION|" bindings-c/veritoken-shared.pc.in > "$prefix/lib/pkgconfig/veritoken-shared.pc"
 install -m 644 LICENSE "$prefix/share/doc/veritoken/"
 [ -z "$third_party" ] || install -m 644 "$third_party" "$prefix/share/doc/veritoken/THIRD_PARTY_LICENSES"

@@ -8,6 +8,8 @@
 #   Go      a module outside the repository, go get through dist/goproxy; vectors; go vet;
 #           the Prometheus collector module, scraped
 #   C       the SDK tarball; the documented pkg-config lines (static and shared); vectors
+#   musl    (x86_64) the Go module with -tags musl and the musl C SDK, each linked by a musl
+#           C compiler (zig's, from build/dist-venv) into a static program that runs here
 #   CLI     the static binary on a fresh copy of tests/vectors
 # Only the examples' dependencies (FastAPI, TypeScript, client_golang checked against
 # sum.golang.org) come from the registries, separately.
@@ -26,6 +28,7 @@ cp tests/vectors/*.json "$T/vectors/"
 PY=$(python3 -c 'import sys; print(sys.executable)')
 GOCACHE_REAL=$(go env GOCACHE)
 NPM_CACHE_REAL=$(npm config get cache)
+ZIG_CACHE_REAL=${ZIG_GLOBAL_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/zig}
 PIP_CACHE_REAL=$(python3 -m pip cache dir 2>/dev/null || echo "$T/pip-cache")
 # Only the tools' own directories: node/npm, go, python, cc, pkg-config, coreutils.
 CLEAN_PATH=$(dirname "$(command -v node)"):$(dirname "$(command -v go)"):$(dirname "$PY"):/usr/bin:/bin
@@ -105,6 +108,15 @@ echo "go build + vet in $((SECONDS - t0)) s"
   clean ./veritoken-user-vendored "$T/vectors" >/dev/null && echo "go mod vendor + go build -mod=vendor: ok")
 output_lacks 'NEEDED.*veritoken' readelf -d "$T/gouser/veritoken-user" || die "the Go binary needs libveritoken at run time"
 notices "$T/gopath/pkg/mod/$GO_MODULE@v$VERSION/THIRD_PARTY_LICENSES"
+# A musl C compiler, as on Alpine (zig's musl, linked statically, so its programs run here);
+# zig's cache is the one `make dist` filled, so musl's libc is not compiled again.
+MUSL_CC="env ZIG_GLOBAL_CACHE_DIR=$ZIG_CACHE_REAL $DIST_VENV/bin/python -m ziglang cc -target $ARCH-linux-musl"
+if [ "$ARCH" = x86_64 ]; then
+  step "Go on musl: go build -tags musl with a musl C compiler"
+  (cd "$T/gouser" && clean env "${goenv[@]}" CC="$MUSL_CC" go build -tags musl -o veritoken-user-musl . &&
+    clean ./veritoken-user-musl "$T/vectors")
+  output_lacks NEEDED readelf -d "$T/gouser/veritoken-user-musl" || die "the musl Go binary is not static"
+fi
 
 step "Go: go get $GO_MODULE/prometheus@v$VERSION (client_golang from the public proxy)"
 mkdir -p "$T/goprom"
@@ -141,6 +153,19 @@ for exe in verify-static cmake/build/verify-static; do
   output_lacks 'NEEDED.*veritoken' readelf -d "$T/$exe" || die "$exe needs libveritoken.so"
 done
 (cd "$T" && clean ./c-vectors "$T"/vectors/*.json | tail -n 2)
+
+if [ "$ARCH" = x86_64 ]; then
+  step "C on musl: the musl SDK tarball and its static pkg-config line"
+  tar -C "$T" -xzf "$DIST/c/libveritoken-$VERSION-linux-$ARCH-musl.tar.gz"
+  msdk=$T/libveritoken-$VERSION-linux-$ARCH-musl
+  (cd "$T" && clean env PKG_CONFIG_PATH="$msdk/lib/pkgconfig" MUSL_CC="$MUSL_CC" sh -c '
+    $MUSL_CC verify.c $(pkg-config --cflags --libs veritoken) -o verify-musl')
+  output_lacks NEEDED readelf -d "$T/verify-musl" || die "verify-musl is not static"
+  out=$(cd "$T" && clean ./verify-musl c.json not.a.token || true)
+  grep -q token_malformed <<<"$out" || die "verify-musl: $out"
+  echo "verify-musl runs: ${out:0:80}"
+  notices "$msdk/share/doc/veritoken/THIRD_PARTY_LICENSES"
+fi
 
 step "CLI: the static veritoken on a fresh copy of tests/vectors"
 tar -C "$T" -xzf "$DIST/cli/veritoken-$VERSION-linux-$ARCH.tar.gz"
