@@ -1,7 +1,9 @@
 //! veritoken for Python: converts types and maps errors; every rule lives in `veritoken`.
-//! The GIL is released while verifying (and so while waiting for a key fetch).
+//! The GIL is released while verifying (and so while waiting for a key fetch), except
+//! where the engine says keeping it pays, and once the interpreter exits (`gil.rs`).
 
 mod errors;
+mod gil;
 mod logging;
 mod requirement;
 mod token;
@@ -20,5 +22,6 @@ fn _veritoken(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(logging::_set_logger, m)?)?;
     m.add_function(wrap_pyfunction!(verifier::_metric_families, m)?)?;
     m.add_function(wrap_pyfunction!(token::_claim_accessors_json, m)?)?;
+    gil::register(m)?;
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! `Verifier` for Python: built from a dict / JSON text / file, shared by every thread.
 
 use crate::errors::{from_py, guard, to_py};
+use crate::gil;
 use crate::requirement::Requirement;
 use crate::token::VerifiedToken;
 use pyo3::prelude::*;
@@ -148,7 +149,7 @@ impl Verifier {
         // HMAC token (shorter than releasing and taking it again), yes around RSA/EC work
         // and any wait for keys.
         self.inner
-            .verify_offloading(token, proof.as_ref(), now, |full| py.detach(full))
+            .verify_offloading(token, proof.as_ref(), now, |full| gil::detach(py, full))
             .map(VerifiedToken::new)
             .map_err(to_py)
     }
@@ -167,7 +168,7 @@ impl Verifier {
         let event_loop = py.import("asyncio")?.call_method0("get_running_loop")?;
         let this = slf.get();
         let proof = dpop.as_ref().map(Dpop::proof);
-        let ready = py.detach(|| this.inner.try_verify_at(&token, proof.as_ref(), now));
+        let ready = gil::detach(py, || this.inner.try_verify_at(&token, proof.as_ref(), now));
         let future = event_loop.call_method0("create_future")?;
         match ready {
             Some(Ok(verified)) => {
@@ -254,9 +255,10 @@ impl Verifier {
     fn new(py: Python<'_>, config: &Bound<'_, PyAny>) -> PyResult<Self> {
         guard(|| {
             let text = config_text(config)?;
-            let verifier = py
-                .detach(|| veritoken::Verifier::new(Config::parse(&text, Format::Json)?))
-                .map_err(to_py)?;
+            let verifier = gil::detach(py, || {
+                veritoken::Verifier::new(Config::parse(&text, Format::Json)?)
+            })
+            .map_err(to_py)?;
             Ok(Verifier::wrap(verifier))
         })
     }
@@ -265,9 +267,8 @@ impl Verifier {
     #[staticmethod]
     fn from_file(py: Python<'_>, path: std::path::PathBuf) -> PyResult<Self> {
         guard(|| {
-            let verifier = py
-                .detach(|| veritoken::Verifier::from_file(&path))
-                .map_err(to_py)?;
+            let verifier =
+                gil::detach(py, || veritoken::Verifier::from_file(&path)).map_err(to_py)?;
             Ok(Verifier::wrap(verifier))
         })
     }
@@ -359,7 +360,7 @@ impl Verifier {
             let now = now.unwrap_or_else(unix_now);
             let verified = inner
                 .verify_offloading(&credential.token, proof.as_ref(), now, |full| {
-                    py.detach(full)
+                    gil::detach(py, full)
                 })
                 .map(VerifiedToken::new)
                 .map_err(to_py)?;

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import subprocess
+import sys
 import time
 
 import pytest
@@ -117,3 +119,41 @@ def test_opaque_tokens_through_introspection(idp: IdP) -> None:
     with pytest.raises(veritoken.IntrospectionUnavailable) as down:
         verifier.verify(idp.token(format="opaque"))
     assert down.value.status == 503
+
+
+EXIT_WITH_DAEMON_THREADS = """
+import json, random, sys, threading, time
+import veritoken
+
+config, tokens = json.loads(sys.argv[1]), sys.argv[2:]
+verifier = veritoken.Verifier(config)
+
+
+def verify_forever(token):
+    while True:
+        verifier.verify(token)
+
+
+for token in tokens:
+    for _ in range(2):
+        threading.Thread(target=verify_forever, args=(token,), daemon=True).start()
+time.sleep(random.uniform(0.01, 0.05))
+"""
+
+
+def test_exit_while_daemon_threads_verify(idp: IdP) -> None:
+    # Before 3.14, CPython ends a thread that takes the GIL back during finalization with
+    # pthread_exit; out of a released-GIL verification, that aborted the process (134).
+    # RS256 and ES256 release the GIL, so at exit most threads are inside the engine.
+    config = json.dumps(idp.config(wait_at_startup=True))
+    tokens = [idp.token(alg="RS256"), idp.token(alg="ES256")]
+    codes = []
+    for _ in range(12):
+        run = subprocess.run(
+            [sys.executable, "-c", EXIT_WITH_DAEMON_THREADS, config, *tokens],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        codes.append((run.returncode, run.stderr[-300:]))
+    assert all(code == 0 for code, _ in codes), codes
