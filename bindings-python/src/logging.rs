@@ -5,9 +5,11 @@
 //! thread taking the GIL cannot deadlock with them (`core/tests/gil.rs`).
 //!
 //! A record that comes once the interpreter is shutting down (say, the I/O thread's key fetch
-//! failing while the process exits) is dropped: `Python::try_attach` declines where
-//! `Python::attach` would panic. Nothing in the sink unwinds into the engine.
+//! failing while the process exits) is dropped: `gil::try_attach` declines from the
+//! interpreter's `atexit` on, and `Python::try_attach` where `Python::attach` would panic.
+//! Nothing in the sink unwinds into the engine.
 
+use crate::gil;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -37,7 +39,7 @@ impl LogSink for PythonLogger {
     /// logger drops, nor for an interpreter that is gone.
     fn enabled(&self, level: LogLevel) -> bool {
         contained(|| {
-            Python::try_attach(|py| {
+            gil::try_attach(|py| {
                 self.0
                     .call_method1(py, "isEnabledFor", (python_level(level),))
                     .and_then(|r| r.is_truthy(py))
@@ -49,7 +51,7 @@ impl LogSink for PythonLogger {
 
     fn log(&self, record: &LogRecord) {
         contained(|| {
-            Python::try_attach(|py| {
+            gil::try_attach(|py| {
                 let sent = (|| -> PyResult<()> {
                     let fields = PyDict::new(py);
                     for (key, value) in &record.fields {

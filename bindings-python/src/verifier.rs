@@ -29,7 +29,7 @@ impl Settle {
     /// Runs on the engine's I/O thread. A loop that has closed, or an interpreter that is
     /// shutting down, leaves nothing to tell: the result is dropped.
     fn send(self, result: Result<veritoken::VerifiedToken, veritoken::Error>) {
-        let _ = Python::try_attach(|py| -> PyResult<()> {
+        let _ = gil::try_attach(|py| -> PyResult<()> {
             let (ok, value) = match result {
                 Ok(verified) => (true, Py::new(py, VerifiedToken::new(verified))?.into_any()),
                 Err(e) => (false, to_py(e).value(py).clone().into_any().unbind()),

@@ -157,3 +157,47 @@ def test_exit_while_daemon_threads_verify(idp: IdP) -> None:
         )
         codes.append((run.returncode, run.stderr[-300:]))
     assert all(code == 0 for code, _ in codes), codes
+
+
+EXIT_HOOKS_BY_HAND = """
+import atexit, json, sys, threading, time
+import veritoken
+
+config, token = json.loads(sys.argv[1]), sys.argv[2]
+verifier = veritoken.Verifier(config)
+count = 0
+
+
+def verify_forever():
+    global count
+    while True:
+        verifier.verify(token)
+        count += 1
+
+
+threading.Thread(target=verify_forever, daemon=True).start()
+time.sleep(0.05)
+atexit._run_exitfuncs()  # the hook runs, yet the interpreter goes on
+start, before = time.monotonic(), count
+for _ in range(50):
+    verifier.verify(token)  # the thread that ran the hook verifies as before
+main_took = time.monotonic() - start
+time.sleep(6)
+print(json.dumps({"main_took": main_took, "before": before, "after": count}))
+"""
+
+
+def test_exit_hooks_run_by_hand_stop_no_thread_for_good(idp: IdP) -> None:
+    # A daemon thread coming back after the hook parks, but while the interpreter stays
+    # initialized only for a bounded time (5 s): then it takes the GIL and goes on.
+    config = json.dumps(idp.config(wait_at_startup=True))
+    run = subprocess.run(
+        [sys.executable, "-c", EXIT_HOOKS_BY_HAND, config, idp.token(alg="RS256")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr[-500:]
+    seen = json.loads(run.stdout)
+    assert seen["main_took"] < 2, seen
+    assert seen["after"] > seen["before"] + 100, seen
