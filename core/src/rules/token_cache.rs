@@ -141,38 +141,44 @@ impl TokenCache {
 
     /// Keeps `entry` in its token's set: in the slot of the same token's unusable entry
     /// (or a copy another thread just put there), else in an empty slot or one a parent
-    /// process filled, else in place of the older of the two (an eviction).
+    /// process filled, else in place of the older of the two. The slot is chosen from a
+    /// snapshot; what is swapped out decides the count, so an entry another thread stored
+    /// in between is counted as the eviction it is.
     pub fn insert(&self, mut entry: Entry) {
         entry.hash = self.hash(&entry.token);
         entry.stamp = self.inserted.fetch_add(1, Ordering::Relaxed);
-        let set = self.set(entry.hash);
+        let (hash, set) = (entry.hash, self.set(entry.hash));
         let held = set.map(|slot| slot.load_full());
-        let own = |e: &Entry| is_entry_of(e, entry.hash, &entry.token);
-        let free = |e: &Option<Arc<Entry>>| {
-            e.as_ref()
-                .is_none_or(|e| e.generation != process::fork_generation())
+        let own = |e: &Option<Arc<Entry>>| {
+            e.as_deref()
+                .is_some_and(|e| is_entry_of(e, hash, &entry.token))
         };
-        let (slot, evicts) =
-            if let Some(i) = held.iter().position(|e| e.as_deref().is_some_and(own)) {
-                (set[i], false)
-            } else if let Some(i) = held.iter().position(free) {
-                (set[i], false)
-            } else {
+        let free = |e: &Option<Arc<Entry>>| e.as_deref().is_none_or(|e| !is_current(e));
+        let i = held
+            .iter()
+            .position(own)
+            .or_else(|| held.iter().position(free))
+            .unwrap_or_else(|| {
                 let stamp = |i: usize| held[i].as_ref().map_or(0, |e| e.stamp);
-                (set[usize::from(stamp(1) < stamp(0))], true)
-            };
-        slot.store(Some(Arc::new(entry)));
-        if evicts {
+                usize::from(stamp(1) < stamp(0))
+            });
+        let entry = Arc::new(entry);
+        let previous = set[i].swap(Some(entry.clone()));
+        // In constant time too: the previous token may be another client's.
+        if previous.is_some_and(|p| is_current(&p) && !is_entry_of(&p, hash, &entry.token)) {
             self.metrics.add(Counter::TokenCacheEvictions);
         }
     }
 }
 
+/// Whether `entry` was made in this process (not before a `fork()`).
+fn is_current(entry: &Entry) -> bool {
+    entry.generation == process::fork_generation()
+}
+
 /// Whether `entry` is this process's entry of exactly `token`.
 fn is_entry_of(entry: &Entry, hash: u64, token: &str) -> bool {
-    entry.hash == hash
-        && same_token(&entry.token, token)
-        && entry.generation == process::fork_generation()
+    entry.hash == hash && same_token(&entry.token, token) && is_current(entry)
 }
 
 /// Whether `cached` is exactly `token`, compared in constant time: `token` is a caller's,
