@@ -92,9 +92,10 @@ test('a string longer than any verifier accepts is refused by the engine, read o
   assert.equal(v.verifySync(big).claims.pad.length, 700_000)
   assert.equal((await v.verify(big)).claims.pad.length, 700_000)
   // Past it, the addon reads the first MiB and a few bytes, whole characters only, and the
-  // engine refuses that as too large: 64 MiB of ASCII, and two-byte characters where the
-  // cut falls inside one.
-  for (const long of [big + 'a'.repeat(64 * 1024 * 1024), 'a' + 'é'.repeat(600_000), '\u{1F680}'.repeat(300_000)]) {
+  // engine refuses that as too large: 64 MiB of ASCII, and two- and four-byte characters
+  // (a surrogate pair in JS) where the cut falls inside one.
+  const rockets = ['', 'a', 'ab', 'abc'].map((lead) => lead + '\u{1F680}'.repeat(300_000))
+  for (const long of [big + 'a'.repeat(64 * 1024 * 1024), 'a' + 'é'.repeat(600_000), ...rockets]) {
     // The message gives the length the engine saw: 1 MiB and up to four bytes, not 64 MiB.
     const tooLarge = (e) => e instanceof VeritokenError && e.code === 'token_malformed' &&
       /^token is 10485(7[7-9]|80) bytes, over the 1048576-byte limit/.test(e.message)
