@@ -670,19 +670,26 @@ pub fn parse_document<T: serde::de::DeserializeOwned>(
             .and_then(|v| {
                 // JSON has no NaN or infinity: converted, one would become null, which an
                 // optional setting reads as "not set" (`max_age = nan` turned the check off).
-                finite(
+                let at = non_finite(
                     &v,
                     &|v| match v {
                         toml::Value::Float(f) => Some(f.is_finite()),
                         _ => None,
                     },
                     &|v| match v {
-                        toml::Value::Array(items) => items.iter().collect(),
-                        toml::Value::Table(t) => t.values().collect(),
+                        toml::Value::Array(items) => indexed(items.iter()),
+                        toml::Value::Table(t) => {
+                            named(t.iter().map(|(k, v)| (Some(k.as_str()), v)))
+                        }
                         _ => Vec::new(),
                     },
-                )
-                .map_err(|()| Error::config("invalid TOML: nan and inf are not numbers here"))?;
+                );
+                if let Some(at) = at {
+                    return Err(Error::config(format!(
+                        "invalid TOML: {}: nan and inf are not numbers here",
+                        place(&at)
+                    )));
+                }
                 serde_json::to_value(v).map_err(|e| Error::config(format!("invalid TOML: {e}")))
             })?,
         // Through YAML's own value type: it refuses duplicate keys, which a direct
@@ -695,7 +702,7 @@ pub fn parse_document<T: serde::de::DeserializeOwned>(
                 })
             })
             .and_then(|v| {
-                finite(
+                let at = non_finite(
                     &v,
                     &|v| match v {
                         serde_norway::Value::Number(n) => {
@@ -704,32 +711,66 @@ pub fn parse_document<T: serde::de::DeserializeOwned>(
                         _ => None,
                     },
                     &|v| match v {
-                        serde_norway::Value::Sequence(items) => items.iter().collect(),
-                        serde_norway::Value::Mapping(m) => m.values().collect(),
-                        serde_norway::Value::Tagged(t) => vec![&t.value],
+                        serde_norway::Value::Sequence(items) => indexed(items.iter()),
+                        serde_norway::Value::Mapping(m) => {
+                            named(m.iter().map(|(k, v)| (k.as_str(), v)))
+                        }
+                        serde_norway::Value::Tagged(t) => vec![(String::new(), &t.value)],
                         _ => Vec::new(),
                     },
-                )
-                .map_err(|()| Error::config("invalid YAML: .nan and .inf are not numbers here"))?;
+                );
+                if let Some(at) = at {
+                    return Err(Error::config(format!(
+                        "invalid YAML: {}: .nan and .inf are not numbers here",
+                        place(&at)
+                    )));
+                }
                 serde_json::to_value(v).map_err(|e| Error::config(format!("invalid YAML: {e}")))
             })?,
     };
     from_value(value)
 }
 
-/// `Err` when a number in `value` is not finite: `is_finite` says so for a number (`None`
-/// for anything else), `children` lists an array's or a table's values.
-fn finite<V>(
-    value: &V,
+/// Where in `value` the first number that is not finite is (`.key` and `[index]` steps),
+/// if there is one: `is_finite` says so for a number (`None` for anything else),
+/// `children` lists an array's or a table's values with their steps.
+fn non_finite<'v, V>(
+    value: &'v V,
     is_finite: &dyn Fn(&V) -> Option<bool>,
-    children: &dyn Fn(&V) -> Vec<&V>,
-) -> Result<(), ()> {
+    children: &dyn Fn(&'v V) -> Vec<(String, &'v V)>,
+) -> Option<String> {
     if is_finite(value) == Some(false) {
-        return Err(());
+        return Some(String::new());
     }
     children(value)
         .into_iter()
-        .try_for_each(|child| finite(child, is_finite, children))
+        .find_map(|(step, child)| non_finite(child, is_finite, children).map(|rest| step + &rest))
+}
+
+/// An array's items with their `[index]` steps.
+fn indexed<'v, V: 'v>(items: impl Iterator<Item = &'v V>) -> Vec<(String, &'v V)> {
+    items
+        .enumerate()
+        .map(|(i, v)| (format!("[{i}]"), v))
+        .collect()
+}
+
+/// A table's values with their `.key` steps (`.?` for a key that is not text).
+fn named<'v, V: 'v>(
+    members: impl Iterator<Item = (Option<&'v str>, &'v V)>,
+) -> Vec<(String, &'v V)> {
+    members
+        .map(|(k, v)| (format!(".{}", k.unwrap_or("?")), v))
+        .collect()
+}
+
+/// A path from [`non_finite`] as the configuration's places are named (`issuers[0].max_age`).
+fn place(path: &str) -> &str {
+    match path.strip_prefix('.') {
+        Some(rest) => rest,
+        None if path.is_empty() => "the document",
+        None => path,
+    }
 }
 
 /// The deepest `[`/`{` nesting a YAML document may have (JSON's parser stops at 128 too).
@@ -954,7 +995,19 @@ mod tests {
             let err = Config::parse(&text, format).unwrap_err();
             assert_eq!(err.code(), ErrorCode::ConfigInvalid, "{text}");
             assert!(err.message().contains("not numbers"), "{err}");
+            assert!(err.message().contains(": issuers[0].max_age: "), "{err}");
         }
+        // Deeper, in an array of tables inside an issuer: the place names every step.
+        let rule = toml("1").replace(
+            "max_age = 1\n",
+            "max_age = 1\n[[issuers.rules]]\nclaim = \"n\"\nat_least = -inf\n",
+        );
+        let err = Config::parse(&rule, Format::Toml).unwrap_err();
+        assert!(
+            err.message()
+                .starts_with("invalid TOML: issuers[0].rules[0].at_least: nan and inf"),
+            "{err}"
+        );
         assert_eq!(
             Config::parse(&toml("100"), Format::Toml).unwrap().issuers[0].max_age,
             Some(100)
