@@ -9,10 +9,17 @@ use napi::bindgen_prelude::*;
 use std::cell::RefCell;
 use std::ptr;
 
-/// A string argument as UTF-8 (the token).
-pub struct Text(pub String);
+/// A string argument as UTF-8, read no further than `MOST` bytes (whole characters).
+pub struct Text<const MOST: usize = { usize::MAX }>(pub String);
 
-impl TypeName for Text {
+/// The token argument: read no further than [`veritoken::LARGEST_MAX_TOKEN_SIZE`] and a
+/// few bytes. No verifier accepts a longer token, so the engine still refuses a longer
+/// string as too large, but a 100 MB string is no longer copied (into a 300 MB buffer)
+/// before that. V8 writes whole characters only, so a cut may fall up to three bytes
+/// short of its buffer: four bytes past the limit still leave a string over it.
+pub type Token = Text<{ veritoken::LARGEST_MAX_TOKEN_SIZE + 4 }>;
+
+impl<const MOST: usize> TypeName for Text<MOST> {
     fn type_name() -> &'static str {
         "String"
     }
@@ -22,40 +29,12 @@ impl TypeName for Text {
     }
 }
 
-impl ValidateNapiValue for Text {}
+impl<const MOST: usize> ValidateNapiValue for Text<MOST> {}
 
-impl FromNapiValue for Text {
+impl<const MOST: usize> FromNapiValue for Text<MOST> {
     unsafe fn from_napi_value(env: sys::napi_env, value: sys::napi_value) -> Result<Self> {
         // SAFETY: as the caller's.
-        unsafe { read_utf8(env, value, usize::MAX) }.map(Text)
-    }
-}
-
-/// The token argument: as [`Text`], but read no further than
-/// [`veritoken::LARGEST_MAX_TOKEN_SIZE`] and a few bytes. No verifier accepts a longer
-/// token, so the engine still refuses a longer string as too large, but a 100 MB string
-/// is no longer copied (into a 300 MB buffer) before that.
-pub struct Token(pub String);
-
-impl TypeName for Token {
-    fn type_name() -> &'static str {
-        "String"
-    }
-
-    fn value_type() -> ValueType {
-        ValueType::String
-    }
-}
-
-impl ValidateNapiValue for Token {}
-
-impl FromNapiValue for Token {
-    unsafe fn from_napi_value(env: sys::napi_env, value: sys::napi_value) -> Result<Self> {
-        // V8 writes whole characters only, so a cut may fall up to three bytes short of
-        // its buffer: four bytes past the limit still leave a string over it.
-        let most = veritoken::LARGEST_MAX_TOKEN_SIZE + 4;
-        // SAFETY: as the caller's.
-        unsafe { read_utf8(env, value, most) }.map(Token)
+        unsafe { read_utf8(env, value, MOST) }.map(Text)
     }
 }
 
