@@ -182,14 +182,14 @@ start, before = time.monotonic(), count
 for _ in range(50):
     verifier.verify(token)  # the thread that ran the hook verifies as before
 main_took = time.monotonic() - start
-time.sleep(6)
+time.sleep(0.5)
 print(json.dumps({"main_took": main_took, "before": before, "after": count}))
 """
 
 
 def test_exit_hooks_run_by_hand_stop_no_thread_for_good(idp: IdP) -> None:
-    # A daemon thread coming back after the hook parks, but while the interpreter stays
-    # initialized only for a bounded time (5 s): then it takes the GIL and goes on.
+    # Hooks run by hand are no exit: threads verify on, and the hook, which `atexit` drops
+    # once it ran, is registered again, so the real exit afterwards is still clean.
     config = json.dumps(idp.config(wait_at_startup=True))
     run = subprocess.run(
         [sys.executable, "-c", EXIT_HOOKS_BY_HAND, config, idp.token(alg="RS256")],
@@ -201,3 +201,41 @@ def test_exit_hooks_run_by_hand_stop_no_thread_for_good(idp: IdP) -> None:
     seen = json.loads(run.stdout)
     assert seen["main_took"] < 2, seen
     assert seen["after"] > seen["before"] + 100, seen
+
+
+LATE_EXIT_HOOK = """
+import atexit, json, sys, threading, time
+
+def late_hook():
+    # Registered before veritoken, so it runs after veritoken's hook: on the thread that
+    # exits, with daemon threads parked, it still verifies.
+    time.sleep(0.2)
+    print(json.dumps({"sub": verifier.verify(sys.argv[2]).subject}))
+
+atexit.register(late_hook)
+import veritoken
+
+verifier = veritoken.Verifier(json.loads(sys.argv[1]))
+
+
+def verify_forever():
+    while True:
+        verifier.verify(sys.argv[2])
+
+
+for _ in range(3):
+    threading.Thread(target=verify_forever, daemon=True).start()
+time.sleep(0.05)
+"""
+
+
+def test_exit_hook_after_ours_verifies_on_the_exiting_thread(idp: IdP) -> None:
+    config = json.dumps(idp.config(wait_at_startup=True))
+    run = subprocess.run(
+        [sys.executable, "-c", LATE_EXIT_HOOK, config, idp.token(alg="RS256")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr[-500:]
+    assert json.loads(run.stdout)["sub"], run.stdout
