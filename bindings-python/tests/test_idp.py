@@ -121,6 +121,13 @@ def test_opaque_tokens_through_introspection(idp: IdP) -> None:
     assert down.value.status == 503
 
 
+def run_python(script: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """`script` in an interpreter of its own: each of the tests below ends one."""
+    return subprocess.run(
+        [sys.executable, "-c", script, *args], capture_output=True, text=True, timeout=60
+    )
+
+
 EXIT_WITH_DAEMON_THREADS = """
 import json, random, sys, threading, time
 import veritoken
@@ -149,12 +156,7 @@ def test_exit_while_daemon_threads_verify(idp: IdP) -> None:
     tokens = [idp.token(alg="RS256"), idp.token(alg="ES256")]
     codes = []
     for _ in range(12):
-        run = subprocess.run(
-            [sys.executable, "-c", EXIT_WITH_DAEMON_THREADS, config, *tokens],
-            capture_output=True,
-            text=True,
-            timeout=30,
-        )
+        run = run_python(EXIT_WITH_DAEMON_THREADS, config, *tokens)
         codes.append((run.returncode, run.stderr[-300:]))
     assert all(code == 0 for code, _ in codes), codes
 
@@ -191,12 +193,7 @@ def test_exit_hooks_run_by_hand_stop_no_thread_for_good(idp: IdP) -> None:
     # Hooks run by hand are no exit: threads verify on, and the hook, which `atexit` drops
     # once it ran, is registered again, so the real exit afterwards is still clean.
     config = json.dumps(idp.config(wait_at_startup=True))
-    run = subprocess.run(
-        [sys.executable, "-c", EXIT_HOOKS_BY_HAND, config, idp.token(alg="RS256")],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    run = run_python(EXIT_HOOKS_BY_HAND, config, idp.token(alg="RS256"))
     assert run.returncode == 0, run.stderr[-500:]
     seen = json.loads(run.stdout)
     assert seen["main_took"] < 2, seen
@@ -231,11 +228,6 @@ time.sleep(0.05)
 
 def test_exit_hook_after_ours_verifies_on_the_exiting_thread(idp: IdP) -> None:
     config = json.dumps(idp.config(wait_at_startup=True))
-    run = subprocess.run(
-        [sys.executable, "-c", LATE_EXIT_HOOK, config, idp.token(alg="RS256")],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    run = run_python(LATE_EXIT_HOOK, config, idp.token(alg="RS256"))
     assert run.returncode == 0, run.stderr[-500:]
     assert json.loads(run.stdout)["sub"], run.stdout
